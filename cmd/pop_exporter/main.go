@@ -1,0 +1,195 @@
+// Command pop_exporter probes a configured list of URLs on an interval and exposes, on
+// /metrics, which CDN and PoP answered each probe, how fast, and from cache or not.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	sloggokit "github.com/tjhop/slog-gokit"
+
+	"github.com/popexporter/pop_exporter/collector"
+	"github.com/popexporter/pop_exporter/config"
+)
+
+// DefaultListenAddress is the exporter's port. The Prometheus port registry's 9100-9999 range
+// is fully allocated; 9853 is used by none of the well-known exporters.
+const DefaultListenAddress = ":9853"
+
+const program = "pop_exporter"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the whole daemon; it returns the exit code. Cancelling ctx shuts it down.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := kingpin.New(program, "Prometheus exporter for CDN PoP routing: which CDN PoP answers each configured URL, how fast, and from cache or not.")
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	configFile := app.Flag("config.file", "pop_exporter configuration file; without it, the embedded default configuration is used.").String()
+	configCheck := app.Flag("config.check", "Check the configuration file and exit: 0 if valid, 1 with the error if not.").Bool()
+	maxConcurrency := app.Flag("probe.max-concurrency", "Maximum number of probes running at once, across all targets.").Default("64").Int()
+	maxPoPs := app.Flag("probe.max-pops", "Maximum distinct pop label values per probe in per-PoP series; further PoPs are reported as \"other\".").Default(fmt.Sprint(collector.DefaultMaxPoPsPerProbe)).Int()
+	logLevel := app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
+	logFormat := app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
+	webFlags := kingpinflag.AddFlags(app, DefaultListenAddress)
+	app.Version(version.Print(program))
+	app.HelpFlag.Short('h')
+	exited := false
+	app.Terminate(func(int) { exited = true })
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", program, err)
+		return 2
+	}
+	if exited { // --help or --version printed what was asked
+		return 0
+	}
+
+	logger, slogger := newLoggers(stderr, *logFormat, *logLevel)
+	load := func() (*config.Config, error) {
+		if *configFile == "" {
+			return config.Default()
+		}
+		return config.Load(*configFile)
+	}
+
+	cfg, err := load()
+	if *configCheck {
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: valid configuration with %d targets\n", cfg.File, len(cfg.Targets))
+		return 0
+	}
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot load configuration", "err", err)
+		return 1
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		versioncollector.NewCollector(program),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	mgr, err := collector.New(reg, collector.Options{
+		Logger:          logger,
+		MaxConcurrency:  *maxConcurrency,
+		UserAgent:       program + "/" + version.Version,
+		MaxPoPsPerProbe: *maxPoPs,
+	})
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot create collector", "err", err)
+		return 1
+	}
+	defer mgr.Stop()
+	if err := mgr.Apply(cfg); err != nil {
+		level.Error(logger).Log("msg", "cannot apply configuration", "err", err)
+		return 1
+	}
+	level.Info(logger).Log("msg", "starting "+program, "version", version.Info(), "build_context", version.BuildContext())
+
+	var reloadMu sync.Mutex
+	reload := func(trigger string) error {
+		reloadMu.Lock()
+		defer reloadMu.Unlock()
+		cfg, err := load()
+		if err == nil {
+			err = mgr.Apply(cfg)
+		}
+		if err != nil {
+			mgr.MarkReloadFailed()
+			level.Error(logger).Log("msg", "reload failed; the previous configuration keeps running", "trigger", trigger, "err", err)
+			return err
+		}
+		level.Info(logger).Log("msg", "configuration reloaded", "trigger", trigger)
+		return nil
+	}
+
+	handler, err := newHandler(reg, reload, logger)
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot build web handler", "err", err)
+		return 1
+	}
+	var listeners []net.Listener
+	for _, addr := range *webFlags.WebListenAddresses {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			level.Error(logger).Log("msg", "cannot listen", "address", addr, "err", err)
+			return 1
+		}
+		listeners = append(listeners, l)
+	}
+	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ServeMultiple(listeners, server, webFlags, slogger) }()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			_ = reload("SIGHUP")
+			continue
+		case err := <-serveErr:
+			if !errors.Is(err, http.ErrServerClosed) {
+				level.Error(logger).Log("msg", "web server failed", "err", err)
+				return 1
+			}
+			return 0
+		case <-ctx.Done():
+		}
+		break
+	}
+	level.Info(logger).Log("msg", "shutting down")
+	mgr.Stop()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil {
+		server.Close()
+	}
+	<-serveErr
+	return 0
+}
+
+// newLoggers builds the go-kit logger the exporter logs with, and an slog bridge to it for
+// exporter-toolkit.
+func newLoggers(w io.Writer, format, lvl string) (log.Logger, *slog.Logger) {
+	var logger log.Logger
+	if format == "json" {
+		logger = log.NewJSONLogger(log.NewSyncWriter(w))
+	} else {
+		logger = log.NewLogfmtLogger(log.NewSyncWriter(w))
+	}
+	allow := map[string]level.Option{"debug": level.AllowDebug(), "info": level.AllowInfo(),
+		"warn": level.AllowWarn(), "error": level.AllowError()}[lvl]
+	slogLevel := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo,
+		"warn": slog.LevelWarn, "error": slog.LevelError}[lvl]
+	logger = level.NewFilter(logger, allow)
+	logger = log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	return logger, slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
+}

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// syncBuffer is a log sink safe to read while the daemon writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func edgeServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		// Headers as in the cdn-headers.md Cloudflare sample (CF-RAY 9da906681ad80c13-AMS).
+		w.Header().Set("Server", "cloudflare")
+		w.Header().Set("CF-RAY", "9da906681ad80c13-AMS")
+		w.Header().Set("CF-Cache-Status", "HIT")
+		fmt.Fprint(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func configYAML(urls map[string]string) string {
+	var b strings.Builder
+	b.WriteString("vantage:\n  name: test\n  location: AMS\ndefaults:\n  interval: 200ms\n  timeout: 150ms\ntargets:\n")
+	for name, u := range urls {
+		fmt.Fprintf(&b, "  - name: %s\n    url: %s\n", name, u)
+	}
+	return b.String()
+}
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yml")
+	writeFile(t, good, configYAML(map[string]string{"www": "http://127.0.0.1:1/"}))
+	bad := filepath.Join(dir, "bad.yml")
+	writeFile(t, bad, "targets:\n  - name: www\n    url: http://127.0.0.1:1/\n    intervall: 5s\n")
+
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"--config.check", "--config.file=" + good}, &out, &errOut); code != 0 {
+		t.Errorf("valid config: exit %d, stderr %q", code, errOut.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := run(context.Background(), []string{"--config.check", "--config.file=" + bad}, &out, &errOut); code != 1 {
+		t.Errorf("invalid config: exit %d, want 1", code)
+	}
+	if msg := errOut.String(); !strings.Contains(msg, bad+":4:") || !strings.Contains(msg, "intervall") {
+		t.Errorf("invalid config message %q should name the file, line 4 and the key", msg)
+	}
+	errOut.Reset()
+	if code := run(context.Background(), []string{"--config.check"}, &out, &errOut); code != 0 {
+		t.Errorf("embedded default config: exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// startDaemon runs the exporter in-process until the test ends.
+func startDaemon(t *testing.T, args ...string) (addr string, logs *syncBuffer, stop func()) {
+	t.Helper()
+	addr = freeAddr(t)
+	logs = &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, append([]string{"--web.listen-address=" + addr}, args...), io.Discard, logs) }()
+	stop = func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("exit code %d; logs:\n%s", code, logs.String())
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("daemon did not stop within 5s")
+		}
+	}
+	waitHTTP(t, "http://"+addr+"/-/ready")
+	return addr, logs, stop
+}
+
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready within 10s", url)
+}
+
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func waitMetric(t *testing.T, addr string, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		body := scrape(t, addr)
+		if re.MatchString(body) {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line matching %s in /metrics within 10s:\n%s", re, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func reload(t *testing.T, addr string) (int, string) {
+	t.Helper()
+	resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// verifyNoLeaks checks, after every other cleanup of the test has run (servers closed), that
+// the daemon left no goroutine behind.
+func verifyNoLeaks(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
+		goleak.VerifyNone(t, ignore)
+	})
+}
+
+func TestReloadGoodAndBad(t *testing.T) {
+	verifyNoLeaks(t)
+	srv := edgeServer(t)
+	cfgFile := filepath.Join(t.TempDir(), "pop.yml")
+	writeFile(t, cfgFile, configYAML(map[string]string{"one": srv.URL + "/one", "two": srv.URL + "/two"}))
+	addr, logs, stop := startDaemon(t, "--config.file="+cfgFile)
+
+	waitMetric(t, addr, regexp.MustCompile(`pop_probe_edge_info\{cdn="cloudflare".*pop="AMS",target="two"`))
+
+	// A good reload removes target two and all its series.
+	writeFile(t, cfgFile, configYAML(map[string]string{"one": srv.URL + "/one"}))
+	if code, body := reload(t, addr); code != 200 {
+		t.Fatalf("good reload: %d %s", code, body)
+	}
+	body := scrape(t, addr)
+	if strings.Contains(body, `target="two"`) {
+		t.Errorf("target two still has series after it was removed")
+	}
+
+	// A bad file keeps the old config running, answers with the error and sets the gauge to 0.
+	writeFile(t, cfgFile, "targets: [")
+	code, msg := reload(t, addr)
+	if code != http.StatusInternalServerError || !strings.Contains(msg, cfgFile) {
+		t.Errorf("bad reload answered %d %q, want 500 naming the file", code, msg)
+	}
+	body = waitMetric(t, addr, regexp.MustCompile(`(?m)^pop_exporter_config_last_reload_successful 0$`))
+	if !strings.Contains(body, `pop_probe_success{ip_version="4",target="one",vantage="test"} 1`) {
+		t.Errorf("target one stopped after a bad reload:\n%s", body)
+	}
+	if !strings.Contains(logs.String(), "reload failed") {
+		t.Errorf("bad reload not logged:\n%s", logs.String())
+	}
+	if resp, err := http.Get("http://" + addr + "/-/reload"); err != nil {
+		t.Error(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("GET /-/reload = %d, want 405", resp.StatusCode)
+		}
+	}
+	stop()
+}
+
+// promtool check metrics lints a real scrape: names, units, help texts, histogram shape.
+func TestPromtoolCheckMetrics(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool not installed (Debian package prometheus); CI installs it")
+	}
+	srv := edgeServer(t)
+	cfgFile := filepath.Join(t.TempDir(), "pop.yml")
+	writeFile(t, cfgFile, configYAML(map[string]string{"www": srv.URL}))
+	addr, _, stop := startDaemon(t, "--config.file="+cfgFile)
+	defer stop()
+	body := waitMetric(t, addr, regexp.MustCompile(`pop_probe_ttfb_seconds_count`))
+
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// SIGTERM stops the daemon, probes in flight included, within 2 s.
+func TestSIGTERMStopsWithinTwoSeconds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "pop_exporter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// A target that never answers keeps a probe in flight for its whole 3.9 s timeout.
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer hang.Close()
+	cfgFile := filepath.Join(t.TempDir(), "pop.yml")
+	writeFile(t, cfgFile, fmt.Sprintf("defaults:\n  interval: 4s\n  timeout: 3900ms\ntargets:\n  - name: hang\n    url: %s\n", hang.URL))
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "--config.file="+cfgFile, "--web.listen-address="+addr)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, bufio.NewReader(stderr))
+	waitHTTP(t, "http://"+addr+"/-/ready")
+	waitMetricLine(t, addr, "pop_exporter_probes_in_flight 1")
+
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("stopped after %v, want < 2s", d)
+		}
+	case <-time.After(2 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("still running 2s after SIGTERM")
+	}
+}
+
+func waitMetricLine(t *testing.T, addr, line string) {
+	t.Helper()
+	waitMetric(t, addr, regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(line)+`$`))
+}

@@ -1,0 +1,57 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/config"
+)
+
+// BenchmarkTTFBAccuracy measures how far the measured processing phase and TTFB are from a
+// server delay D that is known exactly, over 200 probes each (see README, Performance):
+//
+//	go test -run XXX -bench TTFBAccuracy -benchtime 1x ./collector/
+func BenchmarkTTFBAccuracy(b *testing.B) {
+	const probes = 200
+	for _, delay := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond} {
+		b.Run(delay.String(), func(b *testing.B) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				time.Sleep(delay)
+				fmt.Fprint(w, "ok")
+			}))
+			defer srv.Close()
+			target := testTarget(b, "accuracy", srv.URL)
+			target.Timeout = config.Duration(5 * time.Second)
+			s := testSpec(b, target)
+			ident := edge.NewIdentifier(nil)
+			for b.Loop() {
+				var ttfbErr, procErr []time.Duration
+				for range probes {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					res := s.run(ctx, ident)
+					cancel()
+					if !res.Success {
+						b.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+					}
+					ttfbErr = append(ttfbErr, res.TTFB-delay)
+					procErr = append(procErr, res.Phases[PhaseProcessing]-delay)
+				}
+				slices.Sort(ttfbErr)
+				slices.Sort(procErr)
+				p50, p99 := func(d []time.Duration) time.Duration { return d[len(d)/2] }, func(d []time.Duration) time.Duration { return d[len(d)*99/100] }
+				b.ReportMetric(float64(p50(ttfbErr).Microseconds()), "ttfb-err-p50-µs")
+				b.ReportMetric(float64(p99(ttfbErr).Microseconds()), "ttfb-err-p99-µs")
+				b.ReportMetric(float64(p50(procErr).Microseconds()), "processing-err-p50-µs")
+				b.ReportMetric(float64(p99(procErr).Microseconds()), "processing-err-p99-µs")
+				fmt.Printf("D=%v over %d probes: ttfb-D median %v p99 %v min %v; processing-D median %v p99 %v min %v\n",
+					delay, probes, p50(ttfbErr), p99(ttfbErr), ttfbErr[0], p50(procErr), p99(procErr), procErr[0])
+			}
+		})
+	}
+}

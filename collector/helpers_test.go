@@ -1,0 +1,54 @@
+package collector
+
+import (
+	"encoding/base64"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/popexporter/pop_exporter/config"
+)
+
+// testTarget returns a target with every field at its effective default, as config.Parse
+// would leave it, probing rawURL.
+func testTarget(t testing.TB, name, rawURL string) config.Target {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow := true
+	return config.Target{
+		Name:            name,
+		URL:             rawURL,
+		ParsedURL:       u,
+		Interval:        config.Duration(time.Second),
+		Timeout:         config.Duration(800 * time.Millisecond),
+		Method:          "GET",
+		BodySizeLimit:   64 << 10,
+		FollowRedirects: &follow,
+		IPProtocols:     []string{"ip4"},
+		BaselineWindow:  config.Duration(30 * time.Minute),
+	}
+}
+
+func testSpec(t testing.TB, target config.Target) *probeSpec {
+	t.Helper()
+	s, err := newProbeSpec(target, target.IPProtocols[0], "pop_exporter/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func base64Lines(der []byte) string {
+	s := base64.StdEncoding.EncodeToString(der)
+	var b strings.Builder
+	for len(s) > 64 {
+		b.WriteString(s[:64] + "\n")
+		s = s[64:]
+	}
+	b.WriteString(s + "\n")
+	return b.String()
+}

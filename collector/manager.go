@@ -1,0 +1,312 @@
+// Package collector schedules probes, runs them (prober.go), keeps per-probe PoP state
+// (state.go) and turns every probe result into the metrics of the DESIGN contract (metrics.go,
+// record.go).
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/collector/geo"
+	"github.com/popexporter/pop_exporter/config"
+)
+
+// DefaultMaxPoPsPerProbe bounds the distinct pop label values one probe can create in the
+// per-PoP series; further PoPs are counted as "other".
+const DefaultMaxPoPsPerProbe = 10
+
+// OtherPoP is the pop label value for PoPs beyond the per-probe cap.
+const OtherPoP = "other"
+
+// Options configure a Manager.
+type Options struct {
+	Logger          log.Logger
+	MaxConcurrency  int    // probes running at once, across all targets; <= 0 means 64
+	UserAgent       string // sent unless a target sets its own User-Agent header
+	MaxPoPsPerProbe int    // <= 0 means DefaultMaxPoPsPerProbe
+}
+
+// Manager owns the probes of the current configuration: it starts one goroutine per probe
+// (target x IP family), applies new configurations without disturbing unchanged probes, and
+// records their results as metrics.
+type Manager struct {
+	opts    Options
+	logger  log.Logger
+	metrics *metrics
+	sem     chan struct{} // global bound on probes in flight
+
+	ctx    context.Context // parent of every probe; cancelled by Stop
+	cancel context.CancelFunc
+
+	mu      sync.Mutex // serialises Apply and Stop
+	runners map[string]*runner
+	vantage vantage
+	ident   atomic.Pointer[edge.Identifier]
+	stopped bool
+
+	// probe runs one probe; tests replace it to inject faults such as panics.
+	probe func(s *probeSpec, ctx context.Context, ident *edge.Identifier) Result
+}
+
+// vantage is where this exporter stands, resolved once per configuration.
+type vantage struct {
+	name  string
+	code  string
+	loc   geo.Location
+	known bool // loc is meaningful
+}
+
+// runner is one scheduled probe and the state only its goroutine touches.
+type runner struct {
+	spec    atomic.Pointer[probeSpec]
+	vantage vantage
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	tracker      *popTracker
+	seenPoPs     map[string]struct{}
+	edgeLabels   []string // label values of this probe's pop_probe_edge_info series
+	baseLabels   []string // label values of this probe's pop_probe_baseline_info series
+	labelsPrefix []string // vantage, target, ip_version
+}
+
+// New creates a Manager and registers its metrics with reg. It probes nothing until Apply.
+func New(reg prometheus.Registerer, opts Options) (*Manager, error) {
+	if opts.Logger == nil {
+		opts.Logger = log.NewNopLogger()
+	}
+	if opts.MaxConcurrency <= 0 {
+		opts.MaxConcurrency = 64
+	}
+	if opts.MaxPoPsPerProbe <= 0 {
+		opts.MaxPoPsPerProbe = DefaultMaxPoPsPerProbe
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "pop_exporter"
+	}
+	m := &Manager{
+		opts:    opts,
+		logger:  opts.Logger,
+		metrics: newMetrics(),
+		sem:     make(chan struct{}, opts.MaxConcurrency),
+		runners: map[string]*runner{},
+		probe:   (*probeSpec).run,
+	}
+	for _, c := range m.metrics.collectors() {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.ident.Store(edge.NewIdentifier(nil))
+	return m, nil
+}
+
+// Apply makes cfg the running configuration. Probes whose target and vantage are unchanged
+// keep running with their schedule and PoP state; changed ones restart; removed ones stop
+// and lose all their series. If cfg cannot be applied, nothing changes and the error says why.
+func (m *Manager) Apply(cfg *config.Config) error {
+	specs := map[string]*probeSpec{}
+	for _, t := range cfg.Targets {
+		for _, proto := range t.IPProtocols {
+			s, err := newProbeSpec(t, proto, m.opts.UserAgent)
+			if err != nil {
+				m.metrics.reloadSuccess.Set(0)
+				return err
+			}
+			specs[s.key] = s
+		}
+	}
+	var rules []*edge.UserRule
+	for _, r := range cfg.Rules {
+		if r.Compiled != nil {
+			rules = append(rules, r.Compiled)
+		}
+	}
+	v := resolveVantage(cfg.Vantage)
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopped {
+		return errors.New("collector stopped")
+	}
+	vantageChanged := v != m.vantage
+	for key, r := range m.runners {
+		next, keep := specs[key]
+		if keep && !vantageChanged && sameTarget(r.spec.Load().target, next.target) {
+			r.spec.Store(next) // same schedule and state; freshly read CA file
+			continue
+		}
+		m.stopRunner(key, r)
+	}
+	if vantageChanged {
+		for _, d := range m.metrics.perProbe() {
+			d.Reset()
+		}
+		m.metrics.vantageInfo.Reset()
+		m.metrics.vantageInfo.WithLabelValues(v.labels()...).Set(1)
+		m.vantage = v
+	}
+	m.ident.Store(edge.NewIdentifier(rules))
+	for key, s := range specs {
+		if _, running := m.runners[key]; !running {
+			m.startRunner(s)
+		}
+	}
+	m.metrics.targets.Set(float64(len(m.runners)))
+	m.metrics.reloadSuccess.Set(1)
+	m.metrics.reloadTimestamp.SetToCurrentTime()
+	level.Info(m.logger).Log("msg", "configuration applied", "file", cfg.File, "probes", len(m.runners), "vantage", v.name)
+	return nil
+}
+
+// MarkReloadFailed records that a configuration could not be loaded; the running one stays.
+func (m *Manager) MarkReloadFailed() {
+	m.metrics.reloadSuccess.Set(0)
+}
+
+// Stop cancels every probe, in flight or waiting, and returns when all have ended.
+func (m *Manager) Stop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stopped = true
+	m.cancel()
+	for key, r := range m.runners {
+		<-r.done
+		delete(m.runners, key)
+	}
+	m.metrics.targets.Set(0)
+}
+
+func sameTarget(a, b config.Target) bool {
+	return reflect.DeepEqual(a, b)
+}
+
+func resolveVantage(cv config.Vantage) vantage {
+	v := vantage{name: cv.Name, code: cv.Location}
+	switch {
+	case cv.Location != "":
+		v.loc, v.known = geo.Lookup("", cv.Location)
+	case cv.Latitude != nil && cv.Longitude != nil:
+		v.loc = geo.Location{Latitude: *cv.Latitude, Longitude: *cv.Longitude}
+		v.known = true
+	}
+	return v
+}
+
+func (v vantage) labels() []string {
+	lat, lon := "", ""
+	if v.known {
+		lat, lon = formatCoord(v.loc.Latitude), formatCoord(v.loc.Longitude)
+	}
+	return []string{v.name, v.code, v.loc.City, v.loc.Country, v.loc.Continent, lat, lon}
+}
+
+// startRunner must be called with m.mu held.
+func (m *Manager) startRunner(s *probeSpec) {
+	ctx, cancel := context.WithCancel(m.ctx)
+	r := &runner{
+		vantage:      m.vantage,
+		cancel:       cancel,
+		done:         make(chan struct{}),
+		tracker:      newPoPTracker(baselineProbes(s.target)),
+		seenPoPs:     map[string]struct{}{},
+		labelsPrefix: []string{m.vantage.name, s.target.Name, s.ipVersion},
+	}
+	r.spec.Store(s)
+	m.runners[s.key] = r
+	m.initSeries(r)
+	go m.loop(ctx, r)
+}
+
+// stopRunner must be called with m.mu held. It waits for the probe to end, then deletes every
+// series of the probe so a removed target leaves nothing behind.
+func (m *Manager) stopRunner(key string, r *runner) {
+	r.cancel()
+	<-r.done
+	delete(m.runners, key)
+	match := prometheus.Labels{"vantage": r.labelsPrefix[0], "target": r.labelsPrefix[1], "ip_version": r.labelsPrefix[2]}
+	for _, d := range m.metrics.perProbe() {
+		d.DeletePartialMatch(match)
+	}
+}
+
+// baselineProbes converts the baseline window to a count of probes: at least 3, so one flap
+// can never be the majority, and at most 10,000 to bound memory.
+func baselineProbes(t config.Target) int {
+	interval := time.Duration(t.Interval)
+	if interval <= 0 {
+		return 3
+	}
+	n := int((time.Duration(t.BaselineWindow) + interval - 1) / interval)
+	return min(max(n, 3), 10000)
+}
+
+// loop runs one probe on its interval until ctx is cancelled. The first run is at a random
+// offset inside the first interval so that probes spread out; a run never overlaps the previous
+// one, and runs that could not start in time are skipped and counted.
+func (m *Manager) loop(ctx context.Context, r *runner) {
+	defer close(r.done)
+	interval := time.Duration(r.spec.Load().target.Interval)
+	next := time.Now().Add(rand.N(interval))
+	timer := time.NewTimer(time.Until(next))
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		select {
+		case m.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		m.metrics.scheduleDelay.Observe(max(time.Since(next), 0).Seconds())
+		m.metrics.inFlight.Inc()
+		res := m.runProbe(ctx, r.spec.Load())
+		m.metrics.inFlight.Dec()
+		<-m.sem
+		if ctx.Err() != nil {
+			return // cancelled by shutdown or reload: the result says nothing about the target
+		}
+		m.record(r, res)
+
+		next = next.Add(interval)
+		if now := time.Now(); !next.After(now) {
+			missed := now.Sub(next)/interval + 1
+			m.metrics.missed.Add(float64(missed))
+			next = next.Add(missed * interval)
+		}
+		timer.Reset(time.Until(next))
+	}
+}
+
+// runProbe runs one probe under its timeout and turns a panic into a counted failure: no
+// response from a server may bring the daemon down.
+func (m *Manager) runProbe(ctx context.Context, s *probeSpec) (res Result) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.target.Timeout))
+	defer cancel()
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			level.Error(m.logger).Log("msg", "probe panicked", "target", s.target.Name, "ip_version", s.ipVersion,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			res = Result{Start: start, Duration: time.Since(start), CacheAge: -1,
+				FailureReason: ReasonPanic, Err: fmt.Errorf("probe panicked: %v", p)}
+		}
+	}()
+	return m.probe(s, ctx, m.ident.Load())
+}

@@ -1,0 +1,380 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/goleak"
+
+	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/collector/geo"
+	"github.com/popexporter/pop_exporter/config"
+)
+
+func newTestManager(t *testing.T, opts Options) (*Manager, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, err := New(reg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	return m, reg
+}
+
+func amsConfig(targets ...config.Target) *config.Config {
+	return &config.Config{File: "test.yml", Vantage: config.Vantage{Name: "ams-office", Location: "AMS"}, Targets: targets}
+}
+
+// cloudflareResponse is what identification says of a Cloudflare response from pop.
+func cloudflareResult(pop, cache string) Result {
+	return Result{Start: time.Now(), Duration: 30 * time.Millisecond, TTFB: 20 * time.Millisecond,
+		Responded: true, StatusCode: 200, Success: true, CacheAge: -1,
+		Edge: edge.Result{CDN: "cloudflare", PoP: pop, RawPoP: pop, CacheStatus: cache}}
+}
+
+// newRecordingRunner starts nothing: it gives a runner whose results the test feeds to record.
+func newRecordingRunner(t *testing.T, m *Manager, target config.Target) *runner {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.vantage = resolveVantage(config.Vantage{Name: "ams-office", Location: "AMS"})
+	s := testSpec(t, target)
+	r := &runner{vantage: m.vantage, tracker: newPoPTracker(baselineProbes(target)), seenPoPs: map[string]struct{}{},
+		labelsPrefix: []string{m.vantage.name, target.Name, s.ipVersion}, done: make(chan struct{})}
+	r.spec.Store(s)
+	m.initSeries(r)
+	return r
+}
+
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (float64, bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if matchLabels(m, labels) {
+				switch {
+				case m.Gauge != nil:
+					return m.GetGauge().GetValue(), true
+				case m.Counter != nil:
+					return m.GetCounter().GetValue(), true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+func matchLabels(m *dto.Metric, want map[string]string) bool {
+	n := 0
+	for _, lp := range m.GetLabel() {
+		if v, ok := want[lp.GetName()]; ok {
+			if v != lp.GetValue() {
+				return false
+			}
+			n++
+		}
+	}
+	return n == len(want)
+}
+
+// The PoP sequence of the issue: AMS, AMS, SIN, AMS, SIN, SIN, SIN. The baseline is the most
+// frequent PoP in the window; a tie keeps the old one, so one flap never moves it.
+func TestPoPSequenceChangesBaselineShift(t *testing.T) {
+	m, reg := newTestManager(t, Options{})
+	target := testTarget(t, "www", "http://127.0.0.1/")
+	r := newRecordingRunner(t, m, target)
+	ams, _ := geo.Lookup("cloudflare", "AMS")
+	sin, _ := geo.Lookup("cloudflare", "SIN")
+	amsSin := geo.DistanceMeters(ams, sin)
+	if amsSin < 10_000_000 || amsSin > 11_000_000 {
+		t.Fatalf("AMS-SIN = %.0f m, want about 10,500 km (is the geo table embedded?)", amsSin)
+	}
+
+	steps := []struct {
+		pop      string
+		changes  float64
+		baseline string
+		shift    float64
+		distance float64
+	}{
+		{"AMS", 0, "AMS", 0, 0},
+		{"AMS", 0, "AMS", 0, 0},
+		{"SIN", 1, "AMS", amsSin, amsSin},
+		{"AMS", 2, "AMS", 0, 0},
+		{"SIN", 3, "AMS", amsSin, amsSin},
+		{"SIN", 3, "AMS", amsSin, amsSin}, // AMS 3, SIN 3: a tie keeps AMS
+		{"SIN", 3, "SIN", 0, amsSin},      // SIN 4: the usual PoP is now SIN
+		{"SIN", 3, "SIN", 0, amsSin},
+	}
+	probe := map[string]string{"target": "www", "ip_version": "4", "vantage": "ams-office"}
+	with := func(extra map[string]string) map[string]string {
+		l := map[string]string{}
+		for k, v := range probe {
+			l[k] = v
+		}
+		for k, v := range extra {
+			l[k] = v
+		}
+		return l
+	}
+	for i, st := range steps {
+		m.record(r, cloudflareResult(st.pop, edge.CacheHit))
+		if got, _ := gaugeValue(t, reg, "pop_probe_pop_changes_total", probe); got != st.changes {
+			t.Errorf("step %d (%s): changes = %v, want %v", i+1, st.pop, got, st.changes)
+		}
+		if _, ok := gaugeValue(t, reg, "pop_probe_baseline_info", with(map[string]string{"pop": st.baseline, "cdn": "cloudflare"})); !ok {
+			t.Errorf("step %d (%s): no baseline_info with pop %s", i+1, st.pop, st.baseline)
+		}
+		if n := countSeries(t, reg, "pop_probe_baseline_info"); n != 1 {
+			t.Errorf("step %d: %d baseline_info series, want 1", i+1, n)
+		}
+		if got, _ := gaugeValue(t, reg, "pop_probe_shift_distance_meters", probe); math.Abs(got-st.shift) > 1 {
+			t.Errorf("step %d (%s): shift = %.0f, want %.0f", i+1, st.pop, got, st.shift)
+		}
+		if got, _ := gaugeValue(t, reg, "pop_probe_distance_meters", probe); math.Abs(got-st.distance) > 20_000 {
+			t.Errorf("step %d (%s): distance = %.0f, want ~%.0f", i+1, st.pop, got, st.distance)
+		}
+		if _, ok := gaugeValue(t, reg, "pop_probe_edge_info", with(map[string]string{"pop": st.pop})); !ok {
+			t.Errorf("step %d: edge_info does not show %s", i+1, st.pop)
+		}
+		if n := countSeries(t, reg, "pop_probe_edge_info"); n != 1 {
+			t.Errorf("step %d: %d edge_info series, want 1 (the old one must be deleted)", i+1, n)
+		}
+	}
+	if ts, ok := gaugeValue(t, reg, "pop_probe_last_pop_change_timestamp_seconds", probe); !ok || time.Since(time.Unix(int64(ts), 0)) > time.Minute {
+		t.Errorf("last change timestamp = %v (present %v), want about now", ts, ok)
+	}
+}
+
+func countSeries(t *testing.T, reg *prometheus.Registry, name string) int {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return len(mf.GetMetric())
+		}
+	}
+	return 0
+}
+
+func TestRecordExposition(t *testing.T) {
+	m, reg := newTestManager(t, Options{})
+	target := testTarget(t, "www", "http://127.0.0.1/")
+	target.ExpectedPoPs = []string{"AMS", "FRA"}
+	target.MaxDistanceKM = 1500
+	r := newRecordingRunner(t, m, target)
+
+	res := cloudflareResult("FRA", edge.CacheMiss)
+	res.CacheAge = 42
+	m.record(r, res)
+	fail := Result{Start: time.Now(), Duration: time.Second, CacheAge: -1, FailureReason: ReasonTimeout}
+	m.record(r, fail)
+
+	want := `
+# HELP pop_probe_cache_age_seconds Age header of the last response, when present.
+# TYPE pop_probe_cache_age_seconds gauge
+pop_probe_cache_age_seconds{ip_version="4",target="www",vantage="ams-office"} 42
+# HELP pop_probe_edge_info The edge that answered the last response; always 1.
+# TYPE pop_probe_edge_info gauge
+pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",ip_version="4",latitude="50.0264",longitude="8.5431",pop="FRA",target="www",vantage="ams-office"} 1
+# HELP pop_probe_expected_pop 1 if the PoP that answered last is in expected_pops, 0 if not; absent when expected_pops is not set.
+# TYPE pop_probe_expected_pop gauge
+pop_probe_expected_pop{ip_version="4",target="www",vantage="ams-office"} 1
+# HELP pop_probe_failures_total Failed probes by reason.
+# TYPE pop_probe_failures_total counter
+pop_probe_failures_total{ip_version="4",reason="body",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",reason="connect",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",reason="dns",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",reason="http_status",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",reason="other",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",reason="panic",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",reason="timeout",target="www",vantage="ams-office"} 1
+pop_probe_failures_total{ip_version="4",reason="tls",target="www",vantage="ams-office"} 0
+# HELP pop_probe_http_status_code HTTP status code of the last response, 0 when none came.
+# TYPE pop_probe_http_status_code gauge
+pop_probe_http_status_code{ip_version="4",target="www",vantage="ams-office"} 0
+# HELP pop_probe_max_distance_meters max_distance_km of the target, in meters; absent when not set.
+# TYPE pop_probe_max_distance_meters gauge
+pop_probe_max_distance_meters{ip_version="4",target="www",vantage="ams-office"} 1.5e+06
+# HELP pop_probe_responses_total Responses by the CDN and PoP that answered and their cache status.
+# TYPE pop_probe_responses_total counter
+pop_probe_responses_total{cache_status="miss",cdn="cloudflare",ip_version="4",pop="FRA",target="www",vantage="ams-office"} 1
+# HELP pop_probe_success 1 if the last probe got a valid response, 0 otherwise.
+# TYPE pop_probe_success gauge
+pop_probe_success{ip_version="4",target="www",vantage="ams-office"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"pop_probe_cache_age_seconds", "pop_probe_edge_info", "pop_probe_expected_pop", "pop_probe_failures_total",
+		"pop_probe_http_status_code", "pop_probe_max_distance_meters", "pop_probe_responses_total", "pop_probe_success"); err != nil {
+		t.Error(err)
+	}
+}
+
+// A server that names a new random PoP on every response must not grow the pop label values
+// of one probe past the cap.
+func TestRandomPoPsAreCapped(t *testing.T) {
+	m, reg := newTestManager(t, Options{MaxPoPsPerProbe: 5})
+	r := newRecordingRunner(t, m, testTarget(t, "random", "http://127.0.0.1/"))
+	for i := 0; i < 200; i++ {
+		m.record(r, cloudflareResult(fmt.Sprintf("P%03d", i), edge.CacheHit))
+	}
+	pops := map[string]bool{}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() != "pop_probe_responses_total" {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			for _, lp := range mt.GetLabel() {
+				if lp.GetName() == "pop" {
+					pops[lp.GetValue()] = true
+				}
+			}
+		}
+	}
+	if len(pops) != 6 || !pops[OtherPoP] {
+		t.Errorf("pop values = %v, want the first 5 and %q", pops, OtherPoP)
+	}
+	if n := countSeries(t, reg, "pop_probe_edge_info"); n != 1 {
+		t.Errorf("edge_info series = %d, want 1", n)
+	}
+}
+
+func TestPanicInProbeIsCountedAndSurvived(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	m, reg := newTestManager(t, Options{})
+	var calls atomic.Int32
+	m.probe = func(s *probeSpec, ctx context.Context, ident *edge.Identifier) Result {
+		calls.Add(1)
+		var hdr map[string]string
+		hdr["boom"] = "nil map write" // a bug in a probe must not take the daemon down
+		return Result{}
+	}
+	target := testTarget(t, "panicky", "http://127.0.0.1/")
+	target.Interval = config.Duration(20 * time.Millisecond)
+	target.Timeout = config.Duration(10 * time.Millisecond)
+	if err := m.Apply(amsConfig(target)); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"target": "panicky", "reason": ReasonPanic}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if v, _ := gaugeValue(t, reg, "pop_probe_failures_total", labels); v >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("panics counted after 5s: calls=%d", calls.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	m.Stop()
+}
+
+// Reload: an unchanged target keeps its runner (schedule and PoP state); a removed target
+// loses every series; goroutines return to the baseline after reloads and after Stop.
+func TestApplyKeepsUnchangedAndRemovesGone(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Server", "cloudflare")
+		w.Header().Set("CF-RAY", "9da906681ad80c13-AMS")
+		w.Header().Set("CF-Cache-Status", "HIT")
+	}))
+	defer srv.Close()
+
+	reg := prometheus.NewRegistry()
+	m, err := New(reg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := testTarget(t, "keep", srv.URL+"/keep")
+	keep.Interval = config.Duration(50 * time.Millisecond)
+	keep.Timeout = config.Duration(40 * time.Millisecond)
+	gone := keep
+	gone.Name, gone.URL = "gone", srv.URL+"/gone"
+	if err := m.Apply(amsConfig(keep, gone)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		_, a := gaugeValue(t, reg, "pop_probe_success", map[string]string{"target": "keep"})
+		_, b := gaugeValue(t, reg, "pop_probe_success", map[string]string{"target": "gone"})
+		return a && b
+	})
+	kept := m.runners["keep/4"]
+
+	if err := m.Apply(amsConfig(keep)); err != nil {
+		t.Fatal(err)
+	}
+	if m.runners["keep/4"] != kept {
+		t.Error("unchanged target was restarted by the reload")
+	}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		for _, mt := range mf.GetMetric() {
+			if matchLabels(mt, map[string]string{"target": "gone"}) {
+				t.Errorf("removed target still has %s", mf.GetName())
+			}
+		}
+	}
+	if v, _ := gaugeValue(t, reg, "pop_exporter_targets", nil); v != 1 {
+		t.Errorf("pop_exporter_targets = %v, want 1", v)
+	}
+
+	changed := keep
+	changed.Interval = config.Duration(60 * time.Millisecond)
+	if err := m.Apply(amsConfig(changed)); err != nil {
+		t.Fatal(err)
+	}
+	if m.runners["keep/4"] == kept {
+		t.Error("changed target kept its old runner")
+	}
+	m.Stop()
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestMetricNamesMatchContract(t *testing.T) {
+	want := []string{
+		"pop_exporter_build_info", "pop_exporter_config_last_reload_success_timestamp_seconds",
+		"pop_exporter_config_last_reload_successful", "pop_exporter_missed_intervals_total",
+		"pop_exporter_probes_in_flight", "pop_exporter_schedule_delay_seconds", "pop_exporter_targets",
+		"pop_probe_baseline_info", "pop_probe_cache_age_seconds", "pop_probe_distance_meters",
+		"pop_probe_duration_seconds", "pop_probe_edge_info", "pop_probe_expected_pop",
+		"pop_probe_failures_total", "pop_probe_http_status_code", "pop_probe_last_pop_change_timestamp_seconds",
+		"pop_probe_max_distance_meters", "pop_probe_phase_duration_seconds", "pop_probe_pop_changes_total",
+		"pop_probe_responses_total", "pop_probe_shift_distance_meters", "pop_probe_success",
+		"pop_probe_ttfb_seconds", "pop_vantage_info",
+	}
+	got := MetricNames()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("MetricNames() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

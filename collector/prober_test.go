@@ -1,0 +1,283 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/config"
+)
+
+func probeOnce(t *testing.T, target config.Target) Result {
+	t.Helper()
+	s := testSpec(t, target)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(target.Timeout))
+	defer cancel()
+	return s.run(ctx, edge.NewIdentifier(nil))
+}
+
+// A server that waits D before its first byte: processing and TTFB must be at least D, and
+// not wildly more. The exact error is measured by BenchmarkTTFBAccuracy.
+func TestProbeTimingsCoverServerDelay(t *testing.T) {
+	for _, delay := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				time.Sleep(delay)
+				fmt.Fprint(w, "ok")
+			}))
+			defer srv.Close()
+			target := testTarget(t, "delay", srv.URL)
+			target.Timeout = config.Duration(5 * time.Second)
+			res := probeOnce(t, target)
+			if !res.Success {
+				t.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+			}
+			// Generous upper bound: a loaded 2-core CI machine can stall a goroutine for
+			// hundreds of milliseconds; the point is that D is measured, not a second more.
+			const slack = 750 * time.Millisecond
+			for name, got := range map[string]time.Duration{"processing": res.Phases[PhaseProcessing], "ttfb": res.TTFB} {
+				if got < delay || got > delay+slack {
+					t.Errorf("%s = %v, want in [%v, %v]", name, got, delay, delay+slack)
+				}
+			}
+			if sum := res.Phases[PhaseDNS] + res.Phases[PhaseConnect] + res.Phases[PhaseTLS] + res.Phases[PhaseProcessing]; sum > res.TTFB {
+				t.Errorf("dns+connect+tls+processing = %v exceeds ttfb %v", sum, res.TTFB)
+			}
+			if res.Duration < res.TTFB {
+				t.Errorf("duration %v < ttfb %v", res.Duration, res.TTFB)
+			}
+		})
+	}
+}
+
+func TestProbeTLSPhaseAndCAFile(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusted-CA probe makes it log a handshake error
+	srv.StartTLS()
+	defer srv.Close()
+
+	target := testTarget(t, "tls", srv.URL)
+	res := probeOnce(t, target)
+	if res.Success || res.FailureReason != ReasonTLS {
+		t.Fatalf("untrusted certificate: got success=%v reason=%q (%v), want tls failure", res.Success, res.FailureReason, res.Err)
+	}
+
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	writeCertPEM(t, srv, caFile)
+	target.TLS.CAFile = caFile
+	target.TLS.ServerName = "example.com" // httptest's certificate is for example.com and 127.0.0.1
+	res = probeOnce(t, target)
+	if !res.Success {
+		t.Fatalf("trusted CA: %s %v", res.FailureReason, res.Err)
+	}
+	if res.Phases[PhaseTLS] <= 0 || res.Phases[PhaseConnect] <= 0 {
+		t.Errorf("tls=%v connect=%v, want both > 0", res.Phases[PhaseTLS], res.Phases[PhaseConnect])
+	}
+
+	target.TLS = config.TLSConfig{InsecureSkipVerify: true}
+	if res := probeOnce(t, target); !res.Success {
+		t.Errorf("insecure_skip_verify: %s %v", res.FailureReason, res.Err)
+	}
+}
+
+func writeCertPEM(t *testing.T, srv *httptest.Server, path string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("-----BEGIN CERTIFICATE-----\n")
+	enc := srv.Certificate().Raw
+	b.WriteString(base64Lines(enc))
+	b.WriteString("-----END CERTIFICATE-----\n")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestProbeFailureReasons(t *testing.T) {
+	refused := func() string { // a loopback port with nothing listening
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return addr
+	}()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	status := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer status.Close()
+	trickle := newTrickleServer(t)
+
+	tests := []struct {
+		name   string
+		target func() config.Target
+		reason string
+	}{
+		{"connection refused", func() config.Target { return testTarget(t, "x", "http://"+refused+"/") }, ReasonConnect},
+		{"no answer in time", func() config.Target { return testTarget(t, "x", slow.URL) }, ReasonTimeout},
+		{"headers trickle in", func() config.Target { return testTarget(t, "x", "http://"+trickle+"/") }, ReasonTimeout},
+		{"invalid status", func() config.Target { return testTarget(t, "x", status.URL) }, ReasonHTTPStatus},
+		{"dns server unreachable", func() config.Target {
+			tg := testTarget(t, "x", "http://pop-exporter.test/")
+			tg.DNSServer = refused
+			return tg
+		}, ReasonDNS},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := probeOnce(t, tt.target())
+			if res.Success || res.FailureReason != tt.reason {
+				t.Errorf("got success=%v reason=%q err=%v, want reason %q", res.Success, res.FailureReason, res.Err, tt.reason)
+			}
+		})
+	}
+}
+
+// newTrickleServer accepts connections and sends a response head one byte every 100 ms, as a
+// broken or hostile server might.
+func newTrickleServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				for _, b := range []byte("HTTP/1.1 200 OK\r\nX-Slow: " + strings.Repeat("a", 200) + "\r\n\r\n") {
+					select {
+					case <-done:
+						return
+					case <-time.After(100 * time.Millisecond):
+					}
+					if _, err := c.Write([]byte{b}); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func TestProbeRequestShape(t *testing.T) {
+	var got atomic.Pointer[http.Request]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r)
+		w.Write([]byte(strings.Repeat("x", 1<<20)))
+	}))
+	defer srv.Close()
+
+	target := testTarget(t, "shape", srv.URL+"/path?q=1")
+	target.Method = "HEAD"
+	target.Headers = map[string]string{"Host": "www.example.com", "Pragma": "akamai-x-cache-on"}
+	res := probeOnce(t, target)
+	if !res.Success {
+		t.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+	}
+	r := got.Load()
+	if r.Method != "HEAD" || r.Host != "www.example.com" || r.Header.Get("Pragma") != "akamai-x-cache-on" ||
+		r.Header.Get("User-Agent") != "pop_exporter/test" || r.URL.RequestURI() != "/path?q=1" {
+		t.Errorf("request = %s %s host=%s pragma=%q ua=%q", r.Method, r.URL.RequestURI(), r.Host, r.Header.Get("Pragma"), r.Header.Get("User-Agent"))
+	}
+	if r.Close != true {
+		t.Errorf("request did not ask to close the connection: keep-alive must be off")
+	}
+
+	// A 1 MiB body with a 64 KiB limit: the probe reads the limit, not the whole body.
+	target = testTarget(t, "big", srv.URL)
+	target.BodySizeLimit = 64 << 10
+	if res := probeOnce(t, target); !res.Success {
+		t.Errorf("large body: %s %v", res.FailureReason, res.Err)
+	}
+}
+
+func TestProbeRedirectsAndResolve(t *testing.T) {
+	var connections atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/old" {
+			http.Redirect(w, r, "/new", http.StatusFound)
+			return
+		}
+		fmt.Fprint(w, "new")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			connections.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+
+	// resolve pins the hostname to loopback without any DNS lookup.
+	target := testTarget(t, "redirect", "http://pinned.pop-exporter.test:"+port+"/old")
+	target.Resolve = "127.0.0.1"
+	res := probeOnce(t, target)
+	if !res.Success || res.StatusCode != 200 {
+		t.Fatalf("followed redirect: status=%d reason=%q err=%v", res.StatusCode, res.FailureReason, res.Err)
+	}
+	if n := connections.Load(); n != 2 {
+		t.Errorf("connections = %d, want 2 (a fresh connection per request, no keep-alive)", n)
+	}
+	if res.Phases[PhaseDNS] != 0 {
+		t.Errorf("dns = %v with a pinned address, want 0", res.Phases[PhaseDNS])
+	}
+
+	no := false
+	target.FollowRedirects = &no
+	res = probeOnce(t, target)
+	if !res.Success || res.StatusCode != http.StatusFound {
+		t.Errorf("not following: status=%d success=%v, want 302 and success", res.StatusCode, res.Success)
+	}
+	target.ValidStatusCodes = []int{200}
+	if res := probeOnce(t, target); res.Success || res.FailureReason != ReasonHTTPStatus {
+		t.Errorf("302 with valid_status_codes [200]: success=%v reason=%q", res.Success, res.FailureReason)
+	}
+}
+
+func TestProbeIPv6(t *testing.T) {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback on this machine: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Listener = l
+	srv.Start()
+	defer srv.Close()
+
+	target := testTarget(t, "v6", srv.URL)
+	target.IPProtocols = []string{"ip6"}
+	if res := probeOnce(t, target); !res.Success {
+		t.Errorf("ip6 to [::1]: %s %v", res.FailureReason, res.Err)
+	}
+	target.IPProtocols = []string{"ip4"}
+	if res := probeOnce(t, target); res.Success {
+		t.Errorf("ip4 to an IPv6 literal succeeded, want failure")
+	}
+}

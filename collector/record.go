@@ -1,0 +1,142 @@
+package collector
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-kit/log/level"
+
+	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/collector/geo"
+)
+
+// initSeries creates the series a probe has from its start, so that rate() and absent()
+// behave from the first scrape: every failure reason at 0, PoP changes at 0, and the
+// thresholds from the config.
+func (m *Manager) initSeries(r *runner) {
+	lv := r.labelsPrefix
+	for _, reason := range failureReasons {
+		m.metrics.failures.WithLabelValues(append(lv, reason)...).Add(0)
+	}
+	m.metrics.popChanges.WithLabelValues(lv...).Add(0)
+	if km := r.spec.Load().target.MaxDistanceKM; km > 0 {
+		m.metrics.maxDistance.WithLabelValues(lv...).Set(km * 1000)
+	}
+}
+
+// record turns one probe result into metrics. It is the only place that does, and only the
+// probe's own goroutine calls it, so the runner's state needs no lock.
+func (m *Manager) record(r *runner, res Result) {
+	mt, lv := m.metrics, r.labelsPrefix
+	s := r.spec.Load()
+
+	mt.success.WithLabelValues(lv...).Set(boolFloat(res.Success))
+	mt.duration.WithLabelValues(lv...).Set(res.Duration.Seconds())
+	mt.statusCode.WithLabelValues(lv...).Set(float64(res.StatusCode))
+	if !res.Success {
+		mt.failures.WithLabelValues(append(lv, res.FailureReason)...).Inc()
+		level.Debug(m.logger).Log("msg", "probe failed", "target", s.target.Name, "ip_version", s.ipVersion,
+			"reason", res.FailureReason, "err", res.Err)
+	}
+	if !res.Responded {
+		return // nothing answered: the last edge stays the last edge
+	}
+
+	for p, d := range res.Phases {
+		mt.phaseDuration.WithLabelValues(append(lv, phaseNames[p])...).Observe(d.Seconds())
+	}
+	e := res.Edge
+	popLabel := r.capPoP(e.PoP, m.opts.MaxPoPsPerProbe)
+	perPoP := append(lv, e.CDN, popLabel, e.CacheStatus)
+	mt.ttfb.WithLabelValues(perPoP...).Observe(res.TTFB.Seconds())
+	mt.responses.WithLabelValues(perPoP...).Inc()
+	if res.CacheAge >= 0 {
+		mt.cacheAge.WithLabelValues(lv...).Set(res.CacheAge)
+	} else {
+		mt.cacheAge.DeleteLabelValues(lv...)
+	}
+
+	loc, located := lookupPoP(e.CDN, e.PoP)
+	edgeLabels := append(append([]string(nil), lv...), e.CDN, e.PoP, loc.City, loc.Country, loc.Continent, "", "")
+	if located {
+		edgeLabels[len(edgeLabels)-2] = formatCoord(loc.Latitude)
+		edgeLabels[len(edgeLabels)-1] = formatCoord(loc.Longitude)
+	}
+	r.edgeLabels = replaceSeries(mt.edgeInfo.DeleteLabelValues, r.edgeLabels, edgeLabels)
+	mt.edgeInfo.WithLabelValues(edgeLabels...).Set(1)
+
+	if located && r.vantage.known {
+		mt.distance.WithLabelValues(lv...).Set(geo.DistanceMeters(r.vantage.loc, loc))
+	} else {
+		mt.distance.DeleteLabelValues(lv...)
+	}
+
+	current := e.CDN + "/" + e.PoP
+	if r.tracker.observe(current, res.Start) {
+		mt.popChanges.WithLabelValues(lv...).Inc()
+		mt.lastPoPChange.WithLabelValues(lv...).Set(float64(r.tracker.changed.UnixNano()) / 1e9)
+	}
+	baseCDN, basePoP, _ := strings.Cut(r.tracker.baseline, "/")
+	baseLabels := append(append([]string(nil), lv...), baseCDN, r.capPoP(basePoP, m.opts.MaxPoPsPerProbe))
+	r.baseLabels = replaceSeries(mt.baselineInfo.DeleteLabelValues, r.baseLabels, baseLabels)
+	mt.baselineInfo.WithLabelValues(baseLabels...).Set(1)
+	switch baseLoc, baseLocated := lookupPoP(baseCDN, basePoP); {
+	case r.tracker.baseline == current:
+		mt.shiftDistance.WithLabelValues(lv...).Set(0)
+	case located && baseLocated:
+		mt.shiftDistance.WithLabelValues(lv...).Set(geo.DistanceMeters(baseLoc, loc))
+	default:
+		mt.shiftDistance.DeleteLabelValues(lv...)
+	}
+
+	if expected := s.target.ExpectedPoPs; len(expected) > 0 {
+		ok := false
+		for _, p := range expected {
+			ok = ok || p == e.PoP
+		}
+		mt.expectedPoP.WithLabelValues(lv...).Set(boolFloat(ok))
+	}
+}
+
+// capPoP bounds the pop label values one probe can create: the first max distinct PoPs keep
+// their code, later ones become "other". A server answering with a new random code on every
+// probe therefore cannot grow the series count without bound.
+func (r *runner) capPoP(pop string, max int) string {
+	if _, seen := r.seenPoPs[pop]; seen {
+		return pop
+	}
+	if len(r.seenPoPs) >= max {
+		return OtherPoP
+	}
+	r.seenPoPs[pop] = struct{}{}
+	return pop
+}
+
+// replaceSeries deletes the old series of a one-series-per-probe info metric when its labels
+// change, and returns the labels now in use.
+func replaceSeries(del func(...string) bool, old, cur []string) []string {
+	if old != nil && !slices.Equal(old, cur) {
+		del(old...)
+	}
+	return cur
+}
+
+func lookupPoP(cdn, pop string) (geo.Location, bool) {
+	if pop == "" || pop == edge.Unknown {
+		return geo.Location{}, false
+	}
+	return geo.Lookup(cdn, pop)
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// formatCoord renders a coordinate for a label: 4 decimals (about 11 m) is plenty for a map.
+func formatCoord(v float64) string {
+	return strconv.FormatFloat(v, 'f', 4, 64)
+}

@@ -1,0 +1,44 @@
+package collector
+
+import (
+	"time"
+
+	"github.com/popexporter/pop_exporter/collector/edge"
+)
+
+// Phase indexes Result.Phases.
+type Phase int
+
+// The phases of a probe, as curl names them. TTFB = dns + connect + tls + processing.
+const (
+	PhaseDNS        Phase = iota // name resolution
+	PhaseConnect                 // TCP handshake
+	PhaseTLS                     // TLS handshake
+	PhaseProcessing              // request written -> first response byte
+	PhaseTransfer                // first response byte -> body read (or limit reached)
+	numPhases
+)
+
+// String returns the phase label value.
+func (p Phase) String() string { return phaseNames[p] }
+
+// Result is the outcome of one probe: a plain struct from which every metric is derived in
+// one place, (*Manager).record.
+type Result struct {
+	Start    time.Time
+	Duration time.Duration            // start -> end of body read, or -> failure
+	Phases   [numPhases]time.Duration // summed over redirects
+	TTFB     time.Duration            // start -> first byte of the final response; 0 without one
+
+	// Responded is true when an HTTP response arrived, whatever its status: a 403 from a WAF or
+	// a 503 from the edge still identifies the PoP that answered.
+	Responded  bool
+	StatusCode int
+	Edge       edge.Result // valid when Responded
+	// CacheAge is the Age header in seconds, -1 when absent or unparseable.
+	CacheAge float64
+
+	Success       bool
+	FailureReason string // one of the Reason* constants when !Success
+	Err           error  // the error behind FailureReason, for logs
+}
