@@ -1,0 +1,22 @@
+# Multi-stage build: a static binary on a minimal, non-root base image.
+FROM golang:1.26.8-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X github.com/prometheus/common/version.Version=${VERSION}" \
+      -o /out/pop_exporter ./cmd/pop_exporter \
+ && CGO_ENABLED=0 go build -trimpath -o /out/cdnsim ./cmd/cdnsim
+
+# distroless/static: CA certificates for probing HTTPS, a nonroot user (65532), no shell.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/pop_exporter /bin/pop_exporter
+COPY --from=build /out/cdnsim /bin/cdnsim
+# The default config path; it holds the embedded default until a real config is mounted over it.
+COPY config/default.yml /etc/pop_exporter/config.yml
+USER 65532:65532
+EXPOSE 9853
+ENTRYPOINT ["/bin/pop_exporter"]
+CMD ["--config.file=/etc/pop_exporter/config.yml"]

@@ -1,0 +1,43 @@
+# pop_exporter - common tasks. `make test` is what CI runs (after gofmt and go vet).
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+VPKG      := github.com/prometheus/common/version
+LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) \
+             -X $(VPKG).BuildUser=$(shell whoami)@$(shell hostname) -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
+
+.PHONY: all build test lint bench loadtest fuzz generate demo run clean
+
+all: lint test build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/pop_exporter ./cmd/pop_exporter
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cdnsim ./cmd/cdnsim
+
+# The test command of README.md: unit, collector, promtool and end-to-end tests with the race detector.
+test:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+run:
+	$(GO) run ./cmd/pop_exporter
+
+bench:
+	$(GO) test -run XXX -bench . -benchmem ./collector/edge/ ./collector/geo/
+	$(GO) test -run XXX -bench TTFBAccuracy -benchtime 1x ./collector/
+
+loadtest:
+	POP_LOADTEST=1 $(GO) test -run TestLoad -v -count=1 -timeout 10m ./cmd/pop_exporter/
+
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzIdentify -fuzztime 2m ./collector/edge/
+
+generate:
+	$(GO) generate ./...
+
+clean:
+	rm -rf bin
