@@ -3,6 +3,7 @@
 package config
 
 import (
+	"crypto/x509"
 	"net/url"
 	"time"
 
@@ -70,6 +71,10 @@ type TLSConfig struct {
 	ServerName         string `yaml:"server_name"`
 	CAFile             string `yaml:"ca_file"`
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+
+	// RootCAs holds the certificates of CAFile (nil when CAFile is empty), read once at load
+	// time so that an unreadable file is a config error, not a probe failure.
+	RootCAs *x509.CertPool `yaml:"-"`
 }
 
 // Rule is a user PoP rule, tried before the built-in ones.

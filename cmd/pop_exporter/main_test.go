@@ -200,6 +200,7 @@ func TestReloadGoodAndBad(t *testing.T) {
 	addr, logs, stop := startDaemon(t, "--config.file="+cfgFile)
 
 	waitMetric(t, addr, regexp.MustCompile(`pop_probe_edge_info\{cdn="cloudflare".*pop="AMS",target="two"`))
+	waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",target="one",vantage="test"\} 1`))
 
 	// A good reload removes target two and all its series.
 	writeFile(t, cfgFile, configYAML(map[string]string{"one": srv.URL + "/one"}))
