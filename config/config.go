@@ -24,26 +24,29 @@ type Config struct {
 // Vantage says where this exporter stands.
 type Vantage struct {
 	Name      string   `yaml:"name"`     // value of the vantage label; default "default"
-	Location  string   `yaml:"location"` // IATA airport or metro code, uppercase after load
+	Location  string   `yaml:"location"` // IATA airport or metro code, uppercase after load; known to geo
 	Latitude  *float64 `yaml:"latitude"`
 	Longitude *float64 `yaml:"longitude"`
 }
 
-// Defaults are applied to every target that does not set its own value.
+// Defaults are applied to every target that does not set its own value. Parse leaves this
+// section as written; the effective values are on each Target.
 type Defaults struct {
 	Interval         Duration          `yaml:"interval"`           // default 30s
-	Timeout          Duration          `yaml:"timeout"`            // default 10s
+	Timeout          Duration          `yaml:"timeout"`            // default min(10s, 80% of interval)
 	IPProtocols      []string          `yaml:"ip_protocols"`       // default [ip4]
 	Headers          map[string]string `yaml:"headers"`            // merged under target headers
 	Method           string            `yaml:"method"`             // default GET
-	BodySizeLimit    ByteSize          `yaml:"body_size_limit"`    // default 64KiB
+	BodySizeLimit    ByteSize          `yaml:"body_size_limit"`    // default 64KiB, at most 16MiB
 	FollowRedirects  *bool             `yaml:"follow_redirects"`   // default true
-	ValidStatusCodes []int             `yaml:"valid_status_codes"` // default 2xx and 3xx
+	ValidStatusCodes []int             `yaml:"valid_status_codes"` // default none: any 2xx or 3xx
 	BaselineWindow   Duration          `yaml:"baseline_window"`    // default 30m
 }
 
 // Target is one URL to probe. After loading, every field holds its effective value
-// (defaults applied), so the collector never looks at Defaults.
+// (defaults applied), so the collector never looks at Defaults: FollowRedirects is never nil,
+// IPProtocols never empty, Method uppercase, Headers keys canonical (nil when none), and
+// ValidStatusCodes nil means any 2xx or 3xx (see StatusOK).
 type Target struct {
 	Name             string            `yaml:"name"`
 	URL              string            `yaml:"url"`
@@ -69,7 +72,7 @@ type Target struct {
 // TLSConfig are the TLS options of a target.
 type TLSConfig struct {
 	ServerName         string `yaml:"server_name"`
-	CAFile             string `yaml:"ca_file"`
+	CAFile             string `yaml:"ca_file"` // relative paths are resolved against the config file's directory
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 
 	// RootCAs holds the certificates of CAFile (nil when CAFile is empty), read once at load

@@ -1,0 +1,419 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/collector/geo"
+)
+
+// TestInvalidConfigs asserts the exact error for each testdata/invalid-*.yml, one file per
+// kind of mistake, as users see it from --config.check.
+func TestInvalidConfigs(t *testing.T) {
+	if _, ok := geo.Lookup("", "AMS"); !ok {
+		t.Fatal(`geo.Lookup("", "AMS") finds nothing: the geo table is missing, vantage.location cannot be validated`)
+	}
+	tests := map[string]string{
+		"yaml-syntax":              `:2: yaml: did not find expected '-' indicator`,
+		"multiple-documents":       `:4: yaml: multiple documents are not supported`,
+		"wrong-type":               `:1: vantage: want a mapping, got a scalar`,
+		"unknown-key":              `:4: targets[0]: unknown key "intervall"`,
+		"unknown-key-top":          `:1: unknown key "target"`,
+		"duplicate-key":            `:4: targets[0]: duplicate key "url" (first at line 3)`,
+		"duplicate-name":           `:10: targets[3].name: duplicate target name "www" (first at line 6)`,
+		"empty":                    `:1: targets: at least one target is required`,
+		"no-targets":               `:3: targets: at least one target is required`,
+		"name-empty":               `:2: targets[0].name: name is required`,
+		"name":                     `:2: targets[0].name: invalid name "my site": must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`,
+		"vantage-name":             `:2: vantage.name: invalid name "office/3rd floor": must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`,
+		"url-missing":              `:2: targets[0].url: url is required`,
+		"url-parse":                `:3: targets[0].url: invalid URL: parse "https://www.exa mple.com/": invalid character " " in host name`,
+		"url-scheme":               `:3: targets[0].url: unsupported scheme "ftp" in "ftp://ftp.example.com/" (want http or https)`,
+		"url-no-host":              `:3: targets[0].url: URL "https:///index.html" has no host`,
+		"duration":                 `:4: targets[0].interval: invalid duration "15 seconds": want a number and a unit such as 500ms, 15s, 1m30s or 1h`,
+		"duration-zero":            `:2: defaults.interval: must be positive, got 0s`,
+		"duration-negative":        `:4: targets[0].timeout: must be positive, got -5s`,
+		"timeout-interval":         `:5: targets[0].timeout: timeout 10s must be shorter than interval 10s`,
+		"timeout-defaults":         `:6: targets[0].interval: interval 5s must be longer than timeout 10s (defaults.timeout)`,
+		"baseline-window":          `:5: targets[0].baseline_window: baseline_window 30s must be at least interval 1m`,
+		"baseline-window-default":  `:4: targets[0].interval: interval 1h must be at most baseline_window 30m (built-in default)`,
+		"location":                 `:3: vantage.location: unknown IATA code "XYZ"`,
+		"location-and-coordinates": `:2: vantage.location: set either location or latitude/longitude, not both`,
+		"latitude-only":            `:2: vantage.latitude: latitude requires longitude`,
+		"longitude-only":           `:2: vantage.longitude: longitude requires latitude`,
+		"latitude-range":           `:2: vantage.latitude: latitude 91 is outside [-90, 90]`,
+		"longitude-range":          `:3: vantage.longitude: longitude -180.5 is outside [-180, 180]`,
+		"method":                   `:4: targets[0].method: unsupported method "FETCH" (want one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH)`,
+		"defaults-method":          `:2: defaults.method: unsupported method "CONNECT" (want one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH)`,
+		"header-name":              `:5: targets[0].headers.X Probe: invalid header name "X Probe"`,
+		"header-duplicate":         `:4: defaults.headers.user-agent: duplicate header "user-agent" (header names are case-insensitive; first at line 3)`,
+		"header-value":             `:5: targets[0].headers.X-Probe: invalid header value "a\r\nX-Injected: 1": control characters are not allowed`,
+		"ip-protocol":              `:4: targets[0].ip_protocols[1]: unknown IP protocol "ipv6" (want ip4 or ip6)`,
+		"ip-protocol-duplicate":    `:5: defaults.ip_protocols[2]: duplicate IP protocol "ip6"`,
+		"ip-protocols-empty":       `:4: targets[0].ip_protocols: must list ip4, ip6 or both`,
+		"status-code":              `:4: targets[0].valid_status_codes[1]: status code 600 is outside 100-599`,
+		"status-code-type":         `:4: targets[0].valid_status_codes[1]: invalid value "OK": want an integer`,
+		"resolve":                  `:4: targets[0].resolve: invalid IP address "www.example.net"`,
+		"resolve-family":           `:5: targets[0].resolve: address 203.0.113.10 is ip4, but ip_protocols lists ip6`,
+		"dns-server":               `:4: targets[0].dns_server: "1.1.1.1" is not host:port: address 1.1.1.1: missing port in address`,
+		"dns-server-port":          `:4: targets[0].dns_server: "[2606:4700:4700::1111]:dns" is not host:port: invalid port "dns"`,
+		"expected-pops":            `:4: targets[0].expected_pops[1]: invalid PoP code "FRA-1": must match ^[A-Za-z0-9]{2,16}$`,
+		"max-distance":             `:4: targets[0].max_distance_km: must be a number >= 0, got -1`,
+		"body-size-limit":          `:4: targets[0].body_size_limit: must be between 1 and 16MiB, got 32MiB`,
+		"body-size-limit-zero":     `:4: targets[0].body_size_limit: must be between 1 and 16MiB, got 0`,
+		"body-size-limit-unit":     `:4: targets[0].body_size_limit: invalid size "64K": unknown unit "K" (want B, KB, MB, GB, KiB, MiB or GiB)`,
+		"ca-file-missing":          `:5: targets[0].tls.ca_file: cannot read CA file: open testdata/does-not-exist.pem: no such file or directory`,
+		"ca-file-no-cert":          `:5: targets[0].tls.ca_file: no PEM certificate found in testdata/no-cert.pem`,
+		"regex":                    ":7: rules[0].regex: regex \"^edge-([a-z]{3}[0-9]+$\" does not compile: error parsing regexp: missing closing ): `^edge-([a-z]{3}[0-9]+$`",
+		"regex-no-group":           `:7: rules[0].regex: regex must have exactly one capture group, has 0`,
+		"rule-cdn":                 `:8: rules[1].cdn: cdn "My CDN" must match ^[a-z][a-z0-9_]{0,31}$`,
+		"rule-header":              `:5: rules[0].header: header must not be empty`,
+	}
+	files, err := filepath.Glob("testdata/invalid-*.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every testdata file has a case and every case a file, so neither can rot unnoticed.
+	if len(files) != len(tests) {
+		t.Errorf("%d testdata/invalid-*.yml files but %d test cases", len(files), len(tests))
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(file), "invalid-"), ".yml")
+		t.Run(name, func(t *testing.T) {
+			want, ok := tests[name]
+			if !ok {
+				t.Fatalf("no expected error for %s", file)
+			}
+			want = file + want
+			cfg, err := Load(file)
+			if err == nil {
+				t.Fatalf("Load(%s) = %+v, want error %q", file, cfg, want)
+			}
+			if err.Error() != want {
+				t.Errorf("Load(%s) error\n got: %s\nwant: %s", file, err, want)
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || ce.File != file {
+				t.Errorf("Load(%s) error is not a *config.Error for that file: %#v", file, err)
+			}
+		})
+	}
+}
+
+// TestValidFull checks the effective value of every field after defaults are applied, for a
+// file using every key of the DESIGN example.
+func TestValidFull(t *testing.T) {
+	cfg, err := Load("testdata/valid-full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.File != "testdata/valid-full.yml" {
+		t.Errorf("File = %q", cfg.File)
+	}
+	if cfg.Vantage.Name != "ams-office" || cfg.Vantage.Location != "AMS" || cfg.Vantage.Latitude != nil {
+		t.Errorf("Vantage = %+v, want name ams-office, location uppercased to AMS", cfg.Vantage)
+	}
+	if len(cfg.Targets) != 3 {
+		t.Fatalf("%d targets, want 3", len(cfg.Targets))
+	}
+
+	www := cfg.Targets[0]
+	checkTarget(t, www, Target{
+		Name: "www", URL: "https://www.example.com/",
+		Interval: Duration(15 * time.Second), Timeout: Duration(10 * time.Second),
+		Method: "GET",
+		// The target's "user-agent" replaces the defaults' "User-Agent" (names are
+		// case-insensitive); X-Probe is inherited; names are canonicalised.
+		Headers:          map[string]string{"Pragma": "akamai-x-cache-on", "User-Agent": "custom/1.0", "X-Probe": "defaults"},
+		BodySizeLimit:    64 << 10,
+		FollowRedirects:  ptr(true),
+		ValidStatusCodes: []int{200, 204, 301, 302, 304},
+		// defaults say [ip4, ip6], but the pinned address is IPv4: only ip4 can reach it.
+		IPProtocols:    []string{"ip4"},
+		Resolve:        "203.0.113.10",
+		DNSServer:      "127.0.0.1:53",
+		TLS:            TLSConfig{ServerName: "www.example.com", CAFile: filepath.Join("testdata", "ca.pem")},
+		ExpectedPoPs:   []string{"AMS", "FRA", "LHR"},
+		MaxDistanceKM:  1500,
+		BaselineWindow: Duration(2 * time.Hour),
+	})
+	if www.TLS.RootCAs == nil {
+		t.Error("tls.ca_file set but RootCAs is nil")
+	}
+	if www.ParsedURL == nil || www.ParsedURL.Host != "www.example.com" || www.ParsedURL.Scheme != "https" {
+		t.Errorf("ParsedURL = %v", www.ParsedURL)
+	}
+
+	// Everything else inherited from the defaults section.
+	api := cfg.Targets[1]
+	checkTarget(t, api, Target{
+		Name: "api.v2", URL: "http://api.example.com:8080/health",
+		Interval: Duration(30 * time.Second), Timeout: Duration(10 * time.Second),
+		Method:           "GET",
+		Headers:          map[string]string{"User-Agent": "pop_exporter/test", "X-Probe": "defaults"},
+		BodySizeLimit:    32 << 10,
+		FollowRedirects:  ptr(false),
+		ValidStatusCodes: []int{200},
+		IPProtocols:      []string{"ip4", "ip6"},
+		BaselineWindow:   Duration(time.Hour),
+	})
+	if api.ParsedURL.Port() != "8080" {
+		t.Errorf("ParsedURL port = %q, want 8080", api.ParsedURL.Port())
+	}
+
+	v6 := cfg.Targets[2]
+	if !slices.Equal(v6.IPProtocols, []string{"ip6"}) || v6.Timeout != Duration(5*time.Second) || v6.Interval != Duration(2*time.Minute) {
+		t.Errorf("v6-only: ip_protocols %v timeout %s interval %s, want [ip6] 5s 2m", v6.IPProtocols, v6.Timeout, v6.Interval)
+	}
+
+	if len(cfg.Rules) != 1 {
+		t.Fatalf("%d rules, want 1", len(cfg.Rules))
+	}
+	r := cfg.Rules[0]
+	if r.Compiled == nil {
+		t.Fatal("rule not compiled")
+	}
+	want := edge.RuleSpec{CDN: "mycdn", Header: "X-Edge", Regex: `^edge-([a-z]{3})[0-9]+$`,
+		CacheHeader: "X-Edge-Cache", CacheValues: map[string]string{"TCP_HIT": "hit", "TCP_MISS": "miss"}}
+	if !reflect.DeepEqual(r.Compiled.Spec, want) {
+		t.Errorf("compiled spec = %+v, want %+v", r.Compiled.Spec, want)
+	}
+}
+
+// checkTarget compares the fields that a config sets; ParsedURL and RootCAs are checked apart.
+func checkTarget(t *testing.T, got, want Target) {
+	t.Helper()
+	got.ParsedURL, got.TLS.RootCAs = nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("target %s:\n got: %s\nwant: %s", want.Name, dump(got), dump(want))
+	}
+}
+
+func dump(t Target) string {
+	fr := "<nil>"
+	if t.FollowRedirects != nil {
+		fr = strconv.FormatBool(*t.FollowRedirects)
+	}
+	t.FollowRedirects = nil
+	return fmt.Sprintf("%+v follow_redirects=%s", t, fr)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestValidMinimal shows the built-in defaults a user gets for a target that sets only a
+// name and a URL.
+func TestValidMinimal(t *testing.T) {
+	cfg, err := Load("testdata/valid-minimal.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Vantage.Name != "default" {
+		t.Errorf("vantage name = %q, want default", cfg.Vantage.Name)
+	}
+	checkTarget(t, cfg.Targets[0], Target{
+		Name: "www", URL: "https://www.example.com/",
+		Interval:        Duration(30 * time.Second),
+		Timeout:         Duration(10 * time.Second),
+		Method:          "GET",
+		BodySizeLimit:   64 << 10,
+		FollowRedirects: ptr(true),
+		IPProtocols:     []string{"ip4"},
+		BaselineWindow:  Duration(30 * time.Minute),
+	})
+}
+
+// TestValidCoordinates: a vantage given by coordinates, and targets sharing settings with a
+// YAML anchor and merge key.
+func TestValidCoordinates(t *testing.T) {
+	cfg, err := Load("testdata/valid-coordinates.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := cfg.Vantage
+	if v.Latitude == nil || *v.Latitude != 52.37 || v.Longitude == nil || *v.Longitude != 4.89 || v.Location != "" {
+		t.Errorf("vantage = %+v, want latitude 52.37 longitude 4.89", v)
+	}
+	b := cfg.Targets[1]
+	if b.Name != "b" || b.URL != "https://b.example.com/" || b.Interval != Duration(10*time.Second) || b.Headers["X-Team"] != "sre" {
+		t.Errorf("merged target = %+v, want name b, own URL, interval 10s and headers from the anchor", b)
+	}
+}
+
+func TestDefaultTimeout(t *testing.T) {
+	tests := []struct {
+		yaml string
+		want time.Duration
+	}{
+		// min(10s, 80% of the interval)
+		{"targets: [{name: a, url: 'http://a/', interval: 5s}]", 4 * time.Second},
+		{"targets: [{name: a, url: 'http://a/', interval: 1m}]", 10 * time.Second},
+		{"targets: [{name: a, url: 'http://a/', interval: 500ms}]", 400 * time.Millisecond},
+		// defaults.timeout wins over the built-in rule, the target's over both.
+		{"defaults: {timeout: 3s}\ntargets: [{name: a, url: 'http://a/', interval: 5s}]", 3 * time.Second},
+		{"defaults: {timeout: 3s}\ntargets: [{name: a, url: 'http://a/', timeout: 2s}]", 2 * time.Second},
+		// The built-in rule uses the interval the target ends up with.
+		{"defaults: {interval: 2s}\ntargets: [{name: a, url: 'http://a/'}]", 1600 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		cfg, err := Parse([]byte(tt.yaml), "t.yml")
+		if err != nil {
+			t.Errorf("%s: %v", tt.yaml, err)
+			continue
+		}
+		if got := time.Duration(cfg.Targets[0].Timeout); got != tt.want {
+			t.Errorf("%s: timeout %s, want %s", tt.yaml, got, tt.want)
+		}
+	}
+}
+
+// TestResolveDecidesIPProtocol: a pinned address can only be reached over its own family, so
+// it overrides inherited ip_protocols.
+func TestResolveDecidesIPProtocol(t *testing.T) {
+	cfg, err := Parse([]byte(`
+defaults: {ip_protocols: [ip4, ip6]}
+targets:
+  - {name: v6, url: 'https://a/', resolve: '2001:db8::10'}
+  - {name: v4, url: 'https://a/', resolve: 203.0.113.10}
+  - {name: both, url: 'https://a/'}
+`), "t.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][]string{{"ip6"}, {"ip4"}, {"ip4", "ip6"}} {
+		if got := cfg.Targets[i].IPProtocols; !slices.Equal(got, want) {
+			t.Errorf("%s: ip_protocols %v, want %v", cfg.Targets[i].Name, got, want)
+		}
+	}
+}
+
+// TestTargetsDoNotShareSlices: the collector may keep and change a target's slices.
+func TestTargetsDoNotShareSlices(t *testing.T) {
+	cfg, err := Parse([]byte(`
+defaults: {ip_protocols: [ip4], valid_status_codes: [200], follow_redirects: true}
+targets: [{name: a, url: 'http://a/'}, {name: b, url: 'http://b/'}]
+`), "t.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := &cfg.Targets[0], &cfg.Targets[1]
+	a.IPProtocols[0], a.ValidStatusCodes[0], *a.FollowRedirects = "ip6", 204, false
+	if b.IPProtocols[0] != "ip4" || b.ValidStatusCodes[0] != 200 || !*b.FollowRedirects {
+		t.Errorf("changing target a changed target b: %+v", b)
+	}
+}
+
+func TestStatusOK(t *testing.T) {
+	any2xx3xx := Target{}
+	listed := Target{ValidStatusCodes: []int{200, 404}}
+	for _, tt := range []struct {
+		t    Target
+		code int
+		want bool
+	}{
+		{any2xx3xx, 200, true}, {any2xx3xx, 204, true}, {any2xx3xx, 304, true},
+		{any2xx3xx, 199, false}, {any2xx3xx, 404, false}, {any2xx3xx, 503, false},
+		{listed, 404, true}, {listed, 200, true}, {listed, 301, false},
+	} {
+		if got := tt.t.StatusOK(tt.code); got != tt.want {
+			t.Errorf("StatusOK(%d) with %v = %v, want %v", tt.code, tt.t.ValidStatusCodes, got, tt.want)
+		}
+	}
+}
+
+// TestDefault: the embedded default config parses and probes several CDNs.
+func TestDefault(t *testing.T) {
+	cfg, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.File != "<embedded default>" || cfg.Vantage.Name != "default" || cfg.Vantage.Location != "" {
+		t.Errorf("File %q, vantage %+v", cfg.File, cfg.Vantage)
+	}
+	// Which CDN serves each host, from the vendors' own sites and response headers
+	// (../shared/reference/cdn-headers.md); "" for multi-CDN hosts.
+	cdnOf := map[string]string{
+		"www.cloudflare.com": "cloudflare",
+		"aws.amazon.com":     "cloudfront",
+		"www.fastly.com":     "fastly",
+		"www.python.org":     "fastly",
+		"www.akamai.com":     "akamai",
+		"vercel.com":         "vercel",
+		"www.netlify.com":    "netlify",
+		"cdn.jsdelivr.net":   "", // Cloudflare and Fastly
+	}
+	cdns := map[string]bool{}
+	for _, tg := range cfg.Targets {
+		cdn, ok := cdnOf[tg.ParsedURL.Hostname()]
+		if !ok {
+			t.Errorf("target %s: host %s not in the test's CDN table", tg.Name, tg.ParsedURL.Hostname())
+		}
+		if cdn != "" {
+			if !slices.Contains(edge.CDNs(), cdn) {
+				t.Errorf("%q is not a cdn label value", cdn)
+			}
+			cdns[cdn] = true
+		}
+		if tg.ParsedURL.Scheme != "https" {
+			t.Errorf("target %s: probes public endpoints over %s, want https", tg.Name, tg.ParsedURL.Scheme)
+		}
+		if tg.Interval < Duration(time.Minute) {
+			t.Errorf("target %s: interval %s, want >= 1m to be polite to endpoints we do not own", tg.Name, tg.Interval)
+		}
+	}
+	if len(cfg.Targets) < 5 || len(cdns) < 4 {
+		t.Errorf("%d targets across %d CDNs, want >= 5 across >= 4", len(cfg.Targets), len(cdns))
+	}
+	akamai := cfg.Targets[slices.IndexFunc(cfg.Targets, func(t Target) bool { return t.Name == "akamai" })]
+	if !strings.Contains(akamai.Headers["Pragma"], "akamai-x-cache-on") {
+		t.Errorf("akamai target headers %v: Akamai reports cache status and edge only with Pragma: akamai-x-cache-on", akamai.Headers)
+	}
+	if string(DefaultYAML()) != string(defaultYAML) || !strings.Contains(string(DefaultYAML()), "cdn-cgi/trace") {
+		t.Error("DefaultYAML does not return the embedded default")
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load("testdata/does-not-exist.yml")
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load of a missing file: %v, want an error wrapping os.ErrNotExist", err)
+	}
+}
+
+// TestErrorUnwraps: callers can inspect the cause of a positioned error.
+func TestErrorUnwraps(t *testing.T) {
+	_, err := Load("testdata/invalid-ca-file-missing.yml")
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Line != 5 || ce.Field != "targets[0].tls.ca_file" {
+		t.Fatalf("error %#v, want *Error at line 5, field targets[0].tls.ca_file", err)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("error %v does not wrap os.ErrNotExist", err)
+	}
+}
+
+// TestAliases: anchors and aliases that loop or explode are errors, not a hang or a crash.
+func TestAliases(t *testing.T) {
+	cycle := "targets: &x [*x]\n"
+	if _, err := Parse([]byte(cycle), "t.yml"); err == nil || err.Error() != "t.yml:1: targets[0]: alias refers to a node that contains it" {
+		t.Errorf("alias cycle: %v", err)
+	}
+	// Each level merges the previous one ten times: 10^7 merged entries if expanded naively.
+	var b strings.Builder
+	b.WriteString("targets:\n  - &l0 {name: a, url: 'http://a/'}\n")
+	for i := 1; i <= 7; i++ {
+		fmt.Fprintf(&b, "  - &l%d {<<: [%s]}\n", i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", "))
+	}
+	_, err := Parse([]byte(b.String()), "t.yml")
+	if err == nil || !strings.Contains(err.Error(), "too many values") {
+		t.Errorf("exploding merges: %v", err)
+	}
+}

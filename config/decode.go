@@ -1,0 +1,314 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// decoder turns a YAML node tree into the schema types by walking both together. yaml.v3's
+// own strict mode (KnownFields) would reject unknown keys too, but its errors name a Go type
+// instead of a field path and carry no file; walking ourselves gives every error
+// "<file>:<line>: <field path>" and records where each field was written, which validation
+// needs for its own errors and to tell "not set" from "set to zero".
+type decoder struct {
+	file  string
+	nodes map[string]*yaml.Node // field path → value node, for every value present in the file
+
+	// Aliases make the node tree a graph: open holds the collections being decoded, to
+	// reject an alias to an enclosing node (which would recurse forever), and visits bounds
+	// the work that nested aliases can multiply ("billion laughs").
+	open   map[*yaml.Node]bool
+	visits int
+}
+
+// maxVisits bounds the values decoded from one file, aliases expanded; real configs with
+// thousands of targets stay far below it.
+const maxVisits = 1_000_000
+
+func newDecoder(file string) *decoder {
+	return &decoder{file: file, nodes: map[string]*yaml.Node{}, open: map[*yaml.Node]bool{}}
+}
+
+// enter marks a collection node as being decoded; leave must follow.
+func (d *decoder) enter(n *yaml.Node, path string) error {
+	if d.open[n] {
+		return d.errorf(n, path, "alias refers to a node that contains it")
+	}
+	d.open[n] = true
+	return nil
+}
+
+func (d *decoder) leave(n *yaml.Node) { delete(d.open, n) }
+
+// errorf returns an *Error at the node's line. Format verbs work as in fmt.Errorf (%w wraps).
+func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) *Error {
+	line := 1 // an empty file has no nodes; its errors are about line 1
+	if n != nil {
+		line = n.Line
+	}
+	return &Error{File: d.file, Line: line, Field: path, Err: fmt.Errorf(format, args...)}
+}
+
+// at returns an *Error for the field at path, on the line where that field was written or, if
+// it was not written (a missing required field, a value inherited from elsewhere), on the line
+// of the nearest enclosing value that was.
+func (d *decoder) at(path, format string, args ...any) *Error {
+	return d.errorf(d.node(path), path, format, args...)
+}
+
+// node returns the value node of path or of its nearest written ancestor; nil if none.
+func (d *decoder) node(path string) *yaml.Node {
+	for p := path; ; {
+		if n, ok := d.nodes[p]; ok {
+			return n
+		}
+		if p == "" {
+			return nil
+		}
+		p = parentPath(p)
+	}
+}
+
+// set reports whether the field at path was written in the file with a non-null value.
+func (d *decoder) set(path string) bool {
+	n, ok := d.nodes[path]
+	return ok && n.ShortTag() != "!!null"
+}
+
+// parentPath strips the last component: "targets[2].tls.ca_file" → "targets[2].tls" →
+// "targets[2]" → "targets" → "".
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+func joinPath(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+// resolveAlias follows YAML aliases (*anchor) to the node they name.
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+
+// decode fills v from n; path names v in error messages.
+func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) error {
+	n = resolveAlias(n)
+	d.nodes[path] = n
+	if d.visits++; d.visits > maxVisits {
+		return d.errorf(n, path, "too many values (more than %d with aliases expanded)", maxVisits)
+	}
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		if err := d.enter(n, path); err != nil {
+			return err
+		}
+		defer d.leave(n)
+	}
+	if n.ShortTag() == "!!null" {
+		// An empty value ("interval:") means "not set", as in Prometheus configs.
+		return nil
+	}
+	if reflect.PointerTo(v.Type()).Implements(unmarshalerType) {
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			return d.yamlError(n, path, err)
+		}
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		return d.decodeStruct(n, path, v)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return d.errorf(n, path, "want a list, got a %s", kindName(n))
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			if err := d.decode(item, path+"["+strconv.Itoa(i)+"]", s.Index(i)); err != nil {
+				return err
+			}
+		}
+		v.Set(s)
+		return nil
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return d.errorf(n, path, "want a mapping, got a %s", kindName(n))
+		}
+		pairs, err := d.pairs(n, path)
+		if err != nil {
+			return err
+		}
+		m := reflect.MakeMapWithSize(v.Type(), len(pairs))
+		for _, p := range pairs {
+			key := reflect.New(v.Type().Key()).Elem()
+			if err := d.decode(p.key, joinPath(path, p.key.Value), key); err != nil {
+				return err
+			}
+			val := reflect.New(v.Type().Elem()).Elem()
+			if err := d.decode(p.value, joinPath(path, p.key.Value), val); err != nil {
+				return err
+			}
+			m.SetMapIndex(key, val)
+		}
+		v.Set(m)
+		return nil
+	case reflect.Pointer:
+		elem := reflect.New(v.Type().Elem())
+		if err := d.decode(n, path, elem.Elem()); err != nil {
+			return err
+		}
+		v.Set(elem)
+		return nil
+	}
+	if n.Kind != yaml.ScalarNode {
+		return d.errorf(n, path, "want %s, got a %s", scalarWant(v.Kind()), kindName(n))
+	}
+	if err := n.Decode(v.Addr().Interface()); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			// yaml.v3 says "cannot unmarshal !!str `abc` into int"; say it in the user's terms.
+			return d.errorf(n, path, "invalid value %q: want %s", n.Value, scalarWant(v.Kind()))
+		}
+		return d.yamlError(n, path, err)
+	}
+	return nil
+}
+
+// scalarWant describes what a Go scalar kind expects, for error messages.
+func scalarWant(k reflect.Kind) string {
+	switch k {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a string"
+}
+
+// yamlError positions an error that came out of yaml.v3's Decode: from our own UnmarshalYAML
+// methods (Duration, ByteSize), which it passes through unchanged.
+func (d *decoder) yamlError(n *yaml.Node, path string, err error) error {
+	return &Error{File: d.file, Line: n.Line, Field: path, Err: err}
+}
+
+type pair struct{ key, value *yaml.Node }
+
+// pairs lists a mapping's entries, rejecting duplicate keys and applying YAML merge keys
+// ("<<: *common"), which let many targets share settings; keys written explicitly win over
+// merged ones, as the merge-key spec says.
+func (d *decoder) pairs(n *yaml.Node, path string) ([]pair, error) {
+	var explicit, merged []pair
+	first := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if d.visits++; d.visits > maxVisits {
+			return nil, d.errorf(k, path, "too many values (more than %d with aliases expanded)", maxVisits)
+		}
+		if k.Kind != yaml.ScalarNode {
+			return nil, d.errorf(k, path, "keys must be strings, got a %s", kindName(k))
+		}
+		if k.ShortTag() == "!!merge" {
+			ms, err := d.mergeSources(v, path)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range ms {
+				if err := d.enter(m, path); err != nil {
+					return nil, err
+				}
+				sub, err := d.pairs(m, path)
+				d.leave(m)
+				if err != nil {
+					return nil, err
+				}
+				merged = append(merged, sub...)
+			}
+			continue
+		}
+		if prev, dup := first[k.Value]; dup {
+			return nil, d.errorf(k, path, "duplicate key %q (first at line %d)", k.Value, prev.Line)
+		}
+		first[k.Value] = k
+		explicit = append(explicit, pair{k, v})
+	}
+	for _, m := range merged {
+		if _, ok := first[m.key.Value]; !ok {
+			first[m.key.Value] = m.key
+			explicit = append(explicit, m)
+		}
+	}
+	return explicit, nil
+}
+
+// mergeSources returns the mappings a merge key ("<<") refers to: one mapping or a list of them.
+func (d *decoder) mergeSources(v *yaml.Node, path string) ([]*yaml.Node, error) {
+	v = resolveAlias(v)
+	switch v.Kind {
+	case yaml.MappingNode:
+		return []*yaml.Node{v}, nil
+	case yaml.SequenceNode:
+		out := make([]*yaml.Node, 0, len(v.Content))
+		for _, item := range v.Content {
+			item = resolveAlias(item)
+			if item.Kind != yaml.MappingNode {
+				return nil, d.errorf(item, path, "merge key (<<) wants a mapping or a list of mappings, got a %s", kindName(item))
+			}
+			out = append(out, item)
+		}
+		return out, nil
+	}
+	return nil, d.errorf(v, path, "merge key (<<) wants a mapping or a list of mappings, got a %s", kindName(v))
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) error {
+	if n.Kind != yaml.MappingNode {
+		return d.errorf(n, path, "want a mapping, got a %s", kindName(n))
+	}
+	fields := yamlFields(v.Type())
+	pairs, err := d.pairs(n, path)
+	if err != nil {
+		return err
+	}
+	for _, p := range pairs {
+		idx, ok := fields[p.key.Value]
+		if !ok {
+			return d.errorf(p.key, path, "unknown key %q", p.key.Value)
+		}
+		if err := d.decode(p.value, joinPath(path, p.key.Value), v.Field(idx)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// yamlFields maps the yaml key names of a struct type to field indexes.
+func yamlFields(t reflect.Type) map[string]int {
+	fields := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if !f.IsExported() || name == "-" || name == "" {
+			continue
+		}
+		fields[name] = i
+	}
+	return fields
+}

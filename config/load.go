@@ -1,0 +1,123 @@
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultFile is Config.File of the embedded default configuration.
+const DefaultFile = "<embedded default>"
+
+//go:embed default.yml
+var defaultYAML []byte
+
+// DefaultYAML returns the embedded default configuration as written, for --help and the README.
+func DefaultYAML() []byte {
+	return bytes.Clone(defaultYAML)
+}
+
+// Default returns the embedded default configuration, which probes well-known public endpoints
+// of several CDNs. It is what the exporter runs when no --config.file is given.
+func Default() (*Config, error) {
+	return Parse(defaultYAML, DefaultFile)
+}
+
+// Load reads and parses the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse parses, completes and validates a configuration. filename names the source in errors
+// and anchors relative file paths (tls.ca_file). Unknown keys are errors. On success every
+// Target holds its effective values (see applyDefaults) and every Rule is compiled. The error,
+// if any, is an *Error naming file, line and field; the first problem found is returned.
+func Parse(data []byte, filename string) (*Config, error) {
+	root, err := parseYAML(data, filename)
+	if err != nil {
+		return nil, err
+	}
+	d := newDecoder(filename)
+	cfg := &Config{File: filename}
+	if root != nil {
+		if err := d.decode(root, "", reflect.ValueOf(cfg).Elem()); err != nil {
+			return nil, err
+		}
+	}
+	applyDefaults(cfg, d)
+	if err := validate(cfg, d); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// yamlLine finds the line in yaml.v3's syntax errors ("yaml: line 3: did not find expected key").
+var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
+
+// parseYAML returns the top-level node of the single YAML document in data, or nil when data
+// holds no document (empty, or only comments).
+func parseYAML(data []byte, filename string) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, syntaxError(filename, err)
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		// A second document would silently be ignored by a plain Unmarshal: refuse it.
+		return nil, &Error{File: filename, Line: extra.Line, Err: errors.New("yaml: multiple documents are not supported")}
+	case !errors.Is(err, io.EOF):
+		return nil, syntaxError(filename, err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, nil
+	}
+	return doc.Content[0], nil
+}
+
+// yamlParserProblems are the messages of yaml.v3's parser (as opposed to its scanner). For
+// these yaml.v3 reports a 0-based line, of the enclosing block where it has one, so one is
+// added: the error then points at the start of the block (or the line) the problem is in.
+var yamlParserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
+// syntaxError turns yaml.v3's "yaml: line 3: did not find expected key" into an *Error.
+func syntaxError(filename string, err error) error {
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		// A few errors carry no line ("invalid leading UTF-8 octet"); the file alone is named.
+		return &Error{File: filename, Err: err}
+	}
+	line, _ := strconv.Atoi(m[1])
+	if yamlParserProblems[m[2]] {
+		line++
+	}
+	return &Error{File: filename, Line: line, Err: fmt.Errorf("yaml: %s", m[2])}
+}
