@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/popexporter/pop_exporter/collector/edge"
 	"github.com/popexporter/pop_exporter/config"
 )
@@ -52,6 +55,41 @@ func BenchmarkTTFBAccuracy(b *testing.B) {
 				fmt.Printf("D=%v over %d probes: ttfb-D median %v p99 %v min %v; processing-D median %v p99 %v min %v\n",
 					delay, probes, p50(ttfbErr), p99(ttfbErr), ttfbErr[0], p50(procErr), p99(procErr), procErr[0])
 			}
+		})
+	}
+}
+
+// BenchmarkMetricsRender renders /metrics for 2,000 probes, each with a few PoPs and cache
+// statuses recorded, as Prometheus would scrape it (gzip) and uncompressed.
+func BenchmarkMetricsRender(b *testing.B) {
+	reg := prometheus.NewRegistry()
+	m, err := New(reg, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Stop()
+	for i := range 2000 {
+		target := testTarget(b, fmt.Sprintf("t%d", i), "http://127.0.0.1/")
+		r := newRecordingRunner(b, m, target)
+		for j, pop := range []string{"AMS", "AMS", "FRA", "AMS"} {
+			res := cloudflareResult(pop, []string{edge.CacheHit, edge.CacheMiss}[j%2])
+			res.Phases = [numPhases]time.Duration{time.Millisecond, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond, time.Millisecond}
+			res.Happened = [numPhases]bool{true, true, true, true, true} // HTTPS by name: every phase
+			m.record(r, res)
+		}
+	}
+	handler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	for _, enc := range []string{"gzip", "identity"} {
+		b.Run(enc, func(b *testing.B) {
+			var size int
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				req := httptest.NewRequest("GET", "/metrics", nil)
+				req.Header.Set("Accept-Encoding", enc)
+				handler.ServeHTTP(rec, req)
+				size = rec.Body.Len()
+			}
+			b.ReportMetric(float64(size), "bytes")
 		})
 	}
 }

@@ -1,9 +1,7 @@
 package collector
 
 import (
-	"encoding/base64"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -40,15 +38,4 @@ func testSpec(t testing.TB, target config.Target) *probeSpec {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func base64Lines(der []byte) string {
-	s := base64.StdEncoding.EncodeToString(der)
-	var b strings.Builder
-	for len(s) > 64 {
-		b.WriteString(s[:64] + "\n")
-		s = s[64:]
-	}
-	b.WriteString(s + "\n")
-	return b.String()
 }

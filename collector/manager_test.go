@@ -44,7 +44,7 @@ func cloudflareResult(pop, cache string) Result {
 }
 
 // newRecordingRunner starts nothing: it gives a runner whose results the test feeds to record.
-func newRecordingRunner(t *testing.T, m *Manager, target config.Target) *runner {
+func newRecordingRunner(t testing.TB, m *Manager, target config.Target) *runner {
 	t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -36,9 +36,13 @@ const (
 var failureReasons = []string{ReasonDNS, ReasonConnect, ReasonTLS, ReasonTimeout, ReasonHTTPStatus,
 	ReasonBody, ReasonPanic, ReasonOther}
 
-// latencyBuckets suit web latency from a few milliseconds (a PoP next door) to seconds (an
-// origin fetch across an ocean, a timeout).
-var latencyBuckets = []float64{.005, .01, .025, .05, .075, .1, .15, .2, .3, .5, .75, 1, 1.5, 2.5, 5, 10}
+// ttfbBuckets suit web latency from a few milliseconds (a PoP next door) to seconds (an
+// origin fetch across an ocean, a timeout), finest where PoP distance shows: 10-300 ms.
+var ttfbBuckets = []float64{.005, .01, .025, .05, .075, .1, .15, .2, .3, .5, .75, 1, 2.5, 5, 10}
+
+// phaseBuckets are coarser: five phases per probe make this the largest family on /metrics,
+// and native histograms give full resolution where Prometheus scrapes them.
+var phaseBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}
 
 // Native histogram settings: ~10% resolution, bounded bucket count, reset at most hourly.
 const (
@@ -98,10 +102,10 @@ func newMetrics() *metrics {
 		success:  gauge("probe_success", "1 if the last probe got a valid response, 0 otherwise."),
 		duration: gauge("probe_duration_seconds", "How long the last probe took, from start to the end of the body read."),
 		phaseDuration: prometheus.NewHistogramVec(histogramOpts("probe_phase_duration_seconds",
-			"Duration of each phase of a probe (dns, connect, tls, processing, transfer), summed over redirects.", latencyBuckets),
+			"Duration of each phase of a probe (dns, connect, tls, processing, transfer), summed over redirects.", phaseBuckets),
 			withProbeLabels("phase")),
 		ttfb: prometheus.NewHistogramVec(histogramOpts("probe_ttfb_seconds",
-			"Time to first byte: probe start to the first byte of the final response (curl time_starttransfer).", latencyBuckets),
+			"Time to first byte: probe start to the first byte of the final response (curl time_starttransfer).", ttfbBuckets),
 			withProbeLabels("cdn", "pop", "cache_status")),
 		statusCode:    gauge("probe_http_status_code", "HTTP status code of the last response, 0 when none came."),
 		responses:     counter("probe_responses_total", "Responses by the CDN and PoP that answered and their cache status.", "cdn", "pop", "cache_status"),
@@ -128,7 +132,7 @@ func newMetrics() *metrics {
 			Help: "Probes running right now."}),
 		scheduleDelay: prometheus.NewHistogram(histogramOpts("exporter_schedule_delay_seconds",
 			"How late each probe started after its scheduled time, including the wait for a concurrency slot.",
-			[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10})),
+			[]float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 5})),
 		missed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Subsystem: "exporter", Name: "missed_intervals_total",
 			Help: "Scheduled probe runs skipped because the previous run of the same probe ended after them."}),
 	}

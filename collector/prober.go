@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,17 +70,8 @@ func newProbeSpec(t config.Target, ipProtocol, userAgent string) (*probeSpec, er
 		ServerName:         t.TLS.ServerName,
 		InsecureSkipVerify: t.TLS.InsecureSkipVerify, //nolint:gosec // the user asked for it
 	}
-	if t.TLS.CAFile != "" {
-		pem, err := os.ReadFile(t.TLS.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("target %q: reading tls.ca_file: %w", t.Name, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("target %q: tls.ca_file %s holds no PEM certificate", t.Name, t.TLS.CAFile)
-		}
-		s.tlsConfig.RootCAs = pool
-	}
+	// config read and parsed tls.ca_file at load time; a reload reads it again.
+	s.tlsConfig.RootCAs = t.TLS.RootCAs
 	if t.DNSServer != "" {
 		server := t.DNSServer
 		s.resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -135,11 +125,13 @@ type phaseTrace struct {
 	dnsStart, connectStart, tlsStart time.Time
 	wroteRequest, firstByte          time.Time
 	phases                           [numPhases]time.Duration
+	happened                         [numPhases]bool
 }
 
 func (p *phaseTrace) add(phase Phase, since time.Time) {
 	if !since.IsZero() {
 		p.phases[phase] += time.Since(since)
+		p.happened[phase] = true
 	}
 }
 
@@ -184,7 +176,7 @@ func (s *probeSpec) run(ctx context.Context, ident *edge.Identifier) Result {
 	fail := func(reason string, err error) Result {
 		res.Duration = time.Since(res.Start)
 		trace.mu.Lock()
-		res.Phases = trace.phases
+		res.Phases, res.Happened = trace.phases, trace.happened
 		trace.mu.Unlock()
 		res.FailureReason, res.Err = reason, err
 		return res
@@ -237,9 +229,9 @@ func (s *probeSpec) run(ctx context.Context, ident *edge.Identifier) Result {
 	}
 
 	trace.mu.Lock()
-	res.Phases = trace.phases
+	res.Phases, res.Happened = trace.phases, trace.happened
 	trace.mu.Unlock()
-	res.Phases[PhaseTransfer] = end.Sub(firstByte)
+	res.Phases[PhaseTransfer], res.Happened[PhaseTransfer] = end.Sub(firstByte), true
 	res.Duration = end.Sub(res.Start)
 	switch {
 	case bodyErr != nil:

@@ -2,14 +2,13 @@ package collector
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -73,9 +72,10 @@ func TestProbeTLSPhaseAndCAFile(t *testing.T) {
 		t.Fatalf("untrusted certificate: got success=%v reason=%q (%v), want tls failure", res.Success, res.FailureReason, res.Err)
 	}
 
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	writeCertPEM(t, srv, caFile)
-	target.TLS.CAFile = caFile
+	// config.Load reads tls.ca_file into RootCAs; trust the test server's certificate.
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	target.TLS.RootCAs = pool
 	target.TLS.ServerName = "example.com" // httptest's certificate is for example.com and 127.0.0.1
 	res = probeOnce(t, target)
 	if !res.Success {
@@ -88,18 +88,6 @@ func TestProbeTLSPhaseAndCAFile(t *testing.T) {
 	target.TLS = config.TLSConfig{InsecureSkipVerify: true}
 	if res := probeOnce(t, target); !res.Success {
 		t.Errorf("insecure_skip_verify: %s %v", res.FailureReason, res.Err)
-	}
-}
-
-func writeCertPEM(t *testing.T, srv *httptest.Server, path string) {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString("-----BEGIN CERTIFICATE-----\n")
-	enc := srv.Certificate().Raw
-	b.WriteString(base64Lines(enc))
-	b.WriteString("-----END CERTIFICATE-----\n")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -44,7 +44,9 @@ func (m *Manager) record(r *runner, res Result) {
 	}
 
 	for p, d := range res.Phases {
-		mt.phaseDuration.WithLabelValues(append(lv, phaseNames[p])...).Observe(d.Seconds())
+		if res.Happened[p] {
+			mt.phaseDuration.WithLabelValues(append(lv, phaseNames[p])...).Observe(d.Seconds())
+		}
 	}
 	e := res.Edge
 	popLabel := r.capPoP(e.PoP, m.opts.MaxPoPsPerProbe)

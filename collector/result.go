@@ -28,7 +28,10 @@ type Result struct {
 	Start    time.Time
 	Duration time.Duration            // start -> end of body read, or -> failure
 	Phases   [numPhases]time.Duration // summed over redirects
-	TTFB     time.Duration            // start -> first byte of the final response; 0 without one
+	// Happened says which phases took place at all: no dns phase for an IP literal or a
+	// pinned address, no tls phase over plain HTTP. Only those are observed.
+	Happened [numPhases]bool
+	TTFB     time.Duration // start -> first byte of the final response; 0 without one
 
 	// Responded is true when an HTTP response arrived, whatever its status: a 403 from a WAF or
 	// a 503 from the edge still identifies the PoP that answered.

@@ -137,17 +137,19 @@ func (id *Identifier) Identify(r *Response) Result {
 func identifyBuiltin(r *Response) Result {
 	var detected uint64
 	for key, values := range r.Header {
+		if !mayDetect(key) {
+			continue
+		}
 		for _, ref := range detectIndex[key] {
 			if detected&(1<<ref.rule) == 0 && builtin[ref.rule].detect[ref.detector].matchValues(values) {
 				detected |= 1 << ref.rule
 			}
 		}
 	}
-	for i := range builtin {
-		for j := range builtin[i].detect {
-			d := &builtin[i].detect[j]
-			if d.body && detected&(1<<i) == 0 && d.matchBody(r.URL, r.Body) {
-				detected |= 1 << i
+	if len(r.Body) > 0 {
+		for _, ref := range bodyDetectors {
+			if detected&(1<<ref.rule) == 0 && builtin[ref.rule].detect[ref.detector].matchBody(r.URL, r.Body) {
+				detected |= 1 << ref.rule
 			}
 		}
 	}
@@ -174,8 +176,8 @@ func outermost(detected uint64, h http.Header) int {
 			best = i
 		}
 	}
-	if !builtin[best].addsVia {
-		return best
+	if detected&(detected-1) == 0 || !builtin[best].addsVia {
+		return best // a single CDN, or a winner whose absence from Via says nothing
 	}
 	vias := h["Via"]
 	if len(vias) == 0 {

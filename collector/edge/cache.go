@@ -1,0 +1,322 @@
+package edge
+
+import (
+	"net/http"
+	"strings"
+)
+
+// cacheWords is the vendor cache vocabulary, upper-cased, from the reference table in
+// ../shared/reference/cdn-headers.md. The CDNs agree on the words they share, so one table
+// serves every row; which header a word is trusted from is decided by the rule table.
+var cacheWords = map[string]string{
+	"HIT": CacheHit, "TCP_HIT": CacheHit, "TCP_MEM_HIT": CacheHit, "TCP_IMS_HIT": CacheHit,
+	"TCP_NEGATIVE_HIT": CacheHit, "TCP_REMOTE_HIT": CacheHit, "PRERENDER": CacheHit,
+
+	"MISS": CacheMiss, "TCP_MISS": CacheMiss,
+
+	"EXPIRED": CacheExpired, "TCP_REFRESH_MISS": CacheExpired, "TCP_EXPIRED_MISS": CacheExpired,
+
+	"STALE": CacheStale, "UPDATING": CacheStale, "TCP_REFRESH_FAIL_HIT": CacheStale,
+	"HITSTALE": CacheStale, "TCP_STALE_HIT": CacheStale,
+
+	"REVALIDATED": CacheRevalidated, "REFRESHHIT": CacheRevalidated, "TCP_REFRESH_HIT": CacheRevalidated,
+	"REVALIDATE": CacheRevalidated,
+
+	"BYPASS": CacheBypass, "PRIVATE_NOSTORE": CacheBypass, "CONFIG_NOCACHE": CacheBypass,
+	"TCP_CLIENT_REFRESH_MISS": CacheBypass, "NOTCACHEABLE": CacheBypass, "PASS": CacheBypass,
+
+	"DYNAMIC": CacheDynamic, "IGNORED": CacheDynamic, "REDIRECT": CacheDynamic,
+	"FUNCTIONGENERATEDRESPONSE": CacheDynamic, "LAMBDAGENERATEDRESPONSE": CacheDynamic,
+	"CONSTRUCTED": CacheDynamic, "UNCACHEABLE": CacheDynamic,
+
+	"ERROR": CacheError, "LIMITEXCEEDED": CacheError, "CAPACITYEXCEEDED": CacheError,
+	"TCP_DENIED": CacheError, "N/A": CacheError, "FUNCTIONEXECUTIONERROR": CacheError,
+	"FUNCTIONTHROTTLEDERROR": CacheError,
+
+	"NONE": CacheUnknown, "UNKNOWN": CacheUnknown,
+}
+
+// word looks a vendor word up in cacheWords, case-insensitively and without allocating.
+// It returns "" for words it does not know.
+func word(w string) string {
+	var buf [32]byte
+	if w == "" || len(w) > len(buf) {
+		return ""
+	}
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return cacheWords[string(buf[:len(w)])]
+}
+
+// phrase classifies a value such as "HIT", "Hit from cloudfront", "TCP_MISS from a23-…" or
+// Tencent's "Cache Miss": the first word decides, else the last word.
+func phrase(v string) string {
+	v = trimOWS(v)
+	if s := word(firstField(v)); s != "" {
+		return s
+	}
+	return word(lastField(v))
+}
+
+// lastWord reads the last element of the last value (repeated headers: the last wins).
+func lastWord(values []string, _ http.Header) string {
+	return phrase(lastElem(values[len(values)-1]))
+}
+
+// firstWord reads the first word of the last value: Alibaba's "HIT TCP_MEM_HIT dirn:13:…".
+func firstWord(values []string, _ http.Header) string {
+	return word(firstField(values[len(values)-1]))
+}
+
+// cloudfrontXCache reads the last "… from cloudfront" value; an origin's own X-Cache is not
+// CloudFront's word.
+func cloudfrontXCache(values []string, _ http.Header) string {
+	for i := len(values) - 1; i >= 0; i-- {
+		if v := trimOWS(values[i]); hasSuffixFold(v, " from cloudfront") {
+			return word(firstField(v))
+		}
+	}
+	return ""
+}
+
+// akamaiXCache reads X-Cache only where Akamai wrote it ("TCP_MISS from a23-….deploy.
+// akamaitechnologies.com (AkamaiGHost/…)"), which it does when asked with Pragma.
+func akamaiXCache(values []string, _ http.Header) string {
+	for i := len(values) - 1; i >= 0; i-- {
+		if containsFold(values[i], "akamai") {
+			return word(firstField(values[i]))
+		}
+	}
+	return ""
+}
+
+// akamaiCacheStatus reads "Miss from child, Hit from parent": the child (edge) decides unless
+// it missed, in which case a parent that had the object still kept the request off the origin.
+func akamaiCacheStatus(values []string, _ http.Header) string {
+	v := values[len(values)-1]
+	e, rest := nextElem(v)
+	child := word(firstField(e))
+	if child != CacheMiss {
+		return child
+	}
+	for rest != "" {
+		e, rest = nextElem(rest)
+		switch parent := word(firstField(e)); parent {
+		case CacheHit, CacheStale, CacheRevalidated:
+			return parent
+		}
+	}
+	return CacheMiss
+}
+
+// fastlyWord classifies one Fastly cache word: HIT, HIT-CLUSTER, HIT-SYNTH, HIT-STALE…,
+// MISS, MISS-CLUSTER, PASS, ERROR.
+func fastlyWord(w string) string {
+	switch {
+	case hasPrefixFold(w, "HIT-STALE"):
+		return CacheStale
+	case hasPrefixFold(w, "HIT"):
+		return CacheHit
+	case hasPrefixFold(w, "MISS"):
+		return CacheMiss
+	case hasPrefixFold(w, "PASS"):
+		return CacheBypass
+	case strings.EqualFold(w, "ERROR"):
+		return CacheError
+	}
+	return ""
+}
+
+// fastlyCacheStatus reads x-fastly-cache-status, which Fastly writes once for the edge.
+func fastlyCacheStatus(values []string, _ http.Header) string {
+	return fastlyWord(lastElem(values[len(values)-1]))
+}
+
+// fastlyXCache reads Fastly's per-node X-Cache list ("HIT, MISS"), aligned from the end with
+// the cache-… entries of X-Served-By so an origin's own X-Cache words in front are skipped.
+// The edge decides; if it missed, a shield that hit still kept the request off the origin
+// ("anything but MISS means not forwarded to origin").
+func fastlyXCache(values []string, h http.Header) string {
+	nodes := 0
+	for _, v := range h["X-Served-By"] {
+		for v != "" {
+			var e string
+			e, v = nextElem(v)
+			if strings.HasPrefix(e, "cache-") {
+				nodes++
+			}
+		}
+	}
+	nodes = max(nodes, 1)
+	// Collect the last `nodes` words, walking the list from the end.
+	var words [8]string
+	n := 0
+	for i := len(values) - 1; i >= 0 && n < nodes && n < len(words); i-- {
+		v := values[i]
+		for v != "" && n < nodes && n < len(words) {
+			cut := strings.LastIndexByte(v, ',')
+			if w := trimOWS(v[cut+1:]); w != "" {
+				words[n] = w
+				n++
+			}
+			if cut < 0 {
+				break
+			}
+			v = v[:cut]
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	edge := fastlyWord(words[0])
+	if edge != CacheMiss {
+		return edge
+	}
+	for _, w := range words[1:n] {
+		if s := fastlyWord(w); s == CacheHit || s == CacheStale {
+			return s
+		}
+	}
+	return edge
+}
+
+// impervaIinfo reads the cache flag of X-Iinfo ("9-49176764-0 0CNN RT(…)"): the second
+// character of the second field is C for a hit, V for revalidated, anything else a miss.
+func impervaIinfo(values []string, _ http.Header) string {
+	v := strings.TrimLeft(values[len(values)-1], " \t")
+	i := strings.IndexAny(v, " \t")
+	if i < 0 {
+		return ""
+	}
+	flags := firstField(v[i:])
+	if len(flags) < 2 {
+		return ""
+	}
+	switch flags[1] {
+	case 'C':
+		return CacheHit
+	case 'V':
+		return CacheRevalidated
+	}
+	return CacheMiss
+}
+
+// varnishXID reads X-Varnish: two transaction ids (this request's and the one that stored
+// the object) mean a hit, one means the object came from the backend.
+func varnishXID(values []string, _ http.Header) string {
+	v := values[len(values)-1]
+	ids := 0
+	for v != "" {
+		v = strings.TrimLeft(v, " \t")
+		if v == "" {
+			break
+		}
+		id := firstField(v)
+		if strings.Trim(id, "0123456789") != "" {
+			return ""
+		}
+		ids++
+		v = v[len(id):]
+	}
+	switch ids {
+	case 1:
+		return CacheMiss
+	case 2:
+		return CacheHit
+	}
+	return ""
+}
+
+// wikimediaCacheStatus reads X-Cache-Status: hit-front, hit-local, hit-remote, miss, pass,
+// int-front (generated by the cache layer itself), …
+func wikimediaCacheStatus(values []string, _ http.Header) string {
+	return wikimediaWord(trimOWS(values[len(values)-1]))
+}
+
+// wikimediaXCache reads the last element of X-Cache ("cp1085 hit, cp1081 hit/13").
+func wikimediaXCache(values []string, _ http.Header) string {
+	return wikimediaWord(lastField(lastElem(values[len(values)-1])))
+}
+
+func wikimediaWord(w string) string {
+	if i := strings.IndexAny(w, "-/"); i >= 0 {
+		w = w[:i]
+	}
+	switch {
+	case strings.EqualFold(w, "hit"):
+		return CacheHit
+	case strings.EqualFold(w, "miss"):
+		return CacheMiss
+	case strings.EqualFold(w, "pass"):
+		return CacheBypass
+	case strings.EqualFold(w, "int"):
+		return CacheDynamic
+	}
+	return ""
+}
+
+// serverTimingDesc returns a parser for the desc of one Server-Timing metric:
+// cfCacheStatus;desc="HIT" (Cloudflare), cdn-cache; desc=HIT (Akamai).
+func serverTimingDesc(metric string) func([]string, http.Header) string {
+	return func(values []string, _ http.Header) string {
+		for i := len(values) - 1; i >= 0; i-- {
+			v := values[i]
+			for v != "" {
+				var e string
+				e, v = nextElem(v)
+				name, params, _ := strings.Cut(e, ";")
+				if !strings.EqualFold(trimOWS(name), metric) {
+					continue
+				}
+				if s := word(serverTimingParam(params, "desc")); s != "" {
+					return s
+				}
+			}
+		}
+		return ""
+	}
+}
+
+// serverTimingParam returns the unquoted value of one parameter of a Server-Timing metric.
+func serverTimingParam(params, name string) string {
+	for params != "" {
+		var p string
+		p, params, _ = strings.Cut(params, ";")
+		k, v, ok := strings.Cut(p, "=")
+		if ok && strings.EqualFold(trimOWS(k), name) {
+			v = trimOWS(v)
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v
+		}
+	}
+	return ""
+}
+
+// cloudfrontServerTiming reads CloudFront's opt-in Server-Timing metric names
+// cdn-cache-hit, cdn-cache-miss and cdn-cache-refresh.
+func cloudfrontServerTiming(values []string, _ http.Header) string {
+	for i := len(values) - 1; i >= 0; i-- {
+		v := values[i]
+		for v != "" {
+			var e string
+			e, v = nextElem(v)
+			name, _, _ := strings.Cut(e, ";")
+			switch name = trimOWS(name); {
+			case strings.EqualFold(name, "cdn-cache-hit"):
+				return CacheHit
+			case strings.EqualFold(name, "cdn-cache-miss"):
+				return CacheMiss
+			case strings.EqualFold(name, "cdn-cache-refresh"):
+				return CacheRevalidated
+			}
+		}
+	}
+	return ""
+}

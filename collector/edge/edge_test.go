@@ -1,0 +1,762 @@
+package edge
+
+import (
+	"encoding/base64"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// hdr builds a header the way net/http does: keys canonicalised by Add, repeated keys kept in
+// order.
+func hdr(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	return h
+}
+
+// sample is one real response (or the documented header format where the reference has no
+// capture) and what identification must say about it.
+type sample struct {
+	name   string
+	source string // where the header was seen
+	status int
+	url    string
+	body   string
+	header http.Header
+	want   Result
+}
+
+// refTable cites the per-CDN table of the shared reference, which records each vendor's
+// documented header format.
+const refTable = "shared/reference/cdn-headers.md per-CDN table (vendor documentation)"
+
+// samples are grouped by CDN; every built-in row has at least two.
+var samples = []sample{
+	// Cloudflare
+	{
+		name: "cloudflare ORF", source: "github.com/phonedude/cs533-f23 curl dumps",
+		header: hdr("Server", "cloudflare", "CF-RAY", "818bef0efadd4fcf-ORF"),
+		want:   Result{CDN: "cloudflare", PoP: "ORF", RawPoP: "ORF", CacheStatus: CacheUnknown, Source: "Cf-Ray"},
+	},
+	{
+		name: "cloudflare EWR hit", source: "github.com/phonedude/cs533-f23 curl dumps",
+		header: hdr("Server", "cloudflare", "CF-RAY", "818beef4df4118ea-EWR", "CF-Cache-Status", "HIT"),
+		want:   Result{CDN: "cloudflare", PoP: "EWR", RawPoP: "EWR", CacheStatus: CacheHit, Source: "Cf-Ray"},
+	},
+	{
+		name: "cloudflare LAX", source: "github.com/phonedude/cs533-f24 curl dumps",
+		header: hdr("server", "cloudflare", "cf-ray", "9373cfdafa74f7ad-LAX", "cf-cache-status", "DYNAMIC"),
+		want:   Result{CDN: "cloudflare", PoP: "LAX", RawPoP: "LAX", CacheStatus: CacheDynamic, Source: "Cf-Ray"},
+	},
+	{
+		name: "cloudflare cache status from Server-Timing", source: "shared/reference/cdn-headers.md real samples (Cloudflare Server-Timing)",
+		header: hdr("Server", "cloudflare", "CF-RAY", "9da906681ad80c13-AMS",
+			"Server-Timing", `cfCacheStatus;desc="DYNAMIC",cfEdge;dur=9,cfOrigin;dur=256`),
+		want: Result{CDN: "cloudflare", PoP: "AMS", RawPoP: "AMS", CacheStatus: CacheDynamic, Source: "Cf-Ray"},
+	},
+	{
+		name: "cloudflare CF-RAY with a second code", source: refTable + ": CF-RAY `…-SJC-PIG`",
+		header: hdr("CF-RAY", "8a1b2c3d4e5f6a7b-SJC-PIG", "cf-cache-status", "EXPIRED"),
+		want:   Result{CDN: "cloudflare", PoP: "SJC", RawPoP: "SJC-PIG", CacheStatus: CacheExpired, Source: "Cf-Ray"},
+	},
+	{
+		name: "cloudflare trace body", source: "shared/reference/cdn-headers.md real samples (Cloudflare trace body)",
+		url:    "https://www.cloudflare.com/cdn-cgi/trace",
+		body:   "fl=28f1\nh=www.cloudflare.com\nip=203.0.113.7\nts=1697749038.1\nvisit_scheme=https\ncolo=SJC\nsliver=none\nhttp=http/2\nloc=CN\ntls=TLSv1.3\n",
+		header: hdr("Content-Type", "text/plain"),
+		want:   Result{CDN: "cloudflare", PoP: "SJC", RawPoP: "SJC", CacheStatus: CacheUnknown, Source: "body"},
+	},
+	{
+		name: "cloudflare WAF block 403 still names the colo", source: "github.com/phonedude/cs533-f23 curl dumps (status 403)",
+		status: 403,
+		header: hdr("Server", "cloudflare", "CF-RAY", "818bef0efadd4fcf-ORF"),
+		want:   Result{CDN: "cloudflare", PoP: "ORF", RawPoP: "ORF", CacheStatus: CacheUnknown, Source: "Cf-Ray"},
+	},
+
+	// CloudFront
+	{
+		name: "cloudfront redirect", source: "shared/reference/cdn-headers.md real samples (CloudFront)",
+		status: 301,
+		header: hdr("X-Amz-Cf-Pop", "IAD79-C3", "X-Cache", "Redirect from cloudfront", "Via", "1.1 4c6a2d5b3b1e.cloudfront.net (CloudFront)"),
+		want:   Result{CDN: "cloudfront", PoP: "IAD", RawPoP: "IAD79-C3", CacheStatus: CacheDynamic, Source: "X-Amz-Cf-Pop"},
+	},
+	{
+		name: "cloudfront error 503", source: "shared/reference/cdn-headers.md real samples (CloudFront)",
+		status: 503,
+		header: hdr("x-amz-cf-pop", "KIX56-C2", "x-cache", "Error from cloudfront"),
+		want:   Result{CDN: "cloudfront", PoP: "KIX", RawPoP: "KIX56-C2", CacheStatus: CacheError, Source: "X-Amz-Cf-Pop"},
+	},
+	{
+		name: "cloudfront FRA hit", source: "shared/reference/cdn-headers.md real samples (CloudFront), DESIGN.md",
+		header: hdr("X-Amz-Cf-Pop", "FRA56-P4", "X-Cache", "Hit from cloudfront", "X-Amz-Cf-Id", "q9Xz8h2T0c4n1u9pQZ0s3l5w8HkqQ5vR1d3E8xg=="),
+		want:   Result{CDN: "cloudfront", PoP: "FRA", RawPoP: "FRA56-P4", CacheStatus: CacheHit, Source: "X-Amz-Cf-Pop"},
+	},
+	{
+		name: "cloudfront on cloudfront: last X-Amz-Cf-Pop is the edge", source: "github.com/aws-amplify/amplify-hosting issue 592",
+		header: hdr("X-Amz-Cf-Pop", "BOM50-C1", "X-Amz-Cf-Pop", "DEL54-C1", "X-Cache", "Miss from cloudfront", "X-Cache", "RefreshHit from cloudfront"),
+		want:   Result{CDN: "cloudfront", PoP: "DEL", RawPoP: "DEL54-C1", UpstreamPoP: "BOM", CacheStatus: CacheRevalidated, Source: "X-Amz-Cf-Pop"},
+	},
+	{
+		name: "cloudfront opt-in Server-Timing", source: refTable + ": Server-Timing `cdn-pop;desc=\"ATL56-C3\"`",
+		header: hdr("Via", "1.1 0a1b2c3d4e5f.cloudfront.net (CloudFront)",
+			"Server-Timing", `cdn-upstream-layer;desc="EDGE",cdn-cache-miss,cdn-pop;desc="ATL56-C3",cdn-hit-layer;desc="REC"`),
+		want: Result{CDN: "cloudfront", PoP: "ATL", RawPoP: "ATL56-C3", CacheStatus: CacheMiss, Source: "Server-Timing"},
+	},
+
+	// Fastly
+	{
+		name: "fastly single node", source: "shared/reference/cdn-headers.md real samples (Fastly)",
+		header: hdr("x-served-by", "cache-iad-kjyo7100133-IAD", "x-cache", "HIT", "x-timer", "S1697434404.011995,VS0,VE3"),
+		want:   Result{CDN: "fastly", PoP: "IAD", RawPoP: "cache-iad-kjyo7100133-IAD", CacheStatus: CacheHit, Source: "X-Served-By"},
+	},
+	{
+		name: "fastly shielding: client edge last, shield upstream", source: "docs.fastly.com/en/guides/checking-cache",
+		header: hdr("X-Served-By", "cache-jfk1041-JFK, cache-ord1720-ORD", "X-Cache", "HIT, HIT", "X-Cache-Hits", "1, 7"),
+		want:   Result{CDN: "fastly", PoP: "ORD", RawPoP: "cache-ord1720-ORD", UpstreamPoP: "JFK", CacheStatus: CacheHit, Source: "X-Served-By"},
+	},
+	{
+		name: "fastly foreign X-Served-By entries and origin X-Cache skipped", source: "github.com/Wikia/app pull 2681",
+		header: hdr("X-Served-By", "dev-macbre, varnish-s1-SJC, cache-fra1229-FRA", "X-Cache", "ORIGIN, MISS, MISS", "Via", "1.1 varnish"),
+		want:   Result{CDN: "fastly", PoP: "FRA", RawPoP: "cache-fra1229-FRA", CacheStatus: CacheMiss, Source: "X-Served-By"},
+	},
+	{
+		name: "fastly never reads the node prefix", source: refTable + ": `cache-sna10738-LGB` is LGB",
+		header: hdr("X-Served-By", "cache-sna10738-LGB", "X-Cache", "MISS", "X-Timer", "S1697434404.011995,VS0,VE120"),
+		want:   Result{CDN: "fastly", PoP: "LGB", RawPoP: "cache-sna10738-LGB", CacheStatus: CacheMiss, Source: "X-Served-By"},
+	},
+	{
+		name: "fastly new-style node name", source: "shared/DESIGN.md (cache-fra-eddf8230072-FRA → FRA)",
+		header: hdr("X-Served-By", "cache-fra-eddf8230072-FRA", "X-Cache", "MISS", "X-Fastly-Request-ID", "5b2a0e4a7f3c9d1e"),
+		want:   Result{CDN: "fastly", PoP: "FRA", RawPoP: "cache-fra-eddf8230072-FRA", CacheStatus: CacheMiss, Source: "X-Served-By"},
+	},
+	{
+		name: "fastly shield hit, edge miss is a hit", source: "docs.fastly.com/en/guides/checking-cache (HIT, MISS)",
+		header: hdr("X-Served-By", "cache-jfk1041-JFK, cache-ord1720-ORD", "X-Cache", "HIT, MISS"),
+		want:   Result{CDN: "fastly", PoP: "ORD", RawPoP: "cache-ord1720-ORD", UpstreamPoP: "JFK", CacheStatus: CacheHit, Source: "X-Served-By"},
+	},
+	{
+		name: "fastly x-fastly-cache-status stale", source: refTable + ": x-fastly-cache-status HIT-STALE",
+		header: hdr("X-Served-By", "cache-lcy19221-LCY", "X-Cache", "HIT", "x-fastly-cache-status", "HIT-STALE-UPDATING"),
+		want:   Result{CDN: "fastly", PoP: "LCY", RawPoP: "cache-lcy19221-LCY", CacheStatus: CacheStale, Source: "X-Served-By"},
+	},
+
+	// Akamai
+	{
+		name: "akamai edge IP from X-Cache", source: "shared/reference/cdn-headers.md real samples (Akamai)",
+		header: hdr("Server", "AkamaiGHost", "x-cache", "TCP_MISS from a23-202-158-27.deploy.akamaitechnologies.com (AkamaiGHost/11.3.0.1-51934483) (-)"),
+		want:   Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheMiss, EdgeIP: "23.202.158.27", Source: "Server"},
+	},
+	{
+		name: "akamai edge IP from Akamai-GRN", source: "shared/reference/cdn-headers.md real samples (Akamai)",
+		header: hdr("Akamai-GRN", "0.8c6bdc17.1697748671.21d35348", "Akamai-Cache-Status", "Miss from child, Miss from parent"),
+		want:   Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheMiss, EdgeIP: "23.220.107.140", Source: "Akamai-Grn"},
+	},
+	{
+		name: "akamai parent hit", source: refTable + ": Akamai-Cache-Status child/parent",
+		header: hdr("Akamai-Cache-Status", "Miss from child, Hit from parent", "Akamai-GRN", "0.8c6bdc17.1697748671.21d35348"),
+		want:   Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, EdgeIP: "23.220.107.140", Source: "Akamai-Grn"},
+	},
+	{
+		name: "akamai Server-Timing cdn-cache", source: refTable + ": Server-Timing `cdn-cache; desc=HIT`",
+		header: hdr("Server-Timing", "cdn-cache; desc=HIT", "Server-Timing", "edge; dur=1", "Server-Timing", "ak_p; desc=\"1697748671_388197975_1234_25_0_0_0\";dur=1", "Server", "AkamaiGHost"),
+		want:   Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, Source: "Server"},
+	},
+
+	// Azure
+	{
+		name: "azure current ref without site code", source: "shared/reference/cdn-headers.md real samples (Azure)",
+		header: hdr("x-azure-ref", "20231204T013354Z-wbvs0z5ed12v92zt1drx38dua40000000tt000000000989r", "x-cache", "CONFIG_NOCACHE"),
+		want:   Result{CDN: "azure", PoP: Unknown, CacheStatus: CacheBypass, Source: "X-Azure-Ref"},
+	},
+	{
+		name: "azure current ref with site code", source: refTable + ": `20250204T141149Z-<16 alnum>hC1LON…`",
+		header: hdr("X-Azure-Ref", "20250204T141149Z-16b9cb9c8d5lmcb4hC1LONpg1w00000004xg000000003gd1", "X-Cache", "TCP_HIT"),
+		want:   Result{CDN: "azure", PoP: "LON", RawPoP: "LON", CacheStatus: CacheHit, Source: "X-Azure-Ref"},
+	},
+	{
+		name: "azure X-MSEdge-Ref", source: "shared/reference/cdn-headers.md real samples (Azure; Ref A and C filled in)",
+		header: hdr("X-MSEdge-Ref", "Ref A: 3C7B2F0E1D9A4E0C8F5B3A2D1E0F9C8B Ref B: ASHEDGE1513 Ref C: 2023-10-19T21:03:11Z", "X-Cache", "TCP_REMOTE_HIT"),
+		want:   Result{CDN: "azure", PoP: "ASH", RawPoP: "ASHEDGE1513", CacheStatus: CacheHit, Source: "X-Msedge-Ref"},
+	},
+	{
+		name: "azure legacy base64 ref", source: refTable + ": legacy `0`+base64 blob containing `CHGEDGE1607`",
+		header: hdr("X-Azure-Ref", "0"+base64.StdEncoding.EncodeToString([]byte("\x7b\x6a\x63\x00\x00\x00\x00\x00\x7c\x34CHGEDGE1607\x00a3062460-0958-4451-bd63-b5d1005a742d")),
+			"X-Cache", "TCP_EXPIRED_MISS"),
+		want: Result{CDN: "azure", PoP: "CHG", RawPoP: "CHGEDGE1607", CacheStatus: CacheExpired, Source: "X-Azure-Ref"},
+	},
+
+	// Vercel
+	{
+		name: "vercel edge region", source: "shared/reference/cdn-headers.md real samples (Vercel)",
+		header: hdr("Server", "Vercel", "x-vercel-id", "bom1::djm5z-1788688501471-5e5ac090f2b1", "x-vercel-cache", "PRERENDER"),
+		want:   Result{CDN: "vercel", PoP: "BOM", RawPoP: "bom1", CacheStatus: CacheHit, Source: "X-Vercel-Id"},
+	},
+	{
+		name: "vercel edge and function region", source: "shared/reference/cdn-headers.md real samples (Vercel `sfo1::fra1::…`)",
+		header: hdr("Server", "Vercel", "x-vercel-id", "sfo1::fra1::8tq2k-1697749038123-7c0a9f2b4e11", "x-vercel-cache", "MISS"),
+		want:   Result{CDN: "vercel", PoP: "SFO", RawPoP: "sfo1", UpstreamPoP: "FRA", CacheStatus: CacheMiss, Source: "X-Vercel-Id"},
+	},
+
+	// Netlify
+	{
+		name: "netlify edge hit", source: "shared/reference/cdn-headers.md real samples (Netlify)",
+		header: hdr("Server", "Netlify", "Cache-Status", `"Netlify Edge"; hit; ttl=16579`, "X-Nf-Request-Id", "01HD3Q5W0B3YQ5Q0Z2J8X1V4T6"),
+		want:   Result{CDN: "netlify", PoP: Unknown, CacheStatus: CacheHit, Source: "Server"},
+	},
+	{
+		name: "netlify durable bypass", source: "shared/reference/cdn-headers.md real samples (Netlify)",
+		header: hdr("Server", "Netlify", "Cache-Status", `"Netlify Durable"; fwd=bypass`),
+		want:   Result{CDN: "netlify", PoP: Unknown, CacheStatus: CacheBypass, Source: "Server"},
+	},
+	{
+		name: "netlify 404 miss", source: "shared/reference/cdn-headers.md RFC 9211 section (Netlify)",
+		status: 404,
+		header: hdr("Server", "Netlify", "Cache-Status", `"Netlify Durable"; fwd=bypass`, "Cache-Status", `"Netlify Edge"; fwd=miss; fwd-status=404`),
+		want:   Result{CDN: "netlify", PoP: Unknown, CacheStatus: CacheMiss, Source: "Server"},
+	},
+
+	// Fly
+	{
+		name: "fly region", source: "shared/reference/cdn-headers.md real samples (Fly)",
+		header: hdr("Server", "Fly/5e5ac090 (2024-05-01)", "Via", "1.1 fly.io", "Fly-Request-Id", "01KYTQQP5MJVBN077Q5CZ611Z4-gru"),
+		want:   Result{CDN: "fly", PoP: "GRU", RawPoP: "gru", CacheStatus: CacheUnknown, Source: "Fly-Request-Id"},
+	},
+	{
+		name: "fly pre-2022 id and an origin X-Cache", source: refTable + ": pre-2022 ids have no suffix; Fly has no cache header",
+		header: hdr("Via", "2 fly.io", "Fly-Request-Id", "01FCZ6GV2QK5T0M8Y7PZ3T1N2B", "X-Cache", "HIT"),
+		want:   Result{CDN: "fly", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Via"},
+	},
+
+	// Bunny
+	{
+		name: "bunny FR1", source: "shared/reference/cdn-headers.md real samples (Bunny)",
+		header: hdr("server", "BunnyCDN-FR1-1349", "cdn-pullzone", "123456"),
+		want:   Result{CDN: "bunny", PoP: "FR1", RawPoP: "FR1", CacheStatus: CacheUnknown, Source: "Server"},
+	},
+	{
+		name: "bunny PH1 hit", source: "shared/reference/cdn-headers.md real samples (Bunny)",
+		header: hdr("server", "BunnyCDN-PH1-1245", "cdn-cache", "HIT", "cdn-requestcountrycode", "DE"),
+		want:   Result{CDN: "bunny", PoP: "PH1", RawPoP: "PH1", CacheStatus: CacheHit, Source: "Server"},
+	},
+
+	// KeyCDN
+	{
+		name: "keycdn ussf", source: "keycdn.com support: cdn-troubleshooting-guide",
+		header: hdr("x-cache", "HIT", "x-edge-location", "ussf"),
+		want:   Result{CDN: "keycdn", PoP: "USSF", RawPoP: "ussf", CacheStatus: CacheHit, Source: "X-Edge-Location"},
+	},
+	{
+		name: "keycdn defr", source: refTable + ": `Server: keycdn-engine`, `defr`",
+		header: hdr("Server", "keycdn-engine", "X-Edge-Location", "defr", "X-Cache", "EXPIRED"),
+		want:   Result{CDN: "keycdn", PoP: "DEFR", RawPoP: "defr", CacheStatus: CacheExpired, Source: "X-Edge-Location"},
+	},
+
+	// CDN77
+	{
+		name: "cdn77 prague", source: "CDN77 knowledge base (x-77-pop: pragueCZ)",
+		header: hdr("Server", "CDN77-Turbo", "x-77-pop", "pragueCZ", "x-77-cache", "HIT"),
+		want:   Result{CDN: "cdn77", PoP: "PRG", RawPoP: "pragueCZ", CacheStatus: CacheHit, Source: "X-77-Pop"},
+	},
+	{
+		name: "cdn77 frankfurt", source: "shared/reference/cdn-headers.md real samples (CDN77)",
+		header: hdr("x-77-pop", "frankfurtDE", "x-77-cache", "MISS", "x-77-nzt", "AZgBQQAAAABhAAAA"),
+		want:   Result{CDN: "cdn77", PoP: "FRA", RawPoP: "frankfurtDE", CacheStatus: CacheMiss, Source: "X-77-Pop"},
+	},
+	{
+		name: "cdn77 los angeles with state", source: "shared/reference/cdn-headers.md real samples (CDN77)",
+		header: hdr("x-77-pop", "losangelesUSCA"),
+		want:   Result{CDN: "cdn77", PoP: "LAX", RawPoP: "losangelesUSCA", CacheStatus: CacheUnknown, Source: "X-77-Pop"},
+	},
+
+	// Gcore
+	{
+		name: "gcore x-id-fe", source: "shared/reference/cdn-headers.md real samples (Gcore)",
+		header: hdr("x-id-fe", "fr5-hw-edge-gc17", "x-shard", "fr5-shard0-default", "cache", "HIT"),
+		want:   Result{CDN: "gcore", PoP: "FR5", RawPoP: "fr5", CacheStatus: CacheHit, Source: "X-Id-Fe"},
+	},
+	{
+		name: "gcore docs x-id", source: "Gcore docs (Cache: HIT, X-ID: m9-up-e245)",
+		header: hdr("Cache", "MISS", "X-ID", "m9-up-e245"),
+		want:   Result{CDN: "gcore", PoP: "M9", RawPoP: "m9", CacheStatus: CacheMiss, Source: "X-Id"},
+	},
+
+	// Edgecast
+	{
+		name: "edgecast ECAcc", source: "shared/reference/cdn-headers.md real samples (Edgecast)",
+		header: hdr("Server", "ECAcc (dcd/7D26)", "X-Cache", "HIT"),
+		want:   Result{CDN: "edgecast", PoP: "DCD", RawPoP: "dcd", CacheStatus: CacheHit, Source: "Server"},
+	},
+	{
+		name: "edgecast ECD", source: "shared/reference/cdn-headers.md real samples (Edgecast)",
+		header: hdr("Server", "ECD (dcc/4366)", "X-Cache", "TCP_EXPIRED_MISS"),
+		want:   Result{CDN: "edgecast", PoP: "DCC", RawPoP: "dcc", CacheStatus: CacheExpired, Source: "Server"},
+	},
+
+	// StackPath / Highwinds
+	{
+		name: "highwinds X-HW", source: "shared/reference/cdn-headers.md real samples (Highwinds)",
+		header: hdr("X-HW", "1697749038.dop206.dc2.t,1697749038.cds053.dc2.c"),
+		want:   Result{CDN: "stackpath", PoP: "DC2", RawPoP: "dc2", CacheStatus: CacheUnknown, Source: "X-Hw"},
+	},
+	{
+		name: "highwinds single element", source: refTable + ": `X-HW: <epoch>.<node>.<pop>.<flag>`",
+		header: hdr("X-HW", "1697749100.cds207.la2.h"),
+		want:   Result{CDN: "stackpath", PoP: "LA2", RawPoP: "la2", CacheStatus: CacheUnknown, Source: "X-Hw"},
+	},
+
+	// Alibaba
+	{
+		name: "alibaba Via with l2 tier", source: "shared/reference/cdn-headers.md real samples (Alibaba)",
+		header: hdr("Via", "cache24.l2eu6-1[0,304-0,H], cache5.l2eu6-1[1,0], cache1.cn1157[0,200-0,H], cache19.cn1157[1,0]",
+			"X-Cache", "HIT TCP_MEM_HIT dirn:13:799953991", "Server", "Tengine"),
+		want: Result{CDN: "alibaba", PoP: "CN1157", RawPoP: "cn1157", CacheStatus: CacheHit, Source: "Via"},
+	},
+	{
+		name: "alibaba de1", source: refTable + ": `cache5.de1[…]` → de1",
+		header: hdr("Via", "cache5.l2de2[0,200-0,H], cache5.de1[0,200-0,M]", "X-Cache", "MISS TCP_MISS dirn:-2:-2", "EagleId", "2ff6159c16977490384538829e"),
+		want:   Result{CDN: "alibaba", PoP: "DE1", RawPoP: "de1", CacheStatus: CacheMiss, Source: "Via"},
+	},
+
+	// Tencent
+	{
+		name: "tencent NWS", source: refTable + ": `Server: NWS_SPMid`, `X-Cache-Lookup`",
+		header: hdr("Server", "NWS_SPMid", "X-NWS-LOG-UUID", "13546046566470829112", "X-Cache-Lookup", "Hit From Upstream"),
+		want:   Result{CDN: "tencent", PoP: Unknown, CacheStatus: CacheHit, Source: "Server"},
+	},
+	{
+		name: "tencent EdgeOne", source: refTable + ": EdgeOne `EO-Cache-Status`",
+		header: hdr("EO-Cache-Status", "MISS", "EO-LOG-UUID", "1197483742034023841"),
+		want:   Result{CDN: "tencent", PoP: Unknown, CacheStatus: CacheMiss, Source: "Eo-Cache-Status"},
+	},
+	{
+		name: "tencent cache miss phrase", source: refTable + ": Tencent `Cache Miss`",
+		header: hdr("Server", "TCDN_NWS", "X-Cache-Lookup", "Cache Miss"),
+		want:   Result{CDN: "tencent", PoP: Unknown, CacheStatus: CacheMiss, Source: "Server"},
+	},
+
+	// Imperva
+	{
+		name: "imperva cached", source: "shared/reference/cdn-headers.md real samples (Imperva)",
+		header: hdr("X-CDN", "Imperva", "X-Iinfo", "9-49176764-0 0CNN RT(1697749038123 0) q(0 -1 -1 -1) r(0 -1)"),
+		want:   Result{CDN: "imperva", PoP: Unknown, CacheStatus: CacheHit, Source: "X-Cdn"},
+	},
+	{
+		name: "imperva not cached", source: "shared/reference/cdn-headers.md real samples (Imperva)",
+		header: hdr("X-Iinfo", "5-17009424-17011001 PNNN RT(1697749038123 13) q(0 0 0 -1) r(0 0) U6", "X-CDN", "Incapsula"),
+		want:   Result{CDN: "imperva", PoP: Unknown, CacheStatus: CacheMiss, Source: "X-Cdn"},
+	},
+
+	// Sucuri
+	{
+		name: "sucuri hit", source: refTable + ": `Server: Sucuri/Cloudproxy`, `X-Sucuri-Cache`",
+		header: hdr("Server", "Sucuri/Cloudproxy", "X-Sucuri-ID", "11014", "X-Sucuri-Cache", "HIT"),
+		want:   Result{CDN: "sucuri", PoP: Unknown, CacheStatus: CacheHit, Source: "Server"},
+	},
+	{
+		name: "sucuri without cache header", source: refTable + ": Sucuri without a cache header is unknown",
+		header: hdr("X-Sucuri-ID", "16016"),
+		want:   Result{CDN: "sucuri", PoP: Unknown, CacheStatus: CacheUnknown, Source: "X-Sucuri-Id"},
+	},
+
+	// ArvanCloud
+	{
+		name: "arvancloud hit", source: refTable + ": `Server: ArvanCloud`, `X-Cache`",
+		header: hdr("Server", "ArvanCloud", "X-Cache", "HIT", "X-Sid", "2108"),
+		want:   Result{CDN: "arvancloud", PoP: Unknown, CacheStatus: CacheHit, Source: "Server"},
+	},
+	{
+		name: "arvancloud bypass", source: refTable + ": ArvanCloud `BYPASS`",
+		header: hdr("Server", "ArvanCloud", "X-Cache", "BYPASS"),
+		want:   Result{CDN: "arvancloud", PoP: Unknown, CacheStatus: CacheBypass, Source: "Server"},
+	},
+
+	// OVH
+	{
+		name: "ovh bhs", source: refTable + ": `x-cdn-pop: bhs`",
+		header: hdr("x-cdn-pop", "bhs", "x-cdn-pop-ip", "198.51.100.20/32"),
+		want:   Result{CDN: "ovh", PoP: "BHS", RawPoP: "bhs", CacheStatus: CacheUnknown, Source: "X-Cdn-Pop"},
+	},
+	{
+		name: "ovh pop ip only", source: refTable + ": `x-cdn-pop-ip`",
+		header: hdr("x-cdn-pop-ip", "198.51.100.20/32", "x-cacheable", "Cacheable"),
+		want:   Result{CDN: "ovh", PoP: Unknown, CacheStatus: CacheUnknown, Source: "X-Cdn-Pop-Ip"},
+	},
+
+	// CacheFly
+	{
+		name: "cachefly hkg1", source: refTable + ": `X-CF1: 28637:fG.hkg1:co:…`",
+		header: hdr("X-CF1", "28637:fG.hkg1:co:1697749038:cacheN.hkg1-01:M"),
+		want:   Result{CDN: "cachefly", PoP: "HKG", RawPoP: "hkg1", CacheStatus: CacheUnknown, Source: "X-Cf1"},
+	},
+	{
+		name: "cachefly lax", source: refTable + ": `X-CF1` format",
+		header: hdr("X-CF1", "11372:fA.lax2:cy:1697749100:cacheN.lax2-03:H"),
+		want:   Result{CDN: "cachefly", PoP: "LAX", RawPoP: "lax2", CacheStatus: CacheUnknown, Source: "X-Cf1"},
+	},
+
+	// Google
+	{
+		name: "google frontend", source: refTable + ": `Via: 1.1 google`, `Server: Google Frontend`",
+		header: hdr("Server", "Google Frontend", "Via", "1.1 google", "Age", "40"),
+		want:   Result{CDN: "google", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Via"},
+	},
+	{
+		name: "google gws", source: refTable + ": `Server: gws`",
+		header: hdr("Server", "gws", "X-XSS-Protection", "0"),
+		want:   Result{CDN: "google", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
+	},
+
+	// Wikimedia
+	{
+		name: "wikimedia eqiad", source: refTable + ": `X-Cache: cp1085 hit, cp1081 hit/13`",
+		header: hdr("X-Cache", "cp1085 hit, cp1081 hit/13", "X-Cache-Status", "hit-front", "Server-Timing", `cache;desc="hit-front", host;desc="cp1081"`),
+		want:   Result{CDN: "wikimedia", PoP: "EQIAD", RawPoP: "cp1081", CacheStatus: CacheHit, Source: "X-Cache"},
+	},
+	{
+		name: "wikimedia esams pass", source: refTable + ": data centre from the cp host digit (3 esams)",
+		header: hdr("X-Cache", "cp3050 miss, cp3054 pass", "Via", "1.1 varnish (Varnish/7.1)"),
+		want:   Result{CDN: "wikimedia", PoP: "ESAMS", RawPoP: "cp3054", CacheStatus: CacheBypass, Source: "X-Cache"},
+	},
+
+	// Generic Varnish
+	{
+		name: "varnish hit", source: refTable + ": `X-Varnish: <xid> <xid>` = hit",
+		header: hdr("Via", "1.1 varnish (Varnish/6.0)", "X-Varnish", "32773 32771"),
+		want:   Result{CDN: "varnish", PoP: Unknown, CacheStatus: CacheHit, Source: "Via"},
+	},
+	{
+		name: "varnish miss", source: refTable + ": `X-Varnish: <xid>` = miss",
+		header: hdr("X-Varnish", "98765", "Age", "0"),
+		want:   Result{CDN: "varnish", PoP: Unknown, CacheStatus: CacheMiss, Source: "X-Varnish"},
+	},
+}
+
+func TestIdentifySamples(t *testing.T) {
+	id := NewIdentifier(nil)
+	for _, s := range samples {
+		t.Run(s.name, func(t *testing.T) {
+			resp := &Response{StatusCode: s.status, Header: s.header, URL: s.url, Body: []byte(s.body)}
+			if resp.StatusCode == 0 {
+				resp.StatusCode = 200
+			}
+			if resp.URL == "" {
+				resp.URL = "https://www.example.com/"
+			}
+			if got := id.Identify(resp); got != s.want {
+				t.Errorf("source %s\n got %+v\nwant %+v", s.source, got, s.want)
+			}
+		})
+	}
+}
+
+// TestEveryCDNHasTwoSamples keeps the fixture table honest: adding a row means adding samples.
+func TestEveryCDNHasTwoSamples(t *testing.T) {
+	count := map[string]int{}
+	for _, s := range samples {
+		count[s.want.CDN]++
+		if s.source == "" {
+			t.Errorf("sample %q cites no source", s.name)
+		}
+	}
+	for _, cdn := range CDNs() {
+		if count[cdn] < 2 {
+			t.Errorf("cdn %s has %d samples, want at least 2", cdn, count[cdn])
+		}
+	}
+}
+
+func TestStatusDoesNotMatter(t *testing.T) {
+	h := hdr("x-amz-cf-pop", "KIX56-C2", "x-cache", "Error from cloudfront")
+	want := NewIdentifier(nil).Identify(&Response{StatusCode: 200, Header: h})
+	for _, code := range []int{0, 204, 301, 403, 404, 500, 502, 503, 599} {
+		if got := NewIdentifier(nil).Identify(&Response{StatusCode: code, Header: h}); got != want {
+			t.Errorf("status %d: got %+v, want %+v", code, got, want)
+		}
+	}
+}
+
+func TestStackedCDNsOutermostWins(t *testing.T) {
+	tests := []struct {
+		name   string
+		header http.Header
+		cdn    string
+		pop    string
+	}{
+		{
+			name: "cloudflare in front of vercel",
+			header: hdr("Server", "cloudflare", "CF-RAY", "9da906681ad80c13-AMS", "cf-cache-status", "DYNAMIC",
+				"x-vercel-id", "fra1::iad1::djm5z-1788688501471-5e5ac090f2b1", "x-vercel-cache", "MISS"),
+			cdn: "cloudflare", pop: "AMS",
+		},
+		{
+			name: "cloudflare in front of fastly",
+			header: hdr("X-Served-By", "cache-fra1229-FRA", "X-Cache", "HIT", "Via", "1.1 varnish",
+				"Server", "cloudflare", "CF-RAY", "818bef0efadd4fcf-ORF"),
+			cdn: "cloudflare", pop: "ORF",
+		},
+		{
+			name: "cloudflare in front of fly",
+			header: hdr("Fly-Request-Id", "01KYTQQP5MJVBN077Q5CZ611Z4-gru", "Via", "1.1 fly.io",
+				"Server", "cloudflare", "CF-RAY", "9373cfdafa74f7ad-LAX"),
+			cdn: "cloudflare", pop: "LAX",
+		},
+		{
+			name: "fastly in front of cloudfront: Via's last hop is varnish",
+			header: hdr("X-Amz-Cf-Pop", "FRA56-P4", "X-Cache", "Hit from cloudfront, HIT",
+				"Via", "1.1 4c6a2d5b3b1e.cloudfront.net (CloudFront), 1.1 varnish",
+				"X-Served-By", "cache-lhr7334-LHR"),
+			cdn: "fastly", pop: "LHR",
+		},
+		{
+			name: "fastly in front of cloudfront: separate Via lines",
+			header: hdr("X-Amz-Cf-Pop", "FRA56-P4", "Via", "1.1 4c6a2d5b3b1e.cloudfront.net (CloudFront)",
+				"Via", "1.1 varnish", "X-Served-By", "cache-lhr7334-LHR"),
+			cdn: "fastly", pop: "LHR",
+		},
+		{
+			name: "cloudfront in front of fastly",
+			header: hdr("X-Served-By", "cache-iad-kjyo7100133-IAD", "Via", "1.1 varnish, 1.1 0a1b2c3d.cloudfront.net (CloudFront)",
+				"X-Amz-Cf-Pop", "IAD79-C3"),
+			cdn: "cloudfront", pop: "IAD",
+		},
+		{
+			name:   "cloudfront in front of fastly without Via: documented precedence",
+			header: hdr("X-Served-By", "cache-iad-kjyo7100133-IAD", "X-Amz-Cf-Pop", "IAD79-C3"),
+			cdn:    "cloudfront", pop: "IAD",
+		},
+		{
+			name: "cloudfront in front of netlify",
+			header: hdr("Server", "Netlify", "X-Nf-Request-Id", "01HD3Q5W0B3YQ5Q0Z2J8X1V4T6",
+				"Via", "1.1 0a1b2c3d.cloudfront.net (CloudFront)", "X-Amz-Cf-Pop", "TXL50-P6"),
+			cdn: "cloudfront", pop: "TXL",
+		},
+		{
+			name: "imperva in front of cloudfront",
+			header: hdr("X-Amz-Cf-Pop", "LAX3-C4", "X-Cache", "Miss from cloudfront",
+				"X-CDN", "Imperva", "X-Iinfo", "9-49176764-0 0CNN RT(1697749038123 0)"),
+			cdn: "imperva", pop: Unknown,
+		},
+		{
+			name: "fastly in front of google (Firebase Hosting)",
+			header: hdr("Via", "1.1 google, 1.1 varnish", "X-Served-By", "cache-ams21080-AMS", "X-Cache", "MISS",
+				"Server", "Google Frontend"),
+			cdn: "fastly", pop: "AMS",
+		},
+		{
+			name:   "wikimedia beats its own varnish",
+			header: hdr("X-Cache", "cp3050 hit, cp3054 hit/2", "Via", "1.1 varnish (Varnish/7.1)", "X-Varnish", "1 2"),
+			cdn:    "wikimedia", pop: "ESAMS",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := NewIdentifier(nil).Identify(&Response{StatusCode: 200, Header: tt.header})
+			if got.CDN != tt.cdn || got.PoP != tt.pop {
+				t.Errorf("got cdn=%s pop=%s, want cdn=%s pop=%s (%+v)", got.CDN, got.PoP, tt.cdn, tt.pop, got)
+			}
+		})
+	}
+}
+
+func TestRepeatedHeadersLastWins(t *testing.T) {
+	tests := []struct {
+		name   string
+		header http.Header
+		pop    string
+		cache  string
+	}{
+		{"CF-RAY twice", hdr("CF-RAY", "818bef0efadd4fcf-ORF", "CF-RAY", "818beef4df4118ea-EWR"), "EWR", CacheUnknown},
+		{"cf-cache-status twice", hdr("CF-RAY", "818bef0efadd4fcf-ORF", "cf-cache-status", "MISS", "cf-cache-status", "HIT"), "ORF", CacheHit},
+		{"x-vercel-cache twice", hdr("x-vercel-id", "cdg1::abcde-1-2", "x-vercel-cache", "MISS", "x-vercel-cache", "STALE"), "CDG", CacheStale},
+		{"bunny server twice", hdr("CDN-Cache", "MISS", "Server", "nginx", "Server", "BunnyCDN-DE1-1049"), "DE1", CacheMiss},
+		{"fly-request-id combined list", hdr("Fly-Request-Id", "01KYTQQP5MJVBN077Q5CZ611Z4-gru, 01KYTQQP5MJVBN077Q5CZ611Z5-ams"), "AMS", CacheUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := NewIdentifier(nil).Identify(&Response{Header: tt.header})
+			if got.PoP != tt.pop || got.CacheStatus != tt.cache {
+				t.Errorf("got pop=%s cache=%s, want pop=%s cache=%s", got.PoP, got.CacheStatus, tt.pop, tt.cache)
+			}
+		})
+	}
+}
+
+func TestOriginXCacheIgnored(t *testing.T) {
+	tests := []struct {
+		name   string
+		header http.Header
+		cdn    string
+		cache  string
+	}{
+		{"bare X-Cache identifies nothing", hdr("X-Cache", "HIT", "Server", "nginx"), Unknown, CacheUnknown},
+		{"GitHub Pages origin cache headers", hdr("x-proxy-cache", "MISS", "x-origin-cache", "HIT"), Unknown, CacheUnknown},
+		{"cloudflare keeps its own word", hdr("CF-RAY", "818bef0efadd4fcf-ORF", "X-Cache", "HIT", "cf-cache-status", "MISS"), "cloudflare", CacheMiss},
+		{"cloudflare without cf-cache-status", hdr("CF-RAY", "818bef0efadd4fcf-ORF", "X-Cache", "HIT"), "cloudflare", CacheUnknown},
+		{"vercel ignores X-Cache", hdr("x-vercel-id", "cdg1::abcde-1-2", "X-Cache", "HIT"), "vercel", CacheUnknown},
+		{"cloudfront ignores an origin X-Cache", hdr("X-Amz-Cf-Pop", "FRA56-P4", "X-Cache", "HIT"), "cloudfront", CacheUnknown},
+		{"akamai ignores an origin X-Cache", hdr("Server", "AkamaiGHost", "X-Cache", "HIT"), "akamai", CacheUnknown},
+		{"unknown CDN with RFC 9211", hdr("Cache-Status", `Caddy; hit; ttl=30`), Unknown, CacheHit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := NewIdentifier(nil).Identify(&Response{Header: tt.header})
+			if got.CDN != tt.cdn || got.CacheStatus != tt.cache {
+				t.Errorf("got cdn=%s cache=%s, want cdn=%s cache=%s", got.CDN, got.CacheStatus, tt.cdn, tt.cache)
+			}
+		})
+	}
+}
+
+func TestTraceBodyOnlyOnTraceURL(t *testing.T) {
+	body := []byte("fl=28f1\ncolo=SJC\nloc=CN\n")
+	got := NewIdentifier(nil).Identify(&Response{URL: "https://example.com/notes.txt", Body: body, Header: hdr("Server", "nginx")})
+	if got.CDN != Unknown {
+		t.Errorf("a colo= line outside /cdn-cgi/trace identified %+v", got)
+	}
+	// loc= is the client's country and must never be read as a PoP.
+	got = NewIdentifier(nil).Identify(&Response{URL: "https://1.1.1.1/cdn-cgi/trace", Body: []byte("fl=1\nloc=NL\n")})
+	if got.CDN != Unknown || got.PoP != Unknown {
+		t.Errorf("trace body without colo: got %+v", got)
+	}
+	// With CF-RAY present, the header decides and the body agrees.
+	got = NewIdentifier(nil).Identify(&Response{URL: "https://1.1.1.1/cdn-cgi/trace", Body: body, Header: hdr("CF-RAY", "818bef0efadd4fcf-SJC")})
+	if got.PoP != "SJC" || got.Source != "Cf-Ray" {
+		t.Errorf("trace with CF-RAY: got %+v", got)
+	}
+}
+
+func TestAkamaiEdgeIPRejectsGarbage(t *testing.T) {
+	for _, v := range []string{
+		"TCP_MISS from a23-202-158-270.deploy.akamaitechnologies.com (AkamaiGHost/11.3.0.1-51934483) (-)",
+		"TCP_MISS from a23-202-158.deploy.akamaitechnologies.com",
+		"TCP_MISS from a023-202-158-27.deploy.akamaitechnologies.com",
+	} {
+		got := NewIdentifier(nil).Identify(&Response{Header: hdr("X-Cache", v)})
+		if got.CDN != "akamai" || got.EdgeIP != "" {
+			t.Errorf("%q: got %+v, want akamai without edge IP", v, got)
+		}
+	}
+}
+
+func TestNilSafety(t *testing.T) {
+	var id *Identifier
+	if got := id.Identify(&Response{Header: hdr("CF-RAY", "818bef0efadd4fcf-ORF")}); got.PoP != "ORF" {
+		t.Errorf("nil Identifier: got %+v", got)
+	}
+	if got := NewIdentifier(nil).Identify(nil); got != unknownResult() {
+		t.Errorf("nil response: got %+v", got)
+	}
+	if got := NewIdentifier(nil).Identify(&Response{}); got != unknownResult() {
+		t.Errorf("empty response: got %+v", got)
+	}
+}
+
+func TestCDNsOrderAndLabels(t *testing.T) {
+	want := strings.Split("cloudflare cloudfront fastly akamai azure vercel netlify fly bunny keycdn cdn77 gcore "+
+		"edgecast stackpath alibaba tencent imperva sucuri arvancloud ovh cachefly google wikimedia varnish", " ")
+	if got := CDNs(); !slices.Equal(got, want) {
+		t.Errorf("CDNs() = %v, want %v", got, want)
+	}
+	CDNs()[0] = "mutated"
+	if CDNs()[0] != "cloudflare" {
+		t.Error("CDNs() returned the table's own slice")
+	}
+}
+
+func TestCacheStatuses(t *testing.T) {
+	want := []string{"hit", "miss", "expired", "stale", "revalidated", "bypass", "dynamic", "error", "unknown"}
+	if got := CacheStatuses(); !slices.Equal(got, want) {
+		t.Errorf("CacheStatuses() = %v, want %v", got, want)
+	}
+	for _, s := range want {
+		if !ValidCacheStatus(s) {
+			t.Errorf("ValidCacheStatus(%q) = false", s)
+		}
+	}
+	for _, s := range []string{"", "HIT", "Hit", "other", "refresh"} {
+		if ValidCacheStatus(s) {
+			t.Errorf("ValidCacheStatus(%q) = true", s)
+		}
+	}
+}
+
+// TestVendorCacheWords checks every raw value of the reference's normalisation table through
+// the header its CDN sends it in.
+func TestVendorCacheWords(t *testing.T) {
+	tests := []struct {
+		detect []string // headers that identify the CDN
+		header string
+		values map[string]string
+	}{
+		{[]string{"CF-RAY", "818bef0efadd4fcf-ORF"}, "cf-cache-status", map[string]string{
+			"HIT": CacheHit, "MISS": CacheMiss, "EXPIRED": CacheExpired, "STALE": CacheStale, "UPDATING": CacheStale,
+			"REVALIDATED": CacheRevalidated, "BYPASS": CacheBypass, "DYNAMIC": CacheDynamic, "IGNORED": CacheDynamic,
+			"NONE": CacheUnknown, "UNKNOWN": CacheUnknown,
+		}},
+		{[]string{"X-Amz-Cf-Pop", "FRA56-P4"}, "X-Cache", map[string]string{
+			"Hit from cloudfront": CacheHit, "Miss from cloudfront": CacheMiss, "RefreshHit from cloudfront": CacheRevalidated,
+			"Redirect from cloudfront": CacheDynamic, "FunctionGeneratedResponse from cloudfront": CacheDynamic,
+			"LambdaGeneratedResponse from cloudfront": CacheDynamic, "Error from cloudfront": CacheError,
+			"LimitExceeded from cloudfront": CacheError, "CapacityExceeded from cloudfront": CacheError,
+		}},
+		{[]string{"X-Served-By", "cache-fra1229-FRA"}, "X-Cache", map[string]string{
+			"HIT": CacheHit, "HIT-CLUSTER": CacheHit, "HIT-SYNTH": CacheHit, "MISS": CacheMiss, "PASS": CacheBypass,
+			"HIT-STALE": CacheStale,
+		}},
+		{[]string{"Server", "AkamaiGHost"}, "Akamai-Cache-Status", map[string]string{
+			"Hit from child": CacheHit, "Miss from child": CacheMiss, "Miss from child, Miss from parent": CacheMiss,
+			"HitStale from child": CacheStale, "RefreshHit from child": CacheRevalidated, "NotCacheable from child": CacheBypass,
+			"Constructed from child": CacheDynamic, "Redirect from child": CacheDynamic, "Error from child": CacheError,
+		}},
+		{[]string{"Server", "AkamaiGHost"}, "X-Cache", map[string]string{
+			"TCP_HIT from a1-2-3-4.deploy.akamaitechnologies.com (AkamaiGHost/11.3.0.1-51934483) (-)":     CacheHit,
+			"TCP_MEM_HIT from a1-2-3-4.deploy.akamaitechnologies.com (AkamaiGHost/11.3.0.1-51934483) (-)": CacheHit,
+			"TCP_IMS_HIT from a1-2-3-4.deploy.akamaitechnologies.com (AkamaiGHost/11.3.0.1-51934483) (-)": CacheHit,
+			"TCP_NEGATIVE_HIT from a1-2-3-4.deploy.akamaitechnologies.com (AkamaiGHost/11.3.0.1)":         CacheHit,
+			"TCP_REFRESH_MISS from a1-2-3-4.deploy.akamaitechnologies.com (AkamaiGHost/11.3.0.1)":         CacheExpired,
+			"TCP_REFRESH_FAIL_HIT from a1-2-3-4.deploy.akamaitechnologies.com (AkamaiGHost/11.3.0.1)":     CacheStale,
+			"TCP_REFRESH_HIT from a1-2-3-4.deploy.akamaitechnologies.com (AkamaiGHost/11.3.0.1)":          CacheRevalidated,
+			"TCP_DENIED from a1-2-3-4.deploy.akamaitechnologies.com (AkamaiGHost/11.3.0.1) (-)":           CacheError,
+			"TCP_MISS from a1-2-3-4.deploy.akamaitechnologies.com (AkamaiGHost/11.3.0.1-51934483) (-)":    CacheMiss,
+		}},
+		{[]string{"X-Azure-Ref", "20231204T013354Z-wbvs0z5ed12v92zt1drx38dua40000000tt000000000989r"}, "X-Cache", map[string]string{
+			"TCP_HIT": CacheHit, "TCP_REMOTE_HIT": CacheHit, "TCP_MISS": CacheMiss, "TCP_EXPIRED_MISS": CacheExpired,
+			"PRIVATE_NOSTORE": CacheBypass, "CONFIG_NOCACHE": CacheBypass, "TCP_CLIENT_REFRESH_MISS": CacheBypass,
+			"UNCACHEABLE": CacheDynamic, "N/A": CacheError,
+		}},
+		{[]string{"X-Vercel-Id", "cdg1::abcde-1-2"}, "X-Vercel-Cache", map[string]string{
+			"HIT": CacheHit, "PRERENDER": CacheHit, "MISS": CacheMiss, "STALE": CacheStale,
+			"REVALIDATED": CacheRevalidated, "BYPASS": CacheBypass,
+		}},
+		{[]string{"EO-LOG-UUID", "1"}, "EO-Cache-Status", map[string]string{
+			"HIT": CacheHit, "MISS": CacheMiss, "RefreshHit": CacheRevalidated,
+		}},
+		{[]string{"Server", "keycdn-engine"}, "X-Cache", map[string]string{
+			"HIT": CacheHit, "MISS": CacheMiss, "EXPIRED": CacheExpired, "STALE": CacheStale, "UPDATING": CacheStale,
+			"REVALIDATED": CacheRevalidated,
+		}},
+		{[]string{"X-Iinfo", "1-2-3 PNNN"}, "X-Iinfo", map[string]string{
+			"9-49176764-0 0CNN RT(1 0)": CacheHit, "9-49176764-0 0VNN RT(1 0)": CacheRevalidated, "5-17009424-17011001 PNNN": CacheMiss,
+		}},
+		{[]string{"X-Cache", "cp1085 hit, cp1081 hit/13"}, "X-Cache-Status", map[string]string{
+			"hit-front": CacheHit, "hit-local": CacheHit, "miss": CacheMiss, "pass": CacheBypass, "int-front": CacheDynamic,
+		}},
+	}
+	for _, tt := range tests {
+		for raw, want := range tt.values {
+			h := hdr(tt.detect...)
+			if tt.header == tt.detect[0] {
+				h = http.Header{}
+			}
+			h.Add(tt.header, raw)
+			got := NewIdentifier(nil).Identify(&Response{Header: h})
+			if got.CacheStatus != want {
+				t.Errorf("%s on %s: %s: %q → %s, want %s", tt.detect[0], got.CDN, tt.header, raw, got.CacheStatus, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,427 @@
+package edge
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/textproto"
+	"regexp"
+	"strings"
+)
+
+// rule is one row of the built-in rule table: everything pop_exporter knows about one CDN.
+type rule struct {
+	cdn  string // cdn label value
+	name string // vendor name for README.md
+
+	// layer orders stacked CDNs: a lower layer sits nearer the client. Only relative order
+	// matters; see outermost.
+	layer int
+	// addsVia: the CDN appends a Via hop to responses, so when it wins on layer but another
+	// detected CDN owns Via's last hop, that other CDN is the outer one.
+	addsVia bool
+
+	detect  []detector    // any one of these identifies the CDN
+	pop     []popSource   // tried in order; the first that yields a valid code gives the PoP
+	popNote string        // README.md: how the vendor's code becomes the pop label
+	cache   []cacheSource // tried in order; the first that decides gives the cache status
+	edgeIP  []ipSource    // tried in order; the first parsable address is Result.EdgeIP
+}
+
+// matchKind says how a detector looks at a header value.
+type matchKind int
+
+const (
+	present     matchKind = iota // the header exists
+	prefix                       // some value starts with arg (ASCII case-insensitive)
+	contains                     // some value contains arg (ASCII case-insensitive)
+	matches                      // some value matches re
+	elemMatches                  // some element of a comma-separated value matches re
+)
+
+// detector is one piece of evidence that a CDN served the response.
+type detector struct {
+	header string // as the vendor documents it; key is its canonical form (set by init)
+	key    string
+	kind   matchKind
+	arg    string
+	re     *regexp.Regexp
+
+	body        bool   // match re against the body instead, for URLs containing urlContains
+	urlContains string // e.g. "/cdn-cgi/trace"
+}
+
+func has(header string) detector { return detector{header: header, kind: present} }
+func prefixed(header, p string) detector {
+	return detector{header: header, kind: prefix, arg: p}
+}
+func containing(header, sub string) detector {
+	return detector{header: header, kind: contains, arg: sub}
+}
+
+// matching detects a value matching re. hint is a literal every match contains: the regex only
+// runs on values that contain it, which keeps detection cheap on long unrelated values.
+func matching(header, hint string, re *regexp.Regexp) detector {
+	return detector{header: header, kind: matches, arg: hint, re: re}
+}
+
+// matchingElem detects a list element matching re (anchored to the element). Only values that
+// contain hint are split.
+func matchingElem(header, hint string, re *regexp.Regexp) detector {
+	return detector{header: header, kind: elemMatches, arg: hint, re: re}
+}
+
+// describe renders the detector for README.md.
+func (d *detector) describe() string {
+	switch {
+	case d.body:
+		return fmt.Sprintf("body of `…%s` matching `%s`", d.urlContains, d.re)
+	case d.kind == present:
+		return "`" + d.header + "`"
+	case d.kind == prefix:
+		return fmt.Sprintf("`%s: %s…`", d.header, d.arg)
+	case d.kind == contains:
+		return fmt.Sprintf("`%s: …%s…`", d.header, d.arg)
+	case d.kind == elemMatches:
+		return fmt.Sprintf("`%s` element ~ `%s`", d.header, d.re)
+	default:
+		return fmt.Sprintf("`%s` ~ `%s`", d.header, d.re)
+	}
+}
+
+func (d *detector) matchValues(values []string) bool {
+	if d.kind == present {
+		return true
+	}
+	for _, v := range values {
+		switch d.kind {
+		case prefix:
+			// The first byte rejects most of the many Server: prefixes without a call.
+			if len(v) >= len(d.arg) && v[0]|0x20 == d.arg[0]|0x20 && hasPrefixFold(v, d.arg) {
+				return true
+			}
+		case contains:
+			if containsFold(v, d.arg) {
+				return true
+			}
+		case matches:
+			if strings.Contains(v, d.arg) && d.re.MatchString(v) {
+				return true
+			}
+		case elemMatches:
+			if !strings.Contains(v, d.arg) {
+				continue
+			}
+			for v != "" {
+				var e string
+				e, v = nextElem(v)
+				if strings.Contains(e, d.arg) && d.re.MatchString(e) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (d *detector) matchBody(url string, body []byte) bool {
+	return len(body) > 0 && strings.Contains(url, d.urlContains) && d.re.Match(body)
+}
+
+// pick says which part of a header a popSource reads.
+type pick int
+
+const (
+	pickLast  pick = iota // the last element of the last value (repeated headers: last wins)
+	pickWhole             // the whole last value
+	pickList              // every element of every value in order: the last match is the PoP
+	pickBody              // the body, for URLs containing urlContains
+)
+
+// popSource is one place a CDN writes its PoP code.
+type popSource struct {
+	header string
+	key    string // canonical header key (set by init)
+	pick   pick
+	// decode optionally transforms the value before matching (Azure's legacy base64 ref).
+	decode func(string) string
+	// re's group 1 is the vendor's own code (Result.RawPoP).
+	re *regexp.Regexp
+	// norm turns the vendor code into a pop label value; "" rejects the match.
+	norm func(string) string
+	// upstream, when set, is matched against the same value; its group 1, normalised with
+	// norm, is the upstream PoP (Vercel's function region).
+	upstream *regexp.Regexp
+	// listUpstream (pickList): the match before the last is a separate upstream layer
+	// (Fastly shield, inner CloudFront), not just another node of the same PoP.
+	listUpstream bool
+	urlContains  string // pickBody only
+}
+
+// cacheSource is one place a CDN writes its cache status.
+type cacheSource struct {
+	header string
+	key    string // canonical header key (set by init)
+	// parse returns a Cache* constant, or "" when this source does not decide.
+	parse func(values []string, h http.Header) string
+}
+
+// ipSource is one place a CDN exposes the edge's IP address.
+type ipSource struct {
+	header string
+	key    string // canonical header key (set by init)
+	re     *regexp.Regexp
+	parse  func(group string) (netip.Addr, bool)
+}
+
+// viaHop maps a Via hop to the CDNs that write it, first match wins.
+type viaHop struct {
+	contains string
+	re       *regexp.Regexp
+	cdns     []string
+	rules    []int // indexes of cdns in builtin (set by init)
+}
+
+func (v *viaHop) matches(hop string) bool {
+	if v.re != nil {
+		return v.re.MatchString(hop)
+	}
+	return containsFold(hop, v.contains)
+}
+
+// detectRef points from a header key to one detector of one built-in rule.
+type detectRef struct {
+	rule, detector int
+}
+
+// detectIndex maps a canonical header key to the detectors that look at it, so that
+// detection walks the response's headers once instead of every rule's header list.
+var detectIndex map[string][]detectRef
+
+// bodyDetectors are the detectors that read the body instead of a header.
+var bodyDetectors []detectRef
+
+// keyFilter has a bit for the (length, last byte) of every key in detectIndex: most response
+// headers (Content-Type, Date, …) are rejected with it before hashing the key.
+var keyFilter [64]uint64
+
+func mayDetect(key string) bool {
+	return key != "" && keyFilter[len(key)&63]&(1<<(key[len(key)-1]&63)) != 0
+}
+
+func init() {
+	if len(builtin) > 64 {
+		panic("edge: detection bitmask holds at most 64 rules")
+	}
+	canon := textproto.CanonicalMIMEHeaderKey
+	detectIndex = make(map[string][]detectRef)
+	for i := range builtin {
+		r := &builtin[i]
+		for j := range r.detect {
+			d := &r.detect[j]
+			if d.body {
+				bodyDetectors = append(bodyDetectors, detectRef{rule: i, detector: j})
+				continue
+			}
+			d.key = canon(d.header)
+			detectIndex[d.key] = append(detectIndex[d.key], detectRef{rule: i, detector: j})
+			keyFilter[len(d.key)&63] |= 1 << (d.key[len(d.key)-1] & 63)
+		}
+		for j := range r.pop {
+			r.pop[j].key = canon(r.pop[j].header)
+		}
+		for j := range r.cache {
+			r.cache[j].key = canon(r.cache[j].header)
+		}
+		for j := range r.edgeIP {
+			r.edgeIP[j].key = canon(r.edgeIP[j].header)
+		}
+	}
+	for i := range viaHops {
+		for _, name := range viaHops[i].cdns {
+			idx := ruleIndex(name)
+			if idx < 0 {
+				panic("edge: via hop names unknown cdn " + name)
+			}
+			viaHops[i].rules = append(viaHops[i].rules, idx)
+		}
+	}
+}
+
+// ruleIndex returns the index of the built-in rule for cdn, or -1.
+func ruleIndex(cdn string) int {
+	for i := range builtin {
+		if builtin[i].cdn == cdn {
+			return i
+		}
+	}
+	return -1
+}
+
+// identify reads PoP, cache status and edge IP for a response this rule detected.
+func (r *rule) identify(resp *Response) Result {
+	res := Result{CDN: r.cdn, PoP: Unknown, CacheStatus: CacheUnknown}
+	h := resp.Header
+	for i := range r.pop {
+		if r.pop[i].extract(resp, &res) {
+			break
+		}
+	}
+	if res.Source == "" {
+		res.Source = r.detectedBy(resp)
+	}
+	for i := range r.cache {
+		c := &r.cache[i]
+		vals := h[c.key]
+		if len(vals) == 0 {
+			continue
+		}
+		if s := c.parse(vals, h); s != "" {
+			res.CacheStatus = s
+			break
+		}
+	}
+	for i := range r.edgeIP {
+		if ip := r.edgeIP[i].extract(h); ip != "" {
+			res.EdgeIP = ip
+			break
+		}
+	}
+	return res
+}
+
+// detectedBy names the first detector of the rule that matches, for Result.Source.
+func (r *rule) detectedBy(resp *Response) string {
+	for i := range r.detect {
+		d := &r.detect[i]
+		if d.body {
+			if d.matchBody(resp.URL, resp.Body) {
+				return "body"
+			}
+			continue
+		}
+		if vals := resp.Header[d.key]; len(vals) > 0 && d.matchValues(vals) {
+			return d.key
+		}
+	}
+	return ""
+}
+
+// extract fills PoP, RawPoP, UpstreamPoP and Source when this source yields a valid code.
+func (p *popSource) extract(resp *Response, res *Result) bool {
+	if p.pick == pickBody {
+		if len(resp.Body) == 0 || !strings.Contains(resp.URL, p.urlContains) {
+			return false
+		}
+		m := p.re.FindSubmatchIndex(resp.Body)
+		if m == nil || m[2] < 0 {
+			return false
+		}
+		// Copy only the short match out of the body buffer, which the caller may reuse.
+		return p.accept(string(resp.Body[m[2]:m[3]]), "", "body", res)
+	}
+	vals := resp.Header[p.key]
+	if len(vals) == 0 {
+		return false
+	}
+	switch p.pick {
+	case pickLast:
+		return p.matchOne(lastElem(vals[len(vals)-1]), res)
+	case pickWhole:
+		return p.matchOne(vals[len(vals)-1], res)
+	}
+	// pickList: the last matching element is the edge nearest the client, the one before it
+	// the shield / upstream layer. Elements are split forward (cheap) and matched from the end
+	// (a regex each), so usually only one or two are matched.
+	var ring [16]string
+	n := 0
+	for _, v := range vals {
+		for v != "" {
+			var e string
+			e, v = nextElem(v)
+			if e != "" {
+				ring[n%len(ring)] = e
+				n++
+			}
+		}
+	}
+	var raw, prev string
+	for i := n - 1; i >= 0 && i >= n-len(ring); i-- {
+		code, ok := p.code(ring[i%len(ring)])
+		if !ok {
+			continue
+		}
+		if raw == "" {
+			raw = code
+			if !p.listUpstream {
+				break
+			}
+			continue
+		}
+		prev = code
+		break
+	}
+	if raw == "" {
+		return false
+	}
+	return p.accept(raw, prev, p.key, res)
+}
+
+// code matches one value or element and returns the vendor code when it normalises.
+func (p *popSource) code(v string) (string, bool) {
+	if p.decode != nil {
+		v = p.decode(v)
+	}
+	m := p.re.FindStringSubmatchIndex(v)
+	if m == nil || m[2] < 0 {
+		return "", false
+	}
+	raw := v[m[2]:m[3]]
+	if !validPoPFold(p.norm(raw)) {
+		return "", false
+	}
+	return raw, true
+}
+
+func (p *popSource) matchOne(v string, res *Result) bool {
+	raw, ok := p.code(v)
+	if !ok {
+		return false
+	}
+	upstream := ""
+	if p.upstream != nil {
+		if m := p.upstream.FindStringSubmatchIndex(v); m != nil && m[2] >= 0 {
+			upstream = v[m[2]:m[3]]
+		}
+	}
+	return p.accept(raw, upstream, p.key, res)
+}
+
+// accept writes a matched vendor code (and optional upstream code) into res.
+func (p *popSource) accept(raw, upstream, source string, res *Result) bool {
+	pop := popLabel(p.norm(raw))
+	if pop == "" {
+		return false
+	}
+	res.PoP = pop
+	res.RawPoP = sanitizeRaw(raw)
+	res.Source = source
+	if upstream != "" {
+		res.UpstreamPoP = popLabel(p.norm(upstream))
+	}
+	return true
+}
+
+func (s *ipSource) extract(h http.Header) string {
+	vals := h[s.key]
+	for i := len(vals) - 1; i >= 0; i-- {
+		m := s.re.FindStringSubmatchIndex(vals[i])
+		if m == nil || m[2] < 0 {
+			continue
+		}
+		if a, ok := s.parse(vals[i][m[2]:m[3]]); ok {
+			return ipString(a)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,459 @@
+package edge
+
+import (
+	"encoding/base64"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// builtin is the rule table: one row per CDN, in the order of the cdn label values in
+// DESIGN.md (CDNs returns them in this order). Samples for every row are in edge_test.go,
+// each citing where the header was seen. README.md is generated from this table
+// (go test -run TestREADME -update).
+//
+// Stacked CDNs: the response names every layer, and the outermost (nearest the client) is
+// reported. Layers, lowest first: Cloudflare, then the security proxies (Imperva, Sucuri,
+// ArvanCloud), Akamai, Azure, CloudFront, Fastly, the other CDNs, the hosting platforms
+// (Vercel, Netlify, Fly), Google, and the origin-side caches (Wikimedia, Varnish). Via's last
+// hop overrules this order when the winner appends Via hops itself (see outermost).
+var builtin = []rule{
+	{
+		cdn: "cloudflare", name: "Cloudflare (also Shopify storefronts)", layer: 10,
+		detect: []detector{
+			has("CF-RAY"), has("cf-cache-status"), prefixed("Server", "cloudflare"),
+			{body: true, urlContains: "/cdn-cgi/trace", re: cfTraceColoRe},
+		},
+		pop: []popSource{
+			{header: "CF-RAY", pick: pickLast, re: regexp.MustCompile(`^[0-9a-f]{16}-([A-Z]{3}(?:-[A-Z]{3})*)$`), norm: first3},
+			{pick: pickBody, urlContains: "/cdn-cgi/trace", re: cfTraceColoRe, norm: same},
+		},
+		popNote: "IATA colo; of `…-SJC-PIG` the first code",
+		cache: []cacheSource{
+			{header: "cf-cache-status", parse: lastWord},
+			{header: "Server-Timing", parse: serverTimingDesc("cfCacheStatus")},
+		},
+	},
+	{
+		cdn: "cloudfront", name: "Amazon CloudFront", layer: 40, addsVia: true,
+		detect: []detector{
+			has("X-Amz-Cf-Id"), has("X-Amz-Cf-Pop"), containing("Via", "(CloudFront)"),
+			containing("X-Cache", " from cloudfront"),
+		},
+		pop: []popSource{
+			{header: "X-Amz-Cf-Pop", pick: pickList, listUpstream: true, re: regexp.MustCompile(`^([A-Z]{3}[0-9]{1,3}-[A-Z][0-9]{1,2})$`), norm: first3},
+			{header: "Server-Timing", pick: pickList, re: regexp.MustCompile(`^cdn-pop;\s*desc="?([A-Z]{3}[0-9]{1,3}-[A-Z][0-9]{1,2})"?$`), norm: first3},
+		},
+		popNote: "IATA of `FRA56-P4`; of two `X-Amz-Cf-Pop` (CloudFront on CloudFront) the last, the first is upstream",
+		cache: []cacheSource{
+			{header: "X-Cache", parse: cloudfrontXCache},
+			{header: "Server-Timing", parse: cloudfrontServerTiming},
+		},
+	},
+	{
+		cdn: "fastly", name: "Fastly (GitHub Pages, jsDelivr, Firebase)", layer: 50, addsVia: true,
+		detect: []detector{
+			containing("X-Served-By", "cache-"),
+			containing("X-Timer", ",VS"),
+			has("X-Fastly-Request-ID"), has("Fastly-Debug-Path"), has("x-fastly-cache-status"),
+		},
+		pop: []popSource{
+			{header: "X-Served-By", pick: pickList, listUpstream: true, re: fastlyNodeRe, norm: afterLastDash},
+		},
+		popNote: "IATA/metro suffix of the last `cache-…-XXX` entry (never the node prefix); the entry before it is the shield (upstream)",
+		cache: []cacheSource{
+			{header: "x-fastly-cache-status", parse: fastlyCacheStatus},
+			{header: "X-Cache", parse: fastlyXCache},
+		},
+	},
+	{
+		cdn: "akamai", name: "Akamai", layer: 30,
+		detect: []detector{
+			prefixed("Server", "AkamaiGHost"), prefixed("Server", "AkamaiNetStorage"),
+			has("Akamai-GRN"), has("X-Akamai-Request-ID"), has("X-Akamai-Transformed"),
+			has("Akamai-Cache-Status"), containing("X-Cache", ".akamaitechnologies.com"),
+			matchingElem("Server-Timing", "ak_p", regexp.MustCompile(`^ak_p\s*;`)),
+		},
+		popNote: "none: Akamai names no PoP; the edge IP is reported instead",
+		cache: []cacheSource{
+			{header: "Akamai-Cache-Status", parse: akamaiCacheStatus},
+			{header: "X-Cache", parse: akamaiXCache},
+			{header: "Server-Timing", parse: serverTimingDesc("cdn-cache")},
+		},
+		edgeIP: []ipSource{
+			{header: "X-Cache", re: regexp.MustCompile(`from a([0-9]{1,3}(?:-[0-9]{1,3}){3})\.deploy\.akamaitechnologies\.com`), parse: dashedIPv4},
+			{header: "Akamai-GRN", re: regexp.MustCompile(`^[0-9]+\.([0-9a-fA-F]{8})\.`), parse: hexLittleEndianIPv4},
+		},
+	},
+	{
+		cdn: "azure", name: "Azure Front Door / Azure CDN", layer: 35,
+		detect: []detector{
+			has("X-Azure-Ref"), has("X-MSEdge-Ref"), has("x-fd-int-roxy-purgeid"), has("x-cache-info"),
+		},
+		pop: []popSource{
+			{header: "X-Azure-Ref", pick: pickLast, re: regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-z]{16}hC1([A-Z][A-Z0-9]{2})`), norm: same},
+			{header: "X-Azure-Ref", pick: pickLast, decode: azureLegacyRef, re: azureSiteRe, norm: first3},
+			{header: "X-MSEdge-Ref", pick: pickWhole, re: regexp.MustCompile(`Ref B: ([A-Z][A-Z0-9]{2}EDGE[0-9]{3,})`), norm: first3},
+		},
+		popNote: "Microsoft site code (partly IATA): `hC1LON` in the current ref, `CHGEDGE1607` in the legacy base64 ref or `Ref B:`; often absent",
+		cache: []cacheSource{
+			{header: "X-Cache", parse: lastWord},
+		},
+	},
+	{
+		cdn: "vercel", name: "Vercel", layer: 80,
+		detect: []detector{prefixed("Server", "Vercel"), has("X-Vercel-Id"), has("X-Vercel-Cache")},
+		pop: []popSource{
+			{
+				header: "X-Vercel-Id", pick: pickLast,
+				re:       regexp.MustCompile(`^([a-z]{3}[0-9])::`),
+				upstream: regexp.MustCompile(`^[a-z]{3}[0-9]::(?:[a-z]{3}[0-9]::)*([a-z]{3}[0-9])::`),
+				norm:     iataPrefix,
+			},
+		},
+		popNote: "IATA of the edge region (`cdg1` → CDG); the function region (`sfo1::fra1::…`) is upstream",
+		cache: []cacheSource{
+			{header: "X-Vercel-Cache", parse: lastWord},
+		},
+	},
+	{
+		cdn: "netlify", name: "Netlify", layer: 82,
+		detect:  []detector{prefixed("Server", "Netlify"), has("X-Nf-Request-Id")},
+		popNote: "none: Netlify names no PoP",
+		cache: []cacheSource{
+			{header: "Cache-Status", parse: cacheFromRFC9211},
+		},
+	},
+	{
+		cdn: "fly", name: "Fly.io", layer: 84, addsVia: true,
+		detect: []detector{prefixed("Server", "Fly/"), containing("Via", "fly.io"), has("Fly-Request-Id")},
+		pop: []popSource{
+			{header: "Fly-Request-Id", pick: pickLast, re: regexp.MustCompile(`-([a-z]{3})$`), norm: same},
+		},
+		popNote: "region (IATA-like, `ams` → AMS); pre-2022 ids carry none",
+	},
+	{
+		cdn: "bunny", name: "Bunny CDN", layer: 60,
+		detect: []detector{
+			prefixed("Server", "BunnyCDN"), has("CDN-PullZone"), has("CDN-Uid"), has("CDN-RequestId"), has("CDN-Cache"),
+		},
+		pop: []popSource{
+			{header: "Server", pick: pickWhole, re: regexp.MustCompile(`^BunnyCDNE?-([A-Z]{2,3}[0-9]+)-[0-9]+$`), norm: same},
+		},
+		popNote: "Bunny's own region code (`DE1`, `PHX1`)",
+		cache: []cacheSource{
+			{header: "CDN-Cache", parse: lastWord},
+		},
+	},
+	{
+		cdn: "keycdn", name: "KeyCDN", layer: 60,
+		detect: []detector{
+			prefixed("Server", "keycdn-engine"),
+			matching("X-Edge-Location", "", regexp.MustCompile(`^[a-z]{4}$`)),
+		},
+		pop: []popSource{
+			{header: "X-Edge-Location", pick: pickLast, re: regexp.MustCompile(`^([a-z]{4})$`), norm: same},
+		},
+		popNote: "KeyCDN's own code, country + city (`ussf` → USSF)",
+		cache: []cacheSource{
+			{header: "X-Cache", parse: lastWord},
+		},
+	},
+	{
+		cdn: "cdn77", name: "CDN77", layer: 60,
+		detect: []detector{
+			prefixed("Server", "CDN77"), has("X-77-POP"), has("X-77-Cache"), has("X-77-NZT"),
+		},
+		pop: []popSource{
+			{header: "X-77-POP", pick: pickLast, re: regexp.MustCompile(`^([a-z]+[A-Z]{2}(?:[A-Z]{2})?)$`), norm: cdn77PoP},
+		},
+		popNote: "city slug mapped to its airport (`pragueCZ` → PRG); unmapped cities: slug + country uppercased, at most 16 characters",
+		cache: []cacheSource{
+			{header: "X-77-Cache", parse: lastWord},
+		},
+	},
+	{
+		cdn: "gcore", name: "Gcore", layer: 60,
+		detect: []detector{
+			has("X-ID-FE"), has("X-Shard"),
+			matching("X-ID", "-", regexp.MustCompile(`^[a-z]{1,3}[0-9]+-[a-z0-9-]+$`)),
+		},
+		pop: []popSource{
+			{header: "X-ID-FE", pick: pickLast, re: gcoreSiteRe, norm: same},
+			{header: "X-ID", pick: pickLast, re: gcoreSiteRe, norm: same},
+		},
+		popNote: "Gcore's own site code (`fr5-hw-edge-gc17` → FR5)",
+		cache: []cacheSource{
+			{header: "Cache", parse: lastWord},
+		},
+	},
+	{
+		cdn: "edgecast", name: "Edgecast / Edgio / legacy Azure CDN from Verizon", layer: 60,
+		detect: []detector{
+			prefixed("Server", "ECS"), prefixed("Server", "ECAcc"), prefixed("Server", "ECD"), prefixed("Server", "EOS"),
+		},
+		pop: []popSource{
+			{header: "Server", pick: pickWhole, re: edgecastServerRe, norm: same},
+		},
+		popNote: "Edgecast's own airport-like code with its metro letter variant kept (`dcb` → DCB, not DCA)",
+		cache: []cacheSource{
+			{header: "X-Cache", parse: lastWord},
+		},
+	},
+	{
+		cdn: "stackpath", name: "StackPath / Highwinds", layer: 60,
+		detect: []detector{
+			matching("X-HW", ".", regexp.MustCompile(`^[0-9]+\.[a-z]+[0-9]+\.[a-z]+[0-9]+\.`)),
+		},
+		pop: []popSource{
+			{header: "X-HW", pick: pickWhole, re: regexp.MustCompile(`^[0-9]+\.[a-z]+[0-9]+\.([a-z]+[0-9]+)\.[a-z]+`), norm: same},
+		},
+		popNote: "own code of the first element (`dc2` → DC2); cache flags are undocumented",
+	},
+	{
+		cdn: "alibaba", name: "Alibaba Cloud CDN", layer: 60, addsVia: true,
+		detect: []detector{
+			has("EagleId"), has("X-Swift-SaveTime"), has("X-Swift-CacheTime"),
+			matchingElem("Via", "[", alibabaHopRe),
+		},
+		pop: []popSource{
+			{header: "Via", pick: pickList, re: alibabaHopRe, norm: alibabaPoP},
+		},
+		popNote: "own code of the last `cacheN.<pop>[` Via hop that is not an `l2` tier (`de1` → DE1)",
+		cache: []cacheSource{
+			{header: "X-Cache", parse: firstWord},
+		},
+	},
+	{
+		cdn: "tencent", name: "Tencent Cloud CDN / EdgeOne", layer: 60,
+		detect: []detector{
+			prefixed("Server", "NWS_"), prefixed("Server", "TCDN_NWS"), has("X-NWS-LOG-UUID"),
+			has("EO-Cache-Status"), has("EO-LOG-UUID"),
+		},
+		popNote: "none: Tencent names no PoP",
+		cache: []cacheSource{
+			{header: "EO-Cache-Status", parse: lastWord},
+			{header: "X-Cache-Lookup", parse: lastWord},
+		},
+	},
+	{
+		cdn: "imperva", name: "Imperva (Incapsula)", layer: 12,
+		detect: []detector{
+			containing("X-CDN", "Imperva"), containing("X-CDN", "Incapsula"), has("X-Iinfo"),
+		},
+		popNote: "none: Imperva names no PoP",
+		cache: []cacheSource{
+			{header: "X-Iinfo", parse: impervaIinfo},
+		},
+	},
+	{
+		cdn: "sucuri", name: "Sucuri", layer: 14,
+		detect:  []detector{prefixed("Server", "Sucuri"), has("X-Sucuri-ID"), has("X-Sucuri-Cache")},
+		popNote: "none documented",
+		cache: []cacheSource{
+			{header: "X-Sucuri-Cache", parse: lastWord},
+		},
+	},
+	{
+		cdn: "arvancloud", name: "ArvanCloud", layer: 16,
+		detect:  []detector{prefixed("Server", "ArvanCloud"), has("X-Sid")},
+		popNote: "none: ArvanCloud names no PoP",
+		cache: []cacheSource{
+			{header: "X-Cache", parse: lastWord},
+		},
+	},
+	{
+		cdn: "ovh", name: "OVHcloud CDN", layer: 60,
+		detect: []detector{has("x-cdn-pop"), has("x-cdn-pop-ip")},
+		pop: []popSource{
+			{header: "x-cdn-pop", pick: pickLast, re: regexp.MustCompile(`^([a-z]{2,4}[0-9]{0,3})$`), norm: same},
+		},
+		popNote: "OVH data-centre code (`bhs` → BHS)",
+	},
+	{
+		cdn: "cachefly", name: "CacheFly", layer: 60,
+		detect: []detector{matching("X-CF1", ":", regexp.MustCompile(`^[0-9]+:[A-Za-z]+\.[a-z]+[0-9]*:`))},
+		pop: []popSource{
+			{header: "X-CF1", pick: pickWhole, re: regexp.MustCompile(`^[0-9]+:[A-Za-z]+\.([a-z]+[0-9]*):`), norm: iataPrefix},
+		},
+		popNote: "IATA of the PoP code (`hkg1` → HKG); other shapes uppercased",
+	},
+	{
+		cdn: "google", name: "Google (GFE, Cloud CDN, Cloud Run, App Engine)", layer: 90, addsVia: true,
+		detect: []detector{
+			containing("Via", "1.1 google"), prefixed("Server", "Google Frontend"),
+			prefixed("Server", "gws"), prefixed("Server", "ESF"), prefixed("Server", "GSE"),
+		},
+		popNote: "none by default",
+	},
+	{
+		cdn: "wikimedia", name: "Wikimedia", layer: 92,
+		detect: []detector{
+			matchingElem("X-Cache", "cp", wikimediaHostRe),
+			matchingElem("Server-Timing", "host", wikimediaTimingRe),
+		},
+		pop: []popSource{
+			{header: "X-Cache", pick: pickList, re: wikimediaHostRe, norm: wikimediaDC},
+			{header: "Server-Timing", pick: pickList, re: wikimediaTimingRe, norm: wikimediaDC},
+		},
+		popNote: "data centre of the nearest cp host, by its first digit (`cp3050` → ESAMS)",
+		cache: []cacheSource{
+			{header: "X-Cache-Status", parse: wikimediaCacheStatus},
+			{header: "X-Cache", parse: wikimediaXCache},
+		},
+	},
+	{
+		cdn: "varnish", name: "Generic Varnish", layer: 99, addsVia: true,
+		detect:  []detector{containing("Via", "varnish"), has("X-Varnish")},
+		popNote: "none",
+		cache: []cacheSource{
+			{header: "X-Varnish", parse: varnishXID},
+		},
+	},
+}
+
+// Regexes shared by more than one field of the table.
+var (
+	cfTraceColoRe      = regexp.MustCompile(`(?m)^colo=([A-Z]{3})\r?$`)
+	azureSiteRe        = regexp.MustCompile(`([A-Z][A-Z0-9]{2}EDGE[0-9]{3,})`)
+	gcoreSiteRe        = regexp.MustCompile(`^([a-z]{1,3}[0-9]+)-`)
+	edgecastServerRe   = regexp.MustCompile(`^(?:ECS|ECAcc|ECD|EOS)\s*\(([a-z]{3})/[0-9A-F]+\)`)
+	fastlyNodeRe       = regexp.MustCompile(`^(cache-[a-z0-9-]+-[A-Z]{3})$`)
+	alibabaHopRe       = regexp.MustCompile(`^cache[0-9]+\.([a-z0-9-]+)\[`)
+	wikimediaHostRe    = regexp.MustCompile(`^(cp[1-9][0-9]{3})(?:\s|$)`)
+	wikimediaTimingRe  = regexp.MustCompile(`^host;\s*desc="?(cp[1-9][0-9]{3})"?$`)
+	wikimediaCentreFor = [10]string{1: "EQIAD", 2: "CODFW", 3: "ESAMS", 4: "ULSFO", 5: "EQSIN", 6: "DRMRS", 7: "MAGRU"}
+)
+
+// viaHops says which CDN wrote a Via hop. "varnish" is Fastly when Fastly is detected, else a
+// plain Varnish.
+var viaHops = []viaHop{
+	{contains: "(CloudFront)", cdns: []string{"cloudfront"}},
+	{contains: ".cloudfront.net", cdns: []string{"cloudfront"}},
+	{contains: "varnish", cdns: []string{"fastly", "varnish"}},
+	{contains: "fly.io", cdns: []string{"fly"}},
+	{contains: "google", cdns: []string{"google"}},
+	{re: alibabaHopRe, cdns: []string{"alibaba"}},
+}
+
+// Code normalisers: vendor code in, pop label value out (upper-cased and validated by the
+// caller); "" rejects the code.
+
+// same keeps the vendor's code (upper-cased by the caller).
+func same(code string) string { return code }
+
+// first3 keeps the leading airport code: FRA56-P4 → FRA, SJC-PIG → SJC, CHGEDGE1607 → CHG.
+func first3(code string) string {
+	if len(code) < 3 {
+		return ""
+	}
+	return code[:3]
+}
+
+// afterLastDash keeps what follows the last dash: cache-fra-eddf8230072-FRA → FRA.
+func afterLastDash(code string) string { return code[strings.LastIndexByte(code, '-')+1:] }
+
+// iataPrefix turns a region id made of three letters and a number into its airport
+// (cdg1 → CDG, hkg1 → HKG); any other shape is kept whole.
+func iataPrefix(code string) string {
+	if len(code) <= 3 || strings.TrimLeft(code[3:], "0123456789") != "" {
+		return code
+	}
+	for i := range 3 {
+		if c := code[i] | 0x20; c < 'a' || c > 'z' {
+			return code
+		}
+	}
+	return code[:3]
+}
+
+// alibabaPoP rejects the l2 (second tier) hops: they are Alibaba's internal layer, not the
+// edge that answered.
+func alibabaPoP(code string) string {
+	if strings.HasPrefix(code, "l2") {
+		return ""
+	}
+	return code
+}
+
+// wikimediaDC names the data centre of a cp host from its first digit.
+func wikimediaDC(host string) string {
+	if len(host) < 3 || host[2] < '0' || host[2] > '9' {
+		return ""
+	}
+	return wikimediaCentreFor[host[2]-'0']
+}
+
+// cdn77Airports maps CDN77's city slugs (X-77-POP, lower-case part) to the airport of the city.
+// Source: the PoP list on cdn77.com/network.
+var cdn77Airports = map[string]string{
+	"amsterdam": "AMS", "athens": "ATH", "atlanta": "ATL", "bangkok": "BKK", "barcelona": "BCN",
+	"bogota": "BOG", "boston": "BOS", "bratislava": "BTS", "brussels": "BRU", "bucharest": "OTP",
+	"budapest": "BUD", "buenosaires": "EZE", "chicago": "ORD", "copenhagen": "CPH", "dallas": "DFW",
+	"denver": "DEN", "dubai": "DXB", "dublin": "DUB", "frankfurt": "FRA", "helsinki": "HEL",
+	"hongkong": "HKG", "istanbul": "IST", "johannesburg": "JNB", "kiev": "KBP", "kyiv": "KBP",
+	"lagos": "LOS", "lima": "LIM", "lisbon": "LIS", "london": "LHR", "losangeles": "LAX",
+	"madrid": "MAD", "manchester": "MAN", "marseille": "MRS", "melbourne": "MEL", "miami": "MIA",
+	"milan": "MXP", "montreal": "YUL", "moscow": "SVO", "mumbai": "BOM", "newyork": "JFK",
+	"oslo": "OSL", "paris": "CDG", "prague": "PRG", "riga": "RIX", "rome": "FCO",
+	"santiago": "SCL", "saopaulo": "GRU", "seattle": "SEA", "seoul": "ICN", "singapore": "SIN",
+	"sofia": "SOF", "stockholm": "ARN", "sydney": "SYD", "telaviv": "TLV", "tokyo": "NRT",
+	"toronto": "YYZ", "vancouver": "YVR", "vienna": "VIE", "warsaw": "WAW", "zagreb": "ZAG",
+	"zurich": "ZRH", "ashburn": "IAD", "sanjose": "SJC", "siliconvalley": "SJC", "phoenix": "PHX",
+	"chennai": "MAA", "delhi": "DEL", "taipei": "TPE", "osaka": "KIX", "auckland": "AKL",
+}
+
+// cdn77PoP maps pragueCZ → PRG; an unmapped city keeps its slug and country, upper-cased and
+// cut to the 16 characters a pop label may have (kyotoJP → KYOTOJP).
+func cdn77PoP(code string) string {
+	city := strings.TrimRight(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+	if iata, ok := cdn77Airports[city]; ok {
+		return iata
+	}
+	if len(code) > 16 {
+		code = code[:16]
+	}
+	return code
+}
+
+// azureLegacyRef decodes a legacy X-Azure-Ref ("0" + base64) so the site code inside
+// (…CHGEDGE1607…) can be matched; anything else decodes to "".
+func azureLegacyRef(v string) string {
+	if len(v) < 2 || v[0] != '0' || len(v) > 256 {
+		return ""
+	}
+	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(v[1:], "="))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// dashedIPv4 parses the a23-202-158-27 part of an Akamai deploy host name.
+func dashedIPv4(s string) (netip.Addr, bool) {
+	var b [4]byte
+	for i := range b {
+		part, rest, _ := strings.Cut(s, "-")
+		n, err := strconv.ParseUint(part, 10, 8)
+		if err != nil || (len(part) > 1 && part[0] == '0') {
+			return netip.Addr{}, false
+		}
+		b[i] = byte(n)
+		s = rest
+	}
+	if s != "" {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(b), true
+}
+
+// hexLittleEndianIPv4 parses the second field of Akamai-GRN, the edge's IPv4 address as
+// eight hex digits in little-endian order: 8c6bdc17 → 23.220.107.140.
+func hexLittleEndianIPv4(s string) (netip.Addr, bool) {
+	n, err := strconv.ParseUint(s, 16, 32)
+	if err != nil || len(s) != 8 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4([4]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}), true
+}
