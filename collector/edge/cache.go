@@ -188,12 +188,9 @@ func fastlyXCache(values []string, h http.Header) string {
 // impervaIinfo reads the cache flag of X-Iinfo ("9-49176764-0 0CNN RT(…)"): the second
 // character of the second field is C for a hit, V for revalidated, anything else a miss.
 func impervaIinfo(values []string, _ http.Header) string {
-	v := strings.TrimLeft(values[len(values)-1], " \t")
-	i := strings.IndexAny(v, " \t")
-	if i < 0 {
-		return ""
-	}
-	flags := firstField(v[i:])
+	v := trimOWS(values[len(values)-1])
+	id := firstField(v)
+	flags := firstField(v[len(id):])
 	if len(flags) < 2 {
 		return ""
 	}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strings"
 )
 
 // Normalised cache status values (the cache_status label, fixed by the metrics contract).
@@ -137,9 +136,6 @@ func (id *Identifier) Identify(r *Response) Result {
 func identifyBuiltin(r *Response) Result {
 	var detected uint64
 	for key, values := range r.Header {
-		if !mayDetect(key) {
-			continue
-		}
 		for _, ref := range detectIndex[key] {
 			if detected&(1<<ref.rule) == 0 && builtin[ref.rule].detect[ref.detector].matchValues(values) {
 				detected |= 1 << ref.rule
@@ -206,6 +202,3 @@ func lastValue(h http.Header, key string) (string, bool) {
 	}
 	return vals[len(vals)-1], true
 }
-
-// trimOWS trims the optional whitespace HTTP allows around list elements.
-func trimOWS(s string) string { return strings.Trim(s, " \t") }

@@ -274,6 +274,9 @@ func (p *sfParser) bareItem() (sfItem, error) {
 // fractional digits). Decimals are validated but their value is not needed here.
 func (p *sfParser) number() (sfItem, error) {
 	neg := false
+	if p.done() {
+		return sfItem{}, errSF // a Date's "@" at the end
+	}
 	if p.s[p.i] == '-' {
 		neg = true
 		p.i++

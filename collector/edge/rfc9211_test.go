@@ -76,6 +76,8 @@ func TestCacheStatusRFC9211(t *testing.T) {
 		{"malformed earlier line spoils the field", []string{`c; hit,,`, `d; hit`}, CacheUnknown},
 		{"control character in string", []string{"\"a\x01\"; hit"}, CacheUnknown},
 		{"lone minus", []string{`c; ttl=-`}, CacheUnknown},
+		{"date without digits", []string{`c; hit; d=@`}, CacheUnknown},
+		{"lone at sign", []string{`@`}, CacheUnknown},
 		{"unterminated bytes", []string{`c; k=:aGk=`}, CacheUnknown},
 		{"bad display string escape", []string{`c; s=%"%C3"`}, CacheUnknown},
 	}

@@ -46,15 +46,21 @@ type detector struct {
 	kind   matchKind
 	arg    string
 	re     *regexp.Regexp
+	fast   matcher // hand-written equivalent of re, if any (set by init)
 
 	body        bool   // match re against the body instead, for URLs containing urlContains
 	urlContains string // e.g. "/cdn-cgi/trace"
 }
 
+// has detects the presence of a header.
 func has(header string) detector { return detector{header: header, kind: present} }
+
+// prefixed detects a value starting with p, ignoring ASCII case.
 func prefixed(header, p string) detector {
 	return detector{header: header, kind: prefix, arg: p}
 }
+
+// containing detects a value containing sub, ignoring ASCII case.
 func containing(header, sub string) detector {
 	return detector{header: header, kind: contains, arg: sub}
 }
@@ -105,7 +111,7 @@ func (d *detector) matchValues(values []string) bool {
 				return true
 			}
 		case matches:
-			if strings.Contains(v, d.arg) && d.re.MatchString(v) {
+			if strings.Contains(v, d.arg) && matchString(d.re, d.fast, v) {
 				return true
 			}
 		case elemMatches:
@@ -115,7 +121,7 @@ func (d *detector) matchValues(values []string) bool {
 			for v != "" {
 				var e string
 				e, v = nextElem(v)
-				if strings.Contains(e, d.arg) && d.re.MatchString(e) {
+				if strings.Contains(e, d.arg) && matchString(d.re, d.fast, e) {
 					return true
 				}
 			}
@@ -146,12 +152,14 @@ type popSource struct {
 	// decode optionally transforms the value before matching (Azure's legacy base64 ref).
 	decode func(string) string
 	// re's group 1 is the vendor's own code (Result.RawPoP).
-	re *regexp.Regexp
+	re   *regexp.Regexp
+	fast matcher // hand-written equivalent of re, if any (set by init)
 	// norm turns the vendor code into a pop label value; "" rejects the match.
 	norm func(string) string
 	// upstream, when set, is matched against the same value; its group 1, normalised with
 	// norm, is the upstream PoP (Vercel's function region).
-	upstream *regexp.Regexp
+	upstream     *regexp.Regexp
+	upstreamFast matcher // hand-written equivalent of upstream, if any (set by init)
 	// listUpstream (pickList): the match before the last is a separate upstream layer
 	// (Fastly shield, inner CloudFront), not just another node of the same PoP.
 	listUpstream bool
@@ -184,7 +192,7 @@ type viaHop struct {
 
 func (v *viaHop) matches(hop string) bool {
 	if v.re != nil {
-		return v.re.MatchString(hop)
+		return matchString(v.re, fastMatchers[v.re], hop)
 	}
 	return containsFold(hop, v.contains)
 }
@@ -196,25 +204,16 @@ type detectRef struct {
 
 // detectIndex maps a canonical header key to the detectors that look at it, so that
 // detection walks the response's headers once instead of every rule's header list.
-var detectIndex map[string][]detectRef
+var detectIndex = map[string][]detectRef{}
 
 // bodyDetectors are the detectors that read the body instead of a header.
 var bodyDetectors []detectRef
-
-// keyFilter has a bit for the (length, last byte) of every key in detectIndex: most response
-// headers (Content-Type, Date, …) are rejected with it before hashing the key.
-var keyFilter [64]uint64
-
-func mayDetect(key string) bool {
-	return key != "" && keyFilter[len(key)&63]&(1<<(key[len(key)-1]&63)) != 0
-}
 
 func init() {
 	if len(builtin) > 64 {
 		panic("edge: detection bitmask holds at most 64 rules")
 	}
 	canon := textproto.CanonicalMIMEHeaderKey
-	detectIndex = make(map[string][]detectRef)
 	for i := range builtin {
 		r := &builtin[i]
 		for j := range r.detect {
@@ -223,12 +222,17 @@ func init() {
 				bodyDetectors = append(bodyDetectors, detectRef{rule: i, detector: j})
 				continue
 			}
+			d.fast = fastMatchers[d.re]
 			d.key = canon(d.header)
-			detectIndex[d.key] = append(detectIndex[d.key], detectRef{rule: i, detector: j})
-			keyFilter[len(d.key)&63] |= 1 << (d.key[len(d.key)-1] & 63)
+			addDetector(d.key, detectRef{rule: i, detector: j})
 		}
 		for j := range r.pop {
-			r.pop[j].key = canon(r.pop[j].header)
+			p := &r.pop[j]
+			p.key = canon(p.header)
+			p.fast = fastMatchers[p.re]
+			if p.upstream != nil {
+				p.upstreamFast = fastMatchers[p.upstream]
+			}
 		}
 		for j := range r.cache {
 			r.cache[j].key = canon(r.cache[j].header)
@@ -246,6 +250,10 @@ func init() {
 			viaHops[i].rules = append(viaHops[i].rules, idx)
 		}
 	}
+}
+
+func addDetector(key string, ref detectRef) {
+	detectIndex[key] = append(detectIndex[key], ref)
 }
 
 // ruleIndex returns the index of the built-in rule for cdn, or -1.
@@ -372,11 +380,11 @@ func (p *popSource) code(v string) (string, bool) {
 	if p.decode != nil {
 		v = p.decode(v)
 	}
-	m := p.re.FindStringSubmatchIndex(v)
-	if m == nil || m[2] < 0 {
+	lo, hi, ok := submatch(p.re, p.fast, v)
+	if !ok {
 		return "", false
 	}
-	raw := v[m[2]:m[3]]
+	raw := v[lo:hi]
 	if !validPoPFold(p.norm(raw)) {
 		return "", false
 	}
@@ -390,8 +398,8 @@ func (p *popSource) matchOne(v string, res *Result) bool {
 	}
 	upstream := ""
 	if p.upstream != nil {
-		if m := p.upstream.FindStringSubmatchIndex(v); m != nil && m[2] >= 0 {
-			upstream = v[m[2]:m[3]]
+		if lo, hi, ok := submatch(p.upstream, p.upstreamFast, v); ok {
+			upstream = v[lo:hi]
 		}
 	}
 	return p.accept(raw, upstream, p.key, res)

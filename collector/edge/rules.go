@@ -26,7 +26,7 @@ var builtin = []rule{
 			{body: true, urlContains: "/cdn-cgi/trace", re: cfTraceColoRe},
 		},
 		pop: []popSource{
-			{header: "CF-RAY", pick: pickLast, re: regexp.MustCompile(`^[0-9a-f]{16}-([A-Z]{3}(?:-[A-Z]{3})*)$`), norm: first3},
+			{header: "CF-RAY", pick: pickLast, re: cfRayRe, norm: first3},
 			{pick: pickBody, urlContains: "/cdn-cgi/trace", re: cfTraceColoRe, norm: same},
 		},
 		popNote: "IATA colo; of `…-SJC-PIG` the first code",
@@ -42,7 +42,7 @@ var builtin = []rule{
 			containing("X-Cache", " from cloudfront"),
 		},
 		pop: []popSource{
-			{header: "X-Amz-Cf-Pop", pick: pickList, listUpstream: true, re: regexp.MustCompile(`^([A-Z]{3}[0-9]{1,3}-[A-Z][0-9]{1,2})$`), norm: first3},
+			{header: "X-Amz-Cf-Pop", pick: pickList, listUpstream: true, re: cloudfrontPoPRe, norm: first3},
 			{header: "Server-Timing", pick: pickList, re: regexp.MustCompile(`^cdn-pop;\s*desc="?([A-Z]{3}[0-9]{1,3}-[A-Z][0-9]{1,2})"?$`), norm: first3},
 		},
 		popNote: "IATA of `FRA56-P4`; of two `X-Amz-Cf-Pop` (CloudFront on CloudFront) the last, the first is upstream",
@@ -107,8 +107,8 @@ var builtin = []rule{
 		pop: []popSource{
 			{
 				header: "X-Vercel-Id", pick: pickLast,
-				re:       regexp.MustCompile(`^([a-z]{3}[0-9])::`),
-				upstream: regexp.MustCompile(`^[a-z]{3}[0-9]::(?:[a-z]{3}[0-9]::)*([a-z]{3}[0-9])::`),
+				re:       vercelEdgeRe,
+				upstream: vercelFunctionRe,
 				norm:     iataPrefix,
 			},
 		},
@@ -129,7 +129,7 @@ var builtin = []rule{
 		cdn: "fly", name: "Fly.io", layer: 84, addsVia: true,
 		detect: []detector{prefixed("Server", "Fly/"), containing("Via", "fly.io"), has("Fly-Request-Id")},
 		pop: []popSource{
-			{header: "Fly-Request-Id", pick: pickLast, re: regexp.MustCompile(`-([a-z]{3})$`), norm: same},
+			{header: "Fly-Request-Id", pick: pickLast, re: regexp.MustCompile(`^[0-9A-Za-z]+-([a-z]{3})$`), norm: same},
 		},
 		popNote: "region (IATA-like, `ams` → AMS); pre-2022 ids carry none",
 	},
@@ -319,6 +319,10 @@ var (
 	azureSiteRe        = regexp.MustCompile(`([A-Z][A-Z0-9]{2}EDGE[0-9]{3,})`)
 	gcoreSiteRe        = regexp.MustCompile(`^([a-z]{1,3}[0-9]+)-`)
 	edgecastServerRe   = regexp.MustCompile(`^(?:ECS|ECAcc|ECD|EOS)\s*\(([a-z]{3})/[0-9A-F]+\)`)
+	cfRayRe            = regexp.MustCompile(`^[0-9a-f]{16}-([A-Z]{3}(?:-[A-Z]{3})*)$`)
+	cloudfrontPoPRe    = regexp.MustCompile(`^([A-Z]{3}[0-9]{1,3}-[A-Z][0-9]{1,2})$`)
+	vercelEdgeRe       = regexp.MustCompile(`^([a-z]{3}[0-9])::`)
+	vercelFunctionRe   = regexp.MustCompile(`^[a-z]{3}[0-9]::(?:[a-z]{3}[0-9]::)*([a-z]{3}[0-9])::`)
 	fastlyNodeRe       = regexp.MustCompile(`^(cache-[a-z0-9-]+-[A-Z]{3})$`)
 	alibabaHopRe       = regexp.MustCompile(`^cache[0-9]+\.([a-z0-9-]+)\[`)
 	wikimediaHostRe    = regexp.MustCompile(`^(cp[1-9][0-9]{3})(?:\s|$)`)

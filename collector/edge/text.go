@@ -12,8 +12,21 @@ import (
 // strings, (comments) and [brackets] do not split: Via carries `(CloudFront)` comments and
 // Alibaba's Via hops look like `cache5.de1[0,200-0,H]`. The element is trimmed of OWS.
 func nextElem(s string) (elem, rest string) {
-	depth, quoted := 0, false
 	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',':
+			return trimOWS(s[:i]), s[i+1:]
+		case '"', '(', '[':
+			return nextElemNested(s, i)
+		}
+	}
+	return trimOWS(s), ""
+}
+
+// nextElemNested is nextElem from the first quote or bracket on.
+func nextElemNested(s string, i int) (elem, rest string) {
+	depth, quoted := 0, false
+	for ; i < len(s); i++ {
 		switch c := s[i]; {
 		case quoted:
 			if c == '\\' {
@@ -36,6 +49,9 @@ func nextElem(s string) (elem, rest string) {
 
 // lastElem returns the last non-empty element of a comma-separated header list.
 func lastElem(s string) string {
+	if strings.IndexByte(s, ',') < 0 {
+		return trimOWS(s) // the common single-element value
+	}
 	last := ""
 	for s != "" {
 		var e string
@@ -47,20 +63,37 @@ func lastElem(s string) string {
 	return last
 }
 
+// trimOWS trims the optional whitespace (SP, HTAB) HTTP allows around list elements.
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
 // firstField returns the first whitespace-separated field of s.
 func firstField(s string) string {
-	s = strings.TrimLeft(s, " \t")
-	if i := strings.IndexAny(s, " \t"); i >= 0 {
-		return s[:i]
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' || s[i] == '\t' {
+			return s[:i]
+		}
 	}
 	return s
 }
 
 // lastField returns the last whitespace-separated field of s.
 func lastField(s string) string {
-	s = strings.TrimRight(s, " \t")
-	if i := strings.LastIndexAny(s, " \t"); i >= 0 {
-		return s[i+1:]
+	s = trimOWS(s)
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == ' ' || s[i] == '\t' {
+			return s[i+1:]
+		}
 	}
 	return s
 }
