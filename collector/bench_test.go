@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
 	"github.com/popexporter/pop_exporter/config"
@@ -68,6 +69,7 @@ func BenchmarkMetricsRender(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.Stop()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for i := range 2000 {
 		target := testTarget(b, fmt.Sprintf("t%d", i), "http://127.0.0.1/")
 		r := newRecordingRunner(b, m, target)
@@ -78,14 +80,20 @@ func BenchmarkMetricsRender(b *testing.B) {
 			m.record(r, res)
 		}
 	}
-	handler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	for _, enc := range []string{"gzip", "identity"} {
-		b.Run(enc, func(b *testing.B) {
+	handler := Handler(reg, m, log.NewNopLogger())
+	for _, accept := range []struct{ name, format, encoding string }{
+		{"text", "text/plain", "identity"},
+		{"text-gzip", "text/plain", "gzip"},
+		{"openmetrics-gzip", "application/openmetrics-text;version=1.0.0", "gzip"},
+		{"protobuf-gzip", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited", "gzip"},
+	} {
+		b.Run(accept.name, func(b *testing.B) {
 			var size int
 			for b.Loop() {
 				rec := httptest.NewRecorder()
 				req := httptest.NewRequest("GET", "/metrics", nil)
-				req.Header.Set("Accept-Encoding", enc)
+				req.Header.Set("Accept", accept.format)
+				req.Header.Set("Accept-Encoding", accept.encoding)
 				handler.ServeHTTP(rec, req)
 				size = rec.Body.Len()
 			}

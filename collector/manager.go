@@ -152,11 +152,11 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		m.stopRunner(key, r)
 	}
 	if vantageChanged {
-		for _, d := range m.metrics.perProbe() {
-			d.Reset()
+		for _, f := range m.metrics.perProbe() {
+			f.reset()
 		}
-		m.metrics.vantageInfo.Reset()
-		m.metrics.vantageInfo.WithLabelValues(v.labels()...).Set(1)
+		m.metrics.vantageInfo.reset()
+		m.metrics.vantageInfo.set(1, v.labels()...)
 		m.vantage = v
 	}
 	m.ident.Store(edge.NewIdentifier(rules))
@@ -237,9 +237,8 @@ func (m *Manager) stopRunner(key string, r *runner) {
 	r.cancel()
 	<-r.done
 	delete(m.runners, key)
-	match := prometheus.Labels{"vantage": r.labelsPrefix[0], "target": r.labelsPrefix[1], "ip_version": r.labelsPrefix[2]}
-	for _, d := range m.metrics.perProbe() {
-		d.DeletePartialMatch(match)
+	for _, f := range m.metrics.perProbe() {
+		f.removeProbe(r.labelsPrefix)
 	}
 }
 

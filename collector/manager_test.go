@@ -21,7 +21,8 @@ import (
 	"github.com/popexporter/pop_exporter/config"
 )
 
-func newTestManager(t *testing.T, opts Options) (*Manager, *prometheus.Registry) {
+// newTestManager returns a Manager and everything /metrics would show of it.
+func newTestManager(t testing.TB, opts Options) (*Manager, prometheus.Gatherer) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	m, err := New(reg, opts)
@@ -29,7 +30,7 @@ func newTestManager(t *testing.T, opts Options) (*Manager, *prometheus.Registry)
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Stop)
-	return m, reg
+	return m, prometheus.Gatherers{reg, m}
 }
 
 func amsConfig(targets ...config.Target) *config.Config {
@@ -57,7 +58,7 @@ func newRecordingRunner(t testing.TB, m *Manager, target config.Target) *runner 
 	return r
 }
 
-func gaugeValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (float64, bool) {
+func gaugeValue(t *testing.T, reg prometheus.Gatherer, name string, labels map[string]string) (float64, bool) {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -163,7 +164,7 @@ func TestPoPSequenceChangesBaselineShift(t *testing.T) {
 	}
 }
 
-func countSeries(t *testing.T, reg *prometheus.Registry, name string) int {
+func countSeries(t *testing.T, reg prometheus.Gatherer, name string) int {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -301,11 +302,7 @@ func TestApplyKeepsUnchangedAndRemovesGone(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	reg := prometheus.NewRegistry()
-	m, err := New(reg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, reg := newTestManager(t, Options{})
 	keep := testTarget(t, "keep", srv.URL+"/keep")
 	keep.Interval = config.Duration(50 * time.Millisecond)
 	keep.Timeout = config.Duration(40 * time.Millisecond)

@@ -64,25 +64,30 @@ func histogramOpts(name, help string, buckets []float64) prometheus.HistogramOpt
 }
 
 // metrics holds every metric the collector exposes; they are declared here, once, and only
-// (*Manager).record and the lifecycle code in manager.go write to them.
+// (*Manager).record and the lifecycle code in manager.go write to them. Per-probe families
+// live in the store (see store.go for why); the exporter's own metrics are ordinary
+// client_golang collectors in the registry.
 type metrics struct {
-	success         *prometheus.GaugeVec
-	duration        *prometheus.GaugeVec
-	phaseDuration   *prometheus.HistogramVec
-	ttfb            *prometheus.HistogramVec
-	statusCode      *prometheus.GaugeVec
-	responses       *prometheus.CounterVec
-	failures        *prometheus.CounterVec
-	edgeInfo        *prometheus.GaugeVec
-	distance        *prometheus.GaugeVec
-	baselineInfo    *prometheus.GaugeVec
-	shiftDistance   *prometheus.GaugeVec
-	popChanges      *prometheus.CounterVec
-	lastPoPChange   *prometheus.GaugeVec
-	expectedPoP     *prometheus.GaugeVec
-	maxDistance     *prometheus.GaugeVec
-	cacheAge        *prometheus.GaugeVec
-	vantageInfo     *prometheus.GaugeVec
+	store *store
+
+	success       *family
+	duration      *family
+	phaseDuration *family
+	ttfb          *family
+	statusCode    *family
+	responses     *family
+	failures      *family
+	edgeInfo      *family
+	distance      *family
+	baselineInfo  *family
+	shiftDistance *family
+	popChanges    *family
+	lastPoPChange *family
+	expectedPoP   *family
+	maxDistance   *family
+	cacheAge      *family
+	vantageInfo   *family
+
 	reloadSuccess   prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
 	targets         prometheus.Gauge
@@ -92,21 +97,26 @@ type metrics struct {
 }
 
 func newMetrics() *metrics {
-	gauge := func(name, help string, extra ...string) *prometheus.GaugeVec {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, withProbeLabels(extra...))
+	s := &store{}
+	gauge := func(name, help string, extra ...string) *family {
+		return s.newFamily(namespace+"_"+name, help, kindGauge, withProbeLabels(extra...), nil)
 	}
-	counter := func(name, help string, extra ...string) *prometheus.CounterVec {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, withProbeLabels(extra...))
+	counter := func(name, help string, extra ...string) *family {
+		return s.newFamily(namespace+"_"+name, help, kindCounter, withProbeLabels(extra...), nil)
+	}
+	histogram := func(name, help string, buckets []float64, extra ...string) *family {
+		opts := histogramOpts(name, help, buckets)
+		return s.newFamily(namespace+"_"+name, help, kindHistogram, withProbeLabels(extra...), &opts)
 	}
 	return &metrics{
+		store:    s,
 		success:  gauge("probe_success", "1 if the last probe got a valid response, 0 otherwise."),
 		duration: gauge("probe_duration_seconds", "How long the last probe took, from start to the end of the body read."),
-		phaseDuration: prometheus.NewHistogramVec(histogramOpts("probe_phase_duration_seconds",
-			"Duration of each phase of a probe (dns, connect, tls, processing, transfer), summed over redirects.", phaseBuckets),
-			withProbeLabels("phase")),
-		ttfb: prometheus.NewHistogramVec(histogramOpts("probe_ttfb_seconds",
-			"Time to first byte: probe start to the first byte of the final response (curl time_starttransfer).", ttfbBuckets),
-			withProbeLabels("cdn", "pop", "cache_status")),
+		phaseDuration: histogram("probe_phase_duration_seconds",
+			"Duration of each phase of a probe (dns, connect, tls, processing, transfer), summed over redirects.", phaseBuckets, "phase"),
+		ttfb: histogram("probe_ttfb_seconds",
+			"Time to first byte: probe start to the first byte of the final response (curl time_starttransfer).", ttfbBuckets,
+			"cdn", "pop", "cache_status"),
 		statusCode:    gauge("probe_http_status_code", "HTTP status code of the last response, 0 when none came."),
 		responses:     counter("probe_responses_total", "Responses by the CDN and PoP that answered and their cache status.", "cdn", "pop", "cache_status"),
 		failures:      counter("probe_failures_total", "Failed probes by reason.", "reason"),
@@ -114,14 +124,13 @@ func newMetrics() *metrics {
 		distance:      gauge("probe_distance_meters", "Great-circle distance from the vantage point to the PoP that answered last."),
 		baselineInfo:  gauge("probe_baseline_info", "The usual PoP of this probe: the most frequent over the baseline window; always 1.", "cdn", "pop"),
 		shiftDistance: gauge("probe_shift_distance_meters", "Great-circle distance from the baseline PoP to the PoP that answered last (0 when they are the same)."),
-		popChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "probe_pop_changes_total",
-			Help: "Times the answering PoP changed from one response to the next."}, probeLabels),
+		popChanges:    counter("probe_pop_changes_total", "Times the answering PoP changed from one response to the next."),
 		lastPoPChange: gauge("probe_last_pop_change_timestamp_seconds", "Unix time of the last change of the answering PoP."),
 		expectedPoP:   gauge("probe_expected_pop", "1 if the PoP that answered last is in expected_pops, 0 if not; absent when expected_pops is not set."),
 		maxDistance:   gauge("probe_max_distance_meters", "max_distance_km of the target, in meters; absent when not set."),
 		cacheAge:      gauge("probe_cache_age_seconds", "Age header of the last response, when present."),
-		vantageInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "vantage_info",
-			Help: "Where this exporter stands; always 1."}, []string{"vantage", "code", "city", "country", "continent", "latitude", "longitude"}),
+		vantageInfo: s.newFamily(namespace+"_vantage_info", "Where this exporter stands; always 1.", kindGauge,
+			[]string{"vantage", "code", "city", "country", "continent", "latitude", "longitude"}, nil),
 		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Subsystem: "exporter", Name: "config_last_reload_successful",
 			Help: "1 if the last configuration load succeeded, 0 if it failed (the previous configuration keeps running)."}),
 		reloadTimestamp: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Subsystem: "exporter", Name: "config_last_reload_success_timestamp_seconds",
@@ -138,24 +147,21 @@ func newMetrics() *metrics {
 	}
 }
 
+// collectors are the metrics registered in the client_golang registry.
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.success, m.duration, m.phaseDuration, m.ttfb, m.statusCode, m.responses,
-		m.failures, m.edgeInfo, m.distance, m.baselineInfo, m.shiftDistance, m.popChanges, m.lastPoPChange,
-		m.expectedPoP, m.maxDistance, m.cacheAge, m.vantageInfo, m.reloadSuccess, m.reloadTimestamp,
-		m.targets, m.inFlight, m.scheduleDelay, m.missed}
+	return []prometheus.Collector{m.reloadSuccess, m.reloadTimestamp, m.targets, m.inFlight, m.scheduleDelay, m.missed}
 }
 
-// perProbe lists the vectors that carry the vantage, target and ip_version labels: the ones
-// cleaned up when a probe goes away.
-type deleter interface {
-	DeletePartialMatch(prometheus.Labels) int
-	Reset()
-}
-
-func (m *metrics) perProbe() []deleter {
-	return []deleter{m.success, m.duration, m.phaseDuration, m.ttfb, m.statusCode, m.responses,
-		m.failures, m.edgeInfo, m.distance, m.baselineInfo, m.shiftDistance, m.popChanges, m.lastPoPChange,
-		m.expectedPoP, m.maxDistance, m.cacheAge}
+// perProbe lists the families that carry the vantage, target and ip_version labels first:
+// the ones cleaned up when a probe goes away.
+func (m *metrics) perProbe() []*family {
+	var out []*family
+	for _, f := range m.store.families {
+		if f != m.vantageInfo {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // BuildInfoName is the metric the version collector registers (see cmd/pop_exporter).
@@ -164,10 +170,14 @@ const BuildInfoName = "pop_exporter_build_info"
 // MetricNames returns the name of every metric family pop_exporter exposes (histograms by their
 // base name), sorted. Dashboards, alert rules and the README reference are tested against it.
 func MetricNames() []string {
+	m := newMetrics()
 	names := []string{BuildInfoName}
+	for _, f := range m.store.families {
+		names = append(names, f.name)
+	}
 	ch := make(chan *prometheus.Desc)
 	go func() {
-		for _, c := range newMetrics().collectors() {
+		for _, c := range m.collectors() {
 			c.Describe(ch)
 		}
 		close(ch)

@@ -29,7 +29,11 @@ func TestREADMEMetricsReference(t *testing.T) {
 	}
 
 	code := map[string][2]string{BuildInfoName: {"gauge", "version, revision, branch, goversion, goos, goarch, tags"}}
-	for _, c := range newMetrics().collectors() {
+	mt := newMetrics()
+	for _, f := range mt.store.families {
+		code[f.name] = [2]string{f.kind.String(), strings.Join(f.labelNames, ", ")}
+	}
+	for _, c := range mt.collectors() {
 		dc := make(chan *prometheus.Desc, 10)
 		c.Describe(dc)
 		close(dc)

@@ -17,11 +17,11 @@ import (
 func (m *Manager) initSeries(r *runner) {
 	lv := r.labelsPrefix
 	for _, reason := range failureReasons {
-		m.metrics.failures.WithLabelValues(append(lv, reason)...).Add(0)
+		m.metrics.failures.add(0, append(lv, reason)...)
 	}
-	m.metrics.popChanges.WithLabelValues(lv...).Add(0)
+	m.metrics.popChanges.add(0, lv...)
 	if km := r.spec.Load().target.MaxDistanceKM; km > 0 {
-		m.metrics.maxDistance.WithLabelValues(lv...).Set(km * 1000)
+		m.metrics.maxDistance.set(km*1000, lv...)
 	}
 }
 
@@ -31,11 +31,11 @@ func (m *Manager) record(r *runner, res Result) {
 	mt, lv := m.metrics, r.labelsPrefix
 	s := r.spec.Load()
 
-	mt.success.WithLabelValues(lv...).Set(boolFloat(res.Success))
-	mt.duration.WithLabelValues(lv...).Set(res.Duration.Seconds())
-	mt.statusCode.WithLabelValues(lv...).Set(float64(res.StatusCode))
+	mt.success.set(boolFloat(res.Success), lv...)
+	mt.duration.set(res.Duration.Seconds(), lv...)
+	mt.statusCode.set(float64(res.StatusCode), lv...)
 	if !res.Success {
-		mt.failures.WithLabelValues(append(lv, res.FailureReason)...).Inc()
+		mt.failures.add(1, append(lv, res.FailureReason)...)
 		level.Debug(m.logger).Log("msg", "probe failed", "target", s.target.Name, "ip_version", s.ipVersion,
 			"reason", res.FailureReason, "err", res.Err)
 	}
@@ -45,18 +45,18 @@ func (m *Manager) record(r *runner, res Result) {
 
 	for p, d := range res.Phases {
 		if res.Happened[p] {
-			mt.phaseDuration.WithLabelValues(append(lv, phaseNames[p])...).Observe(d.Seconds())
+			mt.phaseDuration.observe(d.Seconds(), append(lv, phaseNames[p])...)
 		}
 	}
 	e := res.Edge
 	popLabel := r.capPoP(e.PoP, m.opts.MaxPoPsPerProbe)
 	perPoP := append(lv, e.CDN, popLabel, e.CacheStatus)
-	mt.ttfb.WithLabelValues(perPoP...).Observe(res.TTFB.Seconds())
-	mt.responses.WithLabelValues(perPoP...).Inc()
+	mt.ttfb.observe(res.TTFB.Seconds(), perPoP...)
+	mt.responses.add(1, perPoP...)
 	if res.CacheAge >= 0 {
-		mt.cacheAge.WithLabelValues(lv...).Set(res.CacheAge)
+		mt.cacheAge.set(res.CacheAge, lv...)
 	} else {
-		mt.cacheAge.DeleteLabelValues(lv...)
+		mt.cacheAge.remove(lv...)
 	}
 
 	loc, located := lookupPoP(e.CDN, e.PoP)
@@ -65,31 +65,31 @@ func (m *Manager) record(r *runner, res Result) {
 		edgeLabels[len(edgeLabels)-2] = formatCoord(loc.Latitude)
 		edgeLabels[len(edgeLabels)-1] = formatCoord(loc.Longitude)
 	}
-	r.edgeLabels = replaceSeries(mt.edgeInfo.DeleteLabelValues, r.edgeLabels, edgeLabels)
-	mt.edgeInfo.WithLabelValues(edgeLabels...).Set(1)
+	r.edgeLabels = replaceSeries(mt.edgeInfo.remove, r.edgeLabels, edgeLabels)
+	mt.edgeInfo.set(1, edgeLabels...)
 
 	if located && r.vantage.known {
-		mt.distance.WithLabelValues(lv...).Set(geo.DistanceMeters(r.vantage.loc, loc))
+		mt.distance.set(geo.DistanceMeters(r.vantage.loc, loc), lv...)
 	} else {
-		mt.distance.DeleteLabelValues(lv...)
+		mt.distance.remove(lv...)
 	}
 
 	current := e.CDN + "/" + e.PoP
 	if r.tracker.observe(current, res.Start) {
-		mt.popChanges.WithLabelValues(lv...).Inc()
-		mt.lastPoPChange.WithLabelValues(lv...).Set(float64(r.tracker.changed.UnixNano()) / 1e9)
+		mt.popChanges.add(1, lv...)
+		mt.lastPoPChange.set(float64(r.tracker.changed.UnixNano())/1e9, lv...)
 	}
 	baseCDN, basePoP, _ := strings.Cut(r.tracker.baseline, "/")
 	baseLabels := append(append([]string(nil), lv...), baseCDN, r.capPoP(basePoP, m.opts.MaxPoPsPerProbe))
-	r.baseLabels = replaceSeries(mt.baselineInfo.DeleteLabelValues, r.baseLabels, baseLabels)
-	mt.baselineInfo.WithLabelValues(baseLabels...).Set(1)
+	r.baseLabels = replaceSeries(mt.baselineInfo.remove, r.baseLabels, baseLabels)
+	mt.baselineInfo.set(1, baseLabels...)
 	switch baseLoc, baseLocated := lookupPoP(baseCDN, basePoP); {
 	case r.tracker.baseline == current:
-		mt.shiftDistance.WithLabelValues(lv...).Set(0)
+		mt.shiftDistance.set(0, lv...)
 	case located && baseLocated:
-		mt.shiftDistance.WithLabelValues(lv...).Set(geo.DistanceMeters(baseLoc, loc))
+		mt.shiftDistance.set(geo.DistanceMeters(baseLoc, loc), lv...)
 	default:
-		mt.shiftDistance.DeleteLabelValues(lv...)
+		mt.shiftDistance.remove(lv...)
 	}
 
 	if expected := s.target.ExpectedPoPs; len(expected) > 0 {
@@ -97,7 +97,7 @@ func (m *Manager) record(r *runner, res Result) {
 		for _, p := range expected {
 			ok = ok || p == e.PoP
 		}
-		mt.expectedPoP.WithLabelValues(lv...).Set(boolFloat(ok))
+		mt.expectedPoP.set(boolFloat(ok), lv...)
 	}
 }
 
@@ -117,7 +117,7 @@ func (r *runner) capPoP(pop string, max int) string {
 
 // replaceSeries deletes the old series of a one-series-per-probe info metric when its labels
 // change, and returns the labels now in use.
-func replaceSeries(del func(...string) bool, old, cur []string) []string {
+func replaceSeries(del func(...string), old, cur []string) []string {
 	if old != nil && !slices.Equal(old, cur) {
 		del(old...)
 	}

@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return nil
 	}
 
-	handler, err := newHandler(reg, reload, logger)
+	handler, err := newHandler(reg, mgr, reload, logger)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot build web handler", "err", err)
 		return 1

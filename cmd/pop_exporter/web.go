@@ -6,19 +6,16 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/popexporter/pop_exporter/collector"
 )
 
 // newHandler serves the landing page, /metrics, the health endpoints and POST /-/reload.
-func newHandler(reg *prometheus.Registry, reload func(trigger string) error, logger log.Logger) (http.Handler, error) {
+func newHandler(reg *prometheus.Registry, mgr *collector.Manager, reload func(trigger string) error, logger log.Logger) (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog:            promLogger{logger},
-		MaxRequestsInFlight: 10,
-		EnableOpenMetrics:   true,
-	}))
+	mux.Handle("/metrics", collector.Handler(reg, mgr, logger))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})
@@ -51,11 +48,4 @@ func newHandler(reg *prometheus.Registry, reload func(trigger string) error, log
 	}
 	mux.Handle("/", landing)
 	return mux, nil
-}
-
-// promLogger adapts go-kit log to promhttp's error logger.
-type promLogger struct{ logger log.Logger }
-
-func (l promLogger) Println(v ...any) {
-	l.logger.Log("level", "error", "msg", fmt.Sprint(v...))
 }

@@ -68,6 +68,7 @@ func FuzzIdentify(f *testing.F) {
 	}
 	f.Add("X-Edge: edge-ams12\nX-Edge-Cache: served-from-ram\n", "https://example.com/", []byte(nil))
 	f.Add("Cache-Status: \"a\\\"b\"; hit; ttl=-1, c; fwd=stale; fwd-status=304\n", "", []byte(nil))
+	f.Add("Server: Netlify\nCache-Status: c; d=@1697749038; s=%\"caf%c3%a9\"; b=:aGk=:; x=1.5\n", "", []byte(nil))
 
 	user, err := CompileRule(RuleSpec{
 		CDN: "mycdn", Header: "X-Edge", Regex: `^edge-(.*)$`,

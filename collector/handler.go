@@ -1,0 +1,97 @@
+package collector
+
+import (
+	"bufio"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+)
+
+// Gather returns the per-probe metrics as protobuf messages: the slow path, used for the
+// protobuf exposition format and by tests. Together with the registry's Gather it is
+// everything /metrics shows.
+func (m *Manager) Gather() ([]*dto.MetricFamily, error) {
+	return m.metrics.store.Gather()
+}
+
+// Handler serves /metrics: the families of reg (the exporter's own, Go and process metrics,
+// build info) and the per-probe families of m. It negotiates the format like promhttp: the
+// text format and OpenMetrics are written by the store directly (fast even with thousands of
+// targets); the protobuf format, which carries native histograms, goes through Gather.
+func Handler(reg prometheus.Gatherer, m *Manager, logger log.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		format := expfmt.NegotiateIncludingOpenMetrics(r.Header)
+		header := w.Header()
+		header.Set("Content-Type", string(format))
+		var out io.Writer = w
+		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+			header.Set("Content-Encoding", "gzip")
+			gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+			defer gz.Close()
+			out = gz
+		}
+		bw := bufio.NewWriterSize(out, 64<<10)
+		defer bw.Flush()
+
+		mfs, err := reg.Gather()
+		if err != nil {
+			level.Error(logger).Log("msg", "gathering metrics", "err", err)
+			http.Error(w, "error gathering metrics: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		ft := format.FormatType()
+		fast := ft == expfmt.TypeTextPlain || ft == expfmt.TypeOpenMetrics
+		if !fast {
+			probeFamilies, err := m.Gather()
+			if err != nil {
+				level.Error(logger).Log("msg", "gathering probe metrics", "err", err)
+				http.Error(w, "error gathering metrics: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+			mfs = append(mfs, probeFamilies...)
+		}
+		enc := expfmt.NewEncoder(bw, format)
+		for _, mf := range mfs {
+			if err := enc.Encode(mf); err != nil {
+				level.Error(logger).Log("msg", "encoding metrics", "err", err)
+				return
+			}
+		}
+		if fast {
+			if err := m.metrics.store.write(bw, ft == expfmt.TypeOpenMetrics); err != nil {
+				level.Debug(logger).Log("msg", "writing metrics", "err", err)
+				return
+			}
+		}
+		if closer, ok := enc.(expfmt.Closer); ok {
+			if err := closer.Close(); err != nil { // OpenMetrics' final "# EOF"
+				level.Debug(logger).Log("msg", "closing metrics encoder", "err", fmt.Sprint(err))
+			}
+		}
+	})
+}
+
+// acceptsGzip reads an Accept-Encoding header: gzip, unless its quality is 0.
+func acceptsGzip(acceptEncoding string) bool {
+	for _, part := range strings.Split(acceptEncoding, ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			continue
+		}
+		q, found := strings.CutPrefix(strings.TrimSpace(params), "q=")
+		if v, err := strconv.ParseFloat(q, 64); found && err == nil && v == 0 {
+			return false
+		}
+		return true
+	}
+	return false
+}
