@@ -269,3 +269,56 @@ func TestProbeIPv6(t *testing.T) {
 		t.Errorf("ip4 to an IPv6 literal succeeded, want failure")
 	}
 }
+
+// A 503 or a WAF's 403 still says which PoP answered: the probe fails, the edge is known.
+func TestErrorResponsesIdentifyTheEdge(t *testing.T) {
+	for _, status := range []int{http.StatusForbidden, http.StatusServiceUnavailable} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			// CF-RAY as in the cdn-headers.md sample 818bef0efadd4fcf-ORF (cs533-f23 curl dumps).
+			w.Header().Set("Server", "cloudflare")
+			w.Header().Set("CF-RAY", "818bef0efadd4fcf-ORF")
+			w.WriteHeader(status)
+		}))
+		res := probeOnce(t, testTarget(t, "blocked", srv.URL))
+		srv.Close()
+		if res.Success || res.FailureReason != ReasonHTTPStatus || !res.Responded {
+			t.Errorf("%d: success=%v reason=%q responded=%v, want a failed probe with a response", status, res.Success, res.FailureReason, res.Responded)
+		}
+		if res.Edge.CDN != "cloudflare" || res.Edge.PoP != "ORF" {
+			t.Errorf("%d: edge = %s/%s, want cloudflare/ORF", status, res.Edge.CDN, res.Edge.PoP)
+		}
+	}
+}
+
+// A server naming a new random PoP on every response, probed for real: the pop label values
+// of the probe stay within the cap.
+func TestRandomPoPServerIsCapped(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		i := n.Add(1)
+		w.Header().Set("CF-RAY", fmt.Sprintf("9da906681ad80c13-%c%c%c", 'A'+i%26, 'A'+i/26%26, 'A'+i/676%26))
+		w.Header().Set("Server", "cloudflare")
+	}))
+	defer srv.Close()
+	m, reg := newTestManager(t, Options{MaxPoPsPerProbe: 4})
+	target := testTarget(t, "random", srv.URL)
+	r := newRecordingRunner(t, m, target)
+	s := r.spec.Load()
+	for range 60 {
+		m.record(r, m.runProbe(context.Background(), s))
+	}
+	pops := map[string]bool{}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		for _, mt := range mf.GetMetric() {
+			for _, lp := range mt.GetLabel() {
+				if lp.GetName() == "pop" && mf.GetName() != "pop_probe_edge_info" && mf.GetName() != "pop_probe_baseline_info" {
+					pops[lp.GetValue()] = true
+				}
+			}
+		}
+	}
+	if len(pops) > 5 || !pops[OtherPoP] {
+		t.Errorf("pop label values = %v: want at most 4 codes and %q", pops, OtherPoP)
+	}
+}

@@ -104,11 +104,19 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
-// startDaemon runs the exporter in-process until the test ends.
+// startDaemon runs the exporter in-process until stop is called.
 func startDaemon(t *testing.T, args ...string) (addr string, logs *syncBuffer, stop func()) {
 	t.Helper()
 	addr = freeAddr(t)
 	logs = &syncBuffer{}
+	stop = startDaemonAt(t, addr, logs, args...)
+	waitHTTP(t, "http://"+addr+"/-/ready")
+	return addr, logs, stop
+}
+
+// startDaemonAt runs the exporter in-process on addr, logging to logs, until stop is called.
+func startDaemonAt(t *testing.T, addr string, logs *syncBuffer, args ...string) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, append([]string{"--web.listen-address=" + addr}, args...), io.Discard, logs) }()
@@ -123,8 +131,18 @@ func startDaemon(t *testing.T, args ...string) (addr string, logs *syncBuffer, s
 			t.Fatal("daemon did not stop within 5s")
 		}
 	}
-	waitHTTP(t, "http://"+addr+"/-/ready")
-	return addr, logs, stop
+	return stop
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func waitHTTP(t *testing.T, url string) {
