@@ -39,5 +39,9 @@ fuzz:
 generate:
 	$(GO) generate ./...
 
+# cdnsim + pop_exporter (+ Prometheus when installed) on loopback; prints where to look.
+demo:
+	./deploy/demo.sh
+
 clean:
 	rm -rf bin

@@ -91,7 +91,8 @@ func TestLoad(t *testing.T) {
 	fmt.Printf("load: %d targets @ %v for %v\n", targets, interval, elapsed.Round(time.Second))
 	fmt.Printf("  probes/s achieved        %.1f (expected %.1f)\n", rate, float64(targets)/interval.Seconds())
 	fmt.Printf("  CPU s per 1,000 probes   %.3f (%.1f CPU s total)\n", cpu/probes*1000, cpu)
-	fmt.Printf("  peak RSS                 %.1f MiB\n", float64(rss)/(1<<20))
+	fmt.Printf("  peak RSS                 %.1f MiB (heap in use %.1f MiB, stacks %.1f MiB at the end)\n", float64(rss)/(1<<20),
+		metricValue(body, "go_memstats_heap_inuse_bytes")/(1<<20), metricValue(body, "go_memstats_stack_inuse_bytes")/(1<<20))
 	fmt.Printf("  schedule delay p50/p99   %.1f ms / %.1f ms\n", p50*1000, p99*1000)
 	fmt.Printf("  missed intervals         %.0f\n", missed)
 	fmt.Printf("  /metrics render          median %v, max %v, %d bytes, %d lines\n",
