@@ -3,7 +3,6 @@ package collector
 import (
 	"bufio"
 	"compress/gzip"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -30,35 +29,32 @@ func (m *Manager) Gather() ([]*dto.MetricFamily, error) {
 func Handler(reg prometheus.Gatherer, m *Manager, logger log.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		format := expfmt.NegotiateIncludingOpenMetrics(r.Header)
-		header := w.Header()
-		header.Set("Content-Type", string(format))
+		ft := format.FormatType()
+		fast := ft == expfmt.TypeTextPlain || ft == expfmt.TypeOpenMetrics
+		mfs, err := reg.Gather()
+		if err == nil && !fast {
+			var probeFamilies []*dto.MetricFamily
+			probeFamilies, err = m.Gather()
+			mfs = append(mfs, probeFamilies...)
+		}
+		if err != nil {
+			level.Error(logger).Log("msg", "gathering metrics", "err", err)
+			http.Error(w, "error gathering metrics: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+
+		w.Header().Set("Content-Type", string(format))
 		var out io.Writer = w
 		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-			header.Set("Content-Encoding", "gzip")
+			w.Header().Set("Content-Encoding", "gzip")
+			// BestSpeed: a 2,000-target page is ~17 MB of text; default compression would
+			// take longer than rendering it.
 			gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
 			defer gz.Close()
 			out = gz
 		}
 		bw := bufio.NewWriterSize(out, 64<<10)
 		defer bw.Flush()
-
-		mfs, err := reg.Gather()
-		if err != nil {
-			level.Error(logger).Log("msg", "gathering metrics", "err", err)
-			http.Error(w, "error gathering metrics: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		ft := format.FormatType()
-		fast := ft == expfmt.TypeTextPlain || ft == expfmt.TypeOpenMetrics
-		if !fast {
-			probeFamilies, err := m.Gather()
-			if err != nil {
-				level.Error(logger).Log("msg", "gathering probe metrics", "err", err)
-				http.Error(w, "error gathering metrics: "+err.Error(), http.StatusInternalServerError)
-				return
-			}
-			mfs = append(mfs, probeFamilies...)
-		}
 		enc := expfmt.NewEncoder(bw, format)
 		for _, mf := range mfs {
 			if err := enc.Encode(mf); err != nil {
@@ -74,7 +70,7 @@ func Handler(reg prometheus.Gatherer, m *Manager, logger log.Logger) http.Handle
 		}
 		if closer, ok := enc.(expfmt.Closer); ok {
 			if err := closer.Close(); err != nil { // OpenMetrics' final "# EOF"
-				level.Debug(logger).Log("msg", "closing metrics encoder", "err", fmt.Sprint(err))
+				level.Debug(logger).Log("msg", "closing metrics encoder", "err", err)
 			}
 		}
 	})

@@ -57,7 +57,7 @@ type Manager struct {
 	stopped bool
 
 	// probe runs one probe; tests replace it to inject faults such as panics.
-	probe func(s *probeSpec, ctx context.Context, ident *edge.Identifier) Result
+	probe func(ctx context.Context, s *probeSpec, ident *edge.Identifier) Result
 }
 
 // vantage is where this exporter stands, resolved once per configuration.
@@ -102,7 +102,9 @@ func New(reg prometheus.Registerer, opts Options) (*Manager, error) {
 		metrics: newMetrics(),
 		sem:     make(chan struct{}, opts.MaxConcurrency),
 		runners: map[string]*runner{},
-		probe:   (*probeSpec).run,
+		probe: func(ctx context.Context, s *probeSpec, ident *edge.Identifier) Result {
+			return s.run(ctx, ident)
+		},
 	}
 	for _, c := range m.metrics.collectors() {
 		if err := reg.Register(c); err != nil {
@@ -123,7 +125,6 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		for _, proto := range t.IPProtocols {
 			s, err := newProbeSpec(t, proto, m.opts.UserAgent)
 			if err != nil {
-				m.metrics.reloadSuccess.Set(0)
 				return err
 			}
 			specs[s.key] = s
@@ -172,7 +173,8 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	return nil
 }
 
-// MarkReloadFailed records that a configuration could not be loaded; the running one stays.
+// MarkReloadFailed records that a configuration could not be loaded or applied; the running
+// one stays.
 func (m *Manager) MarkReloadFailed() {
 	m.metrics.reloadSuccess.Set(0)
 }
@@ -307,5 +309,5 @@ func (m *Manager) runProbe(ctx context.Context, s *probeSpec) (res Result) {
 				FailureReason: ReasonPanic, Err: fmt.Errorf("probe panicked: %v", p)}
 		}
 	}()
-	return m.probe(s, ctx, m.ident.Load())
+	return m.probe(ctx, s, m.ident.Load())
 }

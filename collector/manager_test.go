@@ -265,7 +265,7 @@ func TestPanicInProbeIsCountedAndSurvived(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	m, reg := newTestManager(t, Options{})
 	var calls atomic.Int32
-	m.probe = func(s *probeSpec, ctx context.Context, ident *edge.Identifier) Result {
+	m.probe = func(ctx context.Context, s *probeSpec, ident *edge.Identifier) Result {
 		calls.Add(1)
 		var hdr map[string]string
 		hdr["boom"] = "nil map write" // a bug in a probe must not take the daemon down
