@@ -45,6 +45,9 @@ func main() {
 
 // run is the whole daemon; it returns the exit code. Cancelling ctx shuts it down.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if version.Version == "" { // not built with the Makefile's -ldflags (go run, go install)
+		version.Version = "dev"
+	}
 	app := kingpin.New(program, "Prometheus exporter for CDN PoP routing: which CDN PoP answers each configured URL, how fast, and from cache or not.")
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
@@ -190,6 +193,7 @@ func newLoggers(w io.Writer, format, lvl string) (log.Logger, *slog.Logger) {
 	slogLevel := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo,
 		"warn": slog.LevelWarn, "error": slog.LevelError}[lvl]
 	logger = level.NewFilter(logger, allow)
-	logger = log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
-	return logger, slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
+	// The slog bridge adds its own time and caller; give it the logger without ours.
+	bridge := slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
+	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), bridge
 }
