@@ -36,6 +36,7 @@ const (
 	kindHistogram
 )
 
+// String returns the kind as the TYPE line names it.
 func (k metricKind) String() string {
 	return [...]string{"gauge", "counter", "histogram"}[k]
 }

@@ -98,6 +98,7 @@ const (
 
 var faultNames = [...]string{"none", "error", "timeout", "reset", "slow_headers"}
 
+// String names the value as the scenario file writes it.
 func (f fault) String() string { return faultNames[f] }
 
 // faultFor draws the fault of one request. It always consumes one draw so that the PoP and
