@@ -19,9 +19,12 @@ build:
 test:
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 run:
 	$(GO) run ./cmd/pop_exporter

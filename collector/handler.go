@@ -28,7 +28,7 @@ func (m *Manager) Gather() ([]*dto.MetricFamily, error) {
 // targets); the protobuf format, which carries native histograms, goes through Gather.
 func Handler(reg prometheus.Gatherer, m *Manager, logger log.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		format := expfmt.NegotiateIncludingOpenMetrics(r.Header)
+		format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultOpenMetricsAcceptedFormats()...)
 		ft := format.FormatType()
 		fast := ft == expfmt.TypeTextPlain || ft == expfmt.TypeOpenMetrics
 		mfs, err := reg.Gather()

@@ -267,9 +267,7 @@ func TestPanicInProbeIsCountedAndSurvived(t *testing.T) {
 	var calls atomic.Int32
 	m.probe = func(ctx context.Context, s *probeSpec, ident *edge.Identifier) Result {
 		calls.Add(1)
-		var hdr map[string]string
-		hdr["boom"] = "nil map write" // a bug in a probe must not take the daemon down
-		return Result{}
+		panic("injected bug") // a bug in a probe must not take the daemon down
 	}
 	target := testTarget(t, "panicky", "http://127.0.0.1/")
 	target.Interval = config.Duration(20 * time.Millisecond)

@@ -198,17 +198,6 @@ func (f *family) reset() {
 	f.store.mu.Unlock()
 }
 
-// value returns a series' value, for tests.
-func (f *family) value(lv ...string) (float64, bool) {
-	f.store.mu.Lock()
-	defer f.store.mu.Unlock()
-	s, ok := f.series[seriesKey(lv)]
-	if !ok {
-		return 0, false
-	}
-	return s.value, true
-}
-
 // write appends every family in the text exposition format 0.0.4, or in OpenMetrics 1.0
 // (without the final "# EOF", which the caller writes after all other families).
 func (s *store) write(w *bufio.Writer, openMetrics bool) error {
