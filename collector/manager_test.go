@@ -373,3 +373,21 @@ func TestMetricNamesMatchContract(t *testing.T) {
 		t.Errorf("MetricNames() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// ip_protocols [ip4, ip6] makes two probes of one target, told apart by ip_version.
+func TestBothIPFamiliesAreTwoProbes(t *testing.T) {
+	m, reg := newTestManager(t, Options{})
+	target := testTarget(t, "dual", "http://localhost:1/")
+	target.IPProtocols = []string{"ip4", "ip6"}
+	if err := m.Apply(amsConfig(target)); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := gaugeValue(t, reg, "pop_exporter_targets", nil); v != 2 {
+		t.Errorf("pop_exporter_targets = %v, want 2", v)
+	}
+	for _, ipv := range []string{"4", "6"} {
+		if _, ok := gaugeValue(t, reg, "pop_probe_pop_changes_total", map[string]string{"target": "dual", "ip_version": ipv}); !ok {
+			t.Errorf("no series with ip_version %q", ipv)
+		}
+	}
+}
