@@ -2,10 +2,12 @@ package collector
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -334,6 +336,25 @@ func TestApplyKeepsUnchangedAndRemovesGone(t *testing.T) {
 		t.Errorf("pop_exporter_targets = %v, want 1", v)
 	}
 
+	// A target with a CA file is unchanged too, although each load reads a new pool.
+	withCA := func() config.Target {
+		tg := keep
+		tg.TLS.CAFile = "ca.pem"
+		tg.TLS.RootCAs = x509.NewCertPool()
+		tg.TLS.RootCAs.AppendCertsFromPEM(testCAPEM)
+		return tg
+	}
+	if err := m.Apply(amsConfig(withCA())); err != nil {
+		t.Fatal(err)
+	}
+	kept = m.runners["keep/4"]
+	if err := m.Apply(amsConfig(withCA())); err != nil {
+		t.Fatal(err)
+	}
+	if m.runners["keep/4"] != kept {
+		t.Error("target with an unchanged tls.ca_file was restarted by the reload")
+	}
+
 	changed := keep
 	changed.Interval = config.Duration(60 * time.Millisecond)
 	if err := m.Apply(amsConfig(changed)); err != nil {
@@ -391,3 +412,12 @@ func TestBothIPFamiliesAreTwoProbes(t *testing.T) {
 		}
 	}
 }
+
+// testCAPEM is a CA certificate for tests, from config's testdata.
+var testCAPEM = func() []byte {
+	b, err := os.ReadFile("../config/testdata/ca.pem")
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
