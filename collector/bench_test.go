@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -25,10 +24,7 @@ func BenchmarkTTFBAccuracy(b *testing.B) {
 	const probes = 200
 	for _, delay := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond} {
 		b.Run(delay.String(), func(b *testing.B) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				time.Sleep(delay)
-				fmt.Fprint(w, "ok")
-			}))
+			srv := delayServer(delay)
 			defer srv.Close()
 			target := testTarget(b, "accuracy", srv.URL)
 			target.Timeout = config.Duration(5 * time.Second)

@@ -1,6 +1,9 @@
 package collector
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
@@ -38,4 +41,12 @@ func testSpec(t testing.TB, target config.Target) *probeSpec {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// delayServer answers every request after waiting exactly d before its first byte.
+func delayServer(d time.Duration) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(d)
+		fmt.Fprint(w, "ok")
+	}))
 }

@@ -106,18 +106,6 @@ func (s *probeSpec) checkRedirect(_ *http.Request, via []*http.Request) error {
 	return nil
 }
 
-func (s *probeSpec) validStatus(code int) bool {
-	if len(s.target.ValidStatusCodes) == 0 {
-		return code >= 200 && code < 400
-	}
-	for _, c := range s.target.ValidStatusCodes {
-		if c == code {
-			return true
-		}
-	}
-	return false
-}
-
 // phaseTrace adds up request phases from httptrace hooks. Hooks of one request can run on
 // different goroutines (the dialer's), hence the mutex.
 type phaseTrace struct {
@@ -239,7 +227,7 @@ func (s *probeSpec) run(ctx context.Context, ident *edge.Identifier) Result {
 		if res.FailureReason != ReasonTimeout {
 			res.FailureReason = ReasonBody
 		}
-	case !s.validStatus(resp.StatusCode):
+	case !s.target.StatusOK(resp.StatusCode):
 		res.FailureReason, res.Err = ReasonHTTPStatus, fmt.Errorf("status %d is not a valid status code", resp.StatusCode)
 	default:
 		res.Success = true

@@ -31,10 +31,7 @@ func probeOnce(t *testing.T, target config.Target) Result {
 func TestProbeTimingsCoverServerDelay(t *testing.T) {
 	for _, delay := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond} {
 		t.Run(delay.String(), func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				time.Sleep(delay)
-				fmt.Fprint(w, "ok")
-			}))
+			srv := delayServer(delay)
 			defer srv.Close()
 			target := testTarget(t, "delay", srv.URL)
 			target.Timeout = config.Duration(5 * time.Second)

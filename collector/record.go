@@ -93,11 +93,7 @@ func (m *Manager) record(r *runner, res Result) {
 	}
 
 	if expected := s.target.ExpectedPoPs; len(expected) > 0 {
-		ok := false
-		for _, p := range expected {
-			ok = ok || p == e.PoP
-		}
-		mt.expectedPoP.set(boolFloat(ok), lv...)
+		mt.expectedPoP.set(boolFloat(slices.Contains(expected, e.PoP)), lv...)
 	}
 }
 

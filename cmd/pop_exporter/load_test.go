@@ -83,7 +83,7 @@ func TestLoad(t *testing.T) {
 	after := probeTotals(t, body)
 	probes := after - before
 	rss := peakRSS(t, cmd.Process.Pid)
-	missed := metricValue(body, "pop_exporter_missed_intervals_total")
+	missed := sumMetric(body, "pop_exporter_missed_intervals_total")
 	p50 := histogramQuantile(body, "pop_exporter_schedule_delay_seconds", 0.50)
 	p99 := histogramQuantile(body, "pop_exporter_schedule_delay_seconds", 0.99)
 	rate := probes / elapsed.Seconds()
@@ -92,7 +92,7 @@ func TestLoad(t *testing.T) {
 	fmt.Printf("  probes/s achieved        %.1f (expected %.1f)\n", rate, float64(targets)/interval.Seconds())
 	fmt.Printf("  CPU s per 1,000 probes   %.3f (%.1f CPU s total)\n", cpu/probes*1000, cpu)
 	fmt.Printf("  peak RSS                 %.1f MiB (heap in use %.1f MiB, stacks %.1f MiB at the end)\n", float64(rss)/(1<<20),
-		metricValue(body, "go_memstats_heap_inuse_bytes")/(1<<20), metricValue(body, "go_memstats_stack_inuse_bytes")/(1<<20))
+		sumMetric(body, "go_memstats_heap_inuse_bytes")/(1<<20), sumMetric(body, "go_memstats_stack_inuse_bytes")/(1<<20))
 	fmt.Printf("  schedule delay p50/p99   %.1f ms / %.1f ms\n", p50*1000, p99*1000)
 	fmt.Printf("  missed intervals         %.0f\n", missed)
 	fmt.Printf("  /metrics render          median %v, max %v, %d bytes, %d lines\n",
@@ -169,8 +169,6 @@ func sumMetric(body, name string) float64 {
 	}
 	return sum
 }
-
-func metricValue(body, name string) float64 { return sumMetric(body, name) }
 
 // histogramQuantile interpolates a quantile from classic buckets, like PromQL's
 // histogram_quantile.
