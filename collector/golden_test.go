@@ -1,0 +1,86 @@
+package collector
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/popexporter/pop_exporter/collector/edge"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden-*.txt from the current output")
+
+// The per-probe series of a fixed sequence of probe results, in both text formats, must stay
+// byte for byte what testdata/golden-*.txt holds: dashboards, rules and users depend on every
+// name, label and value. Regenerate with `go test ./collector/ -run Golden -update` only when
+// the metrics contract changes on purpose.
+func TestGoldenExposition(t *testing.T) {
+	m, _ := newTestManager(t, Options{MaxPoPsPerProbe: 3})
+	start := time.Unix(1_767_225_600, 0) // fixed, so the last-change timestamp is too
+	for i, name := range []string{"www", "api"} {
+		target := testTarget(t, name, "http://127.0.0.1/")
+		if i == 0 {
+			target.ExpectedPoPs = []string{"AMS", "FRA"}
+			target.MaxDistanceKM = 1500
+		}
+		r := newRecordingRunner(t, m, target)
+		for j, pop := range []string{"AMS", "AMS", "SIN", "FRA", "LHR", "AMS", "SIN"} {
+			res := cloudflareResult(pop, []string{edge.CacheHit, edge.CacheMiss, edge.CacheExpired}[j%3])
+			res.Start = start.Add(time.Duration(j) * time.Minute)
+			res.TTFB = time.Duration(j*37+i*5+3) * time.Millisecond
+			res.Duration = res.TTFB + 2*time.Millisecond
+			res.Phases = [numPhases]time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond,
+				time.Duration(j*30+1) * time.Millisecond, time.Duration(j) * time.Microsecond}
+			res.Happened = [numPhases]bool{true, true, i == 0, true, true}
+			if j%2 == 0 {
+				res.CacheAge = float64(j * 10)
+			}
+			m.record(r, res)
+		}
+		m.record(r, Result{Start: start.Add(10 * time.Minute), Duration: time.Second, CacheAge: -1, FailureReason: ReasonTimeout})
+		if i == 1 {
+			m.record(r, Result{Start: start.Add(11 * time.Minute), Duration: time.Second, CacheAge: -1,
+				Responded: true, StatusCode: 503, FailureReason: ReasonHTTPStatus,
+				Edge: edge.Result{CDN: "fastly", PoP: "NRT", RawPoP: "NRT", CacheStatus: edge.CacheError}})
+		}
+	}
+	m.metrics.vantageInfo.set(1, "ams-office", "AMS", "Amsterdam", "NL", "EU", "52.3086", "4.7639")
+
+	for _, om := range []bool{false, true} {
+		file := "testdata/golden-text.txt"
+		if om {
+			file = "testdata/golden-openmetrics.txt"
+		}
+		var got bytes.Buffer
+		w := bufio.NewWriter(&got)
+		if err := m.metrics.store.write(w, om); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		if *update {
+			if err := os.MkdirAll("testdata", 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, got.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			gl, wl := bytes.Split(got.Bytes(), []byte("\n")), bytes.Split(want, []byte("\n"))
+			for i := range min(len(gl), len(wl)) {
+				if !bytes.Equal(gl[i], wl[i]) {
+					t.Fatalf("%s line %d differs:\n got %s\nwant %s", file, i+1, gl[i], wl[i])
+				}
+			}
+			t.Fatal(fmt.Sprintf("%s: got %d lines, want %d", file, len(gl), len(wl)))
+		}
+	}
+}
