@@ -31,7 +31,7 @@ run:
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./collector/edge/ ./collector/geo/
-	$(GO) test -run XXX -bench TTFBAccuracy -benchtime 1x ./collector/
+	$(GO) test -run XXX -bench TTFBAccuracy -benchtime 1x ./collector/prober/
 
 loadtest:
 	POP_LOADTEST=1 $(GO) test -run TestLoad -v -count=1 -timeout 10m ./cmd/pop_exporter/

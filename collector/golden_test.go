@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/collector/prober"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden-*.txt from the current output")
@@ -19,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite testdata/golden-*.txt from the 
 // name, label and value. Regenerate with `go test ./collector/ -run Golden -update` only when
 // the metrics contract changes on purpose.
 func TestGoldenExposition(t *testing.T) {
-	m, _ := newTestManager(t, Options{MaxPoPsPerProbe: 3})
+	m, st := newTestManagerStore(t, Options{MaxPoPsPerProbe: 3})
 	start := time.Unix(1_767_225_600, 0) // fixed, so the last-change timestamp is too
 	for i, name := range []string{"www", "api"} {
 		target := testTarget(t, name, "http://127.0.0.1/")
@@ -33,22 +34,22 @@ func TestGoldenExposition(t *testing.T) {
 			res.Start = start.Add(time.Duration(j) * time.Minute)
 			res.TTFB = time.Duration(j*37+i*5+3) * time.Millisecond
 			res.Duration = res.TTFB + 2*time.Millisecond
-			res.Phases = [numPhases]time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond,
+			res.Phases = [prober.NumPhases]time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond,
 				time.Duration(j*30+1) * time.Millisecond, time.Duration(j) * time.Microsecond}
-			res.Happened = [numPhases]bool{true, true, i == 0, true, true}
+			res.Happened = [prober.NumPhases]bool{true, true, i == 0, true, true}
 			if j%2 == 0 {
 				res.CacheAge = float64(j * 10)
 			}
 			m.record(r, res)
 		}
-		m.record(r, Result{Start: start.Add(10 * time.Minute), Duration: time.Second, CacheAge: -1, FailureReason: ReasonTimeout})
+		m.record(r, prober.Result{Start: start.Add(10 * time.Minute), Duration: time.Second, CacheAge: -1, FailureReason: prober.ReasonTimeout})
 		if i == 1 {
-			m.record(r, Result{Start: start.Add(11 * time.Minute), Duration: time.Second, CacheAge: -1,
-				Responded: true, StatusCode: 503, FailureReason: ReasonHTTPStatus,
+			m.record(r, prober.Result{Start: start.Add(11 * time.Minute), Duration: time.Second, CacheAge: -1,
+				Responded: true, StatusCode: 503, FailureReason: prober.ReasonHTTPStatus,
 				Edge: edge.Result{CDN: "fastly", PoP: "NRT", RawPoP: "NRT", CacheStatus: edge.CacheError}})
 		}
 	}
-	m.metrics.vantageInfo.set(1, "ams-office", "AMS", "Amsterdam", "NL", "EU", "52.3086", "4.7639")
+	m.metrics.vantageInfo.Set(1, "ams-office", "AMS", "Amsterdam", "NL", "EU", "52.3086", "4.7639")
 
 	for _, om := range []bool{false, true} {
 		file := "testdata/golden-text.txt"
@@ -57,7 +58,7 @@ func TestGoldenExposition(t *testing.T) {
 		}
 		var got bytes.Buffer
 		w := bufio.NewWriter(&got)
-		if err := m.metrics.store.write(w, om); err != nil {
+		if err := st.Write(w, om); err != nil {
 			t.Fatal(err)
 		}
 		w.Flush()

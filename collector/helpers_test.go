@@ -1,52 +1,24 @@
 package collector
 
 import (
-	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"testing"
-	"time"
 
+	"github.com/popexporter/pop_exporter/collector/internal/testhelp"
+	"github.com/popexporter/pop_exporter/collector/prober"
 	"github.com/popexporter/pop_exporter/config"
 )
 
-// testTarget returns a target with every field at its effective default, as config.Parse
-// would leave it, probing rawURL.
+// testTarget returns a target with every field at its effective default, probing rawURL.
 func testTarget(t testing.TB, name, rawURL string) config.Target {
 	t.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	follow := true
-	return config.Target{
-		Name:            name,
-		URL:             rawURL,
-		ParsedURL:       u,
-		Interval:        config.Duration(5 * time.Second),
-		Timeout:         config.Duration(3 * time.Second),
-		Method:          "GET",
-		BodySizeLimit:   64 << 10,
-		FollowRedirects: &follow,
-		IPProtocols:     []string{"ip4"},
-		BaselineWindow:  config.Duration(30 * time.Minute),
-	}
+	return testhelp.Target(t, name, rawURL)
 }
 
-func testSpec(t testing.TB, target config.Target) *probeSpec {
+func testSpec(t testing.TB, target config.Target) *prober.Spec {
 	t.Helper()
-	s, err := newProbeSpec(target, target.IPProtocols[0], "pop_exporter/test")
+	s, err := prober.NewSpec(target, target.IPProtocols[0], "pop_exporter/test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// delayServer answers every request after waiting exactly d before its first byte.
-func delayServer(d time.Duration) *httptest.Server {
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		time.Sleep(d)
-		fmt.Fprint(w, "ok")
-	}))
 }

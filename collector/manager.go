@@ -1,6 +1,11 @@
-// Package collector schedules probes, runs them (prober.go), keeps per-probe PoP state
-// (state.go) and turns every probe result into the metrics of the DESIGN contract (metrics.go,
-// record.go).
+// Package collector schedules probes and records their results: a Manager runs one goroutine
+// per probe (target × IP family) under a global concurrency bound, applies reloads without
+// disturbing unchanged probes (manager.go), keeps each probe's PoP state (state.go) and turns
+// every probe result into metrics in one place (record.go), declared once (metrics.go).
+//
+// It sits at the top of the collector packages: it imports collector/prober (one probe),
+// collector/exposition (the per-probe series store), collector/edge, collector/geo and config.
+// None of those may import it.
 package collector
 
 import (
@@ -19,7 +24,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/collector/exposition"
 	"github.com/popexporter/pop_exporter/collector/geo"
+	"github.com/popexporter/pop_exporter/collector/prober"
 	"github.com/popexporter/pop_exporter/config"
 )
 
@@ -53,11 +60,10 @@ type Manager struct {
 	mu      sync.Mutex // serialises Apply and Stop
 	runners map[string]*runner
 	vantage vantage
-	ident   atomic.Pointer[edge.Identifier]
 	stopped bool
 
 	// probe runs one probe; tests replace it to inject faults such as panics.
-	probe func(ctx context.Context, s *probeSpec, ident *edge.Identifier) Result
+	probe func(ctx context.Context, s *prober.Spec) prober.Result
 }
 
 // vantage is where this exporter stands, resolved once per configuration.
@@ -70,7 +76,7 @@ type vantage struct {
 
 // runner is one scheduled probe and the state only its goroutine touches.
 type runner struct {
-	spec    atomic.Pointer[probeSpec]
+	spec    atomic.Pointer[prober.Spec]
 	vantage vantage
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -82,8 +88,9 @@ type runner struct {
 	labelsPrefix []string // vantage, target, ip_version
 }
 
-// New creates a Manager and registers its metrics with reg. It probes nothing until Apply.
-func New(reg prometheus.Registerer, opts Options) (*Manager, error) {
+// New creates a Manager that registers its own metrics with reg and keeps the per-probe series
+// in st (which an exposition.Handler serves). It probes nothing until Apply.
+func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manager, error) {
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
 	}
@@ -99,12 +106,10 @@ func New(reg prometheus.Registerer, opts Options) (*Manager, error) {
 	m := &Manager{
 		opts:    opts,
 		logger:  opts.Logger,
-		metrics: newMetrics(),
+		metrics: newMetrics(st),
 		sem:     make(chan struct{}, opts.MaxConcurrency),
 		runners: map[string]*runner{},
-		probe: func(ctx context.Context, s *probeSpec, ident *edge.Identifier) Result {
-			return s.run(ctx, ident)
-		},
+		probe:   func(ctx context.Context, s *prober.Spec) prober.Result { return s.Run(ctx) },
 	}
 	for _, c := range m.metrics.collectors() {
 		if err := reg.Register(c); err != nil {
@@ -112,7 +117,6 @@ func New(reg prometheus.Registerer, opts Options) (*Manager, error) {
 		}
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
-	m.ident.Store(edge.NewIdentifier(nil))
 	return m, nil
 }
 
@@ -120,20 +124,21 @@ func New(reg prometheus.Registerer, opts Options) (*Manager, error) {
 // keep running with their schedule and PoP state; changed ones restart; removed ones stop
 // and lose all their series. If cfg cannot be applied, nothing changes and the error says why.
 func (m *Manager) Apply(cfg *config.Config) error {
-	specs := map[string]*probeSpec{}
-	for _, t := range cfg.Targets {
-		for _, proto := range t.IPProtocols {
-			s, err := newProbeSpec(t, proto, m.opts.UserAgent)
-			if err != nil {
-				return err
-			}
-			specs[s.key] = s
-		}
-	}
 	var rules []*edge.UserRule
 	for _, r := range cfg.Rules {
 		if r.Compiled != nil {
 			rules = append(rules, r.Compiled)
+		}
+	}
+	ident := edge.NewIdentifier(rules)
+	specs := map[string]*prober.Spec{}
+	for _, t := range cfg.Targets {
+		for _, proto := range t.IPProtocols {
+			s, err := prober.NewSpec(t, proto, m.opts.UserAgent, ident)
+			if err != nil {
+				return err
+			}
+			specs[s.Key] = s
 		}
 	}
 	v := resolveVantage(cfg.Vantage)
@@ -146,21 +151,20 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	vantageChanged := v != m.vantage
 	for key, r := range m.runners {
 		next, keep := specs[key]
-		if keep && !vantageChanged && sameTarget(r.spec.Load().target, next.target) {
-			r.spec.Store(next) // same schedule and state; freshly read CA file
+		if keep && !vantageChanged && sameTarget(r.spec.Load().Target, next.Target) {
+			r.spec.Store(next) // same schedule and state; freshly read CA file and rules
 			continue
 		}
 		m.stopRunner(key, r)
 	}
 	if vantageChanged {
-		for _, f := range m.metrics.perProbe() {
-			f.reset()
+		for _, f := range m.metrics.perProbe {
+			f.Reset()
 		}
-		m.metrics.vantageInfo.reset()
-		m.metrics.vantageInfo.set(1, v.labels()...)
+		m.metrics.vantageInfo.Reset()
+		m.metrics.vantageInfo.Set(1, v.labels()...)
 		m.vantage = v
 	}
-	m.ident.Store(edge.NewIdentifier(rules))
 	for key, s := range specs {
 		if _, running := m.runners[key]; !running {
 			m.startRunner(s)
@@ -221,18 +225,18 @@ func (v vantage) labels() []string {
 }
 
 // startRunner must be called with m.mu held.
-func (m *Manager) startRunner(s *probeSpec) {
+func (m *Manager) startRunner(s *prober.Spec) {
 	ctx, cancel := context.WithCancel(m.ctx)
 	r := &runner{
 		vantage:      m.vantage,
 		cancel:       cancel,
 		done:         make(chan struct{}),
-		tracker:      newPoPTracker(baselineProbes(s.target)),
+		tracker:      newPoPTracker(baselineProbes(s.Target)),
 		seenPoPs:     map[string]struct{}{},
-		labelsPrefix: []string{m.vantage.name, s.target.Name, s.ipVersion},
+		labelsPrefix: []string{m.vantage.name, s.Target.Name, s.IPVersion},
 	}
 	r.spec.Store(s)
-	m.runners[s.key] = r
+	m.runners[s.Key] = r
 	m.initSeries(r)
 	go m.loop(ctx, r)
 }
@@ -243,8 +247,8 @@ func (m *Manager) stopRunner(key string, r *runner) {
 	r.cancel()
 	<-r.done
 	delete(m.runners, key)
-	for _, f := range m.metrics.perProbe() {
-		f.removeProbe(r.labelsPrefix)
+	for _, f := range m.metrics.perProbe {
+		f.RemovePrefix(r.labelsPrefix)
 	}
 }
 
@@ -264,7 +268,7 @@ func baselineProbes(t config.Target) int {
 // one, and runs that could not start in time are skipped and counted.
 func (m *Manager) loop(ctx context.Context, r *runner) {
 	defer close(r.done)
-	interval := time.Duration(r.spec.Load().target.Interval)
+	interval := time.Duration(r.spec.Load().Target.Interval)
 	next := time.Now().Add(rand.N(interval))
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
@@ -299,19 +303,17 @@ func (m *Manager) loop(ctx context.Context, r *runner) {
 	}
 }
 
-// runProbe runs one probe under its timeout and turns a panic into a counted failure: no
-// response from a server may bring the daemon down.
-func (m *Manager) runProbe(ctx context.Context, s *probeSpec) (res Result) {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.target.Timeout))
-	defer cancel()
+// runProbe runs one probe (which ends by its timeout) and turns a panic into a counted
+// failure: no response from a server may bring the daemon down.
+func (m *Manager) runProbe(ctx context.Context, s *prober.Spec) (res prober.Result) {
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
-			level.Error(m.logger).Log("msg", "probe panicked", "target", s.target.Name, "ip_version", s.ipVersion,
+			level.Error(m.logger).Log("msg", "probe panicked", "target", s.Target.Name, "ip_version", s.IPVersion,
 				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			res = Result{Start: start, Duration: time.Since(start), CacheAge: -1,
-				FailureReason: ReasonPanic, Err: fmt.Errorf("probe panicked: %v", p)}
+			res = prober.Result{Start: start, Duration: time.Since(start), CacheAge: -1,
+				FailureReason: prober.ReasonPanic, Err: fmt.Errorf("probe panicked: %v", p)}
 		}
 	}()
-	return m.probe(ctx, s, m.ident.Load())
+	return m.probe(ctx, s)
 }

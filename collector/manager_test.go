@@ -19,7 +19,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/collector/exposition"
 	"github.com/popexporter/pop_exporter/collector/geo"
+	"github.com/popexporter/pop_exporter/collector/internal/testhelp"
+	"github.com/popexporter/pop_exporter/collector/prober"
 	"github.com/popexporter/pop_exporter/config"
 )
 
@@ -27,12 +30,25 @@ import (
 func newTestManager(t testing.TB, opts Options) (*Manager, prometheus.Gatherer) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	m, err := New(reg, opts)
+	st := exposition.NewStore()
+	m, err := New(reg, st, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Stop)
-	return m, prometheus.Gatherers{reg, m}
+	return m, prometheus.Gatherers{reg, st}
+}
+
+// newTestManagerStore returns a Manager and the store of its per-probe series.
+func newTestManagerStore(t testing.TB, opts Options) (*Manager, *exposition.Store) {
+	t.Helper()
+	st := exposition.NewStore()
+	m, err := New(prometheus.NewRegistry(), st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	return m, st
 }
 
 func amsConfig(targets ...config.Target) *config.Config {
@@ -40,8 +56,8 @@ func amsConfig(targets ...config.Target) *config.Config {
 }
 
 // cloudflareResponse is what identification says of a Cloudflare response from pop.
-func cloudflareResult(pop, cache string) Result {
-	return Result{Start: time.Now(), Duration: 30 * time.Millisecond, TTFB: 20 * time.Millisecond,
+func cloudflareResult(pop, cache string) prober.Result {
+	return prober.Result{Start: time.Now(), Duration: 30 * time.Millisecond, TTFB: 20 * time.Millisecond,
 		Responded: true, StatusCode: 200, Success: true, CacheAge: -1,
 		Edge: edge.Result{CDN: "cloudflare", PoP: pop, RawPoP: pop, CacheStatus: cache}}
 }
@@ -54,7 +70,7 @@ func newRecordingRunner(t testing.TB, m *Manager, target config.Target) *runner 
 	m.vantage = resolveVantage(config.Vantage{Name: "ams-office", Location: "AMS"})
 	s := testSpec(t, target)
 	r := &runner{vantage: m.vantage, tracker: newPoPTracker(baselineProbes(target)), seenPoPs: map[string]struct{}{},
-		labelsPrefix: []string{m.vantage.name, target.Name, s.ipVersion}, done: make(chan struct{})}
+		labelsPrefix: []string{m.vantage.name, target.Name, s.IPVersion}, done: make(chan struct{})}
 	r.spec.Store(s)
 	m.initSeries(r)
 	return r
@@ -190,7 +206,7 @@ func TestRecordExposition(t *testing.T) {
 	res := cloudflareResult("FRA", edge.CacheMiss)
 	res.CacheAge = 42
 	m.record(r, res)
-	fail := Result{Start: time.Now(), Duration: time.Second, CacheAge: -1, FailureReason: ReasonTimeout}
+	fail := prober.Result{Start: time.Now(), Duration: time.Second, CacheAge: -1, FailureReason: prober.ReasonTimeout}
 	m.record(r, fail)
 
 	want := `
@@ -267,7 +283,7 @@ func TestPanicInProbeIsCountedAndSurvived(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	m, reg := newTestManager(t, Options{})
 	var calls atomic.Int32
-	m.probe = func(ctx context.Context, s *probeSpec, ident *edge.Identifier) Result {
+	m.probe = func(ctx context.Context, s *prober.Spec) prober.Result {
 		calls.Add(1)
 		panic("injected bug") // a bug in a probe must not take the daemon down
 	}
@@ -277,7 +293,7 @@ func TestPanicInProbeIsCountedAndSurvived(t *testing.T) {
 	if err := m.Apply(amsConfig(target)); err != nil {
 		t.Fatal(err)
 	}
-	labels := map[string]string{"target": "panicky", "reason": ReasonPanic}
+	labels := map[string]string{"target": "panicky", "reason": prober.ReasonPanic}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if v, _ := gaugeValue(t, reg, "pop_probe_failures_total", labels); v >= 3 {
@@ -311,7 +327,7 @@ func TestApplyKeepsUnchangedAndRemovesGone(t *testing.T) {
 	if err := m.Apply(amsConfig(keep, gone)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool {
+	testhelp.WaitFor(t, func() bool {
 		_, a := gaugeValue(t, reg, "pop_probe_success", map[string]string{"target": "keep"})
 		_, b := gaugeValue(t, reg, "pop_probe_success", map[string]string{"target": "gone"})
 		return a && b
@@ -366,17 +382,6 @@ func TestApplyKeepsUnchangedAndRemovesGone(t *testing.T) {
 	m.Stop()
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestMetricNamesMatchContract(t *testing.T) {
 	want := []string{
 		"pop_exporter_build_info", "pop_exporter_config_last_reload_success_timestamp_seconds",
@@ -421,3 +426,36 @@ var testCAPEM = func() []byte {
 	}
 	return b
 }()
+
+// A server naming a new random PoP on every response, probed for real: the pop label values
+// of the probe stay within the cap.
+func TestRandomPoPServerIsCapped(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		i := n.Add(1)
+		w.Header().Set("CF-RAY", fmt.Sprintf("9da906681ad80c13-%c%c%c", 'A'+i%26, 'A'+i/26%26, 'A'+i/676%26))
+		w.Header().Set("Server", "cloudflare")
+	}))
+	defer srv.Close()
+	m, reg := newTestManager(t, Options{MaxPoPsPerProbe: 4})
+	target := testTarget(t, "random", srv.URL)
+	r := newRecordingRunner(t, m, target)
+	s := r.spec.Load()
+	for range 60 {
+		m.record(r, m.runProbe(context.Background(), s))
+	}
+	pops := map[string]bool{}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		for _, mt := range mf.GetMetric() {
+			for _, lp := range mt.GetLabel() {
+				if lp.GetName() == "pop" && mf.GetName() != "pop_probe_edge_info" && mf.GetName() != "pop_probe_baseline_info" {
+					pops[lp.GetValue()] = true
+				}
+			}
+		}
+	}
+	if len(pops) > 5 || !pops[OtherPoP] {
+		t.Errorf("pop label values = %v: want at most 4 codes and %q", pops, OtherPoP)
+	}
+}

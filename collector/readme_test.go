@@ -3,11 +3,8 @@ package collector
 import (
 	"os"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The README's metrics reference is the document users read: every metric the registry has
@@ -29,18 +26,8 @@ func TestREADMEMetricsReference(t *testing.T) {
 	}
 
 	code := map[string][2]string{BuildInfoName: {"gauge", "version, revision, branch, goversion, goos, goarch, tags"}}
-	mt := newMetrics()
-	for _, f := range mt.store.families {
-		code[f.name] = [2]string{f.kind.String(), strings.Join(f.labelNames, ", ")}
-	}
-	for _, c := range mt.collectors() {
-		dc := make(chan *prometheus.Desc, 10)
-		c.Describe(dc)
-		close(dc)
-		kind := metricType(c)
-		for d := range dc {
-			code[descName(d)] = [2]string{kind, strings.Join(descLabels(d), ", ")}
-		}
+	for _, d := range Definitions() {
+		code[d.Name] = [2]string{d.Type, strings.Join(d.Labels, ", ")}
 	}
 	for name, want := range code {
 		got, ok := documented[name]
@@ -57,30 +44,4 @@ func TestREADMEMetricsReference(t *testing.T) {
 			t.Errorf("README documents %s, which the exporter does not expose", name)
 		}
 	}
-}
-
-func metricType(c prometheus.Collector) string {
-	switch c.(type) {
-	case *prometheus.GaugeVec, prometheus.Gauge:
-		return "gauge"
-	case *prometheus.CounterVec, prometheus.Counter:
-		return "counter"
-	case *prometheus.HistogramVec, prometheus.Histogram:
-		return "histogram"
-	}
-	return "unknown"
-}
-
-// descLabels extracts the variable label names of a Desc in declaration order.
-func descLabels(d *prometheus.Desc) []string {
-	s := d.String()
-	_, rest, ok := strings.Cut(s, "variableLabels: {")
-	if !ok {
-		return nil
-	}
-	rest, _, _ = strings.Cut(rest, "}")
-	if rest == "" {
-		return nil
-	}
-	return slices.Collect(strings.SplitSeq(rest, ","))
 }

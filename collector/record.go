@@ -9,6 +9,7 @@ import (
 
 	"github.com/popexporter/pop_exporter/collector/edge"
 	"github.com/popexporter/pop_exporter/collector/geo"
+	"github.com/popexporter/pop_exporter/collector/prober"
 )
 
 // initSeries creates the series a probe has from its start, so that rate() and absent()
@@ -17,26 +18,26 @@ import (
 func (m *Manager) initSeries(r *runner) {
 	lv := r.labelsPrefix
 	for _, reason := range failureReasons {
-		m.metrics.failures.add(0, append(lv, reason)...)
+		m.metrics.failures.Add(0, append(lv, reason)...)
 	}
-	m.metrics.popChanges.add(0, lv...)
-	if km := r.spec.Load().target.MaxDistanceKM; km > 0 {
-		m.metrics.maxDistance.set(km*1000, lv...)
+	m.metrics.popChanges.Add(0, lv...)
+	if km := r.spec.Load().Target.MaxDistanceKM; km > 0 {
+		m.metrics.maxDistance.Set(km*1000, lv...)
 	}
 }
 
 // record turns one probe result into metrics. It is the only place that does, and only the
 // probe's own goroutine calls it, so the runner's state needs no lock.
-func (m *Manager) record(r *runner, res Result) {
+func (m *Manager) record(r *runner, res prober.Result) {
 	mt, lv := m.metrics, r.labelsPrefix
 	s := r.spec.Load()
 
-	mt.success.set(boolFloat(res.Success), lv...)
-	mt.duration.set(res.Duration.Seconds(), lv...)
-	mt.statusCode.set(float64(res.StatusCode), lv...)
+	mt.success.Set(boolFloat(res.Success), lv...)
+	mt.duration.Set(res.Duration.Seconds(), lv...)
+	mt.statusCode.Set(float64(res.StatusCode), lv...)
 	if !res.Success {
-		mt.failures.add(1, append(lv, res.FailureReason)...)
-		level.Debug(m.logger).Log("msg", "probe failed", "target", s.target.Name, "ip_version", s.ipVersion,
+		mt.failures.Add(1, append(lv, res.FailureReason)...)
+		level.Debug(m.logger).Log("msg", "probe failed", "target", s.Target.Name, "ip_version", s.IPVersion,
 			"reason", res.FailureReason, "err", res.Err)
 	}
 	if !res.Responded {
@@ -45,18 +46,18 @@ func (m *Manager) record(r *runner, res Result) {
 
 	for p, d := range res.Phases {
 		if res.Happened[p] {
-			mt.phaseDuration.observe(d.Seconds(), append(lv, phaseNames[p])...)
+			mt.phaseDuration.Observe(d.Seconds(), append(lv, prober.PhaseNames[p])...)
 		}
 	}
 	e := res.Edge
 	popLabel := r.capPoP(e.PoP, m.opts.MaxPoPsPerProbe)
 	perPoP := append(lv, e.CDN, popLabel, e.CacheStatus)
-	mt.ttfb.observe(res.TTFB.Seconds(), perPoP...)
-	mt.responses.add(1, perPoP...)
+	mt.ttfb.Observe(res.TTFB.Seconds(), perPoP...)
+	mt.responses.Add(1, perPoP...)
 	if res.CacheAge >= 0 {
-		mt.cacheAge.set(res.CacheAge, lv...)
+		mt.cacheAge.Set(res.CacheAge, lv...)
 	} else {
-		mt.cacheAge.remove(lv...)
+		mt.cacheAge.Remove(lv...)
 	}
 
 	loc, located := lookupPoP(e.CDN, e.PoP)
@@ -65,35 +66,35 @@ func (m *Manager) record(r *runner, res Result) {
 		edgeLabels[len(edgeLabels)-2] = formatCoord(loc.Latitude)
 		edgeLabels[len(edgeLabels)-1] = formatCoord(loc.Longitude)
 	}
-	r.edgeLabels = replaceSeries(mt.edgeInfo.remove, r.edgeLabels, edgeLabels)
-	mt.edgeInfo.set(1, edgeLabels...)
+	r.edgeLabels = replaceSeries(mt.edgeInfo.Remove, r.edgeLabels, edgeLabels)
+	mt.edgeInfo.Set(1, edgeLabels...)
 
 	if located && r.vantage.known {
-		mt.distance.set(geo.DistanceMeters(r.vantage.loc, loc), lv...)
+		mt.distance.Set(geo.DistanceMeters(r.vantage.loc, loc), lv...)
 	} else {
-		mt.distance.remove(lv...)
+		mt.distance.Remove(lv...)
 	}
 
 	current := e.CDN + "/" + e.PoP
 	if r.tracker.observe(current, res.Start) {
-		mt.popChanges.add(1, lv...)
-		mt.lastPoPChange.set(float64(r.tracker.changed.UnixNano())/1e9, lv...)
+		mt.popChanges.Add(1, lv...)
+		mt.lastPoPChange.Set(float64(r.tracker.changed.UnixNano())/1e9, lv...)
 	}
 	baseCDN, basePoP, _ := strings.Cut(r.tracker.baseline, "/")
 	baseLabels := append(append([]string(nil), lv...), baseCDN, r.capPoP(basePoP, m.opts.MaxPoPsPerProbe))
-	r.baseLabels = replaceSeries(mt.baselineInfo.remove, r.baseLabels, baseLabels)
-	mt.baselineInfo.set(1, baseLabels...)
+	r.baseLabels = replaceSeries(mt.baselineInfo.Remove, r.baseLabels, baseLabels)
+	mt.baselineInfo.Set(1, baseLabels...)
 	switch baseLoc, baseLocated := lookupPoP(baseCDN, basePoP); {
 	case r.tracker.baseline == current:
-		mt.shiftDistance.set(0, lv...)
+		mt.shiftDistance.Set(0, lv...)
 	case located && baseLocated:
-		mt.shiftDistance.set(geo.DistanceMeters(baseLoc, loc), lv...)
+		mt.shiftDistance.Set(geo.DistanceMeters(baseLoc, loc), lv...)
 	default:
-		mt.shiftDistance.remove(lv...)
+		mt.shiftDistance.Remove(lv...)
 	}
 
-	if expected := s.target.ExpectedPoPs; len(expected) > 0 {
-		mt.expectedPoP.set(boolFloat(slices.Contains(expected, e.PoP)), lv...)
+	if expected := s.Target.ExpectedPoPs; len(expected) > 0 {
+		mt.expectedPoP.Set(boolFloat(slices.Contains(expected, e.PoP)), lv...)
 	}
 }
 

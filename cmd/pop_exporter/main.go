@@ -28,6 +28,7 @@ import (
 	sloggokit "github.com/tjhop/slog-gokit"
 
 	"github.com/popexporter/pop_exporter/collector"
+	"github.com/popexporter/pop_exporter/collector/exposition"
 	"github.com/popexporter/pop_exporter/config"
 )
 
@@ -98,7 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	mgr, err := collector.New(reg, collector.Options{
+	store := exposition.NewStore() // the per-probe series, filled by the collector
+	mgr, err := collector.New(reg, store, collector.Options{
 		Logger:          logger,
 		MaxConcurrency:  *maxConcurrency,
 		UserAgent:       program + "/" + version.Version,
@@ -132,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return nil
 	}
 
-	handler, err := newHandler(reg, mgr, reload, logger)
+	handler, err := newHandler(exposition.Handler(reg, store, logger), reload)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot build web handler", "err", err)
 		return 1

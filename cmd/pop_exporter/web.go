@@ -4,18 +4,15 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
-
-	"github.com/popexporter/pop_exporter/collector"
 )
 
-// newHandler serves the landing page, /metrics, the health endpoints and POST /-/reload.
-func newHandler(reg *prometheus.Registry, mgr *collector.Manager, reload func(trigger string) error, logger log.Logger) (http.Handler, error) {
+// newHandler serves the landing page, /metrics (the metrics handler), the health endpoints
+// and POST /-/reload.
+func newHandler(metrics http.Handler, reload func(trigger string) error) (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", collector.Handler(reg, mgr, logger))
+	mux.Handle("/metrics", metrics)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})

@@ -1,4 +1,4 @@
-package collector
+package exposition
 
 import (
 	"bufio"
@@ -15,18 +15,11 @@ import (
 	"github.com/prometheus/common/expfmt"
 )
 
-// Gather returns the per-probe metrics as protobuf messages: the slow path, used for the
-// protobuf exposition format and by tests. Together with the registry's Gather it is
-// everything /metrics shows.
-func (m *Manager) Gather() ([]*dto.MetricFamily, error) {
-	return m.metrics.store.Gather()
-}
-
 // Handler serves /metrics: the families of reg (the exporter's own, Go and process metrics,
-// build info) and the per-probe families of m. It negotiates the format like promhttp: the
-// text format and OpenMetrics are written by the store directly (fast even with thousands of
-// targets); the protobuf format, which carries native histograms, goes through Gather.
-func Handler(reg prometheus.Gatherer, m *Manager, logger log.Logger) http.Handler {
+// build info) and those of st. It negotiates the format like promhttp: the text format and
+// OpenMetrics are written by the store directly (fast even with thousands of targets); the
+// protobuf format, which carries native histograms, goes through Gather.
+func Handler(reg prometheus.Gatherer, st *Store, logger log.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultOpenMetricsAcceptedFormats()...)
 		ft := format.FormatType()
@@ -34,7 +27,7 @@ func Handler(reg prometheus.Gatherer, m *Manager, logger log.Logger) http.Handle
 		mfs, err := reg.Gather()
 		if err == nil && !fast {
 			var probeFamilies []*dto.MetricFamily
-			probeFamilies, err = m.Gather()
+			probeFamilies, err = st.Gather()
 			mfs = append(mfs, probeFamilies...)
 		}
 		if err != nil {
@@ -63,7 +56,7 @@ func Handler(reg prometheus.Gatherer, m *Manager, logger log.Logger) http.Handle
 			}
 		}
 		if fast {
-			if err := m.metrics.store.write(bw, ft == expfmt.TypeOpenMetrics); err != nil {
+			if err := st.Write(bw, ft == expfmt.TypeOpenMetrics); err != nil {
 				level.Debug(logger).Log("msg", "writing metrics", "err", err)
 				return
 			}

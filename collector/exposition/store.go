@@ -1,4 +1,11 @@
-package collector
+// Package exposition owns the per-probe series and the /metrics endpoint: a Store of metric
+// families whose series are written in the text and OpenMetrics formats directly (fast with
+// thousands of probes), and a Handler that negotiates text, OpenMetrics or protobuf (native
+// histograms) and serves the Store together with any other prometheus.Gatherer.
+//
+// It knows nothing of probes, targets or PoPs: it imports no package of this project, so it
+// can serve any store filled by anyone (the collector package fills it).
+package exposition
 
 import (
 	"bufio"
@@ -14,7 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// store holds the per-probe series and writes them in the text and OpenMetrics formats itself.
+// Store holds the per-probe series and writes them in the text and OpenMetrics formats itself.
 //
 // Why not client_golang vectors: with 2,000 targets, /metrics carries ~150,000 lines, and
 // Registry.Gather builds a protobuf message per series, checks and sorts them all and lets
@@ -23,29 +30,32 @@ import (
 // series in a fixed order, and appends lines straight to the output. Histograms keep their
 // classic buckets for the text formats and a client_golang histogram beside them for the
 // protobuf format (native histograms), which Gather serves through the ordinary path.
-type store struct {
+type Store struct {
 	mu       sync.Mutex
-	families []*family // sorted by name
+	families []*Family // sorted by name
 }
 
-type metricKind int
+// Kind is the type of a metric family.
+type Kind int
 
+// The kinds of metric family a Store holds.
 const (
-	kindGauge metricKind = iota
-	kindCounter
-	kindHistogram
+	Gauge Kind = iota
+	Counter
+	Histogram
 )
 
 // String returns the kind as the TYPE line names it.
-func (k metricKind) String() string {
+func (k Kind) String() string {
 	return [...]string{"gauge", "counter", "histogram"}[k]
 }
 
-// family is one metric family of the store: a name, a help text, label names and series.
-type family struct {
-	store      *store
+// Family is one metric family of a Store: a name, a help text, label names and series. Its
+// methods are safe for concurrent use.
+type Family struct {
+	store      *Store
 	name, help string
-	kind       metricKind
+	kind       Kind
 	labelNames []string
 	order      []int // label indexes sorted by label name: the order labels are written in
 	buckets    []float64
@@ -68,8 +78,13 @@ type series struct {
 	native      prometheus.Histogram // same observations, for the protobuf format
 }
 
-func (s *store) newFamily(name, help string, kind metricKind, labelNames []string, opts *prometheus.HistogramOpts) *family {
-	f := &family{store: s, name: name, help: help, kind: kind, labelNames: labelNames, series: map[string]*series{}}
+// NewStore returns an empty Store.
+func NewStore() *Store { return &Store{} }
+
+// NewFamily adds a family to the store. opts is required for a Histogram (its buckets and
+// native-histogram settings; name and help are taken from the arguments) and ignored otherwise.
+func (s *Store) NewFamily(name, help string, kind Kind, labelNames []string, opts *prometheus.HistogramOpts) *Family {
+	f := &Family{store: s, name: name, help: help, kind: kind, labelNames: labelNames, series: map[string]*series{}}
 	f.order = make([]int, len(labelNames))
 	for i := range f.order {
 		f.order[i] = i
@@ -86,7 +101,7 @@ func (s *store) newFamily(name, help string, kind metricKind, labelNames []strin
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(s.families, name, func(f *family, n string) int { return strings.Compare(f.name, n) })
+	i, _ := slices.BinarySearchFunc(s.families, name, func(f *Family, n string) int { return strings.Compare(f.name, n) })
 	s.families = slices.Insert(s.families, i, f)
 	return f
 }
@@ -94,7 +109,7 @@ func (s *store) newFamily(name, help string, kind metricKind, labelNames []strin
 func seriesKey(lv []string) string { return strings.Join(lv, "\xff") }
 
 // get returns the series with these label values, creating it. f.store.mu must be held.
-func (f *family) get(lv []string) *series {
+func (f *Family) get(lv []string) *series {
 	key := seriesKey(lv)
 	if s, ok := f.series[key]; ok {
 		return s
@@ -115,7 +130,7 @@ func (f *family) get(lv []string) *series {
 		}
 		s.labels = b.String()
 	}
-	if f.kind == kindHistogram {
+	if f.kind == Histogram {
 		s.counts = make([]uint64, len(f.buckets))
 		opts := f.opts
 		opts.ConstLabels = prometheus.Labels{}
@@ -130,19 +145,31 @@ func (f *family) get(lv []string) *series {
 	return s
 }
 
-func (f *family) set(v float64, lv ...string) {
+// Name returns the family's metric name.
+func (f *Family) Name() string { return f.name }
+
+// Kind returns the family's type.
+func (f *Family) Kind() Kind { return f.kind }
+
+// LabelNames returns the family's label names in declaration order.
+func (f *Family) LabelNames() []string { return slices.Clone(f.labelNames) }
+
+// Set sets the gauge or counter value of the series with label values lv, creating it.
+func (f *Family) Set(v float64, lv ...string) {
 	f.store.mu.Lock()
 	f.get(lv).value = v
 	f.store.mu.Unlock()
 }
 
-func (f *family) add(v float64, lv ...string) {
+// Add adds v to the value of the series with label values lv, creating it at 0 first.
+func (f *Family) Add(v float64, lv ...string) {
 	f.store.mu.Lock()
 	f.get(lv).value += v
 	f.store.mu.Unlock()
 }
 
-func (f *family) observe(v float64, lv ...string) {
+// Observe adds one observation to the histogram series with label values lv, creating it.
+func (f *Family) Observe(v float64, lv ...string) {
 	f.store.mu.Lock()
 	s := f.get(lv)
 	i, _ := slices.BinarySearch(f.buckets, v) // first bucket with bound >= v
@@ -155,14 +182,14 @@ func (f *family) observe(v float64, lv ...string) {
 	f.store.mu.Unlock()
 }
 
-// remove deletes the series with exactly these label values.
-func (f *family) remove(lv ...string) {
+// Remove deletes the series with exactly these label values, if it exists.
+func (f *Family) Remove(lv ...string) {
 	f.store.mu.Lock()
 	f.removeKey(seriesKey(lv))
 	f.store.mu.Unlock()
 }
 
-func (f *family) removeKey(key string) {
+func (f *Family) removeKey(key string) {
 	if _, ok := f.series[key]; !ok {
 		return
 	}
@@ -172,9 +199,9 @@ func (f *family) removeKey(key string) {
 	}
 }
 
-// removeProbe deletes every series whose first label values are prefix (a probe's vantage,
-// target and ip_version).
-func (f *family) removeProbe(prefix []string) {
+// RemovePrefix deletes every series whose first label values are prefix (for a probe: its
+// vantage, target and ip_version).
+func (f *Family) RemovePrefix(prefix []string) {
 	f.store.mu.Lock()
 	defer f.store.mu.Unlock()
 	if len(f.labelNames) == len(prefix) {
@@ -192,15 +219,16 @@ func (f *family) removeProbe(prefix []string) {
 	f.keys = slices.Delete(f.keys, i, j)
 }
 
-func (f *family) reset() {
+// Reset deletes every series of the family.
+func (f *Family) Reset() {
 	f.store.mu.Lock()
 	f.keys, f.series = nil, map[string]*series{}
 	f.store.mu.Unlock()
 }
 
-// write appends every family in the text exposition format 0.0.4, or in OpenMetrics 1.0
+// Write appends every family in the text exposition format 0.0.4, or in OpenMetrics 1.0
 // (without the final "# EOF", which the caller writes after all other families).
-func (s *store) write(w *bufio.Writer, openMetrics bool) error {
+func (s *Store) Write(w *bufio.Writer, openMetrics bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	buf := make([]byte, 0, 256)
@@ -209,7 +237,7 @@ func (s *store) write(w *bufio.Writer, openMetrics bool) error {
 			continue
 		}
 		metaName := f.name
-		if openMetrics && f.kind == kindCounter {
+		if openMetrics && f.kind == Counter {
 			metaName = strings.TrimSuffix(f.name, "_total")
 		}
 		buf = append(buf[:0], "# HELP "...)
@@ -231,7 +259,7 @@ func (s *store) write(w *bufio.Writer, openMetrics bool) error {
 		for _, key := range f.keys {
 			sr := f.series[key]
 			buf = buf[:0]
-			if f.kind != kindHistogram {
+			if f.kind != Histogram {
 				buf = appendSample(buf, f.name, "", sr.labels, sr.value, openMetrics)
 			} else {
 				var cum uint64
@@ -310,7 +338,7 @@ func escapeLabelValue(v string) string { return labelEscaper.Replace(v) }
 
 // Gather returns the store's families as protobuf messages, for the protobuf exposition
 // format (native histograms) and for tests. It is the slow path the text formats avoid.
-func (s *store) Gather() ([]*dto.MetricFamily, error) {
+func (s *Store) Gather() ([]*dto.MetricFamily, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*dto.MetricFamily
@@ -320,27 +348,27 @@ func (s *store) Gather() ([]*dto.MetricFamily, error) {
 		}
 		mf := &dto.MetricFamily{Name: proto.String(f.name), Help: proto.String(f.help)}
 		switch f.kind {
-		case kindGauge:
+		case Gauge:
 			mf.Type = dto.MetricType_GAUGE.Enum()
-		case kindCounter:
+		case Counter:
 			mf.Type = dto.MetricType_COUNTER.Enum()
-		case kindHistogram:
+		case Histogram:
 			mf.Type = dto.MetricType_HISTOGRAM.Enum()
 		}
 		for _, key := range f.keys {
 			sr := f.series[key]
 			m := &dto.Metric{}
 			switch f.kind {
-			case kindHistogram:
+			case Histogram:
 				if err := sr.native.Write(m); err != nil {
 					return nil, err
 				}
-			case kindGauge:
+			case Gauge:
 				m.Gauge = &dto.Gauge{Value: proto.Float64(sr.value)}
-			case kindCounter:
+			case Counter:
 				m.Counter = &dto.Counter{Value: proto.Float64(sr.value)}
 			}
-			if f.kind != kindHistogram {
+			if f.kind != Histogram {
 				for _, i := range f.order {
 					m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(f.labelNames[i]), Value: proto.String(sr.labelValues[i])})
 				}

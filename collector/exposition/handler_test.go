@@ -1,4 +1,4 @@
-package collector
+package exposition
 
 import (
 	"compress/gzip"
@@ -6,28 +6,17 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-
-	"github.com/popexporter/pop_exporter/collector/edge"
 )
 
 func TestHandlerFormats(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m, err := New(reg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Stop()
-	r := newRecordingRunner(t, m, testTarget(t, "www", "http://127.0.0.1/"))
-	res := cloudflareResult("AMS", edge.CacheHit)
-	res.TTFB = 42 * time.Millisecond
-	m.record(r, res)
-	h := Handler(reg, m, log.NewNopLogger())
+	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "test_exporter_targets", Help: "Targets."}))
+	h := Handler(reg, testStore(1), log.NewNopLogger())
 
 	get := func(accept, encoding string) (string, []byte) {
 		req := httptest.NewRequest("GET", "/metrics", nil)
@@ -47,14 +36,14 @@ func TestHandlerFormats(t *testing.T) {
 	}
 
 	ct, body := get("text/plain", "gzip")
-	if !strings.HasPrefix(ct, "text/plain") || !strings.Contains(string(body), `pop_probe_success{ip_version="4",target="www",vantage="ams-office"} 1`) ||
-		!strings.Contains(string(body), "pop_exporter_targets") {
+	if !strings.HasPrefix(ct, "text/plain") || !strings.Contains(string(body), `test_probe_success{ip_version="4",target="t0",vantage="ams-office"} 0`) ||
+		!strings.Contains(string(body), "test_exporter_targets") {
 		t.Errorf("text: %s\n%s", ct, body)
 	}
 
 	ct, body = get("application/openmetrics-text;version=1.0.0", "identity")
 	if !strings.HasPrefix(ct, "application/openmetrics-text") || !strings.HasSuffix(string(body), "# EOF\n") ||
-		strings.Count(string(body), "# EOF") != 1 || !strings.Contains(string(body), "# TYPE pop_probe_responses counter") {
+		strings.Count(string(body), "# EOF") != 1 || !strings.Contains(string(body), "# TYPE test_probe_failures counter") {
 		t.Errorf("openmetrics: %s\n%s", ct, body)
 	}
 
@@ -67,12 +56,22 @@ func TestHandlerFormats(t *testing.T) {
 		if err := dec.Decode(&mf); err != nil {
 			break
 		}
-		if mf.GetName() == "pop_probe_ttfb_seconds" {
+		if mf.GetName() == "test_probe_ttfb_seconds" {
 			h := mf.GetMetric()[0].GetHistogram()
-			found = h.Schema != nil && h.GetSampleCount() == 1 && len(h.GetBucket()) == len(ttfbBuckets)
+			found = h.Schema != nil && h.GetSampleCount() == 1 && len(h.GetBucket()) == len(testBuckets)
 		}
 	}
 	if !found {
-		t.Errorf("protobuf exposition lacks pop_probe_ttfb_seconds with classic and native buckets")
+		t.Errorf("protobuf exposition lacks test_probe_ttfb_seconds with classic and native buckets")
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	for in, want := range map[string]bool{
+		"": false, "gzip": true, "deflate, gzip;q=0.5": true, "gzip;q=0": false, "GZIP": true, "br": false,
+	} {
+		if got := acceptsGzip(in); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", in, got, want)
+		}
 	}
 }

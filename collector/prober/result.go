@@ -1,4 +1,4 @@
-package collector
+package prober
 
 import (
 	"time"
@@ -16,21 +16,26 @@ const (
 	PhaseTLS                     // TLS handshake
 	PhaseProcessing              // request written -> first response byte
 	PhaseTransfer                // first response byte -> body read (or limit reached)
-	numPhases
+	// NumPhases is the number of phases, the length of Result.Phases.
+	NumPhases
 )
 
-// String returns the phase label value.
-func (p Phase) String() string { return phaseNames[p] }
+// PhaseNames are the phase label values, in the order a request goes through them, named as
+// curl names them.
+var PhaseNames = [NumPhases]string{"dns", "connect", "tls", "processing", "transfer"}
 
-// Result is the outcome of one probe: a plain struct from which every metric is derived in
-// one place, (*Manager).record.
+// String returns the phase label value.
+func (p Phase) String() string { return PhaseNames[p] }
+
+// Result is the outcome of one probe: a plain struct from which the collector derives every
+// metric in one place.
 type Result struct {
 	Start    time.Time
 	Duration time.Duration            // start -> end of body read, or -> failure
-	Phases   [numPhases]time.Duration // summed over redirects
+	Phases   [NumPhases]time.Duration // summed over redirects
 	// Happened says which phases took place at all: no dns phase for an IP literal or a
 	// pinned address, no tls phase over plain HTTP. Only those are observed.
-	Happened [numPhases]bool
+	Happened [NumPhases]bool
 	TTFB     time.Duration // start -> first byte of the final response; 0 without one
 
 	// Responded is true when an HTTP response arrived, whatever its status: a 403 from a WAF or

@@ -1,4 +1,4 @@
-package collector
+package prober
 
 import (
 	"context"
@@ -9,21 +9,28 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/collector/internal/testhelp"
 	"github.com/popexporter/pop_exporter/config"
 )
 
+func testSpec(t testing.TB, target config.Target) *Spec {
+	t.Helper()
+	s, err := NewSpec(target, target.IPProtocols[0], "pop_exporter/test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func probeOnce(t *testing.T, target config.Target) Result {
 	t.Helper()
-	s := testSpec(t, target)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(target.Timeout))
-	defer cancel()
-	return s.run(ctx, edge.NewIdentifier(nil))
+	return testSpec(t, target).Run(context.Background())
 }
 
 // A server that waits D before its first byte: processing and TTFB must be at least D, and
@@ -31,9 +38,9 @@ func probeOnce(t *testing.T, target config.Target) Result {
 func TestProbeTimingsCoverServerDelay(t *testing.T) {
 	for _, delay := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond} {
 		t.Run(delay.String(), func(t *testing.T) {
-			srv := delayServer(delay)
+			srv := testhelp.DelayServer(delay)
 			defer srv.Close()
-			target := testTarget(t, "delay", srv.URL)
+			target := testhelp.Target(t, "delay", srv.URL)
 			target.Timeout = config.Duration(5 * time.Second)
 			res := probeOnce(t, target)
 			if !res.Success {
@@ -63,7 +70,7 @@ func TestProbeTLSPhaseAndCAFile(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 
-	target := testTarget(t, "tls", srv.URL)
+	target := testhelp.Target(t, "tls", srv.URL)
 	res := probeOnce(t, target)
 	if res.Success || res.FailureReason != ReasonTLS {
 		t.Fatalf("untrusted certificate: got success=%v reason=%q (%v), want tls failure", res.Success, res.FailureReason, res.Err)
@@ -116,12 +123,12 @@ func TestProbeFailureReasons(t *testing.T) {
 		target func() config.Target
 		reason string
 	}{
-		{"connection refused", func() config.Target { return testTarget(t, "x", "http://"+refused+"/") }, ReasonConnect},
-		{"no answer in time", func() config.Target { return testTarget(t, "x", slow.URL) }, ReasonTimeout},
-		{"headers trickle in", func() config.Target { return testTarget(t, "x", "http://"+trickle+"/") }, ReasonTimeout},
-		{"invalid status", func() config.Target { return testTarget(t, "x", status.URL) }, ReasonHTTPStatus},
+		{"connection refused", func() config.Target { return testhelp.Target(t, "x", "http://"+refused+"/") }, ReasonConnect},
+		{"no answer in time", func() config.Target { return testhelp.Target(t, "x", slow.URL) }, ReasonTimeout},
+		{"headers trickle in", func() config.Target { return testhelp.Target(t, "x", "http://"+trickle+"/") }, ReasonTimeout},
+		{"invalid status", func() config.Target { return testhelp.Target(t, "x", status.URL) }, ReasonHTTPStatus},
 		{"dns server unreachable", func() config.Target {
-			tg := testTarget(t, "x", "http://pop-exporter.test/")
+			tg := testhelp.Target(t, "x", "http://pop-exporter.test/")
 			tg.DNSServer = refused
 			return tg
 		}, ReasonDNS},
@@ -178,7 +185,7 @@ func TestProbeRequestShape(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	target := testTarget(t, "shape", srv.URL+"/path?q=1")
+	target := testhelp.Target(t, "shape", srv.URL+"/path?q=1")
 	target.Method = "HEAD"
 	target.Headers = map[string]string{"Host": "www.example.com", "Pragma": "akamai-x-cache-on"}
 	res := probeOnce(t, target)
@@ -195,7 +202,7 @@ func TestProbeRequestShape(t *testing.T) {
 	}
 
 	// A 1 MiB body with a 64 KiB limit: the probe reads the limit, not the whole body.
-	target = testTarget(t, "big", srv.URL)
+	target = testhelp.Target(t, "big", srv.URL)
 	target.BodySizeLimit = 64 << 10
 	if res := probeOnce(t, target); !res.Success {
 		t.Errorf("large body: %s %v", res.FailureReason, res.Err)
@@ -221,7 +228,7 @@ func TestProbeRedirectsAndResolve(t *testing.T) {
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 
 	// resolve pins the hostname to loopback without any DNS lookup.
-	target := testTarget(t, "redirect", "http://pinned.pop-exporter.test:"+port+"/old")
+	target := testhelp.Target(t, "redirect", "http://pinned.pop-exporter.test:"+port+"/old")
 	target.Resolve = "127.0.0.1"
 	res := probeOnce(t, target)
 	if !res.Success || res.StatusCode != 200 {
@@ -256,7 +263,7 @@ func TestProbeIPv6(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	target := testTarget(t, "v6", srv.URL)
+	target := testhelp.Target(t, "v6", srv.URL)
 	target.IPProtocols = []string{"ip6"}
 	if res := probeOnce(t, target); !res.Success {
 		t.Errorf("ip6 to [::1]: %s %v", res.FailureReason, res.Err)
@@ -271,12 +278,12 @@ func TestProbeIPv6(t *testing.T) {
 func TestErrorResponsesIdentifyTheEdge(t *testing.T) {
 	for _, status := range []int{http.StatusForbidden, http.StatusServiceUnavailable} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			// CF-RAY as in the cdn-headers.md sample 818bef0efadd4fcf-ORF (cs533-f23 curl dumps).
+			// CF-RAY 818bef0efadd4fcf-ORF as captured in the curl dumps of github.com/phonedude/cs533-f23.
 			w.Header().Set("Server", "cloudflare")
 			w.Header().Set("CF-RAY", "818bef0efadd4fcf-ORF")
 			w.WriteHeader(status)
 		}))
-		res := probeOnce(t, testTarget(t, "blocked", srv.URL))
+		res := probeOnce(t, testhelp.Target(t, "blocked", srv.URL))
 		srv.Close()
 		if res.Success || res.FailureReason != ReasonHTTPStatus || !res.Responded {
 			t.Errorf("%d: success=%v reason=%q responded=%v, want a failed probe with a response", status, res.Success, res.FailureReason, res.Responded)
@@ -287,35 +294,39 @@ func TestErrorResponsesIdentifyTheEdge(t *testing.T) {
 	}
 }
 
-// A server naming a new random PoP on every response, probed for real: the pop label values
-// of the probe stay within the cap.
-func TestRandomPoPServerIsCapped(t *testing.T) {
-	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		i := n.Add(1)
-		w.Header().Set("CF-RAY", fmt.Sprintf("9da906681ad80c13-%c%c%c", 'A'+i%26, 'A'+i/26%26, 'A'+i/676%26))
-		w.Header().Set("Server", "cloudflare")
-	}))
-	defer srv.Close()
-	m, reg := newTestManager(t, Options{MaxPoPsPerProbe: 4})
-	target := testTarget(t, "random", srv.URL)
-	r := newRecordingRunner(t, m, target)
-	s := r.spec.Load()
-	for range 60 {
-		m.record(r, m.runProbe(context.Background(), s))
-	}
-	pops := map[string]bool{}
-	mfs, _ := reg.Gather()
-	for _, mf := range mfs {
-		for _, mt := range mf.GetMetric() {
-			for _, lp := range mt.GetLabel() {
-				if lp.GetName() == "pop" && mf.GetName() != "pop_probe_edge_info" && mf.GetName() != "pop_probe_baseline_info" {
-					pops[lp.GetValue()] = true
+// BenchmarkTTFBAccuracy measures how far the measured processing phase and TTFB are from a
+// server delay D that is known exactly, over 200 probes each (see README, Performance):
+//
+//	go test -run XXX -bench TTFBAccuracy -benchtime 1x ./collector/prober/
+func BenchmarkTTFBAccuracy(b *testing.B) {
+	const probes = 200
+	for _, delay := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond} {
+		b.Run(delay.String(), func(b *testing.B) {
+			srv := testhelp.DelayServer(delay)
+			defer srv.Close()
+			target := testhelp.Target(b, "accuracy", srv.URL)
+			target.Timeout = config.Duration(5 * time.Second)
+			s := testSpec(b, target)
+			for b.Loop() {
+				var ttfbErr, procErr []time.Duration
+				for range probes {
+					res := s.Run(context.Background())
+					if !res.Success {
+						b.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+					}
+					ttfbErr = append(ttfbErr, res.TTFB-delay)
+					procErr = append(procErr, res.Phases[PhaseProcessing]-delay)
 				}
+				slices.Sort(ttfbErr)
+				slices.Sort(procErr)
+				p50, p99 := func(d []time.Duration) time.Duration { return d[len(d)/2] }, func(d []time.Duration) time.Duration { return d[len(d)*99/100] }
+				b.ReportMetric(float64(p50(ttfbErr).Microseconds()), "ttfb-err-p50-µs")
+				b.ReportMetric(float64(p99(ttfbErr).Microseconds()), "ttfb-err-p99-µs")
+				b.ReportMetric(float64(p50(procErr).Microseconds()), "processing-err-p50-µs")
+				b.ReportMetric(float64(p99(procErr).Microseconds()), "processing-err-p99-µs")
+				fmt.Printf("D=%v over %d probes: ttfb-D median %v p99 %v min %v; processing-D median %v p99 %v min %v\n",
+					delay, probes, p50(ttfbErr), p99(ttfbErr), ttfbErr[0], p50(procErr), p99(procErr), procErr[0])
 			}
-		}
-	}
-	if len(pops) > 5 || !pops[OtherPoP] {
-		t.Errorf("pop label values = %v: want at most 4 codes and %q", pops, OtherPoP)
+		})
 	}
 }

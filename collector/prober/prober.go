@@ -1,9 +1,15 @@
-package collector
+// Package prober runs one probe: a Spec is prepared once from a configured target (headers,
+// TLS settings, resolver, identification rules), and Spec.Run performs a fresh-connection HTTP
+// request, times its phases with httptrace, identifies the edge that answered and returns a
+// plain Result. It owns the phase names and the failure reasons.
+//
+// It imports collector/edge (identification) and config (the target it is built from), and
+// nothing that schedules probes or records metrics: the collector package above it does both.
+package prober
 
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +18,6 @@ import (
 	"net/http/httptrace"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
@@ -29,31 +34,41 @@ const (
 	maxRedirects = 10
 )
 
-// probeSpec is everything one probe (a target on one IP family) needs, prepared once when a
-// config is applied, so a probe run does no parsing or file reading.
-type probeSpec struct {
-	key       string // "<target>/<ip_version>"
-	target    config.Target
-	ipVersion string // "4" or "6"
+// Spec is everything one probe (a target on one IP family) needs, prepared once when a config
+// is applied, so a probe run does no parsing or file reading.
+type Spec struct {
+	// Key identifies the probe across reloads: "<target>/<ip_version>".
+	Key string
+	// Target is the configured target, with every field at its effective value.
+	Target config.Target
+	// IPVersion is the ip_version label value, "4" or "6".
+	IPVersion string
+
 	network   string // "tcp4" or "tcp6"
 	tlsConfig *tls.Config
 	resolver  *net.Resolver
 	header    http.Header
 	host      string // Host header override, "" for the URL's host
-	userAgent string
+	ident     *edge.Identifier
 }
 
-func newProbeSpec(t config.Target, ipProtocol, userAgent string) (*probeSpec, error) {
-	s := &probeSpec{target: t, userAgent: userAgent, header: http.Header{}}
+// NewSpec prepares the probe of target t on one IP family ("ip4" or "ip6"). userAgent is sent
+// unless the target sets its own User-Agent header; ident identifies the edge of each response
+// (nil means the built-in rules only).
+func NewSpec(t config.Target, ipProtocol, userAgent string, ident *edge.Identifier) (*Spec, error) {
+	if ident == nil {
+		ident = edge.NewIdentifier(nil)
+	}
+	s := &Spec{Target: t, header: http.Header{}, ident: ident}
 	switch ipProtocol {
 	case "ip4":
-		s.ipVersion, s.network = "4", "tcp4"
+		s.IPVersion, s.network = "4", "tcp4"
 	case "ip6":
-		s.ipVersion, s.network = "6", "tcp6"
+		s.IPVersion, s.network = "6", "tcp6"
 	default:
 		return nil, fmt.Errorf("target %q: unknown ip protocol %q", t.Name, ipProtocol)
 	}
-	s.key = t.Name + "/" + s.ipVersion
+	s.Key = t.Name + "/" + s.IPVersion
 	for k, v := range t.Headers {
 		if strings.EqualFold(k, "Host") {
 			s.host = v
@@ -84,20 +99,20 @@ func newProbeSpec(t config.Target, ipProtocol, userAgent string) (*probeSpec, er
 
 // dial connects on the probe's IP family, resolving afresh (Go's resolver keeps no cache) or
 // connecting to the pinned address for the target's own host, like curl --resolve.
-func (s *probeSpec) dial(ctx context.Context, _, addr string) (net.Conn, error) {
+func (s *Spec) dial(ctx context.Context, _, addr string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
 	}
-	if s.target.Resolve != "" && s.target.ParsedURL != nil && strings.EqualFold(host, s.target.ParsedURL.Hostname()) {
-		addr = net.JoinHostPort(s.target.Resolve, port)
+	if s.Target.Resolve != "" && s.Target.ParsedURL != nil && strings.EqualFold(host, s.Target.ParsedURL.Hostname()) {
+		addr = net.JoinHostPort(s.Target.Resolve, port)
 	}
 	d := net.Dialer{Resolver: s.resolver}
 	return d.DialContext(ctx, s.network, addr)
 }
 
-func (s *probeSpec) checkRedirect(_ *http.Request, via []*http.Request) error {
-	if s.target.FollowRedirects != nil && !*s.target.FollowRedirects {
+func (s *Spec) checkRedirect(_ *http.Request, via []*http.Request) error {
+	if s.Target.FollowRedirects != nil && !*s.Target.FollowRedirects {
 		return http.ErrUseLastResponse
 	}
 	if len(via) >= maxRedirects {
@@ -106,46 +121,12 @@ func (s *probeSpec) checkRedirect(_ *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// phaseTrace adds up request phases from httptrace hooks. Hooks of one request can run on
-// different goroutines (the dialer's), hence the mutex.
-type phaseTrace struct {
-	mu                               sync.Mutex
-	dnsStart, connectStart, tlsStart time.Time
-	wroteRequest, firstByte          time.Time
-	phases                           [numPhases]time.Duration
-	happened                         [numPhases]bool
-}
-
-func (p *phaseTrace) add(phase Phase, since time.Time) {
-	if !since.IsZero() {
-		p.phases[phase] += time.Since(since)
-		p.happened[phase] = true
-	}
-}
-
-func (p *phaseTrace) clientTrace() *httptrace.ClientTrace {
-	lock := func(f func()) { p.mu.Lock(); f(); p.mu.Unlock() }
-	return &httptrace.ClientTrace{
-		DNSStart:          func(httptrace.DNSStartInfo) { lock(func() { p.dnsStart = time.Now() }) },
-		DNSDone:           func(httptrace.DNSDoneInfo) { lock(func() { p.add(PhaseDNS, p.dnsStart) }) },
-		ConnectStart:      func(string, string) { lock(func() { p.connectStart = time.Now() }) },
-		ConnectDone:       func(string, string, error) { lock(func() { p.add(PhaseConnect, p.connectStart) }) },
-		TLSHandshakeStart: func() { lock(func() { p.tlsStart = time.Now() }) },
-		TLSHandshakeDone:  func(tls.ConnectionState, error) { lock(func() { p.add(PhaseTLS, p.tlsStart) }) },
-		WroteRequest:      func(httptrace.WroteRequestInfo) { lock(func() { p.wroteRequest = time.Now() }) },
-		GotFirstResponseByte: func() {
-			lock(func() {
-				p.add(PhaseProcessing, p.wroteRequest)
-				p.firstByte = time.Now()
-			})
-		},
-	}
-}
-
-// run performs one probe: a fresh transport (fresh DNS, fresh TCP and TLS, no keep-alive), one
+// Run performs one probe: a fresh transport (fresh DNS, fresh TCP and TLS, no keep-alive), one
 // request with redirects as configured, a bounded body read, and edge identification of the
-// final response. ctx carries the probe's deadline.
-func (s *probeSpec) run(ctx context.Context, ident *edge.Identifier) Result {
+// final response. It ends by the target's timeout at the latest, or earlier when ctx ends.
+func (s *Spec) Run(ctx context.Context) Result {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.Target.Timeout))
+	defer cancel()
 	res := Result{Start: time.Now(), CacheAge: -1}
 	trace := &phaseTrace{}
 	ctx = httptrace.WithClientTrace(ctx, trace.clientTrace())
@@ -170,7 +151,7 @@ func (s *probeSpec) run(ctx context.Context, ident *edge.Identifier) Result {
 		return res
 	}
 
-	req, err := http.NewRequestWithContext(ctx, s.target.Method, s.target.URL, nil)
+	req, err := http.NewRequestWithContext(ctx, s.Target.Method, s.Target.URL, nil)
 	if err != nil {
 		return fail(ReasonOther, fmt.Errorf("building request: %w", err))
 	}
@@ -194,7 +175,7 @@ func (s *probeSpec) run(ctx context.Context, ident *edge.Identifier) Result {
 	res.StatusCode = resp.StatusCode
 	res.TTFB = firstByte.Sub(res.Start)
 
-	limit := int64(s.target.BodySizeLimit)
+	limit := int64(s.Target.BodySizeLimit)
 	peek := make([]byte, min(limit, bodyPeekBytes))
 	n, bodyErr := io.ReadFull(resp.Body, peek)
 	if errors.Is(bodyErr, io.EOF) || errors.Is(bodyErr, io.ErrUnexpectedEOF) {
@@ -204,7 +185,7 @@ func (s *probeSpec) run(ctx context.Context, ident *edge.Identifier) Result {
 	}
 	end := time.Now()
 
-	res.Edge = ident.Identify(&edge.Response{
+	res.Edge = s.ident.Identify(&edge.Response{
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
 		URL:        resp.Request.URL.String(),
@@ -227,45 +208,10 @@ func (s *probeSpec) run(ctx context.Context, ident *edge.Identifier) Result {
 		if res.FailureReason != ReasonTimeout {
 			res.FailureReason = ReasonBody
 		}
-	case !s.target.StatusOK(resp.StatusCode):
+	case !s.Target.StatusOK(resp.StatusCode):
 		res.FailureReason, res.Err = ReasonHTTPStatus, fmt.Errorf("status %d is not a valid status code", resp.StatusCode)
 	default:
 		res.Success = true
 	}
 	return res
-}
-
-// classifyError maps a request error to a failure reason.
-func classifyError(ctx context.Context, err error) string {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return ReasonTimeout
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return ReasonDNS
-	}
-	var (
-		certErr     *tls.CertificateVerificationError
-		recordErr   tls.RecordHeaderError
-		alertErr    tls.AlertError
-		unknownAuth x509.UnknownAuthorityError
-		hostErr     x509.HostnameError
-		invalidErr  x509.CertificateInvalidError
-	)
-	if errors.As(err, &certErr) || errors.As(err, &recordErr) || errors.As(err, &alertErr) ||
-		errors.As(err, &unknownAuth) || errors.As(err, &hostErr) || errors.As(err, &invalidErr) {
-		return ReasonTLS
-	}
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		return ReasonConnect
-	}
-	if strings.Contains(err.Error(), "tls: ") {
-		return ReasonTLS
-	}
-	var netErr net.Error
-	if errors.As(err, &netErr) && netErr.Timeout() {
-		return ReasonTimeout
-	}
-	return ReasonOther
 }

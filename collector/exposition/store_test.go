@@ -1,0 +1,111 @@
+package exposition
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+)
+
+var testBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1}
+
+// testStore has one family of each kind, with probe-like labels, filled for a few probes.
+func testStore(probes int) *Store {
+	st := NewStore()
+	probeLabels := []string{"vantage", "target", "ip_version"}
+	up := st.NewFamily("test_probe_success", "1 if the last probe succeeded.", Gauge, probeLabels, nil)
+	fails := st.NewFamily("test_probe_failures_total", "Failures by reason.", Counter, append(probeLabels, "reason"), nil)
+	ttfb := st.NewFamily("test_probe_ttfb_seconds", "Time to first byte.", Histogram, append(probeLabels, "pop", "cache_status"),
+		&prometheus.HistogramOpts{Buckets: testBuckets, NativeHistogramBucketFactor: 1.1, NativeHistogramMaxBucketNumber: 100})
+	info := st.NewFamily("test_info", "Labels that need escaping; always 1.", Gauge, []string{"vantage", "city"}, nil)
+	for i := range probes {
+		lv := []string{"ams-office", fmt.Sprintf("t%d", i), "4"}
+		up.Set(float64(i%2), lv...)
+		fails.Add(0, append(lv, "dns")...)
+		fails.Add(float64(i), append(lv, "timeout")...)
+		for j, pop := range []string{"AMS", "FRA", "SIN", "AMS"} {
+			ttfb.Observe(float64(j*37+i)/1000, append(lv, pop, []string{"hit", "miss"}[j%2])...)
+		}
+	}
+	info.Set(1, `vant"age`, `back\slash`+"\nnewline")
+	info.Set(1, "plain", "Zürich")
+	return st
+}
+
+// The store writes the text formats itself; they must be exactly what expfmt makes of the
+// same series gathered as protobuf messages, label escaping, histograms and all.
+func TestStoreWritesWhatExpfmtWrites(t *testing.T) {
+	st := testStore(3)
+	for _, tc := range []struct {
+		name   string
+		format expfmt.Format
+		om     bool
+	}{
+		{"text", expfmt.NewFormat(expfmt.TypeTextPlain), false},
+		{"openmetrics", expfmt.NewFormat(expfmt.TypeOpenMetrics), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got bytes.Buffer
+			w := bufio.NewWriter(&got)
+			if err := st.Write(w, tc.om); err != nil {
+				t.Fatal(err)
+			}
+			w.Flush()
+
+			mfs, err := st.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want bytes.Buffer
+			enc := expfmt.NewEncoder(&want, tc.format)
+			for _, mf := range mfs {
+				if err := enc.Encode(mf); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got.String() != want.String() {
+				gl, wl := strings.Split(got.String(), "\n"), strings.Split(want.String(), "\n")
+				for i := range min(len(gl), len(wl)) {
+					if gl[i] != wl[i] {
+						t.Fatalf("line %d differs:\n got %s\nwant %s", i+1, gl[i], wl[i])
+					}
+				}
+				t.Fatalf("got %d lines, want %d", len(gl), len(wl))
+			}
+			if !strings.Contains(got.String(), `test_probe_ttfb_seconds_bucket{cache_status="hit",ip_version="4",pop="AMS",target="t0",vantage="ams-office",le="0.005"}`) {
+				t.Errorf("no TTFB bucket line for t0 at AMS in:\n%s", got.String())
+			}
+		})
+	}
+}
+
+// Removing a probe removes exactly its series: t1's, not t10's, whose key shares a prefix.
+func TestStoreRemovePrefix(t *testing.T) {
+	st := testStore(11)
+	for _, f := range st.families {
+		if f.labelNames[0] == "vantage" && len(f.labelNames) >= 3 {
+			f.RemovePrefix([]string{"ams-office", "t1", "4"})
+		}
+	}
+	mfs, _ := st.Gather()
+	seen := map[string]bool{}
+	for _, mf := range mfs {
+		for _, mt := range mf.GetMetric() {
+			for _, lp := range mt.GetLabel() {
+				if lp.GetName() == "target" {
+					seen[lp.GetValue()] = true
+				}
+			}
+			if h := mt.GetHistogram(); h != nil {
+				seen["histogram"] = true
+			}
+		}
+	}
+	if seen["t1"] || !seen["t10"] || !seen["t2"] || len(seen) != 11 {
+		t.Errorf("targets left after removing t1: %v, want t0, t2..t10 and histograms", seen)
+	}
+}

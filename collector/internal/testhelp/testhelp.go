@@ -1,0 +1,58 @@
+// Package testhelp holds the small helpers that the tests of several collector packages share:
+// a target at its effective defaults, a server with a known delay, and polling for a condition.
+// Only tests import it.
+package testhelp
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/popexporter/pop_exporter/config"
+)
+
+// Target returns a target with every field at its effective default, as config.Parse would
+// leave it, probing rawURL.
+func Target(t testing.TB, name, rawURL string) config.Target {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow := true
+	return config.Target{
+		Name:            name,
+		URL:             rawURL,
+		ParsedURL:       u,
+		Interval:        config.Duration(5 * time.Second),
+		Timeout:         config.Duration(3 * time.Second),
+		Method:          "GET",
+		BodySizeLimit:   64 << 10,
+		FollowRedirects: &follow,
+		IPProtocols:     []string{"ip4"},
+		BaselineWindow:  config.Duration(30 * time.Minute),
+	}
+}
+
+// DelayServer answers every request after waiting exactly d before its first byte.
+func DelayServer(d time.Duration) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(d)
+		fmt.Fprint(w, "ok")
+	}))
+}
+
+// WaitFor polls cond until it holds, failing the test after 10 s.
+func WaitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
