@@ -122,9 +122,9 @@ func TestKnown(t *testing.T) {
 }
 
 // TestTableWellFormed checks every row: what reaches a label must look like what the metrics
-// contract promises.
+// reference in README.md promises.
 func TestTableWellFormed(t *testing.T) {
-	// The table is most of what the package adds to a binary (issue budget: 1 MiB).
+	// The table is most of what the package adds to a binary (budget: 1 MiB).
 	if len(locationsTSV) > 900<<10 {
 		t.Errorf("locations.tsv is %d bytes; the binary growth budget is 1 MiB", len(locationsTSV))
 	}
