@@ -110,7 +110,7 @@ func TestInvalidConfigs(t *testing.T) {
 }
 
 // TestValidFull checks the effective value of every field after defaults are applied, for a
-// file using every key of the DESIGN example.
+// file using every key of the configuration reference in README.md.
 func TestValidFull(t *testing.T) {
 	cfg, err := Load("testdata/valid-full.yml")
 	if err != nil {
@@ -338,8 +338,8 @@ func TestDefault(t *testing.T) {
 	if cfg.File != "<embedded default>" || cfg.Vantage.Name != "default" || cfg.Vantage.Location != "" {
 		t.Errorf("File %q, vantage %+v", cfg.File, cfg.Vantage)
 	}
-	// Which CDN serves each host, from the vendors' own sites and response headers
-	// (../shared/reference/cdn-headers.md); "" for multi-CDN hosts.
+	// Which CDN serves each host, from the vendors' own sites and response headers; "" for
+	// multi-CDN hosts.
 	cdnOf := map[string]string{
 		"www.cloudflare.com": "cloudflare",
 		"aws.amazon.com":     "cloudfront",

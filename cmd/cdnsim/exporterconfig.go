@@ -13,8 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// The types below mirror the keys of the pop_exporter configuration (DESIGN.md,
-// "Configuration") that a scenario needs. They are written out rather than imported from
+// The types below mirror the keys of the pop_exporter configuration (README.md,
+// "Configuration reference") that a scenario needs. They are written out rather than imported from
 // package config so that the printed file shows only what cdnsim chose, not every default.
 
 type exporterConfig struct {

@@ -84,8 +84,8 @@ targets:
 	if string(out) != want {
 		t.Errorf("config:\n%s\nwant:\n%s", out, want)
 	}
-	// Only the DESIGN.md configuration keys are used: decoding strictly into a mirror of
-	// that schema must succeed.
+	// Only keys of the configuration reference in README.md are used: decoding strictly into
+	// a mirror of that schema must succeed.
 	var strict struct {
 		Vantage  struct{ Name, Location string }
 		Defaults struct{ Interval, Timeout string }

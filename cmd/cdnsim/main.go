@@ -4,12 +4,12 @@
 // Every target of a scenario answers at /<target>/ (any sub-path) on one HTTP and one HTTPS
 // listener with the exact response-header format of one CDN (Cloudflare, CloudFront,
 // Fastly, Akamai, Azure Front Door, Vercel, Netlify, Fly.io, Bunny, KeyCDN, CDN77, Gcore),
-// modelled on the real samples in shared/reference/cdn-headers.md. A YAML scenario scripts,
-// per target, the PoP over time (stay, shift after a time, flap between two PoPs, random
-// among a set), the TTFB per PoP, the cache-status mix and faults (error status, timeouts,
-// TCP resets, slow headers). Time counts from cdnsim's start. Every draw comes from a
-// generator seeded by (--seed, target, request number), so a run is reproducible for a
-// given seed and request sequence.
+// modelled on the real responses named in vendors.go. A YAML scenario scripts, per target,
+// the PoP over time (stay, shift after a time, flap between two PoPs, random among a set),
+// the TTFB per PoP, the cache-status mix and faults (error status, timeouts, TCP resets, slow
+// headers). Time counts from cdnsim's start. Every draw comes from a generator seeded by
+// (--seed, target, request number), so a run is reproducible for a given seed and request
+// sequence.
 //
 // For HTTPS, cdnsim makes a throwaway CA at start and writes it to --tls.ca-file for the
 // exporter to trust. --print-config prints a pop_exporter configuration probing every target;

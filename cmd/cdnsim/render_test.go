@@ -38,8 +38,8 @@ func headerText(h http.Header) string {
 }
 
 // The expected blocks below were checked by hand against the real samples cited in each
-// renderer's comment (shared/reference/cdn-headers.md); the regexes of the reference table
-// are asserted separately in TestRenderedHeadersMatchReferenceRegexes.
+// renderer's comment (vendors.go); the PoP regexes are asserted separately in
+// TestRenderedHeadersMatchReferenceRegexes.
 func TestRenderExactHeaders(t *testing.T) {
 	akamaiReq, _ := http.NewRequest("GET", "http://127.0.0.1/akamai/", nil)
 	akamaiReq.Header.Set("Pragma", "akamai-x-cache-on, akamai-x-get-cache-key")
@@ -172,8 +172,9 @@ X-Shard: fr5-shard0-default
 	}
 }
 
-// The PoP regexes of shared/reference/cdn-headers.md ("Per CDN" table) must find the scripted
-// PoP in what cdnsim renders: that is what makes the simulator a fair test of an identifier.
+// PoP regexes written from the vendors' real header samples, one per format, must find the
+// scripted PoP in what cdnsim renders: that is what makes the simulator a fair test of an
+// identifier.
 func TestRenderedHeadersMatchReferenceRegexes(t *testing.T) {
 	tests := []struct {
 		cdn, pop, header string

@@ -118,8 +118,8 @@ type cacheStep struct {
 // targetNameRE keeps target names usable as a URL path segment and as a label value.
 var targetNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
 
-// cacheStatuses is the normalised cache_status enum of the metrics contract, in the order
-// cache weights are laid out (so draws do not depend on map iteration order).
+// cacheStatuses is the normalised cache_status enum of the metrics reference in README.md, in
+// the order cache weights are laid out (so draws do not depend on map iteration order).
 var cacheStatuses = []string{"hit", "miss", "expired", "stale", "revalidated", "bypass", "dynamic", "error", "unknown"}
 
 // ParseScenario reads and validates a scenario. name is used in error messages.

@@ -217,7 +217,7 @@ func TestCloudflareTrace(t *testing.T) {
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, req)
 	body := rec.Body.String()
-	// The body follows the real trace's line order (cdn-headers.md: `fl=… colo=SJC … loc=CN tls=…`).
+	// The body follows the real trace's line order (`fl=… colo=SJC … loc=CN tls=…`).
 	re := `^fl=[0-9]{3}[0-9a-f]{3}\nh=edge\.test\nip=192\.0\.2\.1\nts=1738678309\.123\nvisit_scheme=http\nuag=pop_exporter/test\ncolo=AMS\nsliver=none\nhttp=http/1\.1\nloc=NL\ntls=off\nsni=off\nwarp=off\ngateway=off\nrbi=off\n$`
 	if !regexpMatch(re, body) {
 		t.Errorf("trace body:\n%s\ndoes not match %s", body, re)

@@ -21,8 +21,8 @@ type answer struct {
 }
 
 // vendor is one simulated CDN: a row of data plus a renderer that writes its header format.
-// The formats follow the real samples collected in shared/reference/cdn-headers.md (section
-// "Real samples you may use as fixtures"); each renderer names the samples it imitates.
+// The formats follow real responses and the vendors' documentation; each renderer names the
+// samples it imitates and, where there is one, the public page or repository they come from.
 type vendor struct {
 	name string
 	// popRE is the form a scenario writes this vendor's PoPs in: IATA codes for vendors whose
@@ -202,7 +202,7 @@ func cloudFrontPoP(iata string, tier byte) string {
 
 // renderCloudFront imitates `X-Amz-Cf-Pop: FRA56-P4`, `X-Cache: Hit from cloudfront` and the
 // two-value CloudFront-on-CloudFront form `BOM50-C1` then `DEL54-C1`, inner layer first
-// (github.com/aws-amplify/amplify-hosting issue 592).
+// (github.com/aws-amplify/amplify-hosting/issues/592).
 func renderCloudFront(h http.Header, a *answer) {
 	via := "1.1 " + randString(a.r, 32, hexDigits) + ".cloudfront.net (CloudFront)"
 	pops := []string{cloudFrontPoP(a.pop, 'P')}
@@ -292,8 +292,8 @@ func renderAkamai(h http.Header, a *answer) {
 }
 
 // renderAzure imitates the current Front Door reference `X-Azure-Ref:
-// 20250204T141149Z-<16 alnum>hC1LON…` with `x-cache: TCP_HIT` (Microsoft
-// "cdn-msft-http-debug-headers"; sample `x-cache: CONFIG_NOCACHE` in cdn-headers.md).
+// 20250204T141149Z-<16 alnum>hC1LON…` with an `x-cache` value such as `TCP_HIT` or
+// `CONFIG_NOCACHE` (learn.microsoft.com/azure/cdn/cdn-msft-http-debug-headers).
 func renderAzure(h http.Header, a *answer) {
 	ref := a.now.UTC().Format("20060102T150405Z") + "-" + randString(a.r, 16, lowerAlnum) + "hC1" + a.pop +
 		randString(a.r, 8, lowerAlnum) + "00000000" + randString(a.r, 2, lowerAlnum) + "00000000" + randString(a.r, 4, lowerAlnum)
@@ -322,7 +322,7 @@ func renderVercel(h http.Header, a *answer) {
 }
 
 // renderNetlify imitates `Server: Netlify` with the RFC 9211 `Cache-Status: "Netlify Edge";
-// hit; ttl=16579` and `"Netlify Durable"; fwd=bypass` (cdn-headers.md samples).
+// hit; ttl=16579` and `"Netlify Durable"; fwd=bypass`, as real Netlify responses carry them.
 func renderNetlify(h http.Header, a *answer) {
 	h["Server"] = []string{"Netlify"}
 	h["X-Nf-Request-Id"] = []string{ulid(a.now, a.r)}
@@ -408,8 +408,8 @@ func renderGcore(h http.Header, a *answer) {
 }
 
 // cloudflareTrace is the body of /cdn-cgi/trace as Cloudflare writes it (`fl=… colo=SJC …
-// loc=CN tls=TLSv1.3 …`, cdn-headers.md). loc is the client's country: the simulated vantage
-// stands in Amsterdam.
+// loc=CN tls=TLSv1.3 …`; see https://www.cloudflare.com/cdn-cgi/trace). loc is the client's
+// country: the simulated vantage stands in Amsterdam.
 func cloudflareTrace(a *answer, host, clientIP, ua string, https bool) string {
 	var b strings.Builder
 	b.Grow(256)

@@ -60,7 +60,7 @@ func writeFile(t *testing.T, path, content string) {
 func edgeServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		// Headers as in the cdn-headers.md Cloudflare sample (CF-RAY 9da906681ad80c13-AMS).
+		// Headers as in a real Cloudflare response (CF-RAY 9da906681ad80c13-AMS).
 		w.Header().Set("Server", "cloudflare")
 		w.Header().Set("CF-RAY", "9da906681ad80c13-AMS")
 		w.Header().Set("CF-Cache-Status", "HIT")

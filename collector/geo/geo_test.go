@@ -13,16 +13,13 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// sharedGeo holds the raw sources the table is generated from (shared/ sits beside the repo).
-const sharedGeo = "../../../shared/data/geo"
+// sourcesDir holds the public sources the table is generated from (see SOURCES.md there).
+const sourcesDir = "internal/sources"
 
-// openShared opens a source file, skipping the test where shared/ is not beside the repo.
-func openShared(t *testing.T, name string) *os.File {
+// openSource opens a source file of sourcesDir.
+func openSource(t *testing.T, name string) *os.File {
 	t.Helper()
-	f, err := os.Open(filepath.Join(sharedGeo, name))
-	if os.IsNotExist(err) {
-		t.Skipf("skipping: %s not found (the shared/data/geo sources sit beside the repository in CI)", filepath.Join(sharedGeo, name))
-	}
+	f, err := os.Open(filepath.Join(sourcesDir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,9 +122,9 @@ func TestKnown(t *testing.T) {
 }
 
 // TestTableWellFormed checks every row: what reaches a label must look like what the metrics
-// contract promises.
+// reference in README.md promises.
 func TestTableWellFormed(t *testing.T) {
-	// The table is most of what the package adds to a binary (issue budget: 1 MiB).
+	// The table is most of what the package adds to a binary (budget: 1 MiB).
 	if len(locationsTSV) > 900<<10 {
 		t.Errorf("locations.tsv is %d bytes; the binary growth budget is 1 MiB", len(locationsTSV))
 	}
@@ -158,15 +155,16 @@ func TestParseTableRejectsBadRows(t *testing.T) {
 	}
 }
 
-// TestCloudflareColos: every colo of the tracked Cloudflare list (cloudflare-colos.json, see
-// SOURCES.md) resolves within 100 km of the coordinates given there.
+// TestCloudflareColos: every colo of the tracked Cloudflare list
+// (internal/sources/cloudflare-colos.json) resolves within 100 km of the coordinates given
+// there.
 func TestCloudflareColos(t *testing.T) {
 	var colos map[string]struct {
 		CCA2 string  `json:"cca2"`
 		Lat  float64 `json:"lat"`
 		Lon  float64 `json:"lon"`
 	}
-	if err := json.NewDecoder(openShared(t, "cloudflare-colos.json")).Decode(&colos); err != nil {
+	if err := json.NewDecoder(openSource(t, "cloudflare-colos.json")).Decode(&colos); err != nil {
 		t.Fatal(err)
 	}
 	if len(colos) < 300 {
@@ -196,7 +194,7 @@ var cloudfrontCountryFixes = map[string]string{
 // TestCloudFrontEdgeLocations: every code of the tracked CloudFront list resolves to the
 // country given there.
 func TestCloudFrontEdgeLocations(t *testing.T) {
-	recs, err := csv.NewReader(openShared(t, "cloudfront-edge-locations.csv")).ReadAll()
+	recs, err := csv.NewReader(openSource(t, "cloudfront-edge-locations.csv")).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +232,7 @@ func TestFastlyDatacenters(t *testing.T) {
 			} `yaml:"response"`
 		} `yaml:"interactions"`
 	}
-	if err := yaml.NewDecoder(openShared(t, "fastly-datacenters-2021.yaml")).Decode(&cassette); err != nil {
+	if err := yaml.NewDecoder(openSource(t, "fastly-datacenters-2021.yaml")).Decode(&cassette); err != nil {
 		t.Fatal(err)
 	}
 	var pops []struct {

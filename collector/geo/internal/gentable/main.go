@@ -1,6 +1,11 @@
 // Command gentable builds collector/geo/locations.tsv, the location table the geo package
-// embeds, from the raw source files kept in shared/data/geo (see SOURCES.md there) and the
-// hand-made alias table aliases.tsv beside this file.
+// embeds, from the public source files kept in collector/geo/internal/sources (SOURCES.md there
+// names each one, its commit and its licence) and the hand-made alias table aliases.tsv beside
+// this file.
+//
+// With -trim-airports it instead reduces airportsdata's airports.csv to the rows and columns
+// the table is built from (see trimAirports), writing the result to standard output; that is
+// how internal/sources/airportsdata-airports-iata.csv is made from the upstream file.
 //
 // The output is deterministic: the same inputs always give the same bytes, so the committed
 // table can be checked by re-running the generator (see the test beside this file).
@@ -9,9 +14,9 @@
 //
 //	cdn  code  city  country  continent  latitude  longitude
 //
-// cdn is empty for the global rows (IATA airports and metro codes) and a DESIGN cdn label value
-// for provider rows. A provider code ending in '#' stands for that prefix followed by any
-// number (Bunny "DE#" matches "DE1", "DE12").
+// cdn is empty for the global rows (IATA airports and metro codes) and, for provider rows, a
+// value of the cdn label in the metrics reference of README.md. A provider code ending in '#'
+// stands for that prefix followed by any number (Bunny "DE#" matches "DE1", "DE12").
 package main
 
 import (
@@ -55,7 +60,9 @@ type options struct {
 
 func main() {
 	var o options
+	var trim string
 	fs := flag.NewFlagSet("gentable", flag.ExitOnError)
+	fs.StringVar(&trim, "trim-airports", "", "write this upstream airportsdata airports.csv to standard output, trimmed to the rows and columns the table uses; no table is built")
 	fs.StringVar(&o.airports, "airports", "", "airportsdata airports.csv")
 	fs.StringVar(&o.macs, "macs", "", "airportsdata iata_macs.csv (IATA metro codes)")
 	fs.StringVar(&o.countries, "countries", "", "OurAirports countries.csv (continents)")
@@ -65,6 +72,13 @@ func main() {
 	fs.StringVar(&o.aliases, "aliases", "", "hand-made provider aliases (TSV)")
 	fs.StringVar(&o.out, "out", "locations.tsv", "output file")
 	_ = fs.Parse(os.Args[1:])
+	if trim != "" {
+		if err := withFile(trim, func(r io.Reader) error { return trimAirports(r, os.Stdout) }); err != nil {
+			fmt.Fprintln(os.Stderr, "gentable:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "gentable:", err)
 		os.Exit(1)
@@ -176,6 +190,56 @@ func (b *builder) newRow(cdn, code, city, country string, lat, lon float64) (row
 	}
 	return row{cdn: cdn, code: code, city: strings.TrimSpace(city), country: country,
 		continent: cont, lat: lat, lon: lon}, nil
+}
+
+// airportColumns are the columns of airportsdata's airports.csv that readAirports reads, in
+// the upstream order.
+var airportColumns = []string{"iata", "name", "city", "country", "lat", "lon"}
+
+// trimAirports copies airportsdata's airports.csv from r to w keeping only the rows with an
+// IATA code and the airportColumns: readAirports skips every other row and column, so the
+// table built from the trimmed file is the same, from a sixth of the bytes. Rows keep their
+// order and values; only the CSV quoting changes (Go's encoding/csv quotes a field only when
+// it must). Trimming an already trimmed file gives it back unchanged.
+func trimAirports(r io.Reader, w io.Writer) error {
+	cr := csv.NewReader(r)
+	head, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("header: %w", err)
+	}
+	idx := make([]int, len(airportColumns))
+	for i, name := range airportColumns {
+		idx[i] = slices.Index(head, name)
+		if idx[i] < 0 {
+			return fmt.Errorf("no column %q in header %v", name, head)
+		}
+	}
+	iata := idx[slices.Index(airportColumns, "iata")]
+	cw := csv.NewWriter(w)
+	if err := cw.Write(airportColumns); err != nil {
+		return err
+	}
+	out := make([]string, len(idx))
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if rec[iata] == "" {
+			continue
+		}
+		for i, j := range idx {
+			out[i] = rec[j]
+		}
+		if err := cw.Write(out); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 func (b *builder) readAirports(r io.Reader) error {

@@ -58,13 +58,10 @@ func parseOptions(t *testing.T, args []string, out string) options {
 
 // TestCommittedTableIsReproducible re-runs the generator exactly as go:generate does and
 // requires the committed table byte for byte: nobody edits it by hand, and the sources in
-// shared/data/geo are all it takes.
+// collector/geo/internal/sources are all it takes.
 func TestCommittedTableIsReproducible(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "locations.tsv")
 	o := parseOptions(t, generateArgs(t), out)
-	if _, err := os.Stat(o.airports); os.IsNotExist(err) {
-		t.Skipf("skipping: %s not found (the shared/data/geo sources sit beside the repository in CI)", o.airports)
-	}
 	if err := run(o); err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +81,68 @@ func TestCommittedTableIsReproducible(t *testing.T) {
 			}
 		}
 		t.Fatalf("committed locations.tsv is stale (run go generate ./collector/geo/): %d lines generated, %d committed", len(gl), len(wl))
+	}
+}
+
+// TestDirectiveReadsInRepoSources: every input of the go:generate directive is a file of the
+// repository under the geo package, so a plain clone can regenerate the table.
+func TestDirectiveReadsInRepoSources(t *testing.T) {
+	o := parseOptions(t, generateArgs(t), "unused")
+	for _, p := range []string{o.airports, o.macs, o.countries, o.cloudflare, o.cloudfront, o.fastly, o.aliases} {
+		rel, err := filepath.Rel(geoDir, p)
+		if err != nil || !filepath.IsLocal(rel) {
+			t.Errorf("input %s is outside collector/geo", p)
+		}
+	}
+}
+
+// airportsFile is the trimmed airport list that the directive reads.
+const airportsFile = "../sources/airportsdata-airports-iata.csv"
+
+// TestTrimAirports: the trim keeps the rows with an IATA code and the columns the table uses,
+// values unchanged (quoted commas and all), in the upstream order.
+func TestTrimAirports(t *testing.T) {
+	// Rows of airportsdata's airports.csv (commit in SOURCES.md), one without an IATA code.
+	upstream := `"icao","iata","name","city","subd","country","elevation","lat","lon","tz","lid"
+"00AA","","Aero B Ranch Airport","Leoti","Kansas","US",3435,38.704022,-101.473911,"America/Chicago","00AA"
+"EHAM","AMS","Amsterdam Airport Schiphol","Amsterdam","North Holland","NL",-11,52.3086,4.76389,"Europe/Amsterdam",""
+"WSAP","QPG","Paya Lebar Air Base","","","SG",65,1.36042,103.91,"Asia/Singapore",""
+"K35A","USC","Union County, Troy Shelton Field","Union","South Carolina","US",609.9,34.686949,-81.641164,"America/New_York","35A"
+`
+	want := `iata,name,city,country,lat,lon
+AMS,Amsterdam Airport Schiphol,Amsterdam,NL,52.3086,4.76389
+QPG,Paya Lebar Air Base,,SG,1.36042,103.91
+USC,"Union County, Troy Shelton Field",Union,US,34.686949,-81.641164
+`
+	var got bytes.Buffer
+	if err := trimAirports(strings.NewReader(upstream), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want {
+		t.Errorf("trimAirports:\n%s\nwant:\n%s", got.String(), want)
+	}
+	if err := trimAirports(strings.NewReader("icao,name\nEHAM,Schiphol\n"), &got); err == nil {
+		t.Error("trimAirports of a file without an iata column: no error")
+	}
+}
+
+// TestCommittedAirportsAreTrimmed: the committed airport list is exactly what the trim makes
+// (trimming it again changes nothing), so it holds no row or column the table does not use and
+// nothing edited by hand that the trim would not have written.
+func TestCommittedAirportsAreTrimmed(t *testing.T) {
+	committed, err := os.ReadFile(airportsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := trimAirports(bytes.NewReader(committed), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), committed) {
+		t.Errorf("%s is not in trimmed form; re-make it as SOURCES.md says", airportsFile)
+	}
+	if n := bytes.Count(committed, []byte("\n")) - 1; n < 7000 {
+		t.Errorf("%s: only %d airports", airportsFile, n)
 	}
 }
 
