@@ -15,28 +15,39 @@ import (
 // would leave it, probing rawURL.
 func testTarget(t testing.TB, name, rawURL string) config.Target {
 	t.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil {
+	if _, err := url.Parse(rawURL); err != nil {
 		t.Fatal(err)
 	}
 	follow := true
 	return config.Target{
-		Name:            name,
-		URL:             rawURL,
-		ParsedURL:       u,
-		Interval:        config.Duration(5 * time.Second),
-		Timeout:         config.Duration(3 * time.Second),
-		Method:          "GET",
-		BodySizeLimit:   64 << 10,
-		FollowRedirects: &follow,
-		IPProtocols:     []string{"ip4"},
-		BaselineWindow:  config.Duration(30 * time.Minute),
+		Name: name,
+		URL:  rawURL,
+		Settings: config.Settings{
+			Interval:        config.Duration(5 * time.Second),
+			Timeout:         config.Duration(3 * time.Second),
+			Method:          "GET",
+			BodySizeLimit:   64 << 10,
+			FollowRedirects: &follow,
+			IPProtocols:     []string{"ip4"},
+			BaselineWindow:  config.Duration(30 * time.Minute),
+		},
 	}
+}
+
+// compiledTarget is what config.Parse compiles for target: its parsed URL (and no CA pool).
+func compiledTarget(target config.Target) config.CompiledTarget {
+	u, _ := url.Parse(target.URL) // checked by testTarget
+	return config.CompiledTarget{URL: u}
 }
 
 func testSpec(t testing.TB, target config.Target) *probeSpec {
 	t.Helper()
-	s, err := newProbeSpec(target, target.IPProtocols[0], "pop_exporter/test")
+	return testSpecCompiled(t, target, compiledTarget(target))
+}
+
+func testSpecCompiled(t testing.TB, target config.Target, c config.CompiledTarget) *probeSpec {
+	t.Helper()
+	s, err := newProbeSpec(target, c, target.IPProtocols[0], "pop_exporter/test")
 	if err != nil {
 		t.Fatal(err)
 	}

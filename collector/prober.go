@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,10 +42,11 @@ type probeSpec struct {
 	header    http.Header
 	host      string // Host header override, "" for the URL's host
 	userAgent string
+	url       *url.URL // the target's URL, parsed by config
 }
 
-func newProbeSpec(t config.Target, ipProtocol, userAgent string) (*probeSpec, error) {
-	s := &probeSpec{target: t, userAgent: userAgent, header: http.Header{}}
+func newProbeSpec(t config.Target, c config.CompiledTarget, ipProtocol, userAgent string) (*probeSpec, error) {
+	s := &probeSpec{target: t, url: c.URL, userAgent: userAgent, header: http.Header{}}
 	switch ipProtocol {
 	case "ip4":
 		s.ipVersion, s.network = "4", "tcp4"
@@ -71,7 +73,7 @@ func newProbeSpec(t config.Target, ipProtocol, userAgent string) (*probeSpec, er
 		InsecureSkipVerify: t.TLS.InsecureSkipVerify, //nolint:gosec // the user asked for it
 	}
 	// config read and parsed tls.ca_file at load time; a reload reads it again.
-	s.tlsConfig.RootCAs = t.TLS.RootCAs
+	s.tlsConfig.RootCAs = c.RootCAs
 	if t.DNSServer != "" {
 		server := t.DNSServer
 		s.resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -89,7 +91,7 @@ func (s *probeSpec) dial(ctx context.Context, _, addr string) (net.Conn, error) 
 	if err != nil {
 		return nil, err
 	}
-	if s.target.Resolve != "" && s.target.ParsedURL != nil && strings.EqualFold(host, s.target.ParsedURL.Hostname()) {
+	if s.target.Resolve != "" && s.url != nil && strings.EqualFold(host, s.url.Hostname()) {
 		addr = net.JoinHostPort(s.target.Resolve, port)
 	}
 	d := net.Dialer{Resolver: s.resolver}

@@ -69,12 +69,15 @@ func TestProbeTLSPhaseAndCAFile(t *testing.T) {
 		t.Fatalf("untrusted certificate: got success=%v reason=%q (%v), want tls failure", res.Success, res.FailureReason, res.Err)
 	}
 
-	// config.Load reads tls.ca_file into RootCAs; trust the test server's certificate.
+	// config.Load reads tls.ca_file into Compiled's RootCAs; trust the test server's certificate.
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	target.TLS.RootCAs = pool
 	target.TLS.ServerName = "example.com" // httptest's certificate is for example.com and 127.0.0.1
-	res = probeOnce(t, target)
+	compiled := compiledTarget(target)
+	compiled.RootCAs = pool
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(target.Timeout))
+	defer cancel()
+	res = testSpecCompiled(t, target, compiled).run(ctx, edge.NewIdentifier(nil))
 	if !res.Success {
 		t.Fatalf("trusted CA: %s %v", res.FailureReason, res.Err)
 	}
