@@ -158,6 +158,3 @@ func (u *UserRule) cacheStatus(h http.Header) string {
 	}
 	return CacheUnknown
 }
-
-// CDN returns the cdn label value the rule sets.
-func (u *UserRule) CDN() string { return u.Spec.CDN }

@@ -125,9 +125,6 @@ func TestUserRuleOptionalGroup(t *testing.T) {
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
-	if u.CDN() != "mycdn" {
-		t.Errorf("CDN() = %q", u.CDN())
-	}
 }
 
 // ValidPoPCode is the fast form of PoPCodePattern, which config shows in its error message.
