@@ -129,45 +129,52 @@ func TestValidFull(t *testing.T) {
 	www := cfg.Targets[0]
 	checkTarget(t, www, Target{
 		Name: "www", URL: "https://www.example.com/",
-		Interval: Duration(15 * time.Second), Timeout: Duration(10 * time.Second),
-		Method: "GET",
-		// The target's "user-agent" replaces the defaults' "User-Agent" (names are
-		// case-insensitive); X-Probe is inherited; names are canonicalised.
-		Headers:          map[string]string{"Pragma": "akamai-x-cache-on", "User-Agent": "custom/1.0", "X-Probe": "defaults"},
-		BodySizeLimit:    64 << 10,
-		FollowRedirects:  ptr(true),
-		ValidStatusCodes: []int{200, 204, 301, 302, 304},
-		// defaults say [ip4, ip6], but the pinned address is IPv4: only ip4 can reach it.
-		IPProtocols:    []string{"ip4"},
-		Resolve:        "203.0.113.10",
-		DNSServer:      "127.0.0.1:53",
-		TLS:            TLSConfig{ServerName: "www.example.com", CAFile: filepath.Join("testdata", "ca.pem")},
-		ExpectedPoPs:   []string{"AMS", "FRA", "LHR"},
-		MaxDistanceKM:  1500,
-		BaselineWindow: Duration(2 * time.Hour),
+		Settings: Settings{
+			Interval: Duration(15 * time.Second), Timeout: Duration(10 * time.Second),
+			Method: "GET",
+			// The target's "user-agent" replaces the defaults' "User-Agent" (names are
+			// case-insensitive); X-Probe is inherited; names are canonicalised.
+			Headers:          map[string]string{"Pragma": "akamai-x-cache-on", "User-Agent": "custom/1.0", "X-Probe": "defaults"},
+			BodySizeLimit:    64 << 10,
+			FollowRedirects:  ptr(true),
+			ValidStatusCodes: []int{200, 204, 301, 302, 304},
+			// defaults say [ip4, ip6], but the pinned address is IPv4: only ip4 can reach it.
+			IPProtocols:    []string{"ip4"},
+			BaselineWindow: Duration(2 * time.Hour),
+		},
+		Resolve:       "203.0.113.10",
+		DNSServer:     "127.0.0.1:53",
+		TLS:           TLSConfig{ServerName: "www.example.com", CAFile: filepath.Join("testdata", "ca.pem")},
+		ExpectedPoPs:  []string{"AMS", "FRA", "LHR"},
+		MaxDistanceKM: 1500,
 	})
-	if www.TLS.RootCAs == nil {
+	if len(cfg.Compiled.Targets) != len(cfg.Targets) {
+		t.Fatalf("%d compiled targets for %d targets", len(cfg.Compiled.Targets), len(cfg.Targets))
+	}
+	if cfg.Compiled.Targets[0].RootCAs == nil {
 		t.Error("tls.ca_file set but RootCAs is nil")
 	}
-	if www.ParsedURL == nil || www.ParsedURL.Host != "www.example.com" || www.ParsedURL.Scheme != "https" {
-		t.Errorf("ParsedURL = %v", www.ParsedURL)
+	if u := cfg.Compiled.Targets[0].URL; u == nil || u.Host != "www.example.com" || u.Scheme != "https" {
+		t.Errorf("compiled URL = %v", u)
 	}
 
 	// Everything else inherited from the defaults section.
 	api := cfg.Targets[1]
 	checkTarget(t, api, Target{
 		Name: "api.v2", URL: "http://api.example.com:8080/health",
-		Interval: Duration(30 * time.Second), Timeout: Duration(10 * time.Second),
-		Method:           "GET",
-		Headers:          map[string]string{"User-Agent": "pop_exporter/test", "X-Probe": "defaults"},
-		BodySizeLimit:    32 << 10,
-		FollowRedirects:  ptr(false),
-		ValidStatusCodes: []int{200},
-		IPProtocols:      []string{"ip4", "ip6"},
-		BaselineWindow:   Duration(time.Hour),
+		Settings: Settings{
+			Interval: Duration(30 * time.Second), Timeout: Duration(10 * time.Second),
+			Method:           "GET",
+			Headers:          map[string]string{"User-Agent": "pop_exporter/test", "X-Probe": "defaults"},
+			BodySizeLimit:    32 << 10,
+			FollowRedirects:  ptr(false),
+			ValidStatusCodes: []int{200},
+			IPProtocols:      []string{"ip4", "ip6"},
+			BaselineWindow:   Duration(time.Hour),
+		},
 	})
-	if api.ParsedURL.Port() != "8080" {
-		t.Errorf("ParsedURL port = %q, want 8080", api.ParsedURL.Port())
+	if u := cfg.Compiled.Targets[1]; u.URL.Port() != "8080" || u.RootCAs != nil {
+		t.Errorf("compiled URL port = %q, want 8080; RootCAs %v, want nil (system roots)", u.URL.Port(), u.RootCAs)
 	}
 
 	v6 := cfg.Targets[2]
@@ -175,24 +182,23 @@ func TestValidFull(t *testing.T) {
 		t.Errorf("v6-only: ip_protocols %v timeout %s interval %s, want [ip6] 5s 2m", v6.IPProtocols, v6.Timeout, v6.Interval)
 	}
 
-	if len(cfg.Rules) != 1 {
-		t.Fatalf("%d rules, want 1", len(cfg.Rules))
+	if len(cfg.Rules) != 1 || len(cfg.Compiled.Rules) != 1 {
+		t.Fatalf("%d rules, %d compiled, want 1", len(cfg.Rules), len(cfg.Compiled.Rules))
 	}
-	r := cfg.Rules[0]
-	if r.Compiled == nil {
+	r := cfg.Compiled.Rules[0]
+	if r == nil {
 		t.Fatal("rule not compiled")
 	}
 	want := edge.RuleSpec{CDN: "mycdn", Header: "X-Edge", Regex: `^edge-([a-z]{3})[0-9]+$`,
 		CacheHeader: "X-Edge-Cache", CacheValues: map[string]string{"TCP_HIT": "hit", "TCP_MISS": "miss"}}
-	if !reflect.DeepEqual(r.Compiled.Spec, want) {
-		t.Errorf("compiled spec = %+v, want %+v", r.Compiled.Spec, want)
+	if !reflect.DeepEqual(r.Spec, want) {
+		t.Errorf("compiled spec = %+v, want %+v", r.Spec, want)
 	}
 }
 
-// checkTarget compares the fields that a config sets; ParsedURL and RootCAs are checked apart.
+// checkTarget compares the effective values of a target.
 func checkTarget(t *testing.T, got, want Target) {
 	t.Helper()
-	got.ParsedURL, got.TLS.RootCAs = nil, nil
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("target %s:\n got: %s\nwant: %s", want.Name, dump(got), dump(want))
 	}
@@ -221,13 +227,15 @@ func TestValidMinimal(t *testing.T) {
 	}
 	checkTarget(t, cfg.Targets[0], Target{
 		Name: "www", URL: "https://www.example.com/",
-		Interval:        Duration(30 * time.Second),
-		Timeout:         Duration(10 * time.Second),
-		Method:          "GET",
-		BodySizeLimit:   64 << 10,
-		FollowRedirects: ptr(true),
-		IPProtocols:     []string{"ip4"},
-		BaselineWindow:  Duration(30 * time.Minute),
+		Settings: Settings{
+			Interval:        Duration(30 * time.Second),
+			Timeout:         Duration(10 * time.Second),
+			Method:          "GET",
+			BodySizeLimit:   64 << 10,
+			FollowRedirects: ptr(true),
+			IPProtocols:     []string{"ip4"},
+			BaselineWindow:  Duration(30 * time.Minute),
+		},
 	})
 }
 
@@ -312,10 +320,10 @@ targets: [{name: a, url: 'http://a/'}, {name: b, url: 'http://b/'}]
 }
 
 func TestStatusOK(t *testing.T) {
-	any2xx3xx := Target{}
-	listed := Target{ValidStatusCodes: []int{200, 404}}
+	any2xx3xx := Settings{}
+	listed := Settings{ValidStatusCodes: []int{200, 404}}
 	for _, tt := range []struct {
-		t    Target
+		t    Settings
 		code int
 		want bool
 	}{
@@ -351,10 +359,11 @@ func TestDefault(t *testing.T) {
 		"cdn.jsdelivr.net":   "", // Cloudflare and Fastly
 	}
 	cdns := map[string]bool{}
-	for _, tg := range cfg.Targets {
-		cdn, ok := cdnOf[tg.ParsedURL.Hostname()]
+	for i, tg := range cfg.Targets {
+		u := cfg.Compiled.Targets[i].URL
+		cdn, ok := cdnOf[u.Hostname()]
 		if !ok {
-			t.Errorf("target %s: host %s not in the test's CDN table", tg.Name, tg.ParsedURL.Hostname())
+			t.Errorf("target %s: host %s not in the test's CDN table", tg.Name, u.Hostname())
 		}
 		if cdn != "" {
 			if !slices.Contains(edge.CDNs(), cdn) {
@@ -362,8 +371,8 @@ func TestDefault(t *testing.T) {
 			}
 			cdns[cdn] = true
 		}
-		if tg.ParsedURL.Scheme != "https" {
-			t.Errorf("target %s: probes public endpoints over %s, want https", tg.Name, tg.ParsedURL.Scheme)
+		if u.Scheme != "https" {
+			t.Errorf("target %s: probes public endpoints over %s, want https", tg.Name, u.Scheme)
 		}
 		if tg.Interval < Duration(time.Minute) {
 			t.Errorf("target %s: interval %s, want >= 1m to be polite to endpoints we do not own", tg.Name, tg.Interval)
@@ -375,9 +384,6 @@ func TestDefault(t *testing.T) {
 	akamai := cfg.Targets[slices.IndexFunc(cfg.Targets, func(t Target) bool { return t.Name == "akamai" })]
 	if !strings.Contains(akamai.Headers["Pragma"], "akamai-x-cache-on") {
 		t.Errorf("akamai target headers %v: Akamai reports cache status and edge only with Pragma: akamai-x-cache-on", akamai.Headers)
-	}
-	if string(DefaultYAML()) != string(defaultYAML) || !strings.Contains(string(DefaultYAML()), "cdn-cgi/trace") {
-		t.Error("DefaultYAML does not return the embedded default")
 	}
 }
 
@@ -415,5 +421,45 @@ func TestAliases(t *testing.T) {
 	_, err := Parse([]byte(b.String()), "t.yml")
 	if err == nil || !strings.Contains(err.Error(), "too many values") {
 		t.Errorf("exploding merges: %v", err)
+	}
+}
+
+// TestReloadSeesEqualTargets: the schema types are plain values, so loading the same file
+// twice gives targets that reflect.DeepEqual finds equal (a reload keeps their probes), CA
+// file included; the pools read from it are in Compiled.
+func TestReloadSeesEqualTargets(t *testing.T) {
+	a, err := Load("testdata/valid-full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load("testdata/valid-full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Targets, b.Targets) || !reflect.DeepEqual(a.Rules, b.Rules) {
+		t.Error("two loads of one file give different targets or rules")
+	}
+	if a.Compiled.Targets[0].RootCAs == b.Compiled.Targets[0].RootCAs {
+		t.Error("a reload did not read the CA file again")
+	}
+}
+
+// TestNullIsUnset: an empty value ("interval:") means "not set", as in Prometheus configs; a
+// key merged in from an anchor is set by the target that merges it.
+func TestNullIsUnset(t *testing.T) {
+	cfg, err := Parse([]byte(`
+defaults: {interval: 1m, timeout: 20s}
+targets:
+  - {name: a, url: 'http://a/', interval: , timeout: }
+  - &b {name: b, url: 'http://b/', timeout: 5s}
+  - {<<: *b, name: c}
+`), "t.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []Duration{Duration(20 * time.Second), Duration(5 * time.Second), Duration(5 * time.Second)} {
+		if tg := cfg.Targets[i]; tg.Interval != Duration(time.Minute) || tg.Timeout != want {
+			t.Errorf("%s: interval %s timeout %s, want 1m %s", tg.Name, tg.Interval, tg.Timeout, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,11 +14,16 @@ import (
 // decoder turns a YAML node tree into the schema types by walking both together. yaml.v3's
 // own strict mode (KnownFields) would reject unknown keys too, but its errors name a Go type
 // instead of a field path and carry no file; walking ourselves gives every error
-// "<file>:<line>: <field path>" and records where each field was written, which validation
-// needs for its own errors and to tell "not set" from "set to zero".
+// "<file>:<line>: <field path>", records where each value was written, which validation
+// needs for its own errors, and records which struct fields the file set, to tell "not set"
+// from "set to zero".
 type decoder struct {
 	file  string
 	nodes map[string]*yaml.Node // field path → value node, for every value present in the file
+	// written holds a pointer to every struct field the file gives a non-null value, such as
+	// &cfg.Targets[2].Interval (a *Duration): whether a key was set is asked of the field
+	// itself. Fields are decoded in place, so the pointers stay valid in the returned Config.
+	written map[any]bool
 
 	// Aliases make the node tree a graph: open holds the collections being decoded, to
 	// reject an alias to an enclosing node (which would recurse forever), and visits bounds
@@ -31,7 +37,7 @@ type decoder struct {
 const maxVisits = 1_000_000
 
 func newDecoder(file string) *decoder {
-	return &decoder{file: file, nodes: map[string]*yaml.Node{}, open: map[*yaml.Node]bool{}}
+	return &decoder{file: file, nodes: map[string]*yaml.Node{}, written: map[any]bool{}, open: map[*yaml.Node]bool{}}
 }
 
 // enter marks a collection node as being decoded; leave must follow.
@@ -72,12 +78,6 @@ func (d *decoder) node(path string) *yaml.Node {
 		}
 		p = parentPath(p)
 	}
-}
-
-// set reports whether the field at path was written in the file with a non-null value.
-func (d *decoder) set(path string) bool {
-	n, ok := d.nodes[path]
-	return ok && n.ShortTag() != "!!null"
 }
 
 // parentPath strips the last component: "targets[2].tls.ca_file" → "targets[2].tls" →
@@ -292,23 +292,36 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) error
 		if !ok {
 			return d.errorf(p.key, path, "unknown key %q", p.key.Value)
 		}
-		if err := d.decode(p.value, joinPath(path, p.key.Value), v.Field(idx)); err != nil {
+		field := v.FieldByIndex(idx)
+		if err := d.decode(p.value, joinPath(path, p.key.Value), field); err != nil {
 			return err
+		}
+		if resolveAlias(p.value).ShortTag() != "!!null" {
+			d.written[field.Addr().Interface()] = true
 		}
 	}
 	return nil
 }
 
-// yamlFields maps the yaml key names of a struct type to field indexes.
-func yamlFields(t reflect.Type) map[string]int {
-	fields := make(map[string]int, t.NumField())
+// yamlFields maps the yaml keys of a struct type to the index paths of their fields, looking
+// into structs embedded with ",inline" (Settings in Defaults and Target) as yaml.v3 does.
+func yamlFields(t reflect.Type) map[string][]int {
+	fields := make(map[string][]int, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if !f.IsExported() || name == "-" || name == "" {
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if !f.IsExported() || name == "-" {
 			continue
 		}
-		fields[name] = i
+		if f.Anonymous && f.Type.Kind() == reflect.Struct && slices.Contains(strings.Split(opts, ","), "inline") {
+			for key, idx := range yamlFields(f.Type) {
+				fields[key] = append([]int{i}, idx...)
+			}
+			continue
+		}
+		if name != "" {
+			fields[name] = []int{i}
+		}
 	}
 	return fields
 }

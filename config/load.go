@@ -14,21 +14,16 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// DefaultFile is Config.File of the embedded default configuration.
-const DefaultFile = "<embedded default>"
+// defaultFile is Config.File of the embedded default configuration.
+const defaultFile = "<embedded default>"
 
 //go:embed default.yml
 var defaultYAML []byte
 
-// DefaultYAML returns the embedded default configuration as written, for --help and the README.
-func DefaultYAML() []byte {
-	return bytes.Clone(defaultYAML)
-}
-
 // Default returns the embedded default configuration, which probes well-known public endpoints
 // of several CDNs. It is what the exporter runs when no --config.file is given.
 func Default() (*Config, error) {
-	return Parse(defaultYAML, DefaultFile)
+	return Parse(defaultYAML, defaultFile)
 }
 
 // Load reads and parses the configuration file at path.
@@ -42,8 +37,9 @@ func Load(path string) (*Config, error) {
 
 // Parse parses, completes and validates a configuration. filename names the source in errors
 // and anchors relative file paths (tls.ca_file). Unknown keys are errors. On success every
-// Target holds its effective values (see applyDefaults) and every Rule is compiled. The error,
-// if any, is an *Error naming file, line and field; the first problem found is returned.
+// Target holds its effective values (see applyDefaults) and Compiled holds a CompiledTarget
+// for every target and a compiled rule for every rule. The error, if any, is an *Error naming
+// file, line and field; the first problem found is returned.
 func Parse(data []byte, filename string) (*Config, error) {
 	root, err := parseYAML(data, filename)
 	if err != nil {

@@ -21,7 +21,12 @@ import (
 
 func testSpec(t testing.TB, target config.Target) *Spec {
 	t.Helper()
-	s, err := NewSpec(target, target.IPProtocols[0], "pop_exporter/test", nil)
+	return testSpecCompiled(t, target, testhelp.Compiled(target))
+}
+
+func testSpecCompiled(t testing.TB, target config.Target, c config.CompiledTarget) *Spec {
+	t.Helper()
+	s, err := NewSpec(target, c, target.IPProtocols[0], "pop_exporter/test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,12 +81,13 @@ func TestProbeTLSPhaseAndCAFile(t *testing.T) {
 		t.Fatalf("untrusted certificate: got success=%v reason=%q (%v), want tls failure", res.Success, res.FailureReason, res.Err)
 	}
 
-	// config.Load reads tls.ca_file into RootCAs; trust the test server's certificate.
+	// config.Load reads tls.ca_file into Compiled's RootCAs; trust the test server's certificate.
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	target.TLS.RootCAs = pool
 	target.TLS.ServerName = "example.com" // httptest's certificate is for example.com and 127.0.0.1
-	res = probeOnce(t, target)
+	compiled := testhelp.Compiled(target)
+	compiled.RootCAs = pool
+	res = testSpecCompiled(t, target, compiled).Run(context.Background())
 	if !res.Success {
 		t.Fatalf("trusted CA: %s %v", res.FailureReason, res.Err)
 	}
