@@ -359,7 +359,7 @@ func selfDeclared(h http.Header) (int, string) {
 		}
 		var buf [24]byte
 		n := 0
-		for i := 0; i < len(v) && n >= 0; i++ {
+		for i := 0; i < len(v); i++ {
 			c := v[i]
 			if 'A' <= c && c <= 'Z' {
 				c += 'a' - 'A'

@@ -19,8 +19,9 @@ import (
 // evidence leaves open.
 var builtin = []rule{
 	{
-		// ownsServer: every Cloudflare-proxied response carries `Server: cloudflare`, whatever
-		// the origin sent (developers.cloudflare.com/fundamentals/reference/http-headers/).
+		// ownsServer: Cloudflare-proxied responses carry `Server: cloudflare` whatever the origin
+		// runs; every Cloudflare capture cited in edge_test.go shows it (e.g. the
+		// github.com/phonedude cs533 curl dumps of many unrelated sites).
 		cdn: "cloudflare", name: "Cloudflare (also Shopify storefronts)", role: roleSecurity, ownsServer: true,
 		detect: []detector{
 			has("CF-RAY"), has("cf-cache-status"), prefixed("Server", "cloudflare"),
