@@ -5,6 +5,10 @@
 // give targets that reflect.DeepEqual finds equal, which is how a reload tells unchanged
 // targets. What Parse builds from them to run them (parsed URLs, CA pools, compiled rules) is
 // kept apart, in Config.Compiled.
+//
+// It imports collector/edge (user PoP rules are compiled by the package that runs them) and
+// collector/geo (vantage.location must be a known code), and nothing that probes, schedules
+// or records: those build on config, not the other way round.
 package config
 
 import (
