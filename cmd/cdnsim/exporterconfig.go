@@ -25,17 +25,20 @@ type exporterConfig struct {
 
 type exporterVantage struct {
 	Name     string `yaml:"name"`
-	Location string `yaml:"location"`
+	Location string `yaml:"location,omitempty"`
 }
 
 type exporterDefaults struct {
-	Interval string `yaml:"interval"`
-	Timeout  string `yaml:"timeout"`
+	Interval      string `yaml:"interval"`
+	Timeout       string `yaml:"timeout"`
+	SourceAddress string `yaml:"source_address,omitempty"`
 }
 
 type exporterTarget struct {
 	Name          string            `yaml:"name"`
 	URL           string            `yaml:"url"`
+	Interval      string            `yaml:"interval,omitempty"`
+	Timeout       string            `yaml:"timeout,omitempty"`
 	Headers       map[string]string `yaml:"headers,omitempty"`
 	TLS           *exporterTLS      `yaml:"tls,omitempty"`
 	ExpectedPoPs  []string          `yaml:"expected_pops,omitempty"`
@@ -80,14 +83,22 @@ func probeTimeout(interval time.Duration) time.Duration {
 }
 
 // buildExporterConfig renders the pop_exporter configuration that probes every target of
-// the scenario. A target whose scheme has no listener falls back to the other one.
-func buildExporterConfig(sc *Scenario, ep endpoints, interval time.Duration) ([]byte, error) {
+// the scenario. A target whose scheme has no listener falls back to the other one. With a
+// vantage (an index of sc.Vantages; -1 for none) the config is that vantage's: its name and
+// location, its source address for every probe, and the PoPs it is expected to see; without,
+// it is vantage "cdnsim" in Amsterdam, probing from the system's choice of address.
+func buildExporterConfig(sc *Scenario, ep endpoints, interval time.Duration, vantage int) ([]byte, error) {
 	if ep.httpAddr == "" && ep.httpsAddr == "" {
 		return nil, fmt.Errorf("no listener to point the exporter at")
 	}
 	cfg := exporterConfig{
 		Vantage:  exporterVantage{Name: "cdnsim", Location: "AMS"},
 		Defaults: exporterDefaults{Interval: model.Duration(interval).String(), Timeout: model.Duration(probeTimeout(interval)).String()},
+	}
+	if vantage >= 0 {
+		v := sc.Vantages[vantage]
+		cfg.Vantage = exporterVantage{Name: v.Name, Location: v.Location}
+		cfg.Defaults.SourceAddress = v.sourceAddress().String()
 	}
 	for _, t := range sc.Targets {
 		scheme, addr := t.Scheme, ep.httpsAddr
@@ -106,6 +117,10 @@ func buildExporterConfig(sc *Scenario, ep endpoints, interval time.Duration) ([]
 			URL:           scheme + "://" + addr + "/" + t.Name + "/",
 			MaxDistanceKM: t.MaxDistanceKM,
 		}
+		if t.Interval != 0 {
+			et.Interval = model.Duration(t.Interval).String()
+			et.Timeout = model.Duration(probeTimeout(time.Duration(t.Interval))).String()
+		}
 		if scheme == "https" {
 			et.TLS = &exporterTLS{CAFile: ep.caFile}
 		}
@@ -113,7 +128,7 @@ func buildExporterConfig(sc *Scenario, ep endpoints, interval time.Duration) ([]
 			// Akamai shows its cache status only to requests that ask for it.
 			et.Headers = map[string]string{"Pragma": "akamai-x-cache-on, akamai-x-get-cache-key"}
 		}
-		for _, p := range t.PoPs.initialPoPs() {
+		for _, p := range t.timeline(vantage).initialPoPs() {
 			if label := popLabel(t, p); label != "" {
 				et.ExpectedPoPs = append(et.ExpectedPoPs, label)
 			}
