@@ -14,9 +14,14 @@ func testTarget(t testing.TB, name, rawURL string) config.Target {
 	return testhelp.Target(t, name, rawURL)
 }
 
+// compiledTarget is what config.Parse compiles for target: its parsed URL (and no CA pool).
+func compiledTarget(target config.Target) config.CompiledTarget {
+	return testhelp.Compiled(target)
+}
+
 func testSpec(t testing.TB, target config.Target) *prober.Spec {
 	t.Helper()
-	s, err := prober.NewSpec(target, target.IPProtocols[0], "pop_exporter/test", nil)
+	s, err := prober.NewSpec(target, compiledTarget(target), target.IPProtocols[0], "pop_exporter/test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

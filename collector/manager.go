@@ -40,7 +40,7 @@ const OtherPoP = "other"
 // Options configure a Manager.
 type Options struct {
 	Logger          log.Logger
-	MaxConcurrency  int    // probes running at once, across all targets; <= 0 means 64
+	MaxConcurrency  int    // probes running at once, across all targets; <= 0 means config.DefaultMaxConcurrency
 	UserAgent       string // sent unless a target sets its own User-Agent header
 	MaxPoPsPerProbe int    // <= 0 means DefaultMaxPoPsPerProbe
 }
@@ -95,13 +95,13 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 		opts.Logger = log.NewNopLogger()
 	}
 	if opts.MaxConcurrency <= 0 {
-		opts.MaxConcurrency = 64
+		opts.MaxConcurrency = config.DefaultMaxConcurrency
 	}
 	if opts.MaxPoPsPerProbe <= 0 {
 		opts.MaxPoPsPerProbe = DefaultMaxPoPsPerProbe
 	}
 	if opts.UserAgent == "" {
-		opts.UserAgent = "pop_exporter"
+		opts.UserAgent = config.DefaultUserAgent
 	}
 	m := &Manager{
 		opts:    opts,
@@ -124,17 +124,11 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 // keep running with their schedule and PoP state; changed ones restart; removed ones stop
 // and lose all their series. If cfg cannot be applied, nothing changes and the error says why.
 func (m *Manager) Apply(cfg *config.Config) error {
-	var rules []*edge.UserRule
-	for _, r := range cfg.Rules {
-		if r.Compiled != nil {
-			rules = append(rules, r.Compiled)
-		}
-	}
-	ident := edge.NewIdentifier(rules)
+	ident := edge.NewIdentifier(cfg.Compiled.Rules)
 	specs := map[string]*prober.Spec{}
-	for _, t := range cfg.Targets {
+	for i, t := range cfg.Targets {
 		for _, proto := range t.IPProtocols {
-			s, err := prober.NewSpec(t, proto, m.opts.UserAgent, ident)
+			s, err := prober.NewSpec(t, cfg.Compiled.Targets[i], proto, m.opts.UserAgent, ident)
 			if err != nil {
 				return err
 			}
@@ -196,11 +190,9 @@ func (m *Manager) Stop() {
 	m.metrics.targets.Set(0)
 }
 
-// sameTarget says whether a reload left a target as it was. The CA pool is compared by the
-// file it came from: a pool holds functions, which reflect.DeepEqual never finds equal, and
-// the runner picks up the freshly read pool anyway.
+// sameTarget says whether a reload left a target as it was. config.Target is a plain value
+// (the CA pool read from tls.ca_file is in config.Compiled, which the runner picks up afresh).
 func sameTarget(a, b config.Target) bool {
-	a.TLS.RootCAs, b.TLS.RootCAs = nil, nil
 	return reflect.DeepEqual(a, b)
 }
 
@@ -257,10 +249,10 @@ func (m *Manager) stopRunner(key string, r *runner) {
 func baselineProbes(t config.Target) int {
 	interval := time.Duration(t.Interval)
 	if interval <= 0 {
-		return 3
+		return config.MinBaselineProbes
 	}
 	n := int((time.Duration(t.BaselineWindow) + interval - 1) / interval)
-	return min(max(n, 3), 10000)
+	return min(max(n, config.MinBaselineProbes), config.MaxBaselineProbes)
 }
 
 // loop runs one probe on its interval until ctx is cancelled. The first run is at a random

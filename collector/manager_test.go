@@ -52,7 +52,11 @@ func newTestManagerStore(t testing.TB, opts Options) (*Manager, *exposition.Stor
 }
 
 func amsConfig(targets ...config.Target) *config.Config {
-	return &config.Config{File: "test.yml", Vantage: config.Vantage{Name: "ams-office", Location: "AMS"}, Targets: targets}
+	cfg := &config.Config{File: "test.yml", Vantage: config.Vantage{Name: "ams-office", Location: "AMS"}, Targets: targets}
+	for _, t := range targets {
+		cfg.Compiled.Targets = append(cfg.Compiled.Targets, compiledTarget(t))
+	}
+	return cfg
 }
 
 // cloudflareResponse is what identification says of a Cloudflare response from pop.
@@ -353,18 +357,19 @@ func TestApplyKeepsUnchangedAndRemovesGone(t *testing.T) {
 	}
 
 	// A target with a CA file is unchanged too, although each load reads a new pool.
-	withCA := func() config.Target {
+	withCA := func() *config.Config {
 		tg := keep
 		tg.TLS.CAFile = "ca.pem"
-		tg.TLS.RootCAs = x509.NewCertPool()
-		tg.TLS.RootCAs.AppendCertsFromPEM(testCAPEM)
-		return tg
+		cfg := amsConfig(tg)
+		cfg.Compiled.Targets[0].RootCAs = x509.NewCertPool()
+		cfg.Compiled.Targets[0].RootCAs.AppendCertsFromPEM(testCAPEM)
+		return cfg
 	}
-	if err := m.Apply(amsConfig(withCA())); err != nil {
+	if err := m.Apply(withCA()); err != nil {
 		t.Fatal(err)
 	}
 	kept = m.runners["keep/4"]
-	if err := m.Apply(amsConfig(withCA())); err != nil {
+	if err := m.Apply(withCA()); err != nil {
 		t.Fatal(err)
 	}
 	if m.runners["keep/4"] != kept {

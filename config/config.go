@@ -1,5 +1,14 @@
 // Package config is the YAML configuration of pop_exporter: its schema, defaults, validation
 // and loading, and the embedded default configuration used when no file is given.
+//
+// The schema types (Config and what it holds) are plain values: two loads of the same file
+// give targets that reflect.DeepEqual finds equal, which is how a reload tells unchanged
+// targets. What Parse builds from them to run them (parsed URLs, CA pools, compiled rules) is
+// kept apart, in Config.Compiled.
+//
+// It imports collector/edge (user PoP rules are compiled by the package that runs them) and
+// collector/geo (vantage.location must be a known code), and nothing that probes, schedules
+// or records: those build on config, not the other way round.
 package config
 
 import (
@@ -12,35 +21,47 @@ import (
 
 // Config is a whole, validated configuration file.
 type Config struct {
-	Vantage  Vantage  `yaml:"vantage"`
-	Defaults Defaults `yaml:"defaults"`
+	Vantage  Vantage  `yaml:"vantage,omitempty"`
+	Defaults Defaults `yaml:"defaults,omitempty"`
 	Targets  []Target `yaml:"targets"`
-	Rules    []Rule   `yaml:"rules"`
+	Rules    []Rule   `yaml:"rules,omitempty"`
 
 	// File is the path the config was loaded from ("<embedded default>" for the default).
 	File string `yaml:"-"`
+	// Compiled is what Parse built from the validated values; see Compiled.
+	Compiled Compiled `yaml:"-"`
 }
 
 // Vantage says where this exporter stands.
 type Vantage struct {
-	Name      string   `yaml:"name"`     // value of the vantage label; default "default"
-	Location  string   `yaml:"location"` // IATA airport or metro code, uppercase after load; known to geo
-	Latitude  *float64 `yaml:"latitude"`
-	Longitude *float64 `yaml:"longitude"`
+	Name      string   `yaml:"name,omitempty"`     // value of the vantage label; default "default"
+	Location  string   `yaml:"location,omitempty"` // IATA airport or metro code, uppercase after load; known to geo
+	Latitude  *float64 `yaml:"latitude,omitempty"`
+	Longitude *float64 `yaml:"longitude,omitempty"`
 }
 
-// Defaults are applied to every target that does not set its own value. Parse leaves this
-// section as written; the effective values are on each Target.
+// Settings are the keys that both the defaults section and each target have. A target's
+// effective value of each is its own if it sets it, else the defaults section's if that sets
+// it, else the built-in default (see applyDefaults); headers are merged instead.
+type Settings struct {
+	Interval        Duration          `yaml:"interval,omitempty"`         // default 30s
+	Timeout         Duration          `yaml:"timeout,omitempty"`          // default min(10s, 80% of interval)
+	IPProtocols     []string          `yaml:"ip_protocols,omitempty"`     // each "ip4" or "ip6"; default [ip4]
+	Headers         map[string]string `yaml:"headers,omitempty"`          // the defaults' are merged under the target's
+	Method          string            `yaml:"method,omitempty"`           // default GET
+	BodySizeLimit   ByteSize          `yaml:"body_size_limit,omitempty"`  // default 64KiB, at most 16MiB
+	FollowRedirects *bool             `yaml:"follow_redirects,omitempty"` // default true
+	// FollowRedirectsHeaders sends the configured headers on redirects to another host too;
+	// by default they go to the target's own host only (see the prober's checkRedirect).
+	FollowRedirectsHeaders bool     `yaml:"follow_redirects_headers,omitempty"`
+	ValidStatusCodes       []int    `yaml:"valid_status_codes,omitempty"` // default none: any 2xx or 3xx
+	BaselineWindow         Duration `yaml:"baseline_window,omitempty"`    // default 30m
+}
+
+// Defaults is the defaults section, applied to every target that does not set its own value.
+// Parse leaves it as written; the effective values are on each Target.
 type Defaults struct {
-	Interval         Duration          `yaml:"interval"`           // default 30s
-	Timeout          Duration          `yaml:"timeout"`            // default min(10s, 80% of interval)
-	IPProtocols      []string          `yaml:"ip_protocols"`       // default [ip4]
-	Headers          map[string]string `yaml:"headers"`            // merged under target headers
-	Method           string            `yaml:"method"`             // default GET
-	BodySizeLimit    ByteSize          `yaml:"body_size_limit"`    // default 64KiB, at most 16MiB
-	FollowRedirects  *bool             `yaml:"follow_redirects"`   // default true
-	ValidStatusCodes []int             `yaml:"valid_status_codes"` // default none: any 2xx or 3xx
-	BaselineWindow   Duration          `yaml:"baseline_window"`    // default 30m
+	Settings `yaml:",inline"`
 }
 
 // Target is one URL to probe. After loading, every field holds its effective value
@@ -48,48 +69,46 @@ type Defaults struct {
 // IPProtocols never empty, Method uppercase, Headers keys canonical (nil when none), and
 // ValidStatusCodes nil means any 2xx or 3xx (see StatusOK).
 type Target struct {
-	Name             string            `yaml:"name"`
-	URL              string            `yaml:"url"`
-	Interval         Duration          `yaml:"interval"`
-	Timeout          Duration          `yaml:"timeout"`
-	Method           string            `yaml:"method"`
-	Headers          map[string]string `yaml:"headers"`
-	BodySizeLimit    ByteSize          `yaml:"body_size_limit"`
-	FollowRedirects  *bool             `yaml:"follow_redirects"`
-	ValidStatusCodes []int             `yaml:"valid_status_codes"`
-	IPProtocols      []string          `yaml:"ip_protocols"` // each "ip4" or "ip6"
-	Resolve          string            `yaml:"resolve"`      // IP to connect to instead of DNS
-	DNSServer        string            `yaml:"dns_server"`   // host:port of a resolver; "" = system
-	TLS              TLSConfig         `yaml:"tls"`
-	ExpectedPoPs     []string          `yaml:"expected_pops"` // uppercase after load
-	MaxDistanceKM    float64           `yaml:"max_distance_km"`
-	BaselineWindow   Duration          `yaml:"baseline_window"`
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"` // http or https, with a host; parsed in Compiled
 
-	// ParsedURL is URL parsed and validated (scheme http or https, host set).
-	ParsedURL *url.URL `yaml:"-"`
+	Settings `yaml:",inline"`
+
+	Resolve       string    `yaml:"resolve,omitempty"`       // IP to connect to instead of DNS
+	DNSServer     string    `yaml:"dns_server,omitempty"`    // host:port of a resolver; "" = system
+	TLS           TLSConfig `yaml:"tls,omitempty"`           // server_name, ca_file, insecure_skip_verify
+	ExpectedPoPs  []string  `yaml:"expected_pops,omitempty"` // uppercase after load
+	MaxDistanceKM float64   `yaml:"max_distance_km,omitempty"`
 }
 
 // TLSConfig are the TLS options of a target.
 type TLSConfig struct {
-	ServerName         string `yaml:"server_name"`
-	CAFile             string `yaml:"ca_file"` // relative paths are resolved against the config file's directory
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
-
-	// RootCAs holds the certificates of CAFile (nil when CAFile is empty), read once at load
-	// time so that an unreadable file is a config error, not a probe failure.
-	RootCAs *x509.CertPool `yaml:"-"`
+	ServerName         string `yaml:"server_name,omitempty"`
+	CAFile             string `yaml:"ca_file,omitempty"` // relative paths are resolved against the config file's directory at load
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify,omitempty"`
 }
 
-// Rule is a user PoP rule, tried before the built-in ones.
+// Rule is a user PoP rule, tried before the built-in ones; compiled in Compiled.Rules.
 type Rule struct {
 	CDN         string            `yaml:"cdn"`
 	Header      string            `yaml:"header"`
 	Regex       string            `yaml:"regex"`
-	CacheHeader string            `yaml:"cache_header"`
-	CacheValues map[string]string `yaml:"cache_values"`
+	CacheHeader string            `yaml:"cache_header,omitempty"`
+	CacheValues map[string]string `yaml:"cache_values,omitempty"`
+}
 
-	// Compiled is the validated rule, ready for edge.NewIdentifier.
-	Compiled *edge.UserRule `yaml:"-"`
+// Compiled is what Parse builds from a validated configuration to run it, once, at load time:
+// so that a bad URL or an unreadable CA file is a config error with its line, not a probe
+// failure, and so that the schema types stay plain values.
+type Compiled struct {
+	Targets []CompiledTarget // Targets[i] belongs to Config.Targets[i]
+	Rules   []*edge.UserRule // Rules[i] is Config.Rules[i] compiled, in order, for edge.NewIdentifier
+}
+
+// CompiledTarget is what the probes of a target need beyond its settings.
+type CompiledTarget struct {
+	URL     *url.URL       // Target.URL parsed: scheme http or https, host set
+	RootCAs *x509.CertPool // the certificates of TLS.CAFile; nil when it is empty (system roots)
 }
 
 // Duration is a time.Duration written as a Prometheus-style string ("15s", "1m30s").

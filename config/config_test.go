@@ -57,6 +57,9 @@ func TestInvalidConfigs(t *testing.T) {
 		"header-name":              `:5: targets[0].headers.X Probe: invalid header name "X Probe"`,
 		"header-duplicate":         `:4: defaults.headers.user-agent: duplicate header "user-agent" (header names are case-insensitive; first at line 3)`,
 		"header-value":             `:5: targets[0].headers.X-Probe: invalid header value "a\r\nX-Injected: 1": control characters are not allowed`,
+		"header-value-long":        `:5: targets[0].headers.X-Big: header value is 9000 bytes, more than the limit of 8192`,
+		"interval-min":             `:2: defaults.interval: must be at least 1s, got 1ns`,
+		"timeout-min":              `:4: targets[0].timeout: must be at least 10ms, got 1ms`,
 		"ip-protocol":              `:4: targets[0].ip_protocols[1]: unknown IP protocol "ipv6" (want ip4 or ip6)`,
 		"ip-protocol-duplicate":    `:5: defaults.ip_protocols[2]: duplicate IP protocol "ip6"`,
 		"ip-protocols-empty":       `:4: targets[0].ip_protocols: must list ip4, ip6 or both`,
@@ -129,45 +132,52 @@ func TestValidFull(t *testing.T) {
 	www := cfg.Targets[0]
 	checkTarget(t, www, Target{
 		Name: "www", URL: "https://www.example.com/",
-		Interval: Duration(15 * time.Second), Timeout: Duration(10 * time.Second),
-		Method: "GET",
-		// The target's "user-agent" replaces the defaults' "User-Agent" (names are
-		// case-insensitive); X-Probe is inherited; names are canonicalised.
-		Headers:          map[string]string{"Pragma": "akamai-x-cache-on", "User-Agent": "custom/1.0", "X-Probe": "defaults"},
-		BodySizeLimit:    64 << 10,
-		FollowRedirects:  ptr(true),
-		ValidStatusCodes: []int{200, 204, 301, 302, 304},
-		// defaults say [ip4, ip6], but the pinned address is IPv4: only ip4 can reach it.
-		IPProtocols:    []string{"ip4"},
-		Resolve:        "203.0.113.10",
-		DNSServer:      "127.0.0.1:53",
-		TLS:            TLSConfig{ServerName: "www.example.com", CAFile: filepath.Join("testdata", "ca.pem")},
-		ExpectedPoPs:   []string{"AMS", "FRA", "LHR"},
-		MaxDistanceKM:  1500,
-		BaselineWindow: Duration(2 * time.Hour),
+		Settings: Settings{
+			Interval: Duration(15 * time.Second), Timeout: Duration(10 * time.Second),
+			Method: "GET",
+			// The target's "user-agent" replaces the defaults' "User-Agent" (names are
+			// case-insensitive); X-Probe is inherited; names are canonicalised.
+			Headers:          map[string]string{"Pragma": "akamai-x-cache-on", "User-Agent": "custom/1.0", "X-Probe": "defaults"},
+			BodySizeLimit:    64 << 10,
+			FollowRedirects:  ptr(true),
+			ValidStatusCodes: []int{200, 204, 301, 302, 304},
+			// defaults say [ip4, ip6], but the pinned address is IPv4: only ip4 can reach it.
+			IPProtocols:    []string{"ip4"},
+			BaselineWindow: Duration(2 * time.Hour),
+		},
+		Resolve:       "203.0.113.10",
+		DNSServer:     "127.0.0.1:53",
+		TLS:           TLSConfig{ServerName: "www.example.com", CAFile: filepath.Join("testdata", "ca.pem")},
+		ExpectedPoPs:  []string{"AMS", "FRA", "LHR"},
+		MaxDistanceKM: 1500,
 	})
-	if www.TLS.RootCAs == nil {
+	if len(cfg.Compiled.Targets) != len(cfg.Targets) {
+		t.Fatalf("%d compiled targets for %d targets", len(cfg.Compiled.Targets), len(cfg.Targets))
+	}
+	if cfg.Compiled.Targets[0].RootCAs == nil {
 		t.Error("tls.ca_file set but RootCAs is nil")
 	}
-	if www.ParsedURL == nil || www.ParsedURL.Host != "www.example.com" || www.ParsedURL.Scheme != "https" {
-		t.Errorf("ParsedURL = %v", www.ParsedURL)
+	if u := cfg.Compiled.Targets[0].URL; u == nil || u.Host != "www.example.com" || u.Scheme != "https" {
+		t.Errorf("compiled URL = %v", u)
 	}
 
 	// Everything else inherited from the defaults section.
 	api := cfg.Targets[1]
 	checkTarget(t, api, Target{
 		Name: "api.v2", URL: "http://api.example.com:8080/health",
-		Interval: Duration(30 * time.Second), Timeout: Duration(10 * time.Second),
-		Method:           "GET",
-		Headers:          map[string]string{"User-Agent": "pop_exporter/test", "X-Probe": "defaults"},
-		BodySizeLimit:    32 << 10,
-		FollowRedirects:  ptr(false),
-		ValidStatusCodes: []int{200},
-		IPProtocols:      []string{"ip4", "ip6"},
-		BaselineWindow:   Duration(time.Hour),
+		Settings: Settings{
+			Interval: Duration(30 * time.Second), Timeout: Duration(10 * time.Second),
+			Method:           "GET",
+			Headers:          map[string]string{"User-Agent": "pop_exporter/test", "X-Probe": "defaults"},
+			BodySizeLimit:    32 << 10,
+			FollowRedirects:  ptr(false),
+			ValidStatusCodes: []int{200},
+			IPProtocols:      []string{"ip4", "ip6"},
+			BaselineWindow:   Duration(time.Hour),
+		},
 	})
-	if api.ParsedURL.Port() != "8080" {
-		t.Errorf("ParsedURL port = %q, want 8080", api.ParsedURL.Port())
+	if u := cfg.Compiled.Targets[1]; u.URL.Port() != "8080" || u.RootCAs != nil {
+		t.Errorf("compiled URL port = %q, want 8080; RootCAs %v, want nil (system roots)", u.URL.Port(), u.RootCAs)
 	}
 
 	v6 := cfg.Targets[2]
@@ -175,24 +185,23 @@ func TestValidFull(t *testing.T) {
 		t.Errorf("v6-only: ip_protocols %v timeout %s interval %s, want [ip6] 5s 2m", v6.IPProtocols, v6.Timeout, v6.Interval)
 	}
 
-	if len(cfg.Rules) != 1 {
-		t.Fatalf("%d rules, want 1", len(cfg.Rules))
+	if len(cfg.Rules) != 1 || len(cfg.Compiled.Rules) != 1 {
+		t.Fatalf("%d rules, %d compiled, want 1", len(cfg.Rules), len(cfg.Compiled.Rules))
 	}
-	r := cfg.Rules[0]
-	if r.Compiled == nil {
+	r := cfg.Compiled.Rules[0]
+	if r == nil {
 		t.Fatal("rule not compiled")
 	}
 	want := edge.RuleSpec{CDN: "mycdn", Header: "X-Edge", Regex: `^edge-([a-z]{3})[0-9]+$`,
 		CacheHeader: "X-Edge-Cache", CacheValues: map[string]string{"TCP_HIT": "hit", "TCP_MISS": "miss"}}
-	if !reflect.DeepEqual(r.Compiled.Spec, want) {
-		t.Errorf("compiled spec = %+v, want %+v", r.Compiled.Spec, want)
+	if !reflect.DeepEqual(r.Spec, want) {
+		t.Errorf("compiled spec = %+v, want %+v", r.Spec, want)
 	}
 }
 
-// checkTarget compares the fields that a config sets; ParsedURL and RootCAs are checked apart.
+// checkTarget compares the effective values of a target.
 func checkTarget(t *testing.T, got, want Target) {
 	t.Helper()
-	got.ParsedURL, got.TLS.RootCAs = nil, nil
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("target %s:\n got: %s\nwant: %s", want.Name, dump(got), dump(want))
 	}
@@ -221,13 +230,15 @@ func TestValidMinimal(t *testing.T) {
 	}
 	checkTarget(t, cfg.Targets[0], Target{
 		Name: "www", URL: "https://www.example.com/",
-		Interval:        Duration(30 * time.Second),
-		Timeout:         Duration(10 * time.Second),
-		Method:          "GET",
-		BodySizeLimit:   64 << 10,
-		FollowRedirects: ptr(true),
-		IPProtocols:     []string{"ip4"},
-		BaselineWindow:  Duration(30 * time.Minute),
+		Settings: Settings{
+			Interval:        Duration(30 * time.Second),
+			Timeout:         Duration(10 * time.Second),
+			Method:          "GET",
+			BodySizeLimit:   64 << 10,
+			FollowRedirects: ptr(true),
+			IPProtocols:     []string{"ip4"},
+			BaselineWindow:  Duration(30 * time.Minute),
+		},
 	})
 }
 
@@ -256,7 +267,7 @@ func TestDefaultTimeout(t *testing.T) {
 		// min(10s, 80% of the interval)
 		{"targets: [{name: a, url: 'http://a/', interval: 5s}]", 4 * time.Second},
 		{"targets: [{name: a, url: 'http://a/', interval: 1m}]", 10 * time.Second},
-		{"targets: [{name: a, url: 'http://a/', interval: 500ms}]", 400 * time.Millisecond},
+		{"targets: [{name: a, url: 'http://a/', interval: 1s}]", 800 * time.Millisecond},
 		// defaults.timeout wins over the built-in rule, the target's over both.
 		{"defaults: {timeout: 3s}\ntargets: [{name: a, url: 'http://a/', interval: 5s}]", 3 * time.Second},
 		{"defaults: {timeout: 3s}\ntargets: [{name: a, url: 'http://a/', timeout: 2s}]", 2 * time.Second},
@@ -312,10 +323,10 @@ targets: [{name: a, url: 'http://a/'}, {name: b, url: 'http://b/'}]
 }
 
 func TestStatusOK(t *testing.T) {
-	any2xx3xx := Target{}
-	listed := Target{ValidStatusCodes: []int{200, 404}}
+	any2xx3xx := Settings{}
+	listed := Settings{ValidStatusCodes: []int{200, 404}}
 	for _, tt := range []struct {
-		t    Target
+		t    Settings
 		code int
 		want bool
 	}{
@@ -351,10 +362,11 @@ func TestDefault(t *testing.T) {
 		"cdn.jsdelivr.net":   "", // Cloudflare and Fastly
 	}
 	cdns := map[string]bool{}
-	for _, tg := range cfg.Targets {
-		cdn, ok := cdnOf[tg.ParsedURL.Hostname()]
+	for i, tg := range cfg.Targets {
+		u := cfg.Compiled.Targets[i].URL
+		cdn, ok := cdnOf[u.Hostname()]
 		if !ok {
-			t.Errorf("target %s: host %s not in the test's CDN table", tg.Name, tg.ParsedURL.Hostname())
+			t.Errorf("target %s: host %s not in the test's CDN table", tg.Name, u.Hostname())
 		}
 		if cdn != "" {
 			if !slices.Contains(edge.CDNs(), cdn) {
@@ -362,8 +374,8 @@ func TestDefault(t *testing.T) {
 			}
 			cdns[cdn] = true
 		}
-		if tg.ParsedURL.Scheme != "https" {
-			t.Errorf("target %s: probes public endpoints over %s, want https", tg.Name, tg.ParsedURL.Scheme)
+		if u.Scheme != "https" {
+			t.Errorf("target %s: probes public endpoints over %s, want https", tg.Name, u.Scheme)
 		}
 		if tg.Interval < Duration(time.Minute) {
 			t.Errorf("target %s: interval %s, want >= 1m to be polite to endpoints we do not own", tg.Name, tg.Interval)
@@ -375,9 +387,6 @@ func TestDefault(t *testing.T) {
 	akamai := cfg.Targets[slices.IndexFunc(cfg.Targets, func(t Target) bool { return t.Name == "akamai" })]
 	if !strings.Contains(akamai.Headers["Pragma"], "akamai-x-cache-on") {
 		t.Errorf("akamai target headers %v: Akamai reports cache status and edge only with Pragma: akamai-x-cache-on", akamai.Headers)
-	}
-	if string(DefaultYAML()) != string(defaultYAML) || !strings.Contains(string(DefaultYAML()), "cdn-cgi/trace") {
-		t.Error("DefaultYAML does not return the embedded default")
 	}
 }
 
@@ -413,7 +422,102 @@ func TestAliases(t *testing.T) {
 		fmt.Fprintf(&b, "  - &l%d {<<: [%s]}\n", i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", "))
 	}
 	_, err := Parse([]byte(b.String()), "t.yml")
-	if err == nil || !strings.Contains(err.Error(), "too many values") {
+	if err == nil || !strings.HasSuffix(err.Error(), "too many values (more than 1000000 with aliases expanded)") {
 		t.Errorf("exploding merges: %v", err)
+	}
+}
+
+// TestReloadSeesEqualTargets: the schema types are plain values, so loading the same file
+// twice gives targets that reflect.DeepEqual finds equal (a reload keeps their probes), CA
+// file included; the pools read from it are in Compiled.
+func TestReloadSeesEqualTargets(t *testing.T) {
+	a, err := Load("testdata/valid-full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load("testdata/valid-full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Targets, b.Targets) || !reflect.DeepEqual(a.Rules, b.Rules) {
+		t.Error("two loads of one file give different targets or rules")
+	}
+	if a.Compiled.Targets[0].RootCAs == b.Compiled.Targets[0].RootCAs {
+		t.Error("a reload did not read the CA file again")
+	}
+}
+
+// TestNullIsUnset: an empty value ("interval:") means "not set", as in Prometheus configs; a
+// key merged in from an anchor is set by the target that merges it.
+func TestNullIsUnset(t *testing.T) {
+	cfg, err := Parse([]byte(`
+defaults: {interval: 1m, timeout: 20s}
+targets:
+  - {name: a, url: 'http://a/', interval: , timeout: }
+  - &b {name: b, url: 'http://b/', timeout: 5s}
+  - {<<: *b, name: c}
+`), "t.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []Duration{Duration(20 * time.Second), Duration(5 * time.Second), Duration(5 * time.Second)} {
+		if tg := cfg.Targets[i]; tg.Interval != Duration(time.Minute) || tg.Timeout != want {
+			t.Errorf("%s: interval %s timeout %s, want 1m %s", tg.Name, tg.Interval, tg.Timeout, want)
+		}
+	}
+}
+
+// A file too large to be a configuration is refused before it is read whole, and a list of
+// targets longer than MaxTargets is refused with its own message before it is decoded.
+func TestConfigLimits(t *testing.T) {
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "huge.yml")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxFileSize + 1); err != nil { // sparse: costs no disk
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Load(huge)
+	if want := huge + ": the file has 67108865 bytes, more than the limit of 64MiB for a configuration file"; err == nil || err.Error() != want {
+		t.Errorf("Load(64 MiB + 1) = %v, want %s", err, want)
+	}
+
+	var b strings.Builder
+	b.WriteString("vantage: {name: big}\ntargets:\n")
+	for i := range MaxTargets + 1 {
+		fmt.Fprintf(&b, "  - {name: t%d, url: http://127.0.0.1/}\n", i)
+	}
+	_, err = Parse([]byte(b.String()), "many.yml")
+	if want := "many.yml:3: targets: 100001 targets, more than the limit of 100000 per file"; err == nil || err.Error() != want {
+		t.Errorf("Parse(MaxTargets+1 targets) = %v, want %s", err, want)
+	}
+	// MaxTargets targets must stay within the bound on decoded values, with room for many
+	// keys per target: measure what one richly configured target costs and scale it up.
+	const line = "  - {name: t%d, url: 'http://127.0.0.1/t%d', interval: 15s, timeout: 5s, method: GET, " +
+		"headers: {Pragma: akamai-x-cache-on, X-Debug: '1'}, expected_pops: [AMS, FRA, LHR], max_distance_km: 1500, " +
+		"valid_status_codes: [200, 204], ip_protocols: [ip4, ip6], tls: {server_name: www.example.com}}\n"
+	visits := func(n int) int {
+		var b strings.Builder
+		b.WriteString("targets:\n")
+		for i := range n {
+			fmt.Fprintf(&b, line, i, i)
+		}
+		root, err := parseYAML([]byte(b.String()), "rich.yml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := newDecoder("rich.yml")
+		if err := d.decode(root, "", reflect.ValueOf(&Config{}).Elem()); err != nil {
+			t.Fatal(err)
+		}
+		return d.visits
+	}
+	perTarget := visits(101) - visits(100)
+	if perTarget*MaxTargets > maxVisits/2 {
+		t.Errorf("a rich target decodes %d values: %d targets would use %d of the %d allowed, want at most half",
+			perTarget, MaxTargets, perTarget*MaxTargets, maxVisits)
 	}
 }

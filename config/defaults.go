@@ -1,87 +1,155 @@
 package config
 
 import (
-	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
 
-// Built-in defaults, used when neither a target nor the defaults section sets a value.
+// Built-in defaults of the config file, used when neither a target nor the defaults section
+// sets a value. This is their one home: applyDefaults applies them, validation checks against
+// them and the README's configuration tables document them.
 const (
-	// DefaultVantageName is the vantage label when vantage.name is not set.
-	DefaultVantageName = "default"
-	// DefaultInterval is how often a target is probed: often enough to see a PoP shift within
+	// defaultVantageName is the vantage label when vantage.name is not set.
+	defaultVantageName = "default"
+	// defaultInterval is how often a target is probed: often enough to see a PoP shift within
 	// a minute or two, rarely enough to be polite to endpoints we do not own.
-	DefaultInterval = Duration(30 * time.Second)
-	// MaxDefaultTimeout caps the implicit timeout. When no timeout is set the timeout is
-	// min(MaxDefaultTimeout, 80% of the interval), leaving room for a probe to finish
+	defaultInterval = Duration(30 * time.Second)
+	// maxDefaultTimeout caps the implicit timeout. When no timeout is set the timeout is
+	// min(maxDefaultTimeout, 80% of the interval), leaving room for a probe to finish
 	// (and be reported as a timeout) before the next one is due.
-	MaxDefaultTimeout = Duration(10 * time.Second)
-	// DefaultMethod is the HTTP method of a probe.
-	DefaultMethod = http.MethodGet
-	// DefaultBodySizeLimit is how much of the body a probe reads: enough for TTFB, transfer
+	maxDefaultTimeout = Duration(10 * time.Second)
+	// defaultMethod is the HTTP method of a probe.
+	defaultMethod = http.MethodGet
+	// defaultBodySizeLimit is how much of the body a probe reads: enough for TTFB, transfer
 	// time and body rules (/cdn-cgi/trace), small enough not to download whole pages.
-	DefaultBodySizeLimit = ByteSize(64 << 10)
-	// MaxBodySizeLimit bounds body_size_limit: a prober that downloads big objects every few
+	defaultBodySizeLimit = ByteSize(64 << 10)
+	// maxBodySizeLimit bounds body_size_limit: a prober that downloads big objects every few
 	// seconds measures bandwidth and costs someone money, which is not what this tool is for.
-	MaxBodySizeLimit = ByteSize(16 << 20)
-	// DefaultFollowRedirects: redirects are followed, so a probe of "https://example.com/"
+	maxBodySizeLimit = ByteSize(16 << 20)
+	// defaultFollowRedirects: redirects are followed, so a probe of "https://example.com/"
 	// measures the page users land on.
-	DefaultFollowRedirects = true
-	// DefaultBaselineWindow is how far back the "usual PoP" (pop_probe_baseline_info) looks.
-	DefaultBaselineWindow = Duration(30 * time.Minute)
+	defaultFollowRedirects = true
+	// defaultBaselineWindow is how far back the "usual PoP" (pop_probe_baseline_info) looks.
+	defaultBaselineWindow = Duration(30 * time.Minute)
+	// minInterval bounds interval from below: a probe per second per target is already more
+	// than any CDN question needs, and an interval of nanoseconds would only burn CPU on
+	// failures.
+	minInterval = Duration(time.Second)
+	// minTimeout bounds timeout from below: no fresh TCP+TLS exchange completes sooner.
+	minTimeout = Duration(10 * time.Millisecond)
 )
 
-// DefaultIPProtocols are the IP families probed when none are set: IPv4 only, because IPv6 is
+// Limits on what one configuration file may hold, so that no file, however large or
+// hostile, can exhaust the exporter's memory or stall a reload.
+const (
+	// MaxFileSize is the largest configuration file Load reads: about 500,000 targets of
+	// typical length, far more than one exporter can probe.
+	MaxFileSize = 64 << 20
+	// MaxTargets is the most targets one file may list. One replica holds about 10,000 at a
+	// 30 s interval; larger fleets shard the list across replicas.
+	MaxTargets = 100_000
+	// maxHeaders and maxHeaderValueBytes bound the request headers of a target: enough for
+	// any debug header or token a CDN asks for, never a request no server would accept.
+	maxHeaders          = 64
+	maxHeaderValueBytes = 8 << 10
+)
+
+// defaultIPProtocols are the IP families probed when none are set: IPv4 only, because IPv6 is
 // still missing on many networks an exporter runs in and a failing ip6 probe would page someone.
 // A target with resolve set probes its address's family instead.
-var DefaultIPProtocols = []string{"ip4"}
+var defaultIPProtocols = []string{"ip4"}
 
-// Valid status codes default to none listed, which means any 2xx or 3xx (see Target.StatusOK).
+// Valid status codes default to none listed, which means any 2xx or 3xx (see StatusOK).
+
+// Defaults of the exporter that are not keys of the file but belong with them, kept here so
+// that the command line and the collector share one value.
+const (
+	// DefaultMaxConcurrency is how many probes may run at once, across all targets, unless
+	// --probe.max-concurrency says otherwise.
+	DefaultMaxConcurrency = 64
+	// DefaultUserAgent is the User-Agent of a probe unless its target sets one; the exporter
+	// sends it as DefaultUserAgent + "/" + its version.
+	DefaultUserAgent = "pop_exporter"
+	// MinBaselineProbes and MaxBaselineProbes bound the number of probes baseline_window
+	// covers: at least 3, so one flap can never be the majority, and at most 10,000 to bound
+	// memory.
+	MinBaselineProbes = 3
+	MaxBaselineProbes = 10000
+)
+
+// origin says where the effective value of a target's setting comes from.
+type origin int
+
+const (
+	builtIn      origin = iota // neither the target nor the defaults section sets it
+	fromDefaults               // the defaults section sets it
+	fromTarget                 // the target sets it
+)
+
+// origin says where a target's setting comes from. target and def point to the same field of
+// the target's and of the defaults section's Settings. "Sets" means written in the file, so
+// an explicit "interval: 0s" stays 0 and is rejected by validation instead of silently
+// replaced.
+func (d *decoder) origin(target, def any) origin {
+	switch {
+	case d.written[target]:
+		return fromTarget
+	case d.written[def]:
+		return fromDefaults
+	}
+	return builtIn
+}
+
+// inherit sets *v to the defaults section's value or to builtin unless the target set it.
+func inherit[T any](d *decoder, v, def *T, builtin T) {
+	switch d.origin(v, def) {
+	case fromDefaults:
+		*v = *def
+	case builtIn:
+		*v = builtin
+	}
+}
 
 // applyDefaults fills every target with its effective values. It is the one place defaults
 // are applied, so that the collector never needs to look at Config.Defaults and validation
-// sees exactly what will run. Values a target sets win over the defaults section, which wins
-// over the built-ins. It runs before validation and must therefore cope with invalid values.
+// sees exactly what will run. It runs before validation and must therefore cope with invalid
+// values.
 func applyDefaults(cfg *Config, d *decoder) {
 	if cfg.Vantage.Name == "" {
-		cfg.Vantage.Name = DefaultVantageName
+		cfg.Vantage.Name = defaultVantageName
 	}
 	cfg.Vantage.Location = strings.ToUpper(cfg.Vantage.Location)
 
-	def := cfg.Defaults
+	def := &cfg.Defaults.Settings
 	for i := range cfg.Targets {
 		t := &cfg.Targets[i]
-		// from says where field's value comes from: the target, the defaults section, or
-		// (neither set) the built-in default. "Set" means written in the file, so an explicit
-		// "interval: 0s" stays 0 and is rejected by validation instead of silently replaced.
-		from := func(field string) string { return source(d, i, field) }
-		inherit(from("interval"), &t.Interval, def.Interval, DefaultInterval)
-		inherit(from("timeout"), &t.Timeout, def.Timeout, min(MaxDefaultTimeout, t.Interval*8/10))
-		inherit(from("method"), &t.Method, def.Method, DefaultMethod)
+		inherit(d, &t.Interval, &def.Interval, defaultInterval)
+		inherit(d, &t.Timeout, &def.Timeout, min(maxDefaultTimeout, t.Interval*8/10))
+		inherit(d, &t.Method, &def.Method, defaultMethod)
 		t.Method = strings.ToUpper(t.Method)
 		t.Headers = mergeHeaders(def.Headers, t.Headers)
-		inherit(from("body_size_limit"), &t.BodySizeLimit, def.BodySizeLimit, DefaultBodySizeLimit)
-		follow := DefaultFollowRedirects
-		inherit(from("follow_redirects"), &t.FollowRedirects, def.FollowRedirects, &follow)
+		inherit(d, &t.BodySizeLimit, &def.BodySizeLimit, defaultBodySizeLimit)
+		follow := defaultFollowRedirects
+		inherit(d, &t.FollowRedirects, &def.FollowRedirects, &follow)
 		follow = *t.FollowRedirects // unshare the defaults' pointer
 		t.FollowRedirects = &follow
-		inherit(from("valid_status_codes"), &t.ValidStatusCodes, def.ValidStatusCodes, nil)
-		inherit(from("baseline_window"), &t.BaselineWindow, def.BaselineWindow, DefaultBaselineWindow)
+		inherit(d, &t.FollowRedirectsHeaders, &def.FollowRedirectsHeaders, false)
+		inherit(d, &t.ValidStatusCodes, &def.ValidStatusCodes, nil)
+		inherit(d, &t.BaselineWindow, &def.BaselineWindow, defaultBaselineWindow)
 
 		// A pinned address can only be reached over its own family, so unless the target
 		// itself lists ip_protocols, the address decides.
-		builtinIP := DefaultIPProtocols
-		ipFrom := from("ip_protocols")
-		if addr, err := netip.ParseAddr(t.Resolve); err == nil && !strings.HasPrefix(ipFrom, "targets[") {
-			ipFrom, builtinIP = "", []string{ipProtocolOf(addr)}
+		if addr, err := netip.ParseAddr(t.Resolve); err == nil && !d.written[&t.IPProtocols] {
+			t.IPProtocols = []string{ipProtocolOf(addr)}
+		} else {
+			inherit(d, &t.IPProtocols, &def.IPProtocols, defaultIPProtocols)
 		}
-		inherit(ipFrom, &t.IPProtocols, def.IPProtocols, builtinIP)
 		// Copy shared slices so that changing one target's slice cannot change another's.
-		t.IPProtocols = append([]string(nil), t.IPProtocols...)
-		t.ValidStatusCodes = append([]int(nil), t.ValidStatusCodes...)
+		t.IPProtocols = slices.Clone(t.IPProtocols)
+		t.ValidStatusCodes = slices.Clone(t.ValidStatusCodes)
 		if len(t.ValidStatusCodes) == 0 {
 			t.ValidStatusCodes = nil
 		}
@@ -89,30 +157,6 @@ func applyDefaults(cfg *Config, d *decoder) {
 		for j, p := range t.ExpectedPoPs {
 			t.ExpectedPoPs[j] = strings.ToUpper(p)
 		}
-	}
-}
-
-// source returns the path of the field that sets targets[i].<field>: the target's own,
-// "defaults.<field>", or "" when the built-in default applies.
-func source(d *decoder, i int, field string) string {
-	if p := fmt.Sprintf("targets[%d].%s", i, field); d.set(p) {
-		return p
-	}
-	if p := "defaults." + field; d.set(p) {
-		return p
-	}
-	return ""
-}
-
-// inherit sets *v from the defaults section or the built-in default unless from says the
-// target set it itself.
-func inherit[T any](from string, v *T, def, builtin T) {
-	switch {
-	case strings.HasPrefix(from, "targets["):
-	case from != "":
-		*v = def
-	default:
-		*v = builtin
 	}
 }
 
@@ -141,16 +185,11 @@ func ipProtocolOf(addr netip.Addr) string {
 	return "ip6"
 }
 
-// StatusOK reports whether a response status counts as success for this target: one of
-// valid_status_codes, or any 2xx or 3xx when the list is empty.
-func (t *Target) StatusOK(code int) bool {
-	if len(t.ValidStatusCodes) == 0 {
+// StatusOK reports whether a response status counts as success: one of valid_status_codes,
+// or any 2xx or 3xx when the list is empty.
+func (s *Settings) StatusOK(code int) bool {
+	if len(s.ValidStatusCodes) == 0 {
 		return code >= 200 && code <= 399
 	}
-	for _, c := range t.ValidStatusCodes {
-		if c == code {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(s.ValidStatusCodes, code)
 }

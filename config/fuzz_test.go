@@ -19,7 +19,7 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	f.Add(DefaultYAML())
+	f.Add(defaultYAML)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse(data, "fuzz.yml")
 		if err != nil {
@@ -32,8 +32,11 @@ func FuzzParse(f *testing.F) {
 		if len(cfg.Targets) == 0 {
 			t.Fatal("valid config without targets")
 		}
-		for _, tg := range cfg.Targets {
-			if tg.ParsedURL == nil || tg.Timeout >= tg.Interval || tg.Timeout <= 0 || tg.FollowRedirects == nil || len(tg.IPProtocols) == 0 {
+		if len(cfg.Compiled.Targets) != len(cfg.Targets) || len(cfg.Compiled.Rules) != len(cfg.Rules) {
+			t.Fatalf("%d compiled targets for %d, %d compiled rules for %d", len(cfg.Compiled.Targets), len(cfg.Targets), len(cfg.Compiled.Rules), len(cfg.Rules))
+		}
+		for i, tg := range cfg.Targets {
+			if cfg.Compiled.Targets[i].URL == nil || tg.Timeout >= tg.Interval || tg.Timeout <= 0 || tg.FollowRedirects == nil || len(tg.IPProtocols) == 0 {
 				t.Fatalf("target not completed: %+v", tg)
 			}
 			if !namePattern.MatchString(tg.Name) {

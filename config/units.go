@@ -59,9 +59,9 @@ var byteUnits = map[string]int64{
 	"GIB": 1 << 30,
 }
 
-// ParseByteSize parses a size such as "64KiB", "1MiB", "65536", "64KB" (64000) or "2 MB".
+// parseByteSize parses a size such as "64KiB", "1MiB", "65536", "64KB" (64000) or "2 MB".
 // Units are case-insensitive; the number is a non-negative integer.
-func ParseByteSize(s string) (ByteSize, error) {
+func parseByteSize(s string) (ByteSize, error) {
 	t := strings.TrimSpace(s)
 	i := 0
 	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
@@ -89,7 +89,7 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return fmt.Errorf("invalid size: want a string such as 64KiB, got a %s", kindName(n))
 	}
-	v, err := ParseByteSize(n.Value)
+	v, err := parseByteSize(n.Value)
 	if err != nil {
 		return err
 	}

@@ -66,9 +66,9 @@ func TestByteSizeUnmarshal(t *testing.T) {
 	}
 }
 
-// TestMarshalRoundTrip: a config written back out (e.g. by a future --config.print) reads
-// the way a person would write it and parses back to the same values.
-func TestMarshalRoundTrip(t *testing.T) {
+// TestUnitsMarshalRoundTrip: durations and sizes written back out (Marshal) read the way a
+// person would write them and parse back to the same values.
+func TestUnitsMarshalRoundTrip(t *testing.T) {
 	type pair struct {
 		D Duration `yaml:"d"`
 		B ByteSize `yaml:"b"`

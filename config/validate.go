@@ -14,19 +14,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
 	"github.com/popexporter/pop_exporter/collector/geo"
 	"gopkg.in/yaml.v3"
 )
 
-var (
-	// Names become the target and vantage label values: keep them short and free of
-	// characters that would need escaping in PromQL or in a URL.
-	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
-	// expected_pops are compared with the pop label, whose values match ^[A-Z0-9]{2,16}$.
-	popPattern = regexp.MustCompile(`^[A-Za-z0-9]{2,16}$`)
-)
+// Names become the target and vantage label values: keep them short and free of characters
+// that would need escaping in PromQL or in a URL.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
 
 // probeMethods are the methods a probe may use. CONNECT and TRACE are left out: neither
 // returns a response a CDN caches or identifies itself in.
@@ -35,34 +32,33 @@ var probeMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "
 // ipProtocols are the values of ip_protocols.
 var ipProtocols = []string{"ip4", "ip6"}
 
-// validate checks a configuration after applyDefaults and finishes what needs checking to
-// compute (parsed URL, compiled rules, CA pool). It returns the first problem found, in the
-// order vantage, defaults, targets, rules.
+// validate checks a configuration after applyDefaults and fills cfg.Compiled with what needs
+// checking to compute (parsed URLs, CA pools, compiled rules). It returns the first problem
+// found, in the order vantage, defaults, targets, rules.
 func validate(cfg *Config, d *decoder) error {
 	if err := validateVantage(&cfg.Vantage, d); err != nil {
 		return err
 	}
-	def := cfg.Defaults
-	if err := validateShared(d, "defaults", shared{
-		interval: def.Interval, timeout: def.Timeout, method: strings.ToUpper(def.Method),
-		bodySizeLimit: def.BodySizeLimit, validStatusCodes: def.ValidStatusCodes,
-		ipProtocols: def.IPProtocols, baselineWindow: def.BaselineWindow,
-	}); err != nil {
+	if err := validateSettings(d, "defaults", &cfg.Defaults.Settings); err != nil {
 		return err
 	}
 	if len(cfg.Targets) == 0 {
 		return d.at("targets", "at least one target is required")
 	}
+	cfg.Compiled.Targets = make([]CompiledTarget, len(cfg.Targets))
 	firstName := map[string]int{} // target name → index of the first target using it
 	for i := range cfg.Targets {
 		if err := validateTarget(cfg, i, d, firstName); err != nil {
 			return err
 		}
 	}
+	cfg.Compiled.Rules = make([]*edge.UserRule, len(cfg.Rules))
 	for i := range cfg.Rules {
-		if err := compileRule(&cfg.Rules[i], fmt.Sprintf("rules[%d]", i), d); err != nil {
+		r, err := compileRule(&cfg.Rules[i], fmt.Sprintf("rules[%d]", i), d)
+		if err != nil {
 			return err
 		}
+		cfg.Compiled.Rules[i] = r
 	}
 	return nil
 }
@@ -95,57 +91,53 @@ func validateVantage(v *Vantage, d *decoder) error {
 	return nil
 }
 
-// shared are the settings a target and the defaults section both have.
-type shared struct {
-	interval, timeout, baselineWindow Duration
-	method                            string
-	bodySizeLimit                     ByteSize
-	validStatusCodes                  []int
-	ipProtocols                       []string
-}
-
-// validateShared checks, one field at a time, the shared settings written under prefix
+// validateSettings checks, one field at a time, the settings written under prefix
 // ("defaults" or "targets[i]"). Fields not written there are skipped: their values come from
 // elsewhere and are checked there.
-func validateShared(d *decoder, prefix string, s shared) error {
-	field := func(name string) (string, bool) {
-		p := prefix + "." + name
-		return p, d.set(p)
-	}
+func validateSettings(d *decoder, prefix string, s *Settings) error {
 	for _, dur := range []struct {
 		name string
-		v    Duration
-	}{{"interval", s.interval}, {"timeout", s.timeout}, {"baseline_window", s.baselineWindow}} {
-		if p, ok := field(dur.name); ok && dur.v <= 0 {
-			return d.at(p, "must be positive, got %s", dur.v)
+		v    *Duration
+	}{{"interval", &s.Interval}, {"timeout", &s.Timeout}, {"baseline_window", &s.BaselineWindow}} {
+		if d.written[dur.v] && *dur.v <= 0 {
+			return d.at(prefix+"."+dur.name, "must be positive, got %s", *dur.v)
 		}
 	}
-	if p, ok := field("method"); ok && !slices.Contains(probeMethods, s.method) {
-		return d.at(p, "unsupported method %q (want one of %s)", s.method, strings.Join(probeMethods, ", "))
+	// time.Duration's String, not Duration's: the latter rounds "1ns" to "0s".
+	if d.written[&s.Interval] && s.Interval < minInterval {
+		return d.at(prefix+".interval", "must be at least %s, got %s", minInterval, time.Duration(s.Interval))
+	}
+	if d.written[&s.Timeout] && s.Timeout < minTimeout {
+		return d.at(prefix+".timeout", "must be at least %s, got %s", minTimeout, time.Duration(s.Timeout))
+	}
+	// The defaults section keeps the method as written; a target's is already upper-cased.
+	if method := strings.ToUpper(s.Method); d.written[&s.Method] && !slices.Contains(probeMethods, method) {
+		return d.at(prefix+".method", "unsupported method %q (want one of %s)", method, strings.Join(probeMethods, ", "))
 	}
 	if err := validateHeaders(d, prefix+".headers"); err != nil {
 		return err
 	}
-	if p, ok := field("body_size_limit"); ok && (s.bodySizeLimit <= 0 || s.bodySizeLimit > MaxBodySizeLimit) {
-		return d.at(p, "must be between 1 and %s, got %s", MaxBodySizeLimit, s.bodySizeLimit)
+	if d.written[&s.BodySizeLimit] && (s.BodySizeLimit <= 0 || s.BodySizeLimit > maxBodySizeLimit) {
+		return d.at(prefix+".body_size_limit", "must be between 1 and %s, got %s", maxBodySizeLimit, s.BodySizeLimit)
 	}
-	if p, ok := field("valid_status_codes"); ok {
-		for j, code := range s.validStatusCodes {
+	if d.written[&s.ValidStatusCodes] {
+		for j, code := range s.ValidStatusCodes {
 			if code < 100 || code > 599 {
-				return d.at(fmt.Sprintf("%s[%d]", p, j), "status code %d is outside 100-599", code)
+				return d.at(fmt.Sprintf("%s.valid_status_codes[%d]", prefix, j), "status code %d is outside 100-599", code)
 			}
 		}
 	}
-	if p, ok := field("ip_protocols"); ok {
-		if len(s.ipProtocols) == 0 {
+	if d.written[&s.IPProtocols] {
+		p := prefix + ".ip_protocols"
+		if len(s.IPProtocols) == 0 {
 			return d.at(p, "must list ip4, ip6 or both")
 		}
-		for j, proto := range s.ipProtocols {
+		for j, proto := range s.IPProtocols {
 			pj := fmt.Sprintf("%s[%d]", p, j)
 			if !slices.Contains(ipProtocols, proto) {
 				return d.at(pj, "unknown IP protocol %q (want ip4 or ip6)", proto)
 			}
-			if slices.Contains(s.ipProtocols[:j], proto) {
+			if slices.Contains(s.IPProtocols[:j], proto) {
 				return d.at(pj, "duplicate IP protocol %q", proto)
 			}
 		}
@@ -164,37 +156,29 @@ func validateHeaders(d *decoder, path string) error {
 	if err != nil {
 		return err
 	}
+	if len(pairs) > maxHeaders {
+		return d.errorf(n, path, "%d headers, more than the limit of %d", len(pairs), maxHeaders)
+	}
 	seen := map[string]*yaml.Node{}
 	for _, p := range pairs {
 		name := p.key.Value
 		hp := joinPath(path, name)
-		if !validHeaderName(name) {
+		if !edge.ValidHeaderName(name) {
 			return d.errorf(p.key, hp, "invalid header name %q", name)
 		}
 		if prev, dup := seen[strings.ToLower(name)]; dup {
 			return d.errorf(p.key, hp, "duplicate header %q (header names are case-insensitive; first at line %d)", name, prev.Line)
 		}
 		seen[strings.ToLower(name)] = p.key
-		if v := resolveAlias(p.value); !validHeaderValue(v.Value) {
+		v := resolveAlias(p.value)
+		if len(v.Value) > maxHeaderValueBytes {
+			return d.errorf(v, hp, "header value is %d bytes, more than the limit of %d", len(v.Value), maxHeaderValueBytes)
+		}
+		if !validHeaderValue(v.Value) {
 			return d.errorf(v, hp, "invalid header value %q: control characters are not allowed", v.Value)
 		}
 	}
 	return nil
-}
-
-// validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // validHeaderValue rejects control characters other than tab: a CR or LF would split the
@@ -209,9 +193,9 @@ func validHeaderValue(s string) bool {
 }
 
 func validateTarget(cfg *Config, i int, d *decoder, firstName map[string]int) error {
-	t := &cfg.Targets[i]
+	t, def := &cfg.Targets[i], &cfg.Defaults.Settings
+	compiled := &cfg.Compiled.Targets[i]
 	p := fmt.Sprintf("targets[%d]", i)
-	from := func(field string) string { return source(d, i, field) }
 
 	switch {
 	case t.Name == "":
@@ -229,22 +213,21 @@ func validateTarget(cfg *Config, i int, d *decoder, firstName map[string]int) er
 	if err != nil {
 		return d.at(p+".url", "%w", err)
 	}
-	t.ParsedURL = u
+	compiled.URL = u
 
-	if err := validateShared(d, p, shared{
-		interval: t.Interval, timeout: t.Timeout, method: t.Method,
-		bodySizeLimit: t.BodySizeLimit, validStatusCodes: t.ValidStatusCodes,
-		ipProtocols: t.IPProtocols, baselineWindow: t.BaselineWindow,
-	}); err != nil {
+	if err := validateSettings(d, p, &t.Settings); err != nil {
 		return err
 	}
+	interval := setting{"interval", t.Interval, d.origin(&t.Interval, &def.Interval)}
 	if t.Timeout >= t.Interval {
 		// A probe still running when the next is due would overlap it or delay the schedule.
-		return orderError(d, p, "timeout", t.Timeout, from("timeout"), "interval", t.Interval, from("interval"), "shorter than", "longer than")
+		timeout := setting{"timeout", t.Timeout, d.origin(&t.Timeout, &def.Timeout)}
+		return orderError(d, p, timeout, interval, "shorter than", "longer than")
 	}
 	if t.BaselineWindow < t.Interval {
 		// The "usual PoP" over a window shorter than one interval would be a single probe.
-		return orderError(d, p, "baseline_window", t.BaselineWindow, from("baseline_window"), "interval", t.Interval, from("interval"), "at least", "at most")
+		window := setting{"baseline_window", t.BaselineWindow, d.origin(&t.BaselineWindow, &def.BaselineWindow)}
+		return orderError(d, p, window, interval, "at least", "at most")
 	}
 
 	if t.Resolve != "" {
@@ -265,14 +248,21 @@ func validateTarget(cfg *Config, i int, d *decoder, firstName map[string]int) er
 		}
 	}
 	if t.TLS.CAFile != "" {
-		if err := loadCAFile(&t.TLS, cfg.File); err != nil {
+		// Relative to the config file's directory (as in Prometheus), so that a config and
+		// its CA can move together.
+		if !filepath.IsAbs(t.TLS.CAFile) && cfg.File != defaultFile {
+			t.TLS.CAFile = filepath.Join(filepath.Dir(cfg.File), t.TLS.CAFile)
+		}
+		pool, err := loadCAFile(t.TLS.CAFile)
+		if err != nil {
 			return d.at(p+".tls.ca_file", "%w", err)
 		}
+		compiled.RootCAs = pool
 	}
 	for j, pop := range t.ExpectedPoPs {
 		pj := fmt.Sprintf("%s.expected_pops[%d]", p, j)
-		if !popPattern.MatchString(pop) {
-			return d.at(pj, "invalid PoP code %q: must match %s", pop, popPattern)
+		if !edge.ValidPoPCode(pop) {
+			return d.at(pj, "invalid PoP code %q: must match %s", pop, edge.PoPCodePattern)
 		}
 		if slices.Contains(t.ExpectedPoPs[:j], pop) {
 			return d.at(pj, "duplicate PoP code %q", pop)
@@ -284,29 +274,41 @@ func validateTarget(cfg *Config, i int, d *decoder, firstName map[string]int) er
 	return nil
 }
 
-// orderError reports that a and b, two settings of target p, are in the wrong order. The
-// error goes where the user can fix it: on a if the target set a, else on b if the target set
-// b, else on a in the defaults section; it names where the other value came from when that
-// is not the target itself.
-func orderError(d *decoder, p, aName string, a Duration, aFrom, bName string, b Duration, bFrom, aRel, bRel string) error {
-	origin := func(from string) string {
-		switch {
-		case from == "":
-			return " (built-in default)"
-		case strings.HasPrefix(from, p+"."):
-			return ""
+// setting is a target's effective value of a duration setting, and where it came from.
+type setting struct {
+	name  string
+	value Duration
+	from  origin
+}
+
+// orderError reports that a and b, two settings of target p, are in the wrong order (aRel
+// says what a must be relative to b, bRel the converse). The error goes where the user can
+// fix it: on a if the target set a, else on b if the target set b, else on a in the defaults
+// section if set there, else on b; it names where the other value came from when that is not
+// the target itself.
+func orderError(d *decoder, p string, a, b setting, aRel, bRel string) error {
+	path := func(s setting) string {
+		switch s.from {
+		case fromTarget:
+			return p + "." + s.name
+		case fromDefaults:
+			return "defaults." + s.name
 		}
-		return " (" + from + ")"
+		return ""
 	}
-	switch {
-	case strings.HasPrefix(aFrom, p+"."):
-		return d.at(aFrom, "%s %s must be %s %s %s%s", aName, a, aRel, bName, b, origin(bFrom))
-	case strings.HasPrefix(bFrom, p+"."):
-		return d.at(bFrom, "%s %s must be %s %s %s%s", bName, b, bRel, aName, a, origin(aFrom))
-	case aFrom != "":
-		return d.at(aFrom, "%s %s must be %s %s %s%s", aName, a, aRel, bName, b, origin(bFrom))
+	note := func(s setting) string {
+		switch s.from {
+		case fromDefaults:
+			return " (defaults." + s.name + ")"
+		case builtIn:
+			return " (built-in default)"
+		}
+		return ""
 	}
-	return d.at(bFrom, "%s %s must be %s %s %s%s", bName, b, bRel, aName, a, origin(aFrom))
+	if a.from == fromTarget || a.from == fromDefaults && b.from != fromTarget {
+		return d.at(path(a), "%s %s must be %s %s %s%s", a.name, a.value, aRel, b.name, b.value, note(b))
+	}
+	return d.at(path(b), "%s %s must be %s %s %s%s", b.name, b.value, bRel, a.name, a.value, note(a))
 }
 
 // parseTargetURL parses a probe URL: absolute, http or https, with a host.
@@ -342,31 +344,23 @@ func checkHostPort(s string) error {
 	return nil
 }
 
-// loadCAFile resolves tls.ca_file against the config file's directory (as Prometheus does,
-// so a config and its CA can move together), reads it and keeps the pool, so a probe never
-// fails later on a CA file that was fine at load time.
-func loadCAFile(tc *TLSConfig, configFile string) error {
-	if !filepath.IsAbs(tc.CAFile) && configFile != DefaultFile {
-		tc.CAFile = filepath.Join(filepath.Dir(configFile), tc.CAFile)
-	}
-	pem, err := os.ReadFile(tc.CAFile)
+// loadCAFile reads a PEM CA bundle at load time, so that a probe never fails later on a CA
+// file that was fine when the config was checked; a reload reads it again.
+func loadCAFile(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("cannot read CA file: %w", err)
+		return nil, fmt.Errorf("cannot read CA file: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return fmt.Errorf("no PEM certificate found in %s", tc.CAFile)
+		return nil, fmt.Errorf("no PEM certificate found in %s", path)
 	}
-	tc.RootCAs = pool
-	return nil
+	return pool, nil
 }
 
-// ruleFields are the keys of a rule; an error from edge.CompileRule that starts with one of
-// them is placed on that key's line.
-var ruleFields = []string{"cache_values", "cache_header", "cdn", "header", "regex"}
-
-// compileRule compiles a user rule with the edge package, which owns what a valid rule is.
-func compileRule(r *Rule, path string, d *decoder) error {
+// compileRule compiles a user rule with the edge package, which owns what a valid rule is;
+// its errors name the rule's field, on whose line they are placed.
+func compileRule(r *Rule, path string, d *decoder) (*edge.UserRule, error) {
 	compiled, err := edge.CompileRule(edge.RuleSpec{
 		CDN:         r.CDN,
 		Header:      r.Header,
@@ -376,14 +370,10 @@ func compileRule(r *Rule, path string, d *decoder) error {
 	})
 	if err != nil {
 		field := path
-		for _, f := range ruleFields {
-			if rest, ok := strings.CutPrefix(err.Error(), f); ok && (rest == "" || strings.ContainsRune(" :[\"", rune(rest[0]))) {
-				field = path + "." + f
-				break
-			}
+		if re, ok := errors.AsType[*edge.RuleError](err); ok {
+			field = path + "." + re.Field
 		}
-		return d.at(field, "%w", err)
+		return nil, d.at(field, "%w", err)
 	}
-	r.Compiled = compiled
-	return nil
+	return compiled, nil
 }

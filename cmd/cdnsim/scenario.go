@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/popexporter/pop_exporter/collector/edge"
 	"gopkg.in/yaml.v3"
 )
 
@@ -132,7 +133,7 @@ var targetNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
 
 // cacheStatuses is the normalised cache_status enum of the metrics reference in README.md, in
 // the order cache weights are laid out (so draws do not depend on map iteration order).
-var cacheStatuses = []string{"hit", "miss", "expired", "stale", "revalidated", "bypass", "dynamic", "error", "unknown"}
+var cacheStatuses = edge.CacheStatuses()
 
 // ParseScenario reads and validates a scenario. name is used in error messages.
 func ParseScenario(name string, data []byte) (*Scenario, error) {

@@ -1,5 +1,10 @@
 // Command pop_exporter probes a configured list of URLs on an interval and exposes, on
 // /metrics, which CDN and PoP answered each probe, how fast, and from cache or not.
+//
+// It only wires: flags, logging, the configuration, the collector's Manager, the /metrics
+// handler of collector/exposition, reloads, signals and the web server. What a probe does,
+// what a header means and what a metric is live in the collector packages; nothing imports
+// this one.
 package main
 
 import (
@@ -54,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.ErrorWriter(stderr)
 	configFile := app.Flag("config.file", "pop_exporter configuration file; without it, the embedded default configuration is used.").String()
 	configCheck := app.Flag("config.check", "Check the configuration file and exit: 0 if valid, 1 with the error if not.").Bool()
-	maxConcurrency := app.Flag("probe.max-concurrency", "Maximum number of probes running at once, across all targets.").Default("64").Int()
+	maxConcurrency := app.Flag("probe.max-concurrency", "Maximum number of probes running at once, across all targets.").Default(fmt.Sprint(config.DefaultMaxConcurrency)).Int()
 	maxPoPs := app.Flag("probe.max-pops", "Maximum distinct pop label values per probe in per-PoP series; further PoPs are reported as \"other\".").Default(fmt.Sprint(collector.DefaultMaxPoPsPerProbe)).Int()
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 	logFormat := app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
@@ -103,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mgr, err := collector.New(reg, store, collector.Options{
 		Logger:          logger,
 		MaxConcurrency:  *maxConcurrency,
-		UserAgent:       program + "/" + version.Version,
+		UserAgent:       config.DefaultUserAgent + "/" + version.Version,
 		MaxPoPsPerProbe: *maxPoPs,
 	})
 	if err != nil {

@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// cacheWords is the vendor cache vocabulary, upper-cased, from the reference table in
-// ../shared/reference/cdn-headers.md. The CDNs agree on the words they share, so one table
-// serves every row; which header a word is trusted from is decided by the rule table.
+// cacheWords is the vendor cache vocabulary, upper-cased, from the vendors' documentation
+// (the samples in edge_test.go cite it per CDN). The CDNs agree on the words they share, so
+// one table serves every row; which header a word is trusted from is decided by the rule table.
 var cacheWords = map[string]string{
 	"HIT": CacheHit, "TCP_HIT": CacheHit, "TCP_MEM_HIT": CacheHit, "TCP_IMS_HIT": CacheHit,
 	"TCP_NEGATIVE_HIT": CacheHit, "TCP_REMOTE_HIT": CacheHit, "PRERENDER": CacheHit,
@@ -21,6 +21,9 @@ var cacheWords = map[string]string{
 
 	"REVALIDATED": CacheRevalidated, "REFRESHHIT": CacheRevalidated, "TCP_REFRESH_HIT": CacheRevalidated,
 	"REVALIDATE": CacheRevalidated,
+	// Edgecast/Edgio: an expired object the origin confirmed unchanged (304), served from
+	// cache (learn.microsoft.com/previous-versions/azure/cdn/cdn-http-debug-headers).
+	"TCP_EXPIRED_HIT": CacheRevalidated,
 
 	"BYPASS": CacheBypass, "PRIVATE_NOSTORE": CacheBypass, "CONFIG_NOCACHE": CacheBypass,
 	"TCP_CLIENT_REFRESH_MISS": CacheBypass, "NOTCACHEABLE": CacheBypass, "PASS": CacheBypass,
@@ -68,9 +71,21 @@ func lastWord(values []string, _ http.Header) string {
 	return phrase(lastElem(values[len(values)-1]))
 }
 
-// firstWord reads the first word of the last value: Alibaba's "HIT TCP_MEM_HIT dirn:13:…".
+// firstWord reads the first word of the last value: Edgio's X-EC-Cache
+// "TCP_HIT from ECAcc (dcd/7D26)".
 func firstWord(values []string, _ http.Header) string {
 	return word(firstField(values[len(values)-1]))
+}
+
+// alibabaXCache reads Alibaba's "HIT TCP_MEM_HIT dirn:13:…": the Squid-style second word
+// is the more precise one (TCP_REFRESH_HIT is a revalidation), else the first word decides.
+func alibabaXCache(values []string, _ http.Header) string {
+	v := trimOWS(values[len(values)-1])
+	first := firstField(v)
+	if s := word(firstField(v[len(first):])); s != "" {
+		return s
+	}
+	return word(first)
 }
 
 // cloudfrontXCache reads the last "… from cloudfront" value; an origin's own X-Cache is not
@@ -236,8 +251,45 @@ func wikimediaCacheStatus(values []string, _ http.Header) string {
 }
 
 // wikimediaXCache reads the last element of X-Cache ("cp1085 hit, cp1081 hit/13").
+//
+// In 2015 the elements read "cp3048 frontend miss (0)" (host, tier, state, hits). The
+// element nearest the client decides, except that a miss there in front of a tier that hit
+// never reached the origin, so it is a hit.
 func wikimediaXCache(values []string, _ http.Header) string {
-	return wikimediaWord(lastField(lastElem(values[len(values)-1])))
+	v := values[len(values)-1]
+	edge, hitBehind := "", false
+	for v != "" {
+		var e string
+		e, v = nextElem(v)
+		if e == "" {
+			continue
+		}
+		s := wikimediaElemState(e)
+		if edge == CacheHit {
+			hitBehind = true
+		}
+		edge = s
+	}
+	if edge == CacheMiss && hitBehind {
+		return CacheHit
+	}
+	return edge
+}
+
+// wikimediaElemState reads the state of one X-Cache element: the first field after the host
+// that is neither the tier name "frontend" nor a "(hits)" count.
+func wikimediaElemState(e string) string {
+	rest := e[len(firstField(e)):]
+	for {
+		f := firstField(rest)
+		if f == "" {
+			return ""
+		}
+		if f != "frontend" && f[0] != '(' {
+			return wikimediaWord(f)
+		}
+		rest = rest[strings.Index(rest, f)+len(f):]
+	}
 }
 
 func wikimediaWord(w string) string {

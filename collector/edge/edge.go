@@ -4,12 +4,16 @@
 // Vendor knowledge lives in one rule table (rules.go): a row per CDN with the headers that
 // detect it, where its PoP code is and how that code is normalised, and where its cache status
 // is. README.md in this directory is generated from that table.
+//
+// It is a leaf: it imports no package of this project, so that config (user rules), the
+// prober and cdnsim can all build on it.
 package edge
 
 import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // Normalised cache status values (the cache_status label, fixed by the metrics contract).
@@ -132,7 +136,9 @@ func (id *Identifier) Identify(r *Response) Result {
 }
 
 // identifyBuiltin runs the built-in rule table: detect every CDN whose headers are present,
-// keep the outermost one, and let its row read PoP, cache status and edge IP.
+// keep the outermost one, and let its row read PoP, cache status and edge IP. A response no
+// vendor header identifies may still name its CDN itself (X-CDN) or carry a standard
+// Cache-Status.
 func identifyBuiltin(r *Response) Result {
 	var detected uint64
 	for key, values := range r.Header {
@@ -149,49 +155,236 @@ func identifyBuiltin(r *Response) Result {
 			}
 		}
 	}
-	if detected == 0 {
-		res := unknownResult()
-		// A standard Cache-Status names its caches itself, so it can be trusted without
-		// knowing the CDN; a bare X-Cache cannot (it is often the origin's own Varnish).
-		if vals := r.Header["Cache-Status"]; len(vals) > 0 {
-			res.CacheStatus = cacheFromRFC9211(vals, r.Header)
+	if detected != 0 {
+		return builtin[outermost(detected, r.Header)].identify(r)
+	}
+	if idx, key := selfDeclared(r.Header); idx >= 0 {
+		res := builtin[idx].identify(r)
+		if res.Source == "" {
+			res.Source = key
 		}
 		return res
 	}
-	return builtin[outermost(detected, r.Header)].identify(r)
+	res := unknownResult()
+	// A standard Cache-Status names its caches itself, so it can be trusted without
+	// knowing the CDN; a bare X-Cache cannot (it is often the origin's own Varnish).
+	if vals := r.Header["Cache-Status"]; len(vals) > 0 {
+		res.CacheStatus = cacheFromRFC9211(vals, r.Header)
+	}
+	return res
 }
 
-// outermost picks, among the detected rules, the CDN nearest the client. http.Header does not
-// keep the order of different keys, so the order comes from the rows' layer precedence,
-// overruled by Via's last hop when the precedence winner is a CDN that appends its own Via hop
-// (if it were the outer layer, its hop would be the last one).
+// outermost picks, among the detected rules, the one nearest the client, from evidence in
+// the response (http.Header does not keep the order of different keys, so the order of
+// headers cannot be used):
+//
+//  1. Via: every proxy appends its hop (RFC 9110 §7.6.3), so the owner of the last hop that
+//     belongs to a detected CDN is outside every other detected CDN that adds Via hops.
+//  2. Cache-Status: members run from the cache nearest the origin to the one nearest the
+//     client (RFC 9211 §2), so a CDN whose member is followed by another cache's is not
+//     outermost, and the owner of the last member is outside the others named there.
+//  3. Server: a CDN that replaces Server with its own token cannot be outermost when the
+//     Server that arrived is another product's.
+//
+// Each step only removes candidates and never removes the last one. Rules that no evidence
+// orders are ordered by role (security proxy, CDN, platform, origin cache), then by table
+// order.
 func outermost(detected uint64, h http.Header) int {
+	cand := detected
+	if cand&(cand-1) != 0 {
+		if vias := h["Via"]; len(vias) > 0 {
+			if owner := viaOwner(detected, vias); owner >= 0 {
+				cand = narrow(cand, ^(addsViaRules &^ (1 << owner)))
+			}
+		}
+	}
+	if cand&(cand-1) != 0 {
+		if cs := h["Cache-Status"]; len(cs) > 0 {
+			cand = narrow(cand, cacheStatusKeep(detected, cs))
+		}
+	}
+	if cand&(cand-1) != 0 && cand&ownsServerRules != 0 {
+		if server, ok := lastValue(h, "Server"); ok {
+			keep := ^ownsServerRules
+			if owner := serverOwner(detected, server); owner >= 0 {
+				keep |= 1 << owner
+			}
+			cand = narrow(cand, keep)
+		}
+	}
 	best := -1
 	for i := range builtin {
-		if detected&(1<<i) != 0 && (best < 0 || builtin[i].layer < builtin[best].layer) {
+		if cand&(1<<i) != 0 && (best < 0 || builtin[i].role < builtin[best].role) {
 			best = i
 		}
 	}
-	if detected&(detected-1) == 0 || !builtin[best].addsVia {
-		return best // a single CDN, or a winner whose absence from Via says nothing
+	return best
+}
+
+// narrow keeps the candidates in keep, unless that would leave none.
+func narrow(cand, keep uint64) uint64 {
+	if cand&keep != 0 {
+		return cand & keep
 	}
-	vias := h["Via"]
-	if len(vias) == 0 {
-		return best
-	}
-	hop := lastElem(vias[len(vias)-1])
-	for _, vh := range viaHops {
-		if !vh.matches(hop) {
-			continue
-		}
-		for _, idx := range vh.rules {
-			if detected&(1<<idx) != 0 {
-				return idx
+	return cand
+}
+
+// viaOwner returns the detected rule that wrote the last Via hop attributable to any detected
+// rule, or -1. Only the last 16 hops are looked at.
+func viaOwner(detected uint64, vias []string) int {
+	var ring [16]string
+	n := 0
+	for _, v := range vias {
+		for v != "" {
+			var e string
+			e, v = nextElem(v)
+			if e != "" {
+				ring[n%len(ring)] = e
+				n++
 			}
 		}
-		break
 	}
-	return best
+	for i := n - 1; i >= 0 && i >= n-len(ring); i-- {
+		hop := ring[i%len(ring)]
+		for j := range viaHops {
+			vh := &viaHops[j]
+			if !vh.matches(hop) {
+				continue
+			}
+			for _, idx := range vh.rules {
+				if detected&(1<<idx) != 0 {
+					return idx
+				}
+			}
+			break
+		}
+	}
+	return -1
+}
+
+// cacheStatusKeep reads the order of the Cache-Status members: a rule whose member is not the
+// last one had a cache outside it, so it is not outermost; and when the last member is a
+// detected rule's, the other rules that name themselves there are inside it. It returns the
+// mask of rules that may still be outermost (all ones when the field does not parse).
+func cacheStatusKeep(detected uint64, values []string) uint64 {
+	var seen uint64
+	last := -1
+	for _, v := range values {
+		p := sfParser{s: v}
+		p.skipSP()
+		for !p.done() {
+			e, err := p.member()
+			if err != nil {
+				return ^uint64(0)
+			}
+			last = cacheNameOwner(e.cache)
+			if last >= 0 && detected&(1<<last) != 0 {
+				seen |= 1 << last
+			} else {
+				last = -1
+			}
+			p.skipOWS()
+			if p.done() {
+				break
+			}
+			if p.s[p.i] != ',' {
+				return ^uint64(0)
+			}
+			p.i++
+			p.skipOWS()
+		}
+	}
+	if last < 0 {
+		return ^seen
+	}
+	return ^((seen | cacheNamesRules) &^ (1 << last))
+}
+
+// cacheNameOwner returns the rule whose cacheNames prefix the Cache-Status member name, or -1.
+func cacheNameOwner(name string) int {
+	for i := range builtin {
+		for _, prefix := range builtin[i].cacheNames {
+			if strings.HasPrefix(name, prefix) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// serverOwner returns the detected rule whose Server detector matches the Server value, or -1.
+func serverOwner(detected uint64, server string) int {
+	vals := []string{server}
+	for _, ref := range serverDetectRefs {
+		if detected&(1<<ref.rule) != 0 && builtin[ref.rule].detect[ref.detector].matchValues(vals) {
+			return ref.rule
+		}
+	}
+	return -1
+}
+
+// selfDeclaredNames maps a normalised X-CDN / CDN value (lower case, letters and digits only)
+// to the rule it names. Sites and multi-CDN switches use this header to say which CDN they
+// routed to; it counts only when no vendor's own header identified a CDN.
+var selfDeclaredNames = map[string]string{
+	"cloudflare": "cloudflare", "cloudfront": "cloudfront", "amazoncloudfront": "cloudfront",
+	"fastly": "fastly", "akamai": "akamai", "azure": "azure", "azurefrontdoor": "azure",
+	"azurecdn": "azure", "vercel": "vercel", "netlify": "netlify", "fly": "fly", "flyio": "fly",
+	"bunny": "bunny", "bunnycdn": "bunny", "bunnynet": "bunny", "keycdn": "keycdn",
+	"cdn77": "cdn77", "gcore": "gcore", "gcorelabs": "gcore", "edgecast": "edgecast",
+	"edgio": "edgecast", "stackpath": "stackpath", "highwinds": "stackpath",
+	"alibaba": "alibaba", "alibabacloud": "alibaba", "aliyun": "alibaba", "tencent": "tencent",
+	"tencentcloud": "tencent", "edgeone": "tencent", "imperva": "imperva", "incapsula": "imperva",
+	"sucuri": "sucuri", "arvancloud": "arvancloud", "ovh": "ovh", "ovhcloud": "ovh",
+	"cachefly": "cachefly", "google": "google", "googlecloudcdn": "google",
+}
+
+// selfDeclaredIndex is selfDeclaredNames with rule indexes (set by init).
+var selfDeclaredIndex = map[string]int{}
+
+func init() {
+	for name, cdn := range selfDeclaredNames {
+		idx := ruleIndex(cdn)
+		if idx < 0 {
+			panic("edge: self-declared name for unknown cdn " + cdn)
+		}
+		selfDeclaredIndex[name] = idx
+	}
+}
+
+// selfDeclared reads X-CDN (then CDN): the rule whose name its last value gives, and the
+// header key, or -1.
+func selfDeclared(h http.Header) (int, string) {
+	for _, key := range [...]string{"X-Cdn", "Cdn"} {
+		v, ok := lastValue(h, key)
+		if !ok {
+			continue
+		}
+		var buf [24]byte
+		n := 0
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if !('a' <= c && c <= 'z') && !('0' <= c && c <= '9') {
+				continue
+			}
+			if n == len(buf) {
+				n = -1 // longer than any name
+				break
+			}
+			buf[n] = c
+			n++
+		}
+		if n <= 0 {
+			continue
+		}
+		if idx, ok := selfDeclaredIndex[string(buf[:n])]; ok {
+			return idx, key
+		}
+	}
+	return -1, ""
 }
 
 // lastValue returns the last value of a header (repeated headers: the last one wins).

@@ -105,14 +105,19 @@ func matchFastlyNode(s string) (int, int, bool) {
 	return 0, len(s), true
 }
 
-// matchAlibabaHop is ^cache[0-9]+\.([a-z0-9-]+)\[.
+// matchAlibabaHop is ^(?:cache|kunlun)[0-9]+\.([a-z0-9-]+)\[.
 func matchAlibabaHop(s string) (int, int, bool) {
-	const prefix = "cache"
-	if len(s) < len(prefix) || s[:len(prefix)] != prefix {
+	var n int
+	switch {
+	case len(s) >= len("cache") && s[:len("cache")] == "cache":
+		n = len("cache")
+	case len(s) >= len("kunlun") && s[:len("kunlun")] == "kunlun":
+		n = len("kunlun")
+	default:
 		return 0, 0, false
 	}
-	d := digitsAt(s, len(prefix))
-	lo := len(prefix) + d + 1
+	d := digitsAt(s, n)
+	lo := n + d + 1
 	if d == 0 || lo > len(s) || s[lo-1] != '.' {
 		return 0, 0, false
 	}

@@ -12,6 +12,7 @@ func FuzzFastMatchers(f *testing.F) {
 		"FRA56-P4", "LAX3-C4", "IAD89-C12", "FRA5600-P4", "FRA56-P", "FRA56-P123",
 		"cache-fra1229-FRA", "cache-iad-kjyo7100133-IAD", "cache--FRA", "cache-fra1229-FRa", "varnish-s1-SJC",
 		"cache5.de1[0,200-0,H]", "cache24.l2eu6-1[0,304-0,H]", "cache.de1[", "cache5.[", "cache5.de1",
+		"kunlun15.cn3157[55,55,200-0,H]", "kunlun.cn3157[", "kunlu1.x[", "cachekunlun1.x[",
 		"bom1::djm5z-1788688501471-5e5ac090f2b1", "sfo1::fra1::8tq2k-1697749038123-7c0a9f2b4e11",
 		"sfo1::fra1::iad1::x", "sfo1::", "sfo1:fra1::",
 	} {

@@ -63,24 +63,35 @@ func supportTable() string {
 		if r.addsVia {
 			extra = append(extra, "Via hop")
 		}
+		if r.ownsServer {
+			extra = append(extra, "replaces `Server`")
+		}
+		for _, n := range r.cacheNames {
+			extra = append(extra, "`Cache-Status` member `"+strings.TrimSpace(n)+" …`")
+		}
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s |\n",
 			r.name, r.cdn, cell(strings.Join(detect, ", ")), cell(pop), cell(r.popNote), cell(cache),
 			cell(strings.Join(extra, ", ")))
 	}
-	b.WriteString("\nStacking precedence, outermost first (on one line, table order breaks ties); Via's last hop\n")
-	b.WriteString("overrules a winner marked \"Via hop\":\n\n")
-	layers := map[int][]string{}
-	for i := range builtin {
-		layers[builtin[i].layer] = append(layers[builtin[i].layer], "`"+builtin[i].cdn+"`")
+	b.WriteString("\nWhen stacking evidence (\"Via hop\", \"replaces `Server`\", `Cache-Status` members) leaves\n")
+	b.WriteString("more than one candidate, the role decides, then table order:\n\n")
+	for ro := roleSecurity; ro <= roleOrigin; ro++ {
+		var names []string
+		for i := range builtin {
+			if builtin[i].role == ro {
+				names = append(names, "`"+builtin[i].cdn+"`")
+			}
+		}
+		fmt.Fprintf(&b, "%d. %s: %s\n", int(ro)+1, ro, strings.Join(names, ", "))
 	}
-	keys := make([]int, 0, len(layers))
-	for k := range layers {
-		keys = append(keys, k)
+	b.WriteString("\nA self-declared `X-CDN` / `CDN` value naming one of these CDNs (")
+	names := make([]string, 0, len(selfDeclaredNames))
+	for n := range selfDeclaredNames {
+		names = append(names, n)
 	}
-	sort.Ints(keys)
-	for n, k := range keys {
-		fmt.Fprintf(&b, "%d. %s\n", n+1, strings.Join(layers[k], ", "))
-	}
+	sort.Strings(names)
+	b.WriteString("`" + strings.Join(names, "`, `") + "`")
+	b.WriteString(", compared in lower case without punctuation) identifies it only when no vendor header does.\n")
 	return b.String()
 }
 

@@ -11,7 +11,7 @@ func TestCacheStatusRFC9211(t *testing.T) {
 		values []string
 		want   string
 	}{
-		// Netlify (shared/reference/cdn-headers.md, RFC 9211 section).
+		// Netlify (github.com/netlify/context-and-tools skills/netlify-caching/SKILL.md; RFC 9211 §2).
 		{"netlify edge hit", []string{`"Netlify Edge"; hit; ttl=16579`}, CacheHit},
 		{"netlify durable bypass", []string{`"Netlify Durable"; fwd=bypass`}, CacheBypass},
 		{"netlify edge miss 404", []string{`"Netlify Edge"; fwd=miss; fwd-status=404`}, CacheMiss},

@@ -14,18 +14,49 @@ type rule struct {
 	cdn  string // cdn label value
 	name string // vendor name for README.md
 
-	// layer orders stacked CDNs: a lower layer sits nearer the client. Only relative order
-	// matters; see outermost.
-	layer int
-	// addsVia: the CDN appends a Via hop to responses, so when it wins on layer but another
-	// detected CDN owns Via's last hop, that other CDN is the outer one.
+	// role is where this kind of service usually sits in a stack. It decides only when the
+	// response holds no evidence of the order (see outermost).
+	role role
+	// addsVia: the CDN appends a Via hop to responses (RFC 9110 §7.6.3), so if it were the
+	// outermost layer its hop would be the last one.
 	addsVia bool
+	// ownsServer: the CDN replaces the origin's Server header with its own product token, so
+	// it cannot be the outermost layer when another product's Server arrived.
+	ownsServer bool
+	// cacheNames: the RFC 9211 Cache-Status member names (prefixes) this CDN writes.
+	cacheNames []string
 
 	detect  []detector    // any one of these identifies the CDN
 	pop     []popSource   // tried in order; the first that yields a valid code gives the PoP
 	popNote string        // README.md: how the vendor's code becomes the pop label
 	cache   []cacheSource // tried in order; the first that decides gives the cache status
 	edgeIP  []ipSource    // tried in order; the first parsable address is Result.EdgeIP
+}
+
+// role orders stacked services when the response itself does not: security reverse proxies
+// are put in front of everything, CDNs in front of hosting platforms, and origin-side caches
+// behind them all.
+type role int
+
+const (
+	roleSecurity role = iota // WAF / DDoS reverse proxies
+	roleCDN                  // content delivery networks
+	rolePlatform             // hosting platforms with their own edge (Vercel, Netlify, Fly, Google)
+	roleOrigin               // caches that run next to the origin (a plain Varnish)
+)
+
+// String names the role for README.md.
+func (r role) String() string {
+	switch r {
+	case roleSecurity:
+		return "security proxies"
+	case roleCDN:
+		return "CDNs"
+	case rolePlatform:
+		return "hosting platforms"
+	default:
+		return "origin-side caches"
+	}
 }
 
 // matchKind says how a detector looks at a header value.
@@ -209,6 +240,14 @@ var detectIndex = map[string][]detectRef{}
 // bodyDetectors are the detectors that read the body instead of a header.
 var bodyDetectors []detectRef
 
+// Bitmasks of the rules that leave each kind of stacking evidence (set by init).
+var (
+	addsViaRules     uint64 // rules with addsVia
+	ownsServerRules  uint64 // rules with ownsServer
+	cacheNamesRules  uint64 // rules with cacheNames
+	serverDetectRefs []detectRef
+)
+
 func init() {
 	if len(builtin) > 64 {
 		panic("edge: detection bitmask holds at most 64 rules")
@@ -225,6 +264,18 @@ func init() {
 			d.fast = fastMatchers[d.re]
 			d.key = canon(d.header)
 			addDetector(d.key, detectRef{rule: i, detector: j})
+			if d.key == "Server" {
+				serverDetectRefs = append(serverDetectRefs, detectRef{rule: i, detector: j})
+			}
+		}
+		if r.addsVia {
+			addsViaRules |= 1 << i
+		}
+		if r.ownsServer {
+			ownsServerRules |= 1 << i
+		}
+		if len(r.cacheNames) > 0 {
+			cacheNamesRules |= 1 << i
 		}
 		for j := range r.pop {
 			p := &r.pop[j]

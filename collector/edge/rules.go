@@ -8,19 +8,21 @@ import (
 	"strings"
 )
 
-// builtin is the rule table: one row per CDN, in the order of the cdn label values in
-// DESIGN.md (CDNs returns them in this order). Samples for every row are in edge_test.go,
-// each citing where the header was seen. README.md is generated from this table
-// (go test -run TestREADME -update).
+// builtin is the rule table: one row per CDN, in the order of the fixed cdn label values
+// (CDNs returns them in this order). Samples for every row are in edge_test.go, each citing
+// the public source where the header was seen or documented. README.md is generated from this
+// table (go test -run TestREADME -update).
 //
 // Stacked CDNs: the response names every layer, and the outermost (nearest the client) is
-// reported. Layers, lowest first: Cloudflare, then the security proxies (Imperva, Sucuri,
-// ArvanCloud), Akamai, Azure, CloudFront, Fastly, the other CDNs, the hosting platforms
-// (Vercel, Netlify, Fly), Google, and the origin-side caches (Wikimedia, Varnish). Via's last
-// hop overrules this order when the winner appends Via hops itself (see outermost).
+// reported. Which one that is comes from evidence in the response (Via order, Cache-Status
+// order, who rewrote Server; see outermost); role and then table order decide only what the
+// evidence leaves open.
 var builtin = []rule{
 	{
-		cdn: "cloudflare", name: "Cloudflare (also Shopify storefronts)", layer: 10,
+		// ownsServer: Cloudflare-proxied responses carry `Server: cloudflare` whatever the origin
+		// runs; every Cloudflare capture cited in edge_test.go shows it (e.g. the
+		// github.com/phonedude cs533 curl dumps of many unrelated sites).
+		cdn: "cloudflare", name: "Cloudflare (also Shopify storefronts)", role: roleSecurity, ownsServer: true,
 		detect: []detector{
 			has("CF-RAY"), has("cf-cache-status"), prefixed("Server", "cloudflare"),
 			{body: true, urlContains: "/cdn-cgi/trace", re: cfTraceColoRe},
@@ -36,7 +38,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "cloudfront", name: "Amazon CloudFront", layer: 40, addsVia: true,
+		cdn: "cloudfront", name: "Amazon CloudFront", role: roleCDN, addsVia: true,
 		detect: []detector{
 			has("X-Amz-Cf-Id"), has("X-Amz-Cf-Pop"), containing("Via", "(CloudFront)"),
 			containing("X-Cache", " from cloudfront"),
@@ -52,7 +54,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "fastly", name: "Fastly (GitHub Pages, jsDelivr, Firebase)", layer: 50, addsVia: true,
+		cdn: "fastly", name: "Fastly (GitHub Pages, jsDelivr, Firebase)", role: roleCDN, addsVia: true,
 		detect: []detector{
 			containing("X-Served-By", "cache-"),
 			containing("X-Timer", ",VS"),
@@ -60,15 +62,23 @@ var builtin = []rule{
 		},
 		pop: []popSource{
 			{header: "X-Served-By", pick: pickList, listUpstream: true, re: fastlyNodeRe, norm: afterLastDash},
+			// Fastly-Debug-Path (sent when the request has Fastly-Debug) lists the servers in
+			// the order they handled the request: the first deliver (D) node is the edge, the
+			// next deliver node the shield.
+			// https://www.fastly.com/documentation/reference/http/http-headers/Fastly-Debug-Path/
+			{
+				header: "Fastly-Debug-Path", pick: pickWhole, re: fastlyDebugEdgeRe,
+				upstream: fastlyDebugShieldRe, norm: afterLastDash,
+			},
 		},
-		popNote: "IATA/metro suffix of the last `cache-…-XXX` entry (never the node prefix); the entry before it is the shield (upstream)",
+		popNote: "IATA/metro suffix of the last `cache-…-XXX` entry (never the node prefix); the entry before it is the shield (upstream). Without X-Served-By: the first `(D cache-…)` of Fastly-Debug-Path, the next `(D …)` the shield",
 		cache: []cacheSource{
 			{header: "x-fastly-cache-status", parse: fastlyCacheStatus},
 			{header: "X-Cache", parse: fastlyXCache},
 		},
 	},
 	{
-		cdn: "akamai", name: "Akamai", layer: 30,
+		cdn: "akamai", name: "Akamai", role: roleCDN,
 		detect: []detector{
 			prefixed("Server", "AkamaiGHost"), prefixed("Server", "AkamaiNetStorage"),
 			has("Akamai-GRN"), has("X-Akamai-Request-ID"), has("X-Akamai-Transformed"),
@@ -87,7 +97,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "azure", name: "Azure Front Door / Azure CDN", layer: 35,
+		cdn: "azure", name: "Azure Front Door / Azure CDN", role: roleCDN,
 		detect: []detector{
 			has("X-Azure-Ref"), has("X-MSEdge-Ref"), has("x-fd-int-roxy-purgeid"), has("x-cache-info"),
 		},
@@ -102,8 +112,15 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "vercel", name: "Vercel", layer: 80,
-		detect: []detector{prefixed("Server", "Vercel"), has("X-Vercel-Id"), has("X-Vercel-Cache")},
+		// ownsServer: Vercel sets `server: Vercel` on every response (github.com/vercel/vercel
+		// pull 4867: the dev server sets it "to match production").
+		// The ZEIT Now generation (before 2020) sent `server: now`, `x-now-id` and
+		// `x-now-cache` instead (vercel/vercel pulls 4216 and 4867, vercel/docs pull 400).
+		cdn: "vercel", name: "Vercel (also its ZEIT Now generation)", role: rolePlatform, ownsServer: true,
+		detect: []detector{
+			prefixed("Server", "Vercel"), has("X-Vercel-Id"), has("X-Vercel-Cache"),
+			matching("Server", "now", regexp.MustCompile(`^now$`)), has("X-Now-Id"), has("X-Now-Cache"),
+		},
 		pop: []popSource{
 			{
 				header: "X-Vercel-Id", pick: pickLast,
@@ -111,22 +128,28 @@ var builtin = []rule{
 				upstream: vercelFunctionRe,
 				norm:     iataPrefix,
 			},
+			{header: "X-Now-Id", pick: pickLast, re: vercelEdgeRe, upstream: vercelFunctionRe, norm: iataPrefix},
 		},
 		popNote: "IATA of the edge region (`cdg1` → CDG); the function region (`sfo1::fra1::…`) is upstream",
 		cache: []cacheSource{
 			{header: "X-Vercel-Cache", parse: lastWord},
+			{header: "X-Now-Cache", parse: lastWord},
 		},
 	},
 	{
-		cdn: "netlify", name: "Netlify", layer: 82,
-		detect:  []detector{prefixed("Server", "Netlify"), has("X-Nf-Request-Id")},
+		cdn: "netlify", name: "Netlify", role: rolePlatform,
+		cacheNames: []string{"Netlify "},
+		detect: []detector{
+			prefixed("Server", "Netlify"), has("X-Nf-Request-Id"),
+			matchingElem("Cache-Status", "Netlify", regexp.MustCompile(`^"Netlify (?:Edge|Durable)"`)),
+		},
 		popNote: "none: Netlify names no PoP",
 		cache: []cacheSource{
 			{header: "Cache-Status", parse: cacheFromRFC9211},
 		},
 	},
 	{
-		cdn: "fly", name: "Fly.io", layer: 84, addsVia: true,
+		cdn: "fly", name: "Fly.io", role: rolePlatform, addsVia: true,
 		detect: []detector{prefixed("Server", "Fly/"), containing("Via", "fly.io"), has("Fly-Request-Id")},
 		pop: []popSource{
 			{header: "Fly-Request-Id", pick: pickLast, re: regexp.MustCompile(`^[0-9A-Za-z]+-([a-z]{3})$`), norm: same},
@@ -134,7 +157,7 @@ var builtin = []rule{
 		popNote: "region (IATA-like, `ams` → AMS); pre-2022 ids carry none",
 	},
 	{
-		cdn: "bunny", name: "Bunny CDN", layer: 60,
+		cdn: "bunny", name: "Bunny CDN", role: roleCDN,
 		detect: []detector{
 			prefixed("Server", "BunnyCDN"), has("CDN-PullZone"), has("CDN-Uid"), has("CDN-RequestId"), has("CDN-Cache"),
 		},
@@ -147,7 +170,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "keycdn", name: "KeyCDN", layer: 60,
+		cdn: "keycdn", name: "KeyCDN", role: roleCDN,
 		detect: []detector{
 			prefixed("Server", "keycdn-engine"),
 			matching("X-Edge-Location", "", regexp.MustCompile(`^[a-z]{4}$`)),
@@ -161,7 +184,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "cdn77", name: "CDN77", layer: 60,
+		cdn: "cdn77", name: "CDN77", role: roleCDN,
 		detect: []detector{
 			prefixed("Server", "CDN77"), has("X-77-POP"), has("X-77-Cache"), has("X-77-NZT"),
 		},
@@ -174,7 +197,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "gcore", name: "Gcore", layer: 60,
+		cdn: "gcore", name: "Gcore", role: roleCDN,
 		detect: []detector{
 			has("X-ID-FE"), has("X-Shard"),
 			matching("X-ID", "-", regexp.MustCompile(`^[a-z]{1,3}[0-9]+-[a-z0-9-]+$`)),
@@ -189,20 +212,29 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "edgecast", name: "Edgecast / Edgio / legacy Azure CDN from Verizon", layer: 60,
+		// Edgio (v7) passes the origin's Server through and names the PoP in Server-Timing
+		// `edgio_pop`; X-EC-Cache (on request, X-EC-Debug) names the node like Server does
+		// (github.com/edgio-docs/edgio-docs captures of `edgio curl`).
+		cdn: "edgecast", name: "Edgecast / Edgio / legacy Azure CDN from Verizon", role: roleCDN,
 		detect: []detector{
 			prefixed("Server", "ECS"), prefixed("Server", "ECAcc"), prefixed("Server", "ECD"), prefixed("Server", "EOS"),
+			matchingElem("Server-Timing", "edgio_", regexp.MustCompile(`^edgio_(?:pop|cache)\s*;`)),
+			has("X-EC-Cache"), has("X-Edg-Version"),
 		},
 		pop: []popSource{
 			{header: "Server", pick: pickWhole, re: edgecastServerRe, norm: same},
+			{header: "Server-Timing", pick: pickList, re: regexp.MustCompile(`^edgio_pop;\s*desc="?([a-z]{3})"?$`), norm: same},
+			{header: "X-EC-Cache", pick: pickWhole, re: regexp.MustCompile(` from (?:ECS|ECAcc|ECD|EOS)\s*\(([a-z]{3})/[0-9A-F]+\)`), norm: same},
 		},
-		popNote: "Edgecast's own airport-like code with its metro letter variant kept (`dcb` → DCB, not DCA)",
+		popNote: "Edgecast's own airport-like code with its metro letter variant kept (`dcb` → DCB, not DCA), from Server, Edgio's `edgio_pop` or X-EC-Cache",
 		cache: []cacheSource{
 			{header: "X-Cache", parse: lastWord},
+			{header: "Server-Timing", parse: serverTimingDesc("edgio_cache")},
+			{header: "X-EC-Cache", parse: firstWord},
 		},
 	},
 	{
-		cdn: "stackpath", name: "StackPath / Highwinds", layer: 60,
+		cdn: "stackpath", name: "StackPath / Highwinds", role: roleCDN,
 		detect: []detector{
 			matching("X-HW", ".", regexp.MustCompile(`^[0-9]+\.[a-z]+[0-9]+\.[a-z]+[0-9]+\.`)),
 		},
@@ -212,24 +244,28 @@ var builtin = []rule{
 		popNote: "own code of the first element (`dc2` → DC2); cache flags are undocumented",
 	},
 	{
-		cdn: "alibaba", name: "Alibaba Cloud CDN", layer: 60, addsVia: true,
+		// Newer nodes name their Via hops `kunlunN.<pop>[…]` instead of `cacheN.<pop>[…]`
+		// (capture of 2021-04-23 in cnblogs.com/rsapaper/p/14694123.html).
+		cdn: "alibaba", name: "Alibaba Cloud CDN", role: roleCDN, addsVia: true,
 		detect: []detector{
-			has("EagleId"), has("X-Swift-SaveTime"), has("X-Swift-CacheTime"),
+			has("EagleId"), has("X-Swift-SaveTime"), has("X-Swift-CacheTime"), has("Ali-Swift-Global-Savetime"),
 			matchingElem("Via", "[", alibabaHopRe),
 		},
 		pop: []popSource{
 			{header: "Via", pick: pickList, re: alibabaHopRe, norm: alibabaPoP},
 		},
-		popNote: "own code of the last `cacheN.<pop>[` Via hop that is not an `l2` tier (`de1` → DE1)",
+		popNote: "own code of the last `cacheN.<pop>[` or `kunlunN.<pop>[` Via hop that is not an `l2` tier (`de1` → DE1)",
 		cache: []cacheSource{
-			{header: "X-Cache", parse: firstWord},
+			{header: "X-Cache", parse: alibabaXCache},
 		},
 	},
 	{
-		cdn: "tencent", name: "Tencent Cloud CDN / EdgeOne", layer: 60,
+		// EdgeOne passes the origin's Server through and sends `Server: TencentEdgeOne` only
+		// when the origin sent none (tencentcloud.com/document/product/1145/54212).
+		cdn: "tencent", name: "Tencent Cloud CDN / EdgeOne", role: roleCDN,
 		detect: []detector{
 			prefixed("Server", "NWS_"), prefixed("Server", "TCDN_NWS"), has("X-NWS-LOG-UUID"),
-			has("EO-Cache-Status"), has("EO-LOG-UUID"),
+			has("EO-Cache-Status"), has("EO-LOG-UUID"), prefixed("Server", "TencentEdgeOne"),
 		},
 		popNote: "none: Tencent names no PoP",
 		cache: []cacheSource{
@@ -238,7 +274,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "imperva", name: "Imperva (Incapsula)", layer: 12,
+		cdn: "imperva", name: "Imperva (Incapsula)", role: roleSecurity,
 		detect: []detector{
 			containing("X-CDN", "Imperva"), containing("X-CDN", "Incapsula"), has("X-Iinfo"),
 		},
@@ -248,7 +284,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "sucuri", name: "Sucuri", layer: 14,
+		cdn: "sucuri", name: "Sucuri", role: roleSecurity,
 		detect:  []detector{prefixed("Server", "Sucuri"), has("X-Sucuri-ID"), has("X-Sucuri-Cache")},
 		popNote: "none documented",
 		cache: []cacheSource{
@@ -256,7 +292,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "arvancloud", name: "ArvanCloud", layer: 16,
+		cdn: "arvancloud", name: "ArvanCloud", role: roleSecurity,
 		detect:  []detector{prefixed("Server", "ArvanCloud"), has("X-Sid")},
 		popNote: "none: ArvanCloud names no PoP",
 		cache: []cacheSource{
@@ -264,7 +300,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "ovh", name: "OVHcloud CDN", layer: 60,
+		cdn: "ovh", name: "OVHcloud CDN", role: roleCDN,
 		detect: []detector{has("x-cdn-pop"), has("x-cdn-pop-ip")},
 		pop: []popSource{
 			{header: "x-cdn-pop", pick: pickLast, re: regexp.MustCompile(`^([a-z]{2,4}[0-9]{0,3})$`), norm: same},
@@ -272,7 +308,7 @@ var builtin = []rule{
 		popNote: "OVH data-centre code (`bhs` → BHS)",
 	},
 	{
-		cdn: "cachefly", name: "CacheFly", layer: 60,
+		cdn: "cachefly", name: "CacheFly", role: roleCDN,
 		detect: []detector{matching("X-CF1", ":", regexp.MustCompile(`^[0-9]+:[A-Za-z]+\.[a-z]+[0-9]*:`))},
 		pop: []popSource{
 			{header: "X-CF1", pick: pickWhole, re: regexp.MustCompile(`^[0-9]+:[A-Za-z]+\.([a-z]+[0-9]*):`), norm: iataPrefix},
@@ -280,7 +316,7 @@ var builtin = []rule{
 		popNote: "IATA of the PoP code (`hkg1` → HKG); other shapes uppercased",
 	},
 	{
-		cdn: "google", name: "Google (GFE, Cloud CDN, Cloud Run, App Engine)", layer: 90, addsVia: true,
+		cdn: "google", name: "Google (GFE, Cloud CDN, Cloud Run, App Engine)", role: rolePlatform, addsVia: true,
 		detect: []detector{
 			containing("Via", "1.1 google"), prefixed("Server", "Google Frontend"),
 			prefixed("Server", "gws"), prefixed("Server", "ESF"), prefixed("Server", "GSE"),
@@ -288,7 +324,8 @@ var builtin = []rule{
 		popNote: "none by default",
 	},
 	{
-		cdn: "wikimedia", name: "Wikimedia", layer: 92,
+		// Wikimedia's cache hosts are Varnish: they add Via hops (`1.1 varnish (Varnish/7.1)`).
+		cdn: "wikimedia", name: "Wikimedia", role: roleCDN, addsVia: true,
 		detect: []detector{
 			matchingElem("X-Cache", "cp", wikimediaHostRe),
 			matchingElem("Server-Timing", "host", wikimediaTimingRe),
@@ -304,7 +341,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "varnish", name: "Generic Varnish", layer: 99, addsVia: true,
+		cdn: "varnish", name: "Generic Varnish", role: roleOrigin, addsVia: true,
 		detect:  []detector{containing("Via", "varnish"), has("X-Varnish")},
 		popNote: "none",
 		cache: []cacheSource{
@@ -315,27 +352,29 @@ var builtin = []rule{
 
 // Regexes shared by more than one field of the table.
 var (
-	cfTraceColoRe      = regexp.MustCompile(`(?m)^colo=([A-Z]{3})\r?$`)
-	azureSiteRe        = regexp.MustCompile(`([A-Z][A-Z0-9]{2}EDGE[0-9]{3,})`)
-	gcoreSiteRe        = regexp.MustCompile(`^([a-z]{1,3}[0-9]+)-`)
-	edgecastServerRe   = regexp.MustCompile(`^(?:ECS|ECAcc|ECD|EOS)\s*\(([a-z]{3})/[0-9A-F]+\)`)
-	cfRayRe            = regexp.MustCompile(`^[0-9a-f]{16}-([A-Z]{3}(?:-[A-Z]{3})*)$`)
-	cloudfrontPoPRe    = regexp.MustCompile(`^([A-Z]{3}[0-9]{1,3}-[A-Z][0-9]{1,2})$`)
-	vercelEdgeRe       = regexp.MustCompile(`^([a-z]{3}[0-9])::`)
-	vercelFunctionRe   = regexp.MustCompile(`^[a-z]{3}[0-9]::(?:[a-z]{3}[0-9]::)*([a-z]{3}[0-9])::`)
-	fastlyNodeRe       = regexp.MustCompile(`^(cache-[a-z0-9-]+-[A-Z]{3})$`)
-	alibabaHopRe       = regexp.MustCompile(`^cache[0-9]+\.([a-z0-9-]+)\[`)
-	wikimediaHostRe    = regexp.MustCompile(`^(cp[1-9][0-9]{3})(?:\s|$)`)
-	wikimediaTimingRe  = regexp.MustCompile(`^host;\s*desc="?(cp[1-9][0-9]{3})"?$`)
-	wikimediaCentreFor = [10]string{1: "EQIAD", 2: "CODFW", 3: "ESAMS", 4: "ULSFO", 5: "EQSIN", 6: "DRMRS", 7: "MAGRU"}
+	cfTraceColoRe       = regexp.MustCompile(`(?m)^colo=([A-Z]{3})\r?$`)
+	azureSiteRe         = regexp.MustCompile(`([A-Z][A-Z0-9]{2}EDGE[0-9]{3,})`)
+	gcoreSiteRe         = regexp.MustCompile(`^([a-z]{1,3}[0-9]+)-`)
+	edgecastServerRe    = regexp.MustCompile(`^(?:ECS|ECAcc|ECD|EOS)\s*\(([a-z]{3})/[0-9A-F]+\)`)
+	cfRayRe             = regexp.MustCompile(`^[0-9a-f]{16}-([A-Z]{3}(?:-[A-Z]{3})*)$`)
+	cloudfrontPoPRe     = regexp.MustCompile(`^([A-Z]{3}[0-9]{1,3}-[A-Z][0-9]{1,2})$`)
+	vercelEdgeRe        = regexp.MustCompile(`^([a-z]{3}[0-9])::`)
+	vercelFunctionRe    = regexp.MustCompile(`^[a-z]{3}[0-9]::(?:[a-z]{3}[0-9]::)*([a-z]{3}[0-9])::`)
+	fastlyNodeRe        = regexp.MustCompile(`^(cache-[a-z0-9-]+-[A-Z]{3})$`)
+	alibabaHopRe        = regexp.MustCompile(`^(?:cache|kunlun)[0-9]+\.([a-z0-9-]+)\[`)
+	fastlyDebugEdgeRe   = regexp.MustCompile(`^\(D (cache-[a-z0-9-]+-[A-Z]{3}) [0-9]+\)`)
+	fastlyDebugShieldRe = regexp.MustCompile(`\) \(D (cache-[a-z0-9-]+-[A-Z]{3}) [0-9]+\)`)
+	wikimediaHostRe     = regexp.MustCompile(`^(cp[1-9][0-9]{3})(?:\s|$)`)
+	wikimediaTimingRe   = regexp.MustCompile(`^host;\s*desc="?(cp[1-9][0-9]{3})"?$`)
+	wikimediaCentreFor  = [10]string{1: "EQIAD", 2: "CODFW", 3: "ESAMS", 4: "ULSFO", 5: "EQSIN", 6: "DRMRS", 7: "MAGRU"}
 )
 
-// viaHops says which CDN wrote a Via hop. "varnish" is Fastly when Fastly is detected, else a
-// plain Varnish.
+// viaHops says which CDN wrote a Via hop. "varnish" is Fastly when Fastly is detected, else
+// Wikimedia's caches when Wikimedia is, else a plain Varnish.
 var viaHops = []viaHop{
 	{contains: "(CloudFront)", cdns: []string{"cloudfront"}},
 	{contains: ".cloudfront.net", cdns: []string{"cloudfront"}},
-	{contains: "varnish", cdns: []string{"fastly", "varnish"}},
+	{contains: "varnish", cdns: []string{"fastly", "wikimedia", "varnish"}},
 	{contains: "fly.io", cdns: []string{"fly"}},
 	{contains: "google", cdns: []string{"google"}},
 	{re: alibabaHopRe, cdns: []string{"alibaba"}},

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/textproto"
@@ -13,33 +12,54 @@ import (
 // userCDNRe bounds the cdn label value a user rule may set.
 var userCDNRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
-// CompileRule validates a user rule and compiles its regex once. Error messages are short,
-// lower-case and name the field (the config package prefixes them with file, line and rule).
+// RuleError is a problem with one field of a user rule, as returned by CompileRule.
+type RuleError struct {
+	// Field is the config key of the field: "cdn", "header", "regex", "cache_header" or
+	// "cache_values".
+	Field string
+	// Err says what is wrong; its text names the field already ("header must not be empty").
+	Err error
+}
+
+// Error returns the text of Err, which names the field.
+func (e *RuleError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *RuleError) Unwrap() error { return e.Err }
+
+// ruleErrorf returns a *RuleError for field. Format verbs work as in fmt.Errorf (%w wraps).
+func ruleErrorf(field, format string, args ...any) *RuleError {
+	return &RuleError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// CompileRule validates a user rule and compiles its regex once. Errors are *RuleError:
+// short, lower-case and naming the field (the config package prefixes them with file, line
+// and rule, and places them on the field's line).
 func CompileRule(spec RuleSpec) (*UserRule, error) {
 	if !userCDNRe.MatchString(spec.CDN) {
-		return nil, fmt.Errorf("cdn %q must match %s", spec.CDN, userCDNRe)
+		return nil, ruleErrorf("cdn", "cdn %q must match %s", spec.CDN, userCDNRe)
 	}
 	if spec.CDN == Unknown || spec.CDN == "other" {
-		return nil, fmt.Errorf("cdn %q is reserved", spec.CDN)
+		return nil, ruleErrorf("cdn", "cdn %q is reserved", spec.CDN)
 	}
 	if spec.Header == "" {
-		return nil, errors.New("header must not be empty")
+		return nil, ruleErrorf("header", "header must not be empty")
 	}
-	if !validHeaderName(spec.Header) {
-		return nil, fmt.Errorf("header %q is not a valid header name", spec.Header)
+	if !ValidHeaderName(spec.Header) {
+		return nil, ruleErrorf("header", "header %q is not a valid header name", spec.Header)
 	}
 	re, err := regexp.Compile(spec.Regex)
 	if err != nil {
-		return nil, fmt.Errorf("regex %q does not compile: %w", spec.Regex, err)
+		return nil, ruleErrorf("regex", "regex %q does not compile: %w", spec.Regex, err)
 	}
 	if n := re.NumSubexp(); n != 1 {
-		return nil, fmt.Errorf("regex must have exactly one capture group, has %d", n)
+		return nil, ruleErrorf("regex", "regex must have exactly one capture group, has %d", n)
 	}
-	if spec.CacheHeader != "" && !validHeaderName(spec.CacheHeader) {
-		return nil, fmt.Errorf("cache_header %q is not a valid header name", spec.CacheHeader)
+	if spec.CacheHeader != "" && !ValidHeaderName(spec.CacheHeader) {
+		return nil, ruleErrorf("cache_header", "cache_header %q is not a valid header name", spec.CacheHeader)
 	}
 	if len(spec.CacheValues) > 0 && spec.CacheHeader == "" {
-		return nil, errors.New("cache_values needs cache_header")
+		return nil, ruleErrorf("cache_values", "cache_values needs cache_header")
 	}
 	u := &UserRule{
 		Spec:   spec,
@@ -60,7 +80,7 @@ func CompileRule(spec RuleSpec) (*UserRule, error) {
 		for _, raw := range raws {
 			status := spec.CacheValues[raw]
 			if !ValidCacheStatus(status) {
-				return nil, fmt.Errorf("cache_values[%q]: %q is not one of %s",
+				return nil, ruleErrorf("cache_values", "cache_values[%q]: %q is not one of %s",
 					raw, status, strings.Join(cacheStatuses, ", "))
 			}
 			u.cacheValues[strings.ToLower(strings.TrimSpace(raw))] = status
@@ -69,8 +89,9 @@ func CompileRule(spec RuleSpec) (*UserRule, error) {
 	return u, nil
 }
 
-// validHeaderName reports whether s is an RFC 9110 field name (a token).
-func validHeaderName(s string) bool {
+// ValidHeaderName reports whether s is an RFC 9110 field name (a token). It is the one check
+// of header names: for user rules here, and for the request headers of the config.
+func ValidHeaderName(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -81,6 +102,13 @@ func validHeaderName(s string) bool {
 	}
 	return true
 }
+
+// PoPCodePattern is what a PoP code written by a user (a target's expected_pops) must match:
+// upper-cased, it is then a possible pop label value (^[A-Z0-9]{2,16}$).
+const PoPCodePattern = `^[A-Za-z0-9]{2,16}$`
+
+// ValidPoPCode reports whether s matches PoPCodePattern.
+func ValidPoPCode(s string) bool { return validPoPFold(s) }
 
 // identify applies the rule: it matches when its header is present and the regex matches the
 // last value. The PoP is the capture group, upper-cased; a group that is not a valid PoP code
@@ -130,6 +158,3 @@ func (u *UserRule) cacheStatus(h http.Header) string {
 	}
 	return CacheUnknown
 }
-
-// CDN returns the cdn label value the rule sets.
-func (u *UserRule) CDN() string { return u.Spec.CDN }

@@ -1,46 +1,49 @@
 package edge
 
 import (
+	"errors"
+	"regexp"
 	"testing"
 )
 
 func TestCompileRuleErrors(t *testing.T) {
 	valid := RuleSpec{CDN: "mycdn", Header: "X-Edge", Regex: `^edge-([a-z]{3})[0-9]+$`}
 	tests := []struct {
-		name string
-		edit func(*RuleSpec)
-		want string
+		name  string
+		edit  func(*RuleSpec)
+		field string // RuleError.Field
+		want  string
 	}{
-		{"bad regex", func(s *RuleSpec) { s.Regex = "^(a" },
+		{"bad regex", func(s *RuleSpec) { s.Regex = "^(a" }, "regex",
 			"regex \"^(a\" does not compile: error parsing regexp: missing closing ): `^(a`"},
-		{"no capture group", func(s *RuleSpec) { s.Regex = "^edge-[a-z]{3}$" },
+		{"no capture group", func(s *RuleSpec) { s.Regex = "^edge-[a-z]{3}$" }, "regex",
 			"regex must have exactly one capture group, has 0"},
-		{"two capture groups", func(s *RuleSpec) { s.Regex = "^(edge)-([a-z]{3})$" },
+		{"two capture groups", func(s *RuleSpec) { s.Regex = "^(edge)-([a-z]{3})$" }, "regex",
 			"regex must have exactly one capture group, has 2"},
-		{"empty cdn", func(s *RuleSpec) { s.CDN = "" },
+		{"empty cdn", func(s *RuleSpec) { s.CDN = "" }, "cdn",
 			`cdn "" must match ^[a-z][a-z0-9_]{0,31}$`},
-		{"upper-case cdn", func(s *RuleSpec) { s.CDN = "MyCDN" },
+		{"upper-case cdn", func(s *RuleSpec) { s.CDN = "MyCDN" }, "cdn",
 			`cdn "MyCDN" must match ^[a-z][a-z0-9_]{0,31}$`},
-		{"cdn too long", func(s *RuleSpec) { s.CDN = "a234567890123456789012345678901234" },
+		{"cdn too long", func(s *RuleSpec) { s.CDN = "a234567890123456789012345678901234" }, "cdn",
 			`cdn "a234567890123456789012345678901234" must match ^[a-z][a-z0-9_]{0,31}$`},
-		{"cdn with dash", func(s *RuleSpec) { s.CDN = "my-cdn" },
+		{"cdn with dash", func(s *RuleSpec) { s.CDN = "my-cdn" }, "cdn",
 			`cdn "my-cdn" must match ^[a-z][a-z0-9_]{0,31}$`},
-		{"cdn unknown", func(s *RuleSpec) { s.CDN = "unknown" }, `cdn "unknown" is reserved`},
-		{"cdn other", func(s *RuleSpec) { s.CDN = "other" }, `cdn "other" is reserved`},
-		{"empty header", func(s *RuleSpec) { s.Header = "" }, "header must not be empty"},
-		{"header with space", func(s *RuleSpec) { s.Header = "X Edge" }, `header "X Edge" is not a valid header name`},
-		{"bad cache header", func(s *RuleSpec) { s.CacheHeader = "X-Cache:" },
+		{"cdn unknown", func(s *RuleSpec) { s.CDN = "unknown" }, "cdn", `cdn "unknown" is reserved`},
+		{"cdn other", func(s *RuleSpec) { s.CDN = "other" }, "cdn", `cdn "other" is reserved`},
+		{"empty header", func(s *RuleSpec) { s.Header = "" }, "header", "header must not be empty"},
+		{"header with space", func(s *RuleSpec) { s.Header = "X Edge" }, "header", `header "X Edge" is not a valid header name`},
+		{"bad cache header", func(s *RuleSpec) { s.CacheHeader = "X-Cache:" }, "cache_header",
 			`cache_header "X-Cache:" is not a valid header name`},
-		{"cache values without header", func(s *RuleSpec) { s.CacheValues = map[string]string{"H": "hit"} },
+		{"cache values without header", func(s *RuleSpec) { s.CacheValues = map[string]string{"H": "hit"} }, "cache_values",
 			"cache_values needs cache_header"},
 		{"cache value not in the enum", func(s *RuleSpec) {
 			s.CacheHeader = "X-Edge-Cache"
 			s.CacheValues = map[string]string{"H": "hit", "R": "refresh"}
-		}, `cache_values["R"]: "refresh" is not one of hit, miss, expired, stale, revalidated, bypass, dynamic, error, unknown`},
+		}, "cache_values", `cache_values["R"]: "refresh" is not one of hit, miss, expired, stale, revalidated, bypass, dynamic, error, unknown`},
 		{"cache value upper-case", func(s *RuleSpec) {
 			s.CacheHeader = "X-Edge-Cache"
 			s.CacheValues = map[string]string{"H": "HIT"}
-		}, `cache_values["H"]: "HIT" is not one of hit, miss, expired, stale, revalidated, bypass, dynamic, error, unknown`},
+		}, "cache_values", `cache_values["H"]: "HIT" is not one of hit, miss, expired, stale, revalidated, bypass, dynamic, error, unknown`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +55,10 @@ func TestCompileRuleErrors(t *testing.T) {
 			}
 			if err.Error() != tt.want {
 				t.Errorf("error\n got %q\nwant %q", err, tt.want)
+			}
+			var re *RuleError
+			if !errors.As(err, &re) || re.Field != tt.field {
+				t.Errorf("error %#v is not a *RuleError for field %q", err, tt.field)
 			}
 		})
 	}
@@ -118,7 +125,25 @@ func TestUserRuleOptionalGroup(t *testing.T) {
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
-	if u.CDN() != "mycdn" {
-		t.Errorf("CDN() = %q", u.CDN())
+}
+
+// ValidPoPCode is the fast form of PoPCodePattern, which config shows in its error message.
+func TestValidPoPCode(t *testing.T) {
+	re := regexp.MustCompile(PoPCodePattern)
+	for _, s := range []string{"", "A", "AM", "ams", "FRA56", "fra-1", "LHR_2", "0123456789ABCDEF", "0123456789ABCDEFG", "ÄMS", "AMS\n"} {
+		if got, want := ValidPoPCode(s), re.MatchString(s); got != want {
+			t.Errorf("ValidPoPCode(%q) = %v, %s says %v", s, got, PoPCodePattern, want)
+		}
+	}
+}
+
+func TestValidHeaderName(t *testing.T) {
+	for s, want := range map[string]bool{
+		"X-Edge": true, "pragma": true, "x_y.z~1": true, "!#$%&'*+-.^_`|~": true,
+		"": false, "X Edge": false, "X-Cache:": false, "Ä": false, "a\r\nb": false,
+	} {
+		if got := ValidHeaderName(s); got != want {
+			t.Errorf("ValidHeaderName(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

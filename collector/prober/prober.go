@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -50,16 +51,18 @@ type Spec struct {
 	header    http.Header
 	host      string // Host header override, "" for the URL's host
 	ident     *edge.Identifier
+	url       *url.URL // the target's URL, parsed by config
+	userAgent string   // the exporter's own User-Agent, sent where configured headers are not
 }
 
-// NewSpec prepares the probe of target t on one IP family ("ip4" or "ip6"). userAgent is sent
-// unless the target sets its own User-Agent header; ident identifies the edge of each response
-// (nil means the built-in rules only).
-func NewSpec(t config.Target, ipProtocol, userAgent string, ident *edge.Identifier) (*Spec, error) {
+// NewSpec prepares the probe of target t on one IP family ("ip4" or "ip6"); c holds what config
+// compiled for t (its parsed URL and CA pool). userAgent is sent unless the target sets its own
+// User-Agent header; ident identifies the edge of each response (nil: built-in rules only).
+func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, userAgent string, ident *edge.Identifier) (*Spec, error) {
 	if ident == nil {
 		ident = edge.NewIdentifier(nil)
 	}
-	s := &Spec{Target: t, header: http.Header{}, ident: ident}
+	s := &Spec{Target: t, url: c.URL, header: http.Header{}, ident: ident, userAgent: userAgent}
 	switch ipProtocol {
 	case "ip4":
 		s.IPVersion, s.network = "4", "tcp4"
@@ -86,7 +89,7 @@ func NewSpec(t config.Target, ipProtocol, userAgent string, ident *edge.Identifi
 		InsecureSkipVerify: t.TLS.InsecureSkipVerify, //nolint:gosec // the user asked for it
 	}
 	// config read and parsed tls.ca_file at load time; a reload reads it again.
-	s.tlsConfig.RootCAs = t.TLS.RootCAs
+	s.tlsConfig.RootCAs = c.RootCAs
 	if t.DNSServer != "" {
 		server := t.DNSServer
 		s.resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -104,19 +107,30 @@ func (s *Spec) dial(ctx context.Context, _, addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.Target.Resolve != "" && s.Target.ParsedURL != nil && strings.EqualFold(host, s.Target.ParsedURL.Hostname()) {
+	if s.Target.Resolve != "" && s.url != nil && strings.EqualFold(host, s.url.Hostname()) {
 		addr = net.JoinHostPort(s.Target.Resolve, port)
 	}
 	d := net.Dialer{Resolver: s.resolver}
 	return d.DialContext(ctx, s.network, addr)
 }
 
-func (s *Spec) checkRedirect(_ *http.Request, via []*http.Request) error {
+// checkRedirect follows redirects as configured. The configured headers (tokens, debug
+// headers, a Host override) are meant for the target's own host: on a redirect to another
+// host they are dropped, as browsers and curl drop credentials, unless the target sets
+// follow_redirects_headers. net/http itself only drops Authorization, Cookie and
+// WWW-Authenticate.
+func (s *Spec) checkRedirect(req *http.Request, via []*http.Request) error {
 	if s.Target.FollowRedirects != nil && !*s.Target.FollowRedirects {
 		return http.ErrUseLastResponse
 	}
 	if len(via) >= maxRedirects {
 		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	if !s.Target.FollowRedirectsHeaders && !strings.EqualFold(req.URL.Hostname(), via[0].URL.Hostname()) {
+		for name := range s.Target.Headers {
+			req.Header.Del(name)
+		}
+		req.Header.Set("User-Agent", s.userAgent)
 	}
 	return nil
 }

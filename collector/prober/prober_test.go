@@ -21,7 +21,12 @@ import (
 
 func testSpec(t testing.TB, target config.Target) *Spec {
 	t.Helper()
-	s, err := NewSpec(target, target.IPProtocols[0], "pop_exporter/test", nil)
+	return testSpecCompiled(t, target, testhelp.Compiled(target))
+}
+
+func testSpecCompiled(t testing.TB, target config.Target, c config.CompiledTarget) *Spec {
+	t.Helper()
+	s, err := NewSpec(target, c, target.IPProtocols[0], "pop_exporter/test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,12 +81,13 @@ func TestProbeTLSPhaseAndCAFile(t *testing.T) {
 		t.Fatalf("untrusted certificate: got success=%v reason=%q (%v), want tls failure", res.Success, res.FailureReason, res.Err)
 	}
 
-	// config.Load reads tls.ca_file into RootCAs; trust the test server's certificate.
+	// config.Load reads tls.ca_file into Compiled's RootCAs; trust the test server's certificate.
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	target.TLS.RootCAs = pool
 	target.TLS.ServerName = "example.com" // httptest's certificate is for example.com and 127.0.0.1
-	res = probeOnce(t, target)
+	compiled := testhelp.Compiled(target)
+	compiled.RootCAs = pool
+	res = testSpecCompiled(t, target, compiled).Run(context.Background())
 	if !res.Success {
 		t.Fatalf("trusted CA: %s %v", res.FailureReason, res.Err)
 	}
@@ -326,6 +332,70 @@ func BenchmarkTTFBAccuracy(b *testing.B) {
 				b.ReportMetric(float64(p99(procErr).Microseconds()), "processing-err-p99-µs")
 				fmt.Printf("D=%v over %d probes: ttfb-D median %v p99 %v min %v; processing-D median %v p99 %v min %v\n",
 					delay, probes, p50(ttfbErr), p99(ttfbErr), ttfbErr[0], p50(procErr), p99(procErr), procErr[0])
+			}
+		})
+	}
+}
+
+// Configured headers go to the target's own host: a redirect to another host gets none of
+// them (only the exporter's User-Agent), unless follow_redirects_headers says otherwise. A
+// redirect on the same host keeps them.
+func TestRedirectToAnotherHostDropsConfiguredHeaders(t *testing.T) {
+	var seen atomic.Pointer[http.Header]
+	other := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Clone()
+		seen.Store(&h)
+	}))
+	l, err := net.Listen("tcp4", "127.0.0.2:0") // another loopback address: another host
+	if err != nil {
+		t.Skipf("cannot listen on 127.0.0.2: %v", err)
+	}
+	other.Listener = l
+	other.Start()
+	defer other.Close()
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/same":
+			http.Redirect(w, r, "/final", http.StatusFound)
+		case "/final":
+			h := r.Header.Clone()
+			seen.Store(&h)
+		default:
+			http.Redirect(w, r, other.URL+"/elsewhere", http.StatusFound)
+		}
+	}))
+	defer origin.Close()
+
+	for _, tc := range []struct {
+		name, path  string
+		sendHeaders bool
+		wantSecret  bool
+	}{
+		{"another host", "/away", false, false},
+		{"another host, follow_redirects_headers", "/away", true, true},
+		{"same host", "/same", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen.Store(nil)
+			target := testhelp.Target(t, "redirect", origin.URL+tc.path)
+			target.Headers = map[string]string{"X-Api-Token": "secret", "User-Agent": "custom-agent"}
+			target.FollowRedirectsHeaders = tc.sendHeaders
+			if res := probeOnce(t, target); !res.Success {
+				t.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+			}
+			h := seen.Load()
+			if h == nil {
+				t.Fatal("the redirect target was never reached")
+			}
+			if got := h.Get("X-Api-Token") == "secret"; got != tc.wantSecret {
+				t.Errorf("X-Api-Token sent after the redirect: %v, want %v", got, tc.wantSecret)
+			}
+			wantUA := "custom-agent"
+			if !tc.wantSecret {
+				wantUA = "pop_exporter/test"
+			}
+			if ua := h.Get("User-Agent"); ua != wantUA {
+				t.Errorf("User-Agent after the redirect = %q, want %q", ua, wantUA)
 			}
 		})
 	}

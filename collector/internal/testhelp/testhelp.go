@@ -18,23 +18,29 @@ import (
 // leave it, probing rawURL.
 func Target(t testing.TB, name, rawURL string) config.Target {
 	t.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil {
+	if _, err := url.Parse(rawURL); err != nil {
 		t.Fatal(err)
 	}
 	follow := true
 	return config.Target{
-		Name:            name,
-		URL:             rawURL,
-		ParsedURL:       u,
-		Interval:        config.Duration(5 * time.Second),
-		Timeout:         config.Duration(3 * time.Second),
-		Method:          "GET",
-		BodySizeLimit:   64 << 10,
-		FollowRedirects: &follow,
-		IPProtocols:     []string{"ip4"},
-		BaselineWindow:  config.Duration(30 * time.Minute),
+		Name: name,
+		URL:  rawURL,
+		Settings: config.Settings{
+			Interval:        config.Duration(5 * time.Second),
+			Timeout:         config.Duration(3 * time.Second),
+			Method:          "GET",
+			BodySizeLimit:   64 << 10,
+			FollowRedirects: &follow,
+			IPProtocols:     []string{"ip4"},
+			BaselineWindow:  config.Duration(30 * time.Minute),
+		},
 	}
+}
+
+// Compiled is what config.Parse compiles for target: its parsed URL, and no CA pool.
+func Compiled(target config.Target) config.CompiledTarget {
+	u, _ := url.Parse(target.URL) // Target checked it
+	return config.CompiledTarget{URL: u}
 }
 
 // DelayServer answers every request after waiting exactly d before its first byte.

@@ -1,0 +1,79 @@
+package config
+
+import (
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The README's configuration reference is what users read: every key of the schema has a
+// row in its section's table, the defaults section lists exactly the Settings keys, and
+// nothing is documented that the schema lacks.
+func TestREADMEConfigurationReference(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ref, ok := strings.Cut(string(readme), "## Configuration reference")
+	if !ok {
+		t.Fatal("README.md has no Configuration reference section")
+	}
+	ref, _, _ = strings.Cut(ref, "\n## ")
+	row := regexp.MustCompile("(?m)^\\| `([a-z_.]+)` \\|")
+	for _, sec := range []struct {
+		heading string
+		typ     reflect.Type
+	}{
+		{"### `vantage`", reflect.TypeFor[Vantage]()},
+		{"### `targets`", reflect.TypeFor[Target]()},
+		{"### `rules`", reflect.TypeFor[Rule]()},
+	} {
+		_, body, ok := strings.Cut(ref, sec.heading)
+		if !ok {
+			t.Errorf("no %s section", sec.heading)
+			continue
+		}
+		body, _, _ = strings.Cut(body, "\n### ")
+		var documented []string
+		for _, m := range row.FindAllStringSubmatch(body, -1) {
+			documented = append(documented, m[1])
+		}
+		slices.Sort(documented)
+		if keys := schemaKeys(sec.typ, ""); !slices.Equal(documented, keys) {
+			t.Errorf("README %s table documents %v; the schema has %v", sec.heading, documented, keys)
+		}
+	}
+
+	_, defaults, _ := strings.Cut(ref, "### `defaults`")
+	defaults, _, _ = strings.Cut(defaults, "\n### ")
+	_, list, _ := strings.Cut(defaults, "Keys:")
+	list, _, _ = strings.Cut(list, "(")
+	listed := regexp.MustCompile("`([a-z_]+)`").FindAllStringSubmatch(list, -1)
+	var keys []string
+	for _, m := range listed {
+		keys = append(keys, m[1])
+	}
+	slices.Sort(keys)
+	if want := schemaKeys(reflect.TypeFor[Settings](), ""); !slices.Equal(keys, want) {
+		t.Errorf("README defaults section lists %v; Settings has %v", keys, want)
+	}
+}
+
+// schemaKeys lists the yaml keys of a schema struct, sorted, with nested structs' keys as
+// "tls.ca_file".
+func schemaKeys(typ reflect.Type, prefix string) []string {
+	var keys []string
+	for key, idx := range yamlFields(typ) {
+		f := typ.FieldByIndex(idx)
+		if f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == typ.PkgPath() && f.Type.Name() != "Duration" {
+			keys = append(keys, schemaKeys(f.Type, prefix+key+".")...)
+			continue
+		}
+		keys = append(keys, prefix+key)
+	}
+	slices.Sort(keys)
+	return keys
+}
