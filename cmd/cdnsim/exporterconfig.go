@@ -63,6 +63,7 @@ func buildExporterConfig(sc *Scenario, ep endpoints, interval time.Duration, van
 	if vantage >= 0 {
 		v := sc.Vantages[vantage]
 		cfg.Vantage = config.Vantage{Name: v.Name, Location: v.Location}
+		cfg.Defaults.SourceAddress = v.sourceAddress().String()
 	}
 	for _, t := range sc.Targets {
 		scheme, addr := t.Scheme, ep.httpsAddr

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/promslog"
+
+	"github.com/popexporter/pop_exporter/config"
 )
 
 // fleetScenario: three offices on loopback addresses (one of them a whole network), and a
@@ -257,5 +259,26 @@ func TestConfigOutputsErrors(t *testing.T) {
 	got, err := configOutputs(fleet, "/x/e.yml", "sin-office")
 	if err != nil || len(got) != 1 || got[0] != (configOutput{vantage: 1, file: "/x/e.yml"}) {
 		t.Errorf("one vantage: %v, %v", got, err)
+	}
+}
+
+// The exporter loads every vantage's printed config, source address included.
+func TestExporterAcceptsVantageConfig(t *testing.T) {
+	sc := mustScenario(t, fleetScenario)
+	out, err := buildExporterConfig(sc, endpoints{httpAddr: "127.0.0.1:8081"}, 5*time.Second, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(out, "cdnsim-sin-office.yml")
+	if err != nil {
+		t.Fatalf("exporter rejects the printed config: %v", err)
+	}
+	if cfg.Vantage.Name != "sin-office" || cfg.Vantage.Location != "SIN" {
+		t.Errorf("vantage %+v", cfg.Vantage)
+	}
+	for _, tg := range cfg.Targets {
+		if tg.SourceAddress != "127.0.0.3" {
+			t.Errorf("target %s probes from %q, want 127.0.0.3", tg.Name, tg.SourceAddress)
+		}
 	}
 }
