@@ -698,6 +698,9 @@ func TestDeployFlagsExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("kubernetes/sharded/statefulset.yaml", "pop_exporter", args)
+	for where, args := range chartArgs(t) {
+		check(where, "pop_exporter", args)
+	}
 	unit := unitDirectives(t, systemdUnitFile)
 	check(systemdUnitFile, "pop_exporter", strings.Fields(strings.Join(unit["ExecStart"], " ")))
 

@@ -477,7 +477,7 @@ func TestKustomizeBuild(t *testing.T) {
 	}
 }
 
-// Every liveness and readiness probe path in the manifests is one the
+// Every liveness and readiness probe path in the manifests and the chart's values is one the
 // real exporter answers with 200 (it answers 404 for paths it does not serve).
 func TestProbePathsAnswered(t *testing.T) {
 	if testing.Short() {
@@ -502,6 +502,14 @@ func TestProbePathsAnswered(t *testing.T) {
 		t.Fatal(err)
 	}
 	addPod("kubernetes/sharded/statefulset.yaml", sts)
+	var values struct {
+		LivenessProbe  k8sProbe `yaml:"livenessProbe"`
+		ReadinessProbe k8sProbe `yaml:"readinessProbe"`
+	}
+	readYAML(t, chartDir+"/values.yaml", &values)
+	for _, p := range []k8sProbe{values.LivenessProbe, values.ReadinessProbe} {
+		paths[p.HTTPGet.Path] = append(paths[p.HTTPGet.Path], chartDir+"/values.yaml")
+	}
 
 	dir := t.TempDir()
 	bin := buildBinaries(t, dir, "pop_exporter")["pop_exporter"]
