@@ -4,8 +4,8 @@
 // every probe result into metrics in one place (record.go), declared once (metrics.go).
 //
 // It sits at the top of the collector packages: it imports collector/prober (one probe),
-// collector/exposition (the per-probe series store), collector/edge, collector/geo and config.
-// None of those may import it.
+// collector/exposition (the per-probe series store), collector/shard (which targets are this
+// replica's), collector/edge, collector/geo and config. None of those may import it.
 package collector
 
 import (

@@ -6,6 +6,9 @@
 //
 // The weight function is part of the exporter's behaviour across versions: replicas of
 // different versions during a rolling update must agree on owners, so TestOwnerStable pins it.
+//
+// It is a leaf: it imports no package of this project, so that the collector (which filters
+// targets) and cmd/pop_exporter (which parses --shard) can both use it.
 package shard
 
 import (
