@@ -126,7 +126,7 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result) (*hop, er
 	var conn net.Conn
 	var addr netip.Addr
 	for _, a := range addrs { // in the resolver's order, like net.Dialer; the first that answers
-		var d net.Dialer
+		d := net.Dialer{LocalAddr: s.localAddr(s.network, "")}
 		conn, err = d.DialContext(ctx, s.network, net.JoinHostPort(a.String(), port))
 		if err == nil {
 			addr = a
