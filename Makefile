@@ -40,8 +40,17 @@ bench:
 	$(GO) test -run XXX -bench . -benchmem ./collector/edge/ ./collector/geo/
 	$(GO) test -run XXX -bench TTFBAccuracy -benchtime 1x ./collector/prober/
 
+# The scale scenario against the real binary (README, Performance). Parameters:
+#   make loadtest TARGETS=10000 INTERVAL=30s DURATION=120 DETAIL=full BLACKBOX=1
+TARGETS  ?= 2000
+INTERVAL ?= 10s
+DURATION ?= 60
+DETAIL   ?=
+BLACKBOX ?= 0
 loadtest:
-	POP_LOADTEST=1 $(GO) test -run TestLoad -v -count=1 -timeout 10m ./cmd/pop_exporter/
+	POP_LOADTEST=1 POP_LOADTEST_TARGETS=$(TARGETS) POP_LOADTEST_INTERVAL=$(INTERVAL) POP_LOADTEST_SECONDS=$(DURATION) \
+	POP_LOADTEST_DETAIL=$(DETAIL) POP_LOADTEST_BLACKBOX=$(BLACKBOX) \
+	$(GO) test -run TestLoad -v -count=1 -timeout 30m ./cmd/pop_exporter/
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzIdentify -fuzztime 2m ./collector/edge/
