@@ -134,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return nil
 	}
 
-	handler, err := newHandler(exposition.Handler(reg, store, logger), reload)
+	handler, err := newHandler(exposition.Handler(reg, store, exposition.HandlerOpts{Logger: logger}), reload)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot build web handler", "err", err)
 		return 1
