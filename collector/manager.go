@@ -34,7 +34,8 @@ import (
 // per-PoP series; further PoPs are counted as "other".
 const DefaultMaxPoPsPerProbe = 10
 
-// OtherPoP is the pop label value for PoPs beyond the per-probe cap.
+// OtherPoP is the pop label value for PoPs beyond the per-probe cap (and the shield_pop and
+// edge_ip value for values beyond theirs).
 const OtherPoP = "other"
 
 // Options configure a Manager.
@@ -82,7 +83,9 @@ type runner struct {
 	done    chan struct{}
 
 	tracker      *popTracker
-	seenPoPs     map[string]struct{}
+	pops         capSet   // pop label values this probe has used
+	shields      capSet   // shield_pop label values
+	edgeIPs      capSet   // edge_ip label values
 	edgeLabels   []string // label values of this probe's pop_probe_edge_info series
 	baseLabels   []string // label values of this probe's pop_probe_baseline_info series
 	labelsPrefix []string // vantage, target, ip_version
@@ -224,18 +227,26 @@ func (v vantage) labels() []string {
 	return []string{v.name, v.code, v.loc.City, v.loc.Country, v.loc.Continent, lat, lon}
 }
 
+// newRunner returns the state of a probe of s from vantage v, not yet started.
+func newRunner(s *prober.Spec, v vantage) *runner {
+	r := &runner{
+		vantage:      v,
+		done:         make(chan struct{}),
+		tracker:      newPoPTracker(baselineProbes(s.Target)),
+		pops:         capSet{},
+		shields:      capSet{},
+		edgeIPs:      capSet{},
+		labelsPrefix: []string{v.name, s.Target.Name, s.IPVersion},
+	}
+	r.spec.Store(s)
+	return r
+}
+
 // startRunner must be called with m.mu held.
 func (m *Manager) startRunner(s *prober.Spec) {
 	ctx, cancel := context.WithCancel(m.ctx)
-	r := &runner{
-		vantage:      m.vantage,
-		cancel:       cancel,
-		done:         make(chan struct{}),
-		tracker:      newPoPTracker(baselineProbes(s.Target)),
-		seenPoPs:     map[string]struct{}{},
-		labelsPrefix: []string{m.vantage.name, s.Target.Name, s.IPVersion},
-	}
-	r.spec.Store(s)
+	r := newRunner(s, m.vantage)
+	r.cancel = cancel
 	m.runners[s.Key] = r
 	m.initSeries(r)
 	go m.loop(ctx, r)
