@@ -38,12 +38,23 @@ const DefaultMaxPoPsPerProbe = 10
 // edge_ip value for values beyond theirs).
 const OtherPoP = "other"
 
+// DefaultMinStallTimeout is the shortest time without a recorded probe result after which the
+// Manager reports itself stalled, whatever the intervals (see Manager.Healthy).
+const DefaultMinStallTimeout = time.Minute
+
+// maxBaselineProbes bounds the baseline window of one probe, counted in probes, to bound its
+// memory (one entry per probe in the window).
+const maxBaselineProbes = 10000
+
 // Options configure a Manager.
 type Options struct {
 	Logger          log.Logger
 	MaxConcurrency  int    // probes running at once, across all targets; <= 0 means 64
 	UserAgent       string // sent unless a target sets its own User-Agent header
 	MaxPoPsPerProbe int    // <= 0 means DefaultMaxPoPsPerProbe
+	// MinStallTimeout is the floor of the time without a recorded result after which Healthy
+	// and Ready fail; <= 0 means DefaultMinStallTimeout.
+	MinStallTimeout time.Duration
 }
 
 // Manager owns the probes of the current configuration: it starts one goroutine per probe
@@ -62,6 +73,14 @@ type Manager struct {
 	runners map[string]*runner
 	vantage vantage
 	stopped bool
+
+	// Liveness, read by Healthy and Ready without m.mu (which Apply holds while it waits for
+	// stopped probes): Unix nanoseconds of the last recorded result or applied configuration,
+	// and the time without either after which the Manager is stalled.
+	lastProgress atomic.Int64
+	stallAfter   atomic.Int64
+	applied      atomic.Bool
+	halted       atomic.Bool // Stop was called
 
 	// probe runs one probe; tests replace it to inject faults such as panics.
 	probe func(ctx context.Context, s *prober.Spec) prober.Result
@@ -106,6 +125,9 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 	if opts.UserAgent == "" {
 		opts.UserAgent = "pop_exporter"
 	}
+	if opts.MinStallTimeout <= 0 {
+		opts.MinStallTimeout = DefaultMinStallTimeout
+	}
 	m := &Manager{
 		opts:    opts,
 		logger:  opts.Logger,
@@ -135,7 +157,9 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	}
 	ident := edge.NewIdentifier(rules)
 	specs := map[string]*prober.Spec{}
+	var longest time.Duration
 	for _, t := range cfg.Targets {
+		longest = max(longest, time.Duration(t.Interval))
 		for _, proto := range t.IPProtocols {
 			s, err := prober.NewSpec(t, proto, m.opts.UserAgent, ident)
 			if err != nil {
@@ -174,6 +198,9 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		}
 	}
 	m.metrics.targets.Set(float64(len(m.runners)))
+	m.stallAfter.Store(int64(max(2*longest, m.opts.MinStallTimeout)))
+	m.lastProgress.Store(time.Now().UnixNano())
+	m.applied.Store(true)
 	m.metrics.reloadSuccess.Set(1)
 	m.metrics.reloadTimestamp.SetToCurrentTime()
 	level.Info(m.logger).Log("msg", "configuration applied", "file", cfg.File, "probes", len(m.runners), "vantage", v.name)
@@ -188,6 +215,7 @@ func (m *Manager) MarkReloadFailed() {
 
 // Stop cancels every probe, in flight or waiting, and returns when all have ended.
 func (m *Manager) Stop() {
+	m.halted.Store(true)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stopped = true
@@ -197,6 +225,35 @@ func (m *Manager) Stop() {
 		delete(m.runners, key)
 	}
 	m.metrics.targets.Set(0)
+}
+
+// Healthy reports whether probe results are being recorded: an error when none has been for
+// longer than twice the longest probe interval (at least Options.MinStallTimeout) since the
+// last result or applied configuration. Every probe records a result at least once per
+// interval plus its timeout, which is shorter than the interval, and the first one comes
+// within one interval of its start, so a slow but working configuration never trips it; a
+// probe that can no longer record (a deadlock, a leaked concurrency slot) does.
+func (m *Manager) Healthy() error {
+	if !m.applied.Load() {
+		return nil // nothing is due before the first configuration
+	}
+	since := time.Since(time.Unix(0, m.lastProgress.Load()))
+	if limit := time.Duration(m.stallAfter.Load()); since > limit {
+		return fmt.Errorf("no probe result recorded for %v (expected within %v)", since.Round(time.Second), limit)
+	}
+	return nil
+}
+
+// Ready reports whether the Manager is doing its job: a configuration is applied, probe results
+// are being recorded (Healthy) and Stop has not been called.
+func (m *Manager) Ready() error {
+	switch {
+	case m.halted.Load():
+		return errors.New("collector stopped")
+	case !m.applied.Load():
+		return errors.New("no configuration applied yet")
+	}
+	return m.Healthy()
 }
 
 // sameTarget says whether a reload left a target as it was. The CA pool is compared by the
@@ -229,10 +286,11 @@ func (v vantage) labels() []string {
 
 // newRunner returns the state of a probe of s from vantage v, not yet started.
 func newRunner(s *prober.Spec, v vantage) *runner {
+	window, _ := baselineProbes(s.Target)
 	r := &runner{
 		vantage:      v,
 		done:         make(chan struct{}),
-		tracker:      newPoPTracker(baselineProbes(s.Target)),
+		tracker:      newPoPTracker(window),
 		pops:         capSet{},
 		shields:      capSet{},
 		edgeIPs:      capSet{},
@@ -247,6 +305,12 @@ func (m *Manager) startRunner(s *prober.Spec) {
 	ctx, cancel := context.WithCancel(m.ctx)
 	r := newRunner(s, m.vantage)
 	r.cancel = cancel
+	if window, capped := baselineProbes(s.Target); capped {
+		level.Warn(m.logger).Log("msg", "baseline_window is longer than the probes the exporter keeps; the baseline covers the last probes only",
+			"target", s.Target.Name, "ip_version", s.IPVersion, "baseline_window", time.Duration(s.Target.BaselineWindow),
+			"interval", time.Duration(s.Target.Interval), "probes", window,
+			"covers", time.Duration(window)*time.Duration(s.Target.Interval))
+	}
 	m.runners[s.Key] = r
 	m.initSeries(r)
 	go m.loop(ctx, r)
@@ -264,14 +328,15 @@ func (m *Manager) stopRunner(key string, r *runner) {
 }
 
 // baselineProbes converts the baseline window to a count of probes: at least 3, so one flap
-// can never be the majority, and at most 10,000 to bound memory.
-func baselineProbes(t config.Target) int {
+// can never be the majority, and at most maxBaselineProbes to bound memory; capped says the
+// window was longer than that.
+func baselineProbes(t config.Target) (n int, capped bool) {
 	interval := time.Duration(t.Interval)
 	if interval <= 0 {
-		return 3
+		return 3, false
 	}
-	n := int((time.Duration(t.BaselineWindow) + interval - 1) / interval)
-	return min(max(n, 3), 10000)
+	n = int((time.Duration(t.BaselineWindow) + interval - 1) / interval)
+	return min(max(n, 3), maxBaselineProbes), n > maxBaselineProbes
 }
 
 // loop runs one probe on its interval until ctx is cancelled. The first run is at a random
@@ -303,6 +368,7 @@ func (m *Manager) loop(ctx context.Context, r *runner) {
 			return // cancelled by shutdown or reload: the result says nothing about the target
 		}
 		m.record(r, res)
+		m.lastProgress.Store(time.Now().UnixNano())
 
 		next = next.Add(interval)
 		if now := time.Now(); !next.After(now) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -479,5 +480,25 @@ func TestRandomPoPServerIsCapped(t *testing.T) {
 	}
 	if len(pops) > 5 || !pops[OtherPoP] {
 		t.Errorf("pop label values = %v: want at most 4 codes and %q", pops, OtherPoP)
+	}
+}
+
+// A baseline_window longer than maxBaselineProbes probes is shortened, and the log says so
+// (the README documents the bound).
+func TestBaselineWindowCapIsLogged(t *testing.T) {
+	var logs strings.Builder
+	m, _ := newTestManager(t, Options{Logger: log.NewLogfmtLogger(log.NewSyncWriter(&logs))})
+	m.probe = func(ctx context.Context, _ *prober.Spec) prober.Result { <-ctx.Done(); return prober.Result{} }
+	target := testTarget(t, "long", "http://127.0.0.1/")
+	target.Interval, target.BaselineWindow = config.Duration(time.Second), config.Duration(24*time.Hour)
+	if n, capped := baselineProbes(target); n != maxBaselineProbes || !capped {
+		t.Errorf("baselineProbes = %d, %v; want %d, true", n, capped, maxBaselineProbes)
+	}
+	if err := m.Apply(amsConfig(target)); err != nil {
+		t.Fatal(err)
+	}
+	m.Stop()
+	if !strings.Contains(logs.String(), "baseline_window is longer") || !strings.Contains(logs.String(), "covers=2h46m40s") {
+		t.Errorf("no warning about the shortened baseline window in:\n%s", logs.String())
 	}
 }
