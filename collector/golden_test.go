@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,12 +16,18 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/golden-*.txt from the current output")
 
-// The per-probe series of a fixed sequence of probe results, in both text formats, must stay
-// byte for byte what testdata/golden-*.txt holds: dashboards, rules and users depend on every
-// name, label and value. Regenerate with `go test ./collector/ -run Golden -update` only when
-// the metrics contract changes on purpose.
+// The per-probe series of a fixed sequence of probe results, in both text formats and both
+// series sets, must stay byte for byte what testdata/golden-*.txt holds: dashboards, rules and
+// users depend on every name, label and value. Regenerate with
+// `go test ./collector/ -run Golden -update` only when the metrics contract changes on purpose.
 func TestGoldenExposition(t *testing.T) {
-	m, st := newTestManagerStore(t, Options{MaxPoPsPerProbe: 3})
+	for _, detail := range []Detail{DetailFull, DetailBasic} {
+		t.Run(detail.String(), func(t *testing.T) { testGoldenExposition(t, detail) })
+	}
+}
+
+func testGoldenExposition(t *testing.T, detail Detail) {
+	m, st := newTestManagerStore(t, Options{MaxPoPsPerProbe: 3, Detail: detail})
 	start := time.Unix(1_767_225_600, 0) // fixed, so the last-change timestamp is too
 	for i, name := range []string{"www", "api"} {
 		target := testTarget(t, name, "http://127.0.0.1/")
@@ -65,6 +72,9 @@ func TestGoldenExposition(t *testing.T) {
 		file := "testdata/golden-text.txt"
 		if om {
 			file = "testdata/golden-openmetrics.txt"
+		}
+		if detail == DetailBasic {
+			file = strings.Replace(file, "golden-", "golden-basic-", 1)
 		}
 		var got bytes.Buffer
 		w := bufio.NewWriter(&got)

@@ -49,6 +49,8 @@ type Options struct {
 	MaxConcurrency  int    // probes running at once, across all targets; <= 0 means config.DefaultMaxConcurrency
 	UserAgent       string // sent unless a target sets its own User-Agent header
 	MaxPoPsPerProbe int    // <= 0 means DefaultMaxPoPsPerProbe
+	// Detail is the series set: DetailBasic (the zero value) or DetailFull.
+	Detail Detail
 	// Shard is this replica's share of every configuration's targets; the zero value probes
 	// them all.
 	Shard shard.Shard
@@ -143,7 +145,7 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 	m := &Manager{
 		opts:    opts,
 		logger:  opts.Logger,
-		metrics: newMetrics(st),
+		metrics: newMetrics(st, opts.Detail),
 		sched:   newSchedule(opts.MaxConcurrency),
 		runners: map[string]*runner{},
 		probe:   func(ctx context.Context, s *prober.Spec) prober.Result { return s.Run(ctx) },

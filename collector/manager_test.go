@@ -420,7 +420,7 @@ func TestMetricNamesMatchContract(t *testing.T) {
 		"pop_probe_baseline_info", "pop_probe_cache_age_seconds", "pop_probe_distance_meters",
 		"pop_probe_duration_seconds", "pop_probe_edge_info", "pop_probe_expected_pop",
 		"pop_probe_failures_total", "pop_probe_http_status_code", "pop_probe_last_pop_change_timestamp_seconds",
-		"pop_probe_max_distance_meters", "pop_probe_phase_duration_seconds", "pop_probe_pop_changes_total",
+		"pop_probe_max_distance_meters", "pop_probe_phase_duration_seconds", "pop_probe_phase_seconds", "pop_probe_pop_changes_total",
 		"pop_probe_responses_total", "pop_probe_shift_distance_meters", "pop_probe_success",
 		"pop_probe_ttfb_seconds", "pop_vantage_info",
 	}
@@ -563,7 +563,8 @@ func TestRandomPoPServerIsCapped(t *testing.T) {
 	for _, mf := range mfs {
 		for _, mt := range mf.GetMetric() {
 			for _, lp := range mt.GetLabel() {
-				if lp.GetName() == "pop" && mf.GetName() != "pop_probe_edge_info" && mf.GetName() != "pop_probe_baseline_info" {
+				// The basic set's TTFB histogram is per probe, its pop label empty.
+				if lp.GetName() == "pop" && lp.GetValue() != "" && mf.GetName() != "pop_probe_edge_info" && mf.GetName() != "pop_probe_baseline_info" {
 					pops[lp.GetValue()] = true
 				}
 			}

@@ -20,6 +20,12 @@ var probeLabels = []string{"vantage", "target", "ip_version"}
 // origin fetch across an ocean, a timeout), finest where PoP distance shows: 10-300 ms.
 var ttfbBuckets = []float64{.005, .01, .025, .05, .075, .1, .15, .2, .3, .5, .75, 1, 2.5, 5, 10}
 
+// basicTTFBBuckets are the classic buckets of the basic set's one TTFB histogram per probe:
+// enough to tell a PoP next door (< 50 ms), one in the region (< 200 ms) and one across an
+// ocean or an origin fetch apart, with a bucket above the alert threshold (1 s) so that a p95
+// beyond it shows as beyond it; native histograms give full resolution.
+var basicTTFBBuckets = []float64{.05, .2, 1, 2.5}
+
 // phaseBuckets are coarser: five phases per probe make this the largest family on /metrics,
 // and native histograms give full resolution where Prometheus scrapes them.
 var phaseBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}
@@ -61,7 +67,8 @@ type metrics struct {
 
 	success       *exposition.Family
 	duration      *exposition.Family
-	phaseDuration *exposition.Family
+	phaseDuration *exposition.Family // the full set only
+	phaseLast     *exposition.Family
 	ttfb          *exposition.Family
 	statusCode    *exposition.Family
 	responses     *exposition.Family
@@ -87,8 +94,9 @@ type metrics struct {
 	missed          prometheus.Counter
 }
 
-// newMetrics declares every metric; the per-probe families go into st.
-func newMetrics(st *exposition.Store) *metrics {
+// newMetrics declares every metric; the per-probe families go into st. detail picks the TTFB
+// buckets: the basic set's few, or the full set's fine ones.
+func newMetrics(st *exposition.Store, detail Detail) *metrics {
 	m := &metrics{}
 	family := func(name, help string, kind exposition.Kind, labels []string, buckets []float64) *exposition.Family {
 		name = namespace + "_" + name
@@ -124,8 +132,13 @@ func newMetrics(st *exposition.Store) *metrics {
 	m.duration = probe("probe_duration_seconds", "How long the last probe took, from start to the end of the body read.", G)
 	m.phaseDuration = probeHistogram("probe_phase_duration_seconds",
 		"Duration of each phase of a probe (dns, connect, tls, processing, transfer), summed over redirects.", phaseBuckets, "phase")
+	m.phaseLast = probe("probe_phase_seconds", "Duration of each phase of the last probe that got a response (dns, connect, tls, processing, transfer), summed over redirects.", G, "phase")
+	buckets := basicTTFBBuckets
+	if detail == DetailFull {
+		buckets = ttfbBuckets
+	}
 	m.ttfb = probeHistogram("probe_ttfb_seconds",
-		"Time to first byte: probe start to the first byte of the final response (curl time_starttransfer).", ttfbBuckets,
+		"Time to first byte: probe start to the first byte of the final response (curl time_starttransfer).", buckets,
 		"cdn", "pop", "cache_status")
 	m.statusCode = probe("probe_http_status_code", "HTTP status code of the last response, 0 when none came.", G)
 	m.responses = probe("probe_responses_total", "Responses by the CDN and PoP that answered and their cache status.", C, "cdn", "pop", "cache_status")
@@ -174,7 +187,7 @@ const BuildInfoName = "pop_exporter_build_info"
 // which cmd/pop_exporter registers, is not among them). The README reference is tested
 // against it.
 func Definitions() []MetricDef {
-	defs := newMetrics(exposition.NewStore()).defs
+	defs := newMetrics(exposition.NewStore(), DetailBasic).defs
 	slices.SortFunc(defs, func(a, b MetricDef) int { return strings.Compare(a.Name, b.Name) })
 	return defs
 }

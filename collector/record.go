@@ -44,15 +44,28 @@ func (m *Manager) record(r *runner, res prober.Result) {
 		return // nothing answered: the last edge stays the last edge
 	}
 
+	full := m.opts.Detail == DetailFull
 	for p, d := range res.Phases {
-		if res.Happened[p] {
-			mt.phaseDuration.Observe(d.Seconds(), append(lv, prober.PhaseNames[p])...)
+		phase := append(lv, prober.PhaseNames[p])
+		if !res.Happened[p] {
+			mt.phaseLast.Remove(phase...)
+			continue
+		}
+		mt.phaseLast.Set(d.Seconds(), phase...)
+		if full {
+			mt.phaseDuration.Observe(d.Seconds(), phase...)
 		}
 	}
 	e := res.Edge
 	popLabel := r.pops.cap(e.PoP, m.opts.MaxPoPsPerProbe)
 	perPoP := append(lv, e.CDN, popLabel, e.CacheStatus)
-	mt.ttfb.Observe(res.TTFB.Seconds(), perPoP...)
+	if full {
+		mt.ttfb.Observe(res.TTFB.Seconds(), perPoP...)
+	} else {
+		// One histogram per probe: its cdn, pop and cache_status are empty, which Prometheus
+		// stores as absent; the rules attribute it to the PoP answering now.
+		mt.ttfb.Observe(res.TTFB.Seconds(), append(lv, "", "", "")...)
+	}
 	mt.responses.Add(1, perPoP...)
 	if res.CacheAge >= 0 {
 		mt.cacheAge.Set(res.CacheAge, lv...)

@@ -62,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var shardFlag shard.Shard
 	app.Flag("shard", "This replica's share of the targets, as INDEX/TOTAL counted from 0 (0/3, 1/3, 2/3): probe only the targets whose name rendezvous-hashes to INDEX among TOTAL replicas.").
 		Default(shard.All.String()).PlaceHolder("INDEX/TOTAL").SetValue(&shardFlag)
+	enablePprof := app.Flag("web.enable-pprof", "Serve Go's profiler at /debug/pprof/ (CPU, heap, goroutines), for profiling a running exporter.").Bool()
+	detail := app.Flag("metrics.detail", "Series set per probe: basic (the default: every dashboard panel and alert, about 30 series per target) or full (histograms per phase and per CDN, PoP and cache status, about 100).").Default("basic").Enum("basic", "full")
 	maxPoPs := app.Flag("probe.max-pops", "Maximum distinct pop label values per probe in per-PoP series; further PoPs are reported as \"other\".").Default(fmt.Sprint(collector.DefaultMaxPoPsPerProbe)).Int()
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 	logFormat := app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
@@ -114,6 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		MaxConcurrency:  *maxConcurrency,
 		UserAgent:       config.DefaultUserAgent + "/" + version.Version,
 		MaxPoPsPerProbe: *maxPoPs,
+		Detail:          metricsDetail(*detail),
 		Shard:           shardFlag,
 	})
 	if err != nil {
@@ -146,7 +149,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	metricsHandler := exposition.Handler(reg, store, exposition.HandlerOpts{Logger: logger, MaxRequestsInFlight: webOpts.maxRequests})
 	checks := healthChecks{healthy: mgr.Healthy, ready: mgr.Ready}
-	handler, err := newHandler(metricsHandler, reload, checks)
+	handler, err := newHandlerPprof(metricsHandler, reload, checks, *enablePprof)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot build web handler", "err", err)
 		return 1
@@ -234,4 +237,10 @@ func newLoggers(w io.Writer, format, lvl string) (logger log.Logger, bridge *slo
 	bridge = slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
 	std = log.With(logger, "ts", log.DefaultTimestampUTC)
 	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), bridge, std
+}
+
+// metricsDetail maps a --metrics.detail value (checked by kingpin) to the collector's.
+func metricsDetail(s string) collector.Detail {
+	d, _ := collector.ParseDetail(s)
+	return d
 }

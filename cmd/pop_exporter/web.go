@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"sync"
 	"time"
 
@@ -105,8 +106,22 @@ func (h healthChecks) register(mux *http.ServeMux) {
 // newHandler serves the landing page, /metrics (the metrics handler), the health endpoints
 // and POST /-/reload.
 func newHandler(metrics http.Handler, reload func(trigger string) error, checks healthChecks) (http.Handler, error) {
+	return newHandlerPprof(metrics, reload, checks, false)
+}
+
+// newHandlerPprof is newHandler, with Go's profiler under /debug/pprof/ when pprof is set
+// (--web.enable-pprof): for profiling a running exporter, off by default because a profile
+// costs CPU and shows internals.
+func newHandlerPprof(metrics http.Handler, reload func(trigger string) error, checks healthChecks, pprof bool) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", metrics)
+	if pprof {
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	}
 	checks.register(mux)
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {

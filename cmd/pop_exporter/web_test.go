@@ -41,3 +41,18 @@ func TestHealthEndpointsReportStall(t *testing.T) {
 		}
 	}
 }
+
+// The profiler is served only when --web.enable-pprof asks for it.
+func TestPprofOnlyWhenEnabled(t *testing.T) {
+	for _, enabled := range []bool{false, true} {
+		h, err := newHandlerPprof(http.NotFoundHandler(), nil, healthChecks{}, enabled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/debug/pprof/", nil))
+		if got := rec.Code == http.StatusOK && strings.Contains(rec.Body.String(), "goroutine"); got != enabled {
+			t.Errorf("enabled=%v: GET /debug/pprof/ answered %d", enabled, rec.Code)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/popexporter/pop_exporter/collector/exposition"
+	"github.com/popexporter/pop_exporter/collector/prober"
+)
+
+// Series budget of the basic set (the default): an HTTPS target answered by one PoP with one
+// cache status costs at most basicBudget series, and each further (PoP, cache status) pair at
+// most perPairBudget more.
+const (
+	basicBudget   = 30
+	perPairBudget = 4
+)
+
+// TestSeriesCost measures, from a real scrape of real probes, how many series one target costs
+// in each series set, for the common shapes, and fails when the basic set is over its budget.
+// It prints the table of the README's "Cost" section:
+//
+//	go test -run TestSeriesCost -v ./collector/
+func TestSeriesCost(t *testing.T) {
+	type shape struct {
+		name          string
+		https         bool
+		pops, statues int
+	}
+	shapes := []shape{
+		{"HTTP, 1 PoP, 1 cache status", false, 1, 1},
+		{"HTTPS, 1 PoP, 1 cache status", true, 1, 1},
+		{"HTTP, 3 PoPs x 2 cache statuses", false, 3, 2},
+		{"HTTPS, 3 PoPs x 2 cache statuses", true, 3, 2},
+	}
+	fmt.Println("| shape | basic (default) | full |")
+	fmt.Println("|---|---|---|")
+	for _, sh := range shapes {
+		counts := map[Detail]int{}
+		for _, detail := range []Detail{DetailBasic, DetailFull} {
+			counts[detail] = seriesOfOneTarget(t, detail, sh.https, sh.pops, sh.statues)
+		}
+		fmt.Printf("| %s | %d | %d |\n", sh.name, counts[DetailBasic], counts[DetailFull])
+		pairs := sh.pops * sh.statues
+		if budget := basicBudget + perPairBudget*(pairs-1); counts[DetailBasic] > budget {
+			t.Errorf("%s: the basic set costs %d series, over its budget of %d", sh.name, counts[DetailBasic], budget)
+		}
+		if counts[DetailFull] <= counts[DetailBasic] {
+			t.Errorf("%s: the full set (%d) should cost more than the basic one (%d)", sh.name, counts[DetailFull], counts[DetailBasic])
+		}
+	}
+}
+
+// seriesOfOneTarget probes a loopback edge that answers from pops PoPs with statuses cache
+// statuses, in turn, until every pair was seen, then counts the target's sample lines on a
+// text scrape of /metrics.
+func seriesOfOneTarget(t *testing.T, detail Detail, https bool, pops, statuses int) int {
+	t.Helper()
+	var n atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		i := n.Add(1) - 1
+		w.Header().Set("Server", "cloudflare")
+		w.Header().Set("CF-RAY", "9da906681ad80c13-"+[]string{"AMS", "FRA", "LHR"}[int(i)%pops])
+		w.Header().Set("CF-Cache-Status", []string{"HIT", "MISS"}[int(i)/pops%statuses])
+		w.Header().Set("Age", "12")
+		io.WriteString(w, "ok\n")
+	})
+	var srv *httptest.Server
+	if https {
+		srv = httptest.NewTLSServer(h)
+	} else {
+		srv = httptest.NewServer(h)
+	}
+	defer srv.Close()
+
+	reg := prometheus.NewRegistry()
+	st := exposition.NewStore()
+	m, err := New(reg, st, Options{Detail: detail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	// By name, as real targets are: the probe resolves it (the dns phase happens).
+	target := testTarget(t, "cost", strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)+"/")
+	target.TLS.InsecureSkipVerify = true
+	r := newRecordingRunner(t, m, target)
+	s := r.spec.Load()
+	for range 2 * pops * statuses {
+		res := m.runProbe(context.Background(), s)
+		if !res.Success {
+			t.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+		}
+		if https != res.Happened[prober.PhaseTLS] {
+			t.Fatalf("tls phase happened = %v for https = %v", res.Happened[prober.PhaseTLS], https)
+		}
+		m.record(r, res)
+	}
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	req.Header.Set("Accept", "text/plain")
+	exposition.Handler(reg, st, exposition.HandlerOpts{}).ServeHTTP(rec, req)
+	count := 0
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if !strings.HasPrefix(line, "#") && strings.Contains(line, `target="cost"`) {
+			count++
+		}
+	}
+	return count
+}
