@@ -19,8 +19,11 @@ import (
 // needs for its own errors, and records which struct fields the file set, to tell "not set"
 // from "set to zero".
 type decoder struct {
-	file  string
-	nodes map[string]*yaml.Node // field path → value node, for every value present in the file
+	file string
+	// defaultsFile is the configuration file whose defaults section applies, when that is
+	// not file (which is then a target file); "" otherwise.
+	defaultsFile string
+	nodes        map[string]*yaml.Node // field path → value node, for every value present in the file
 	// written holds a pointer to every struct field the file gives a non-null value, such as
 	// &cfg.Targets[2].Interval (a *Duration): whether a key was set is asked of the field
 	// itself. Fields are decoded in place, so the pointers stay valid in the returned Config.
