@@ -62,6 +62,9 @@ type Manager struct {
 	vantage vantage
 	stopped bool
 
+	filesMu     sync.Mutex
+	targetFiles map[string]bool // the files SetTargetFileStatus was last told of
+
 	// probe runs one probe; tests replace it to inject faults such as panics.
 	probe func(ctx context.Context, s *prober.Spec) prober.Result
 }
@@ -123,6 +126,8 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 // Apply makes cfg the running configuration. Probes whose target and vantage are unchanged
 // keep running with their schedule and PoP state; changed ones restart; removed ones stop
 // and lose all their series. If cfg cannot be applied, nothing changes and the error says why.
+// Apply runs a new list of targets as well as a reloaded file (a target file changed), so
+// the reload status is its caller's to record: MarkReloadSucceeded, MarkReloadFailed.
 func (m *Manager) Apply(cfg *config.Config) error {
 	ident := edge.NewIdentifier(cfg.Compiled.Rules)
 	specs := map[string]*prober.Spec{}
@@ -165,16 +170,42 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		}
 	}
 	m.metrics.targets.Set(float64(len(m.runners)))
-	m.metrics.reloadSuccess.Set(1)
-	m.metrics.reloadTimestamp.SetToCurrentTime()
 	level.Info(m.logger).Log("msg", "configuration applied", "file", cfg.File, "probes", len(m.runners), "vantage", v.name)
 	return nil
+}
+
+// MarkReloadSucceeded records that the configuration file was loaded and applied.
+func (m *Manager) MarkReloadSucceeded() {
+	m.metrics.reloadSuccess.Set(1)
+	m.metrics.reloadTimestamp.SetToCurrentTime()
 }
 
 // MarkReloadFailed records that a configuration could not be loaded or applied; the running
 // one stays.
 func (m *Manager) MarkReloadFailed() {
 	m.metrics.reloadSuccess.Set(0)
+}
+
+// SetTargetFileStatus records which target files are in use: loaded[file] is false for a
+// file whose last version could not be used (its previous targets keep running). Files left
+// out of loaded, no longer matched by target_files, lose their series.
+func (m *Manager) SetTargetFileStatus(loaded map[string]bool) {
+	m.filesMu.Lock()
+	defer m.filesMu.Unlock()
+	for file := range m.targetFiles {
+		if _, ok := loaded[file]; !ok {
+			m.metrics.targetFileLoaded.DeleteLabelValues(file)
+		}
+	}
+	m.targetFiles = make(map[string]bool, len(loaded))
+	for file, ok := range loaded {
+		v := 0.0
+		if ok {
+			v = 1
+		}
+		m.metrics.targetFileLoaded.WithLabelValues(file).Set(v)
+		m.targetFiles[file] = ok
+	}
 }
 
 // Stop cancels every probe, in flight or waiting, and returns when all have ended.

@@ -391,7 +391,8 @@ func TestMetricNamesMatchContract(t *testing.T) {
 	want := []string{
 		"pop_exporter_build_info", "pop_exporter_config_last_reload_success_timestamp_seconds",
 		"pop_exporter_config_last_reload_successful", "pop_exporter_missed_intervals_total",
-		"pop_exporter_probes_in_flight", "pop_exporter_schedule_delay_seconds", "pop_exporter_targets",
+		"pop_exporter_probes_in_flight", "pop_exporter_schedule_delay_seconds", "pop_exporter_target_file_last_load_successful",
+		"pop_exporter_targets",
 		"pop_probe_baseline_info", "pop_probe_cache_age_seconds", "pop_probe_distance_meters",
 		"pop_probe_duration_seconds", "pop_probe_edge_info", "pop_probe_expected_pop",
 		"pop_probe_failures_total", "pop_probe_http_status_code", "pop_probe_last_pop_change_timestamp_seconds",

@@ -78,12 +78,13 @@ type metrics struct {
 	vantageInfo   *exposition.Family
 	perProbe      []*exposition.Family // the families that start with probeLabels
 
-	reloadSuccess   prometheus.Gauge
-	reloadTimestamp prometheus.Gauge
-	targets         prometheus.Gauge
-	inFlight        prometheus.Gauge
-	scheduleDelay   prometheus.Histogram
-	missed          prometheus.Counter
+	reloadSuccess    prometheus.Gauge
+	reloadTimestamp  prometheus.Gauge
+	targetFileLoaded *prometheus.GaugeVec
+	targets          prometheus.Gauge
+	inFlight         prometheus.Gauge
+	scheduleDelay    prometheus.Histogram
+	missed           prometheus.Counter
 }
 
 // newMetrics declares every metric; the per-probe families go into st.
@@ -109,9 +110,9 @@ func newMetrics(st *exposition.Store) *metrics {
 		m.perProbe = append(m.perProbe, f)
 		return f
 	}
-	own := func(typ, name, help string) string {
+	own := func(typ, name, help string, labels ...string) string {
 		name = namespace + "_exporter_" + name
-		m.defs = append(m.defs, MetricDef{Name: name, Type: typ, Help: help})
+		m.defs = append(m.defs, MetricDef{Name: name, Type: typ, Help: help, Labels: labels})
 		return name
 	}
 	gauge := func(name, help string) prometheus.Gauge {
@@ -144,6 +145,9 @@ func newMetrics(st *exposition.Store) *metrics {
 	m.reloadSuccess = gauge("config_last_reload_successful",
 		"1 if the last configuration load succeeded, 0 if it failed (the previous configuration keeps running).")
 	m.reloadTimestamp = gauge("config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load.")
+	fileHelp := "1 if the last version of this target file is in use, 0 if it could not be used (its previous targets keep running); one series per file target_files matches."
+	m.targetFileLoaded = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: own("gauge", "target_file_last_load_successful", fileHelp, "file"), Help: fileHelp},
+		[]string{"file"})
 	m.targets = gauge("targets", "Configured probes (targets times IP families).")
 	m.inFlight = gauge("probes_in_flight", "Probes running right now.")
 	delayHelp := "How late each probe started after its scheduled time, including the wait for a concurrency slot."
@@ -156,7 +160,7 @@ func newMetrics(st *exposition.Store) *metrics {
 
 // collectors are the metrics registered in the client_golang registry.
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.reloadSuccess, m.reloadTimestamp, m.targets, m.inFlight, m.scheduleDelay, m.missed}
+	return []prometheus.Collector{m.reloadSuccess, m.reloadTimestamp, m.targetFileLoaded, m.targets, m.inFlight, m.scheduleDelay, m.missed}
 }
 
 // failureReasons are the reason label values every probe starts with at 0.

@@ -115,6 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		level.Error(logger).Log("msg", "cannot apply configuration", "err", err)
 		return 1
 	}
+	mgr.MarkReloadSucceeded()
 	level.Info(logger).Log("msg", "starting "+program, "version", version.Info(), "build_context", version.BuildContext())
 
 	var reloadMu sync.Mutex
@@ -130,6 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			level.Error(logger).Log("msg", "reload failed; the previous configuration keeps running", "trigger", trigger, "err", err)
 			return err
 		}
+		mgr.MarkReloadSucceeded()
 		level.Info(logger).Log("msg", "configuration reloaded", "trigger", trigger)
 		return nil
 	}
