@@ -29,6 +29,7 @@ import (
 
 	"github.com/popexporter/pop_exporter/collector"
 	"github.com/popexporter/pop_exporter/collector/exposition"
+	"github.com/popexporter/pop_exporter/collector/targetfiles"
 	"github.com/popexporter/pop_exporter/config"
 )
 
@@ -53,7 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
 	configFile := app.Flag("config.file", "pop_exporter configuration file; without it, the embedded default configuration is used.").String()
-	configCheck := app.Flag("config.check", "Check the configuration file and exit: 0 if valid, 1 with the error if not.").Bool()
+	configCheck := app.Flag("config.check", "Check the configuration file and its target files and exit: 0 if valid, 1 with the errors if not.").Bool()
+	rescanInterval := app.Flag("config.target-files.rescan-interval", "How often target files are read again, changed or not, for changes no file system notice reported (network file systems); 0 disables it. Changes that are noticed are read at once.").Default("1m").Duration()
 	maxConcurrency := app.Flag("probe.max-concurrency", "Maximum number of probes running at once, across all targets.").Default(fmt.Sprint(config.DefaultMaxConcurrency)).Int()
 	maxPoPs := app.Flag("probe.max-pops", "Maximum distinct pop label values per probe in per-PoP series; further PoPs are reported as \"other\".").Default(fmt.Sprint(collector.DefaultMaxPoPsPerProbe)).Int()
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
@@ -81,12 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	cfg, err := load()
 	if *configCheck {
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "%s: valid configuration with %d targets\n", cfg.File, len(cfg.Targets))
-		return 0
+		return check(cfg, err, stdout, stderr)
 	}
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot load configuration", "err", err)
@@ -111,11 +108,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer mgr.Stop()
-	if err := mgr.Apply(cfg); err != nil {
+	// The configuration file's targets and its target files' go to the collector together;
+	// a bad target file is logged and reported, and does not stop the start.
+	files := targetfiles.New(mgr, targetfiles.Options{Logger: logger, RescanInterval: *rescanInterval})
+	if err := files.Load(cfg); err != nil {
 		level.Error(logger).Log("msg", "cannot apply configuration", "err", err)
 		return 1
 	}
 	mgr.MarkReloadSucceeded()
+	stopWatching := watch(ctx, files)
+	defer stopWatching()
 	level.Info(logger).Log("msg", "starting "+program, "version", version.Info(), "build_context", version.BuildContext())
 
 	var reloadMu sync.Mutex
@@ -124,7 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer reloadMu.Unlock()
 		cfg, err := load()
 		if err == nil {
-			err = mgr.Apply(cfg)
+			err = files.Load(cfg)
 		}
 		if err != nil {
 			mgr.MarkReloadFailed()
@@ -173,6 +175,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		break
 	}
 	level.Info(logger).Log("msg", "shutting down")
+	stopWatching()
 	mgr.Stop()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -181,6 +184,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	<-serveErr
 	return 0
+}
+
+// check is --config.check: the configuration file, then every target file it names.
+func check(cfg *config.Config, err error, stdout, stderr io.Writer) int {
+	if err == nil {
+		var all *config.Config
+		if all, err = targetfiles.Check(cfg); err == nil {
+			fmt.Fprintf(stdout, "%s: valid configuration with %d targets", cfg.File, len(all.Targets))
+			if len(cfg.TargetFiles) > 0 {
+				fmt.Fprintf(stdout, " (%d of them in target files)", len(all.Targets)-len(cfg.Targets))
+			}
+			fmt.Fprintln(stdout)
+			return 0
+		}
+	}
+	fmt.Fprintln(stderr, err)
+	return 1
+}
+
+// watch runs files.Run until ctx ends or the returned function is called, which waits for
+// it to return and may be called again.
+func watch(ctx context.Context, files *targetfiles.Files) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		files.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // newLoggers builds the go-kit logger the exporter logs with, and an slog bridge to it for
