@@ -516,7 +516,7 @@ func TestConfigLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := newDecoder("rich.yml")
+		d := newDecoder("rich.yml", root)
 		if err := d.decode(root, "", reflect.ValueOf(&Config{}).Elem()); err != nil {
 			t.Fatal(err)
 		}

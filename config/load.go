@@ -96,7 +96,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 	if err := checkTargetCount(root, filename); err != nil {
 		return nil, err
 	}
-	d := newDecoder(filename)
+	d := newDecoder(filename, root)
 	cfg := &Config{File: filename}
 	if root != nil {
 		if err := d.decode(root, "", reflect.ValueOf(cfg).Elem()); err != nil {

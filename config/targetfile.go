@@ -102,7 +102,7 @@ func (c *Config) ParseTargetFile(data []byte, filename string) (*TargetFile, err
 		return nil, &Error{File: filename, Line: root.Line,
 			Err: fmt.Errorf("%d targets, more than the limit of %d per file", len(root.Content), MaxTargets)}
 	}
-	d := newDecoder(filename)
+	d := newDecoder(filename, root)
 	d.defaultsFile = c.File
 	var targets []Target
 	if err := d.decode(root, "", reflect.ValueOf(&targets).Elem()); err != nil {
