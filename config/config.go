@@ -5,6 +5,10 @@
 // give targets that reflect.DeepEqual finds equal, which is how a reload tells unchanged
 // targets. What Parse builds from them to run them (parsed URLs, CA pools, compiled rules) is
 // kept apart, in Config.Compiled.
+//
+// It imports collector/edge (user PoP rules are compiled by the package that runs them) and
+// collector/geo (vantage.location must be a known code), and nothing that probes, schedules
+// or records: those build on config, not the other way round.
 package config
 
 import (
@@ -64,6 +68,10 @@ type Settings struct {
 	FollowRedirectsHeaders bool     `yaml:"follow_redirects_headers,omitempty"`
 	ValidStatusCodes       []int    `yaml:"valid_status_codes,omitempty"` // default none: any 2xx or 3xx
 	BaselineWindow         Duration `yaml:"baseline_window,omitempty"`    // default 30m
+	// SourceAddress is the local IP address probes connect from, like blackbox_exporter's
+	// source_ip_address: a multi-homed host (several uplinks, a VPN) is one vantage per
+	// address. "" lets the system choose. Its family must be the probes' (ip_protocols).
+	SourceAddress string `yaml:"source_address,omitempty"`
 }
 
 // Defaults is the defaults section, applied to every target that does not set its own value.

@@ -117,6 +117,16 @@ func TestTargetFileDefaultsFromFile(t *testing.T) {
 		t.Errorf("error %v, want %s", err, want)
 	}
 
+	// So is a source address of the other family.
+	v4, err := Parse([]byte("defaults: {source_address: 192.0.2.7}\ntarget_files: [t.yml]\n"), "pop.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v4.ParseTargetFile([]byte("- {name: a, url: 'http://a/'}\n- {name: b, url: 'http://b/', ip_protocols: [ip6]}\n"), "t.yml")
+	if want := "t.yml:2: [1]: source_address 192.0.2.7 (defaults.source_address in pop.yml) is ip4, but the target probes ip6"; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+
 	// A Config whose defaults section writes nothing lends nothing, even an explicit zero.
 	bare, err := Parse([]byte("target_files: [t.yml]\n"), "pop.yml")
 	if err != nil {

@@ -146,6 +146,11 @@ func validateSettings(d *decoder, prefix string, s *Settings) error {
 			}
 		}
 	}
+	if d.written[&s.SourceAddress] {
+		if _, err := netip.ParseAddr(s.SourceAddress); err != nil {
+			return d.at(prefix+".source_address", "invalid IP address %q", s.SourceAddress)
+		}
+	}
 	if d.written[&s.IPProtocols] {
 		p := prefix + ".ip_protocols"
 		if len(s.IPProtocols) == 0 {
@@ -284,6 +289,27 @@ func (l targetList) validateTarget(targets []Target, i int, compiled *CompiledTa
 			if proto != family {
 				return d.at(p+".resolve", "address %s is %s, but ip_protocols lists %s", t.Resolve, family, proto)
 			}
+		}
+	}
+	if t.SourceAddress != "" {
+		// Parsed by validateSettings wherever it was written. A probe over the other family
+		// could never connect from it.
+		addr, _ := netip.ParseAddr(t.SourceAddress)
+		family := ipProtocolOf(addr)
+		for _, proto := range t.IPProtocols {
+			if proto == family {
+				continue
+			}
+			if d.origin(&t.SourceAddress, &def.SourceAddress) == fromTarget {
+				return d.at(p+".source_address", "address %s is %s, but ip_protocols lists %s", t.SourceAddress, family, proto)
+			}
+			if d.defaultsFile != "" {
+				// In a target file: the defaults section suits the configuration file's
+				// targets; the target that inherits it is the one to fix.
+				return d.at(p, "source_address %s (defaults.source_address in %s) is %s, but the target probes %s",
+					t.SourceAddress, d.defaultsFile, family, proto)
+			}
+			return d.at("defaults.source_address", "address %s is %s, but target %q probes %s", t.SourceAddress, family, t.Name, proto)
 		}
 	}
 	if t.DNSServer != "" {
