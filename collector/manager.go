@@ -4,17 +4,17 @@
 // every probe result into metrics in one place (record.go), declared once (metrics.go).
 //
 // It sits at the top of the collector packages: it imports collector/prober (one probe),
-// collector/exposition (the per-probe series store), collector/edge, collector/geo and config.
-// None of those may import it.
+// collector/exposition (the per-probe series store), collector/shard (which targets are this
+// replica's), collector/edge, collector/geo and config. None of those may import it.
 package collector
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"reflect"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +27,7 @@ import (
 	"github.com/popexporter/pop_exporter/collector/exposition"
 	"github.com/popexporter/pop_exporter/collector/geo"
 	"github.com/popexporter/pop_exporter/collector/prober"
+	"github.com/popexporter/pop_exporter/collector/shard"
 	"github.com/popexporter/pop_exporter/config"
 )
 
@@ -34,8 +35,13 @@ import (
 // per-PoP series; further PoPs are counted as "other".
 const DefaultMaxPoPsPerProbe = 10
 
-// OtherPoP is the pop label value for PoPs beyond the per-probe cap.
+// OtherPoP is the pop label value for PoPs beyond the per-probe cap (and the shield_pop and
+// edge_ip value for values beyond theirs).
 const OtherPoP = "other"
+
+// DefaultMinStallTimeout is the shortest time without a recorded probe result after which the
+// Manager reports itself stalled, whatever the intervals (see Manager.Healthy).
+const DefaultMinStallTimeout = time.Minute
 
 // Options configure a Manager.
 type Options struct {
@@ -43,16 +49,23 @@ type Options struct {
 	MaxConcurrency  int    // probes running at once, across all targets; <= 0 means config.DefaultMaxConcurrency
 	UserAgent       string // sent unless a target sets its own User-Agent header
 	MaxPoPsPerProbe int    // <= 0 means DefaultMaxPoPsPerProbe
+	// Shard is this replica's share of every configuration's targets; the zero value probes
+	// them all.
+	Shard shard.Shard
+	// MinStallTimeout is the floor of the time without a recorded result after which Healthy
+	// and Ready fail; <= 0 means DefaultMinStallTimeout.
+	MinStallTimeout time.Duration
 }
 
-// Manager owns the probes of the current configuration: it starts one goroutine per probe
-// (target x IP family), applies new configurations without disturbing unchanged probes, and
-// records their results as metrics.
+// Manager owns the probes of the current configuration: it schedules one probe per target
+// and IP family on a pool of workers (schedule.go), applies new configurations without
+// disturbing unchanged probes, and records their results as metrics.
 type Manager struct {
 	opts    Options
 	logger  log.Logger
 	metrics *metrics
-	sem     chan struct{} // global bound on probes in flight
+	sched   *schedule
+	workers sync.WaitGroup
 
 	ctx    context.Context // parent of every probe; cancelled by Stop
 	cancel context.CancelFunc
@@ -61,6 +74,14 @@ type Manager struct {
 	runners map[string]*runner
 	vantage vantage
 	stopped bool
+
+	// Liveness, read by Healthy and Ready without m.mu (which Apply holds while it waits for
+	// stopped probes): Unix nanoseconds of the last recorded result or applied configuration,
+	// and the time without either after which the Manager is stalled.
+	lastProgress atomic.Int64
+	stallAfter   atomic.Int64
+	applied      atomic.Bool
+	halted       atomic.Bool // Stop was called
 
 	filesMu     sync.Mutex
 	targetFiles map[string]bool // the files SetTargetFileStatus was last told of
@@ -77,15 +98,25 @@ type vantage struct {
 	known bool // loc is meaningful
 }
 
-// runner is one scheduled probe and the state only its goroutine touches.
+// runner is one scheduled probe and its state. One probe of a runner runs at a time, on
+// whichever worker the schedule hands it to, so the state needs no lock.
 type runner struct {
 	spec    atomic.Pointer[prober.Spec]
 	vantage vantage
+	ctx     context.Context // cancelled when the probe is removed or the Manager stops
 	cancel  context.CancelFunc
-	done    chan struct{}
+
+	// Scheduling, guarded by the schedule's lock (see schedule.go).
+	interval time.Duration
+	next     time.Time      // when the probe is due
+	index    int            // in the schedule's heap; -1 while running or removed
+	stopped  bool           // removed: never scheduled again
+	inFlight sync.WaitGroup // a probe of this runner is handed out or running
 
 	tracker      *popTracker
-	seenPoPs     map[string]struct{}
+	pops         capSet   // pop label values this probe has used
+	shields      capSet   // shield_pop label values
+	edgeIPs      capSet   // edge_ip label values
 	edgeLabels   []string // label values of this probe's pop_probe_edge_info series
 	baseLabels   []string // label values of this probe's pop_probe_baseline_info series
 	labelsPrefix []string // vantage, target, ip_version
@@ -106,11 +137,17 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 	if opts.UserAgent == "" {
 		opts.UserAgent = config.DefaultUserAgent
 	}
+	if opts.Shard.Total == 0 {
+		opts.Shard = shard.All
+	}
+	if opts.MinStallTimeout <= 0 {
+		opts.MinStallTimeout = DefaultMinStallTimeout
+	}
 	m := &Manager{
 		opts:    opts,
 		logger:  opts.Logger,
 		metrics: newMetrics(st),
-		sem:     make(chan struct{}, opts.MaxConcurrency),
+		sched:   newSchedule(opts.MaxConcurrency),
 		runners: map[string]*runner{},
 		probe:   func(ctx context.Context, s *prober.Spec) prober.Result { return s.Run(ctx) },
 	}
@@ -119,19 +156,35 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}
 	}
+	m.metrics.shardInfo.WithLabelValues(strconv.Itoa(opts.Shard.Index), strconv.Itoa(opts.Shard.Total)).Set(1)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.sched.done.Add(1)
+	go m.sched.run(m.ctx)
+	m.workers.Add(opts.MaxConcurrency)
+	for range opts.MaxConcurrency {
+		go m.worker()
+	}
 	return m, nil
 }
 
-// Apply makes cfg the running configuration. Probes whose target and vantage are unchanged
-// keep running with their schedule and PoP state; changed ones restart; removed ones stop
-// and lose all their series. If cfg cannot be applied, nothing changes and the error says why.
-// Apply runs a new list of targets as well as a reloaded file (a target file changed), so
-// the reload status is its caller's to record: MarkReloadSucceeded, MarkReloadFailed.
+// Apply makes cfg the running configuration, or this replica's shard of it: the targets of
+// other shards are left out before anything is built. Probes whose target and vantage are
+// unchanged keep running with their schedule and PoP state; changed ones restart; removed
+// ones stop and lose all their series. If cfg cannot be applied, nothing changes and the
+// error says why. Apply runs a new list of targets as well as a reloaded file (a target file
+// changed), so the reload status is its caller's to record: MarkReloadSucceeded,
+// MarkReloadFailed.
 func (m *Manager) Apply(cfg *config.Config) error {
 	ident := edge.NewIdentifier(cfg.Compiled.Rules)
 	specs := map[string]*prober.Spec{}
+	owned := 0
+	var longest time.Duration
 	for i, t := range cfg.Targets {
+		if !m.opts.Shard.Owns(t.Name) {
+			continue
+		}
+		owned++
+		longest = max(longest, time.Duration(t.Interval))
 		for _, proto := range t.IPProtocols {
 			s, err := prober.NewSpec(t, cfg.Compiled.Targets[i], proto, m.opts.UserAgent, ident)
 			if err != nil {
@@ -170,7 +223,11 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		}
 	}
 	m.metrics.targets.Set(float64(len(m.runners)))
-	level.Info(m.logger).Log("msg", "configuration applied", "file", cfg.File, "probes", len(m.runners), "vantage", v.name)
+	m.stallAfter.Store(int64(max(2*longest, m.opts.MinStallTimeout)))
+	m.lastProgress.Store(time.Now().UnixNano())
+	m.applied.Store(true)
+	level.Info(m.logger).Log("msg", "configuration applied", "file", cfg.File, "vantage", v.name,
+		"shard", m.opts.Shard, "targets", owned, "configured_targets", len(cfg.Targets), "probes", len(m.runners))
 	return nil
 }
 
@@ -210,15 +267,50 @@ func (m *Manager) SetTargetFileStatus(loaded map[string]bool) {
 
 // Stop cancels every probe, in flight or waiting, and returns when all have ended.
 func (m *Manager) Stop() {
+	m.halted.Store(true)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.stopped {
+		return
+	}
 	m.stopped = true
 	m.cancel()
-	for key, r := range m.runners {
-		<-r.done
+	m.sched.done.Wait() // the scheduler hands out nothing more
+	close(m.sched.work)
+	m.workers.Wait()
+	for key := range m.runners {
 		delete(m.runners, key)
 	}
 	m.metrics.targets.Set(0)
+}
+
+// Healthy reports whether probe results are being recorded: an error when none has been for
+// longer than twice the longest probe interval (at least Options.MinStallTimeout) since the
+// last result or applied configuration. Every probe records a result at least once per
+// interval plus its timeout, which is shorter than the interval, and the first one comes
+// within one interval of its start, so a slow but working configuration never trips it; a
+// probe that can no longer record (a deadlock, a leaked concurrency slot) does.
+func (m *Manager) Healthy() error {
+	if !m.applied.Load() {
+		return nil // nothing is due before the first configuration
+	}
+	since := time.Since(time.Unix(0, m.lastProgress.Load()))
+	if limit := time.Duration(m.stallAfter.Load()); since > limit {
+		return fmt.Errorf("no probe result recorded for %v (expected within %v)", since.Round(time.Second), limit)
+	}
+	return nil
+}
+
+// Ready reports whether the Manager is doing its job: a configuration is applied, probe results
+// are being recorded (Healthy) and Stop has not been called.
+func (m *Manager) Ready() error {
+	switch {
+	case m.halted.Load():
+		return errors.New("collector stopped")
+	case !m.applied.Load():
+		return errors.New("no configuration applied yet")
+	}
+	return m.Healthy()
 }
 
 // sameTarget says whether a reload left a target as it was. config.Target is a plain value
@@ -247,28 +339,44 @@ func (v vantage) labels() []string {
 	return []string{v.name, v.code, v.loc.City, v.loc.Country, v.loc.Continent, lat, lon}
 }
 
+// newRunner returns the state of a probe of s from vantage v, not yet started.
+func newRunner(s *prober.Spec, v vantage) *runner {
+	window, _ := baselineProbes(s.Target)
+	r := &runner{
+		vantage:      v,
+		interval:     time.Duration(s.Target.Interval),
+		index:        -1,
+		tracker:      newPoPTracker(window),
+		pops:         capSet{},
+		shields:      capSet{},
+		edgeIPs:      capSet{},
+		labelsPrefix: []string{v.name, s.Target.Name, s.IPVersion},
+	}
+	r.spec.Store(s)
+	return r
+}
+
 // startRunner must be called with m.mu held.
 func (m *Manager) startRunner(s *prober.Spec) {
 	ctx, cancel := context.WithCancel(m.ctx)
-	r := &runner{
-		vantage:      m.vantage,
-		cancel:       cancel,
-		done:         make(chan struct{}),
-		tracker:      newPoPTracker(baselineProbes(s.Target)),
-		seenPoPs:     map[string]struct{}{},
-		labelsPrefix: []string{m.vantage.name, s.Target.Name, s.IPVersion},
+	r := newRunner(s, m.vantage)
+	r.ctx, r.cancel = ctx, cancel
+	if window, capped := baselineProbes(s.Target); capped {
+		level.Warn(m.logger).Log("msg", "baseline_window is longer than the probes the exporter keeps; the baseline covers the last probes only",
+			"target", s.Target.Name, "ip_version", s.IPVersion, "baseline_window", time.Duration(s.Target.BaselineWindow),
+			"interval", time.Duration(s.Target.Interval), "probes", window,
+			"covers", time.Duration(window)*time.Duration(s.Target.Interval))
 	}
-	r.spec.Store(s)
 	m.runners[s.Key] = r
 	m.initSeries(r)
-	go m.loop(ctx, r)
+	m.sched.add(r)
 }
 
 // stopRunner must be called with m.mu held. It waits for the probe to end, then deletes every
 // series of the probe so a removed target leaves nothing behind.
 func (m *Manager) stopRunner(key string, r *runner) {
 	r.cancel()
-	<-r.done
+	m.sched.remove(r)
 	delete(m.runners, key)
 	for _, f := range m.metrics.perProbe {
 		f.RemovePrefix(r.labelsPrefix)
@@ -276,53 +384,43 @@ func (m *Manager) stopRunner(key string, r *runner) {
 }
 
 // baselineProbes converts the baseline window to a count of probes: at least 3, so one flap
-// can never be the majority, and at most 10,000 to bound memory.
-func baselineProbes(t config.Target) int {
+// can never be the majority, and at most config.MaxBaselineProbes to bound memory; capped says the
+// window was longer than that.
+func baselineProbes(t config.Target) (n int, capped bool) {
 	interval := time.Duration(t.Interval)
 	if interval <= 0 {
-		return config.MinBaselineProbes
+		return config.MinBaselineProbes, false
 	}
-	n := int((time.Duration(t.BaselineWindow) + interval - 1) / interval)
-	return min(max(n, config.MinBaselineProbes), config.MaxBaselineProbes)
+	n = int((time.Duration(t.BaselineWindow) + interval - 1) / interval)
+	return min(max(n, config.MinBaselineProbes), config.MaxBaselineProbes), n > config.MaxBaselineProbes
 }
 
-// loop runs one probe on its interval until ctx is cancelled. The first run is at a random
-// offset inside the first interval so that probes spread out; a run never overlaps the previous
-// one, and runs that could not start in time are skipped and counted.
-func (m *Manager) loop(ctx context.Context, r *runner) {
-	defer close(r.done)
-	interval := time.Duration(r.spec.Load().Target.Interval)
-	next := time.Now().Add(rand.N(interval))
-	timer := time.NewTimer(time.Until(next))
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		select {
-		case m.sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		m.metrics.scheduleDelay.Observe(max(time.Since(next), 0).Seconds())
-		m.metrics.inFlight.Inc()
-		res := m.runProbe(ctx, r.spec.Load())
-		m.metrics.inFlight.Dec()
-		<-m.sem
-		if ctx.Err() != nil {
-			return // cancelled by shutdown or reload: the result says nothing about the target
-		}
-		m.record(r, res)
+// worker runs the probes the schedule hands it until the Manager stops.
+func (m *Manager) worker() {
+	defer m.workers.Done()
+	for r := range m.sched.work {
+		m.runOnce(r)
+		r.inFlight.Done()
+	}
+}
 
-		next = next.Add(interval)
-		if now := time.Now(); !next.After(now) {
-			missed := now.Sub(next)/interval + 1
-			m.metrics.missed.Add(float64(missed))
-			next = next.Add(missed * interval)
-		}
-		timer.Reset(time.Until(next))
+// runOnce runs one probe of r, records its result and puts r back on the schedule. A probe
+// cancelled by a reload or shutdown records nothing: its result says nothing about the target.
+func (m *Manager) runOnce(r *runner) {
+	if r.ctx.Err() != nil {
+		return
+	}
+	m.metrics.scheduleDelay.Observe(max(time.Since(r.next), 0).Seconds())
+	m.metrics.inFlight.Inc()
+	res := m.runProbe(r.ctx, r.spec.Load())
+	m.metrics.inFlight.Dec()
+	if r.ctx.Err() != nil {
+		return
+	}
+	m.record(r, res)
+	m.lastProgress.Store(time.Now().UnixNano())
+	if missed := m.sched.requeue(r, time.Now()); missed > 0 {
+		m.metrics.missed.Add(float64(missed))
 	}
 }
 

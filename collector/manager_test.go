@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -23,6 +25,7 @@ import (
 	"github.com/popexporter/pop_exporter/collector/geo"
 	"github.com/popexporter/pop_exporter/collector/internal/testhelp"
 	"github.com/popexporter/pop_exporter/collector/prober"
+	"github.com/popexporter/pop_exporter/collector/shard"
 	"github.com/popexporter/pop_exporter/config"
 )
 
@@ -72,10 +75,7 @@ func newRecordingRunner(t testing.TB, m *Manager, target config.Target) *runner 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.vantage = resolveVantage(config.Vantage{Name: "ams-office", Location: "AMS"})
-	s := testSpec(t, target)
-	r := &runner{vantage: m.vantage, tracker: newPoPTracker(baselineProbes(target)), seenPoPs: map[string]struct{}{},
-		labelsPrefix: []string{m.vantage.name, target.Name, s.IPVersion}, done: make(chan struct{})}
-	r.spec.Store(s)
+	r := newRunner(testSpec(t, target), m.vantage)
 	m.initSeries(r)
 	return r
 }
@@ -217,9 +217,9 @@ func TestRecordExposition(t *testing.T) {
 # HELP pop_probe_cache_age_seconds Age header of the last response, when present.
 # TYPE pop_probe_cache_age_seconds gauge
 pop_probe_cache_age_seconds{ip_version="4",target="www",vantage="ams-office"} 42
-# HELP pop_probe_edge_info The edge that answered the last response; always 1.
+# HELP pop_probe_edge_info The edge that answered the last response, with its shield PoP and IP address where the CDN names them; always 1.
 # TYPE pop_probe_edge_info gauge
-pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",ip_version="4",latitude="50.0264",longitude="8.5431",pop="FRA",target="www",vantage="ams-office"} 1
+pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",edge_ip="",ip_version="4",latitude="50.0264",longitude="8.5431",pop="FRA",shield_pop="",target="www",vantage="ams-office"} 1
 # HELP pop_probe_expected_pop 1 if the PoP that answered last is in expected_pops, 0 if not; absent when expected_pops is not set.
 # TYPE pop_probe_expected_pop gauge
 pop_probe_expected_pop{ip_version="4",target="www",vantage="ams-office"} 1
@@ -253,13 +253,33 @@ pop_probe_success{ip_version="4",target="www",vantage="ams-office"} 0
 	}
 }
 
-// A server that names a new random PoP on every response must not grow the pop label values
-// of one probe past the cap.
+// A server that names a new random PoP, shield and edge address on every response must not
+// grow the label values of one probe past the cap, in the per-PoP series or on edge_info.
 func TestRandomPoPsAreCapped(t *testing.T) {
 	m, reg := newTestManager(t, Options{MaxPoPsPerProbe: 5})
 	r := newRecordingRunner(t, m, testTarget(t, "random", "http://127.0.0.1/"))
+	edgeValues := map[string]map[string]bool{"pop": {}, "shield_pop": {}, "edge_ip": {}, "city": {}}
 	for i := 0; i < 200; i++ {
-		m.record(r, cloudflareResult(fmt.Sprintf("P%03d", i), edge.CacheHit))
+		res := cloudflareResult([]string{"AMS", "FRA", "LHR", "CDG", "SIN", "NRT", "SYD", "GRU", "JNB", "ORD"}[i%10], edge.CacheHit)
+		res.Edge.UpstreamPoP = fmt.Sprintf("S%03d", i)
+		res.Edge.EdgeIP = fmt.Sprintf("192.0.2.%d", i)
+		m.record(r, res)
+		mfs, _ := reg.Gather()
+		for _, mf := range mfs {
+			if mf.GetName() != "pop_probe_edge_info" {
+				continue
+			}
+			for _, lp := range mf.GetMetric()[0].GetLabel() {
+				if vals, ok := edgeValues[lp.GetName()]; ok {
+					vals[lp.GetValue()] = true
+				}
+			}
+		}
+	}
+	for name, vals := range edgeValues {
+		if len(vals) != 6 || (name != "city" && !vals[OtherPoP]) || (name == "city" && !vals[""]) {
+			t.Errorf("edge_info %s took %d values %v, want the first 5 and %q", name, len(vals), vals, map[bool]string{true: "", false: OtherPoP}[name == "city"])
+		}
 	}
 	pops := map[string]bool{}
 	mfs, _ := reg.Gather()
@@ -277,6 +297,11 @@ func TestRandomPoPsAreCapped(t *testing.T) {
 	}
 	if len(pops) != 6 || !pops[OtherPoP] {
 		t.Errorf("pop values = %v, want the first 5 and %q", pops, OtherPoP)
+	}
+	for v := range edgeValues["pop"] {
+		if !pops[v] {
+			t.Errorf("edge_info pop %q is not among the per-PoP series' pop values %v", v, pops)
+		}
 	}
 	if n := countSeries(t, reg, "pop_probe_edge_info"); n != 1 {
 		t.Errorf("edge_info series = %d, want 1", n)
@@ -391,8 +416,8 @@ func TestMetricNamesMatchContract(t *testing.T) {
 	want := []string{
 		"pop_exporter_build_info", "pop_exporter_config_last_reload_success_timestamp_seconds",
 		"pop_exporter_config_last_reload_successful", "pop_exporter_missed_intervals_total",
-		"pop_exporter_probes_in_flight", "pop_exporter_schedule_delay_seconds", "pop_exporter_target_file_last_load_successful",
-		"pop_exporter_targets",
+		"pop_exporter_probes_in_flight", "pop_exporter_schedule_delay_seconds", "pop_exporter_shard_info",
+		"pop_exporter_target_file_last_load_successful", "pop_exporter_targets",
 		"pop_probe_baseline_info", "pop_probe_cache_age_seconds", "pop_probe_distance_meters",
 		"pop_probe_duration_seconds", "pop_probe_edge_info", "pop_probe_expected_pop",
 		"pop_probe_failures_total", "pop_probe_http_status_code", "pop_probe_last_pop_change_timestamp_seconds",
@@ -403,6 +428,90 @@ func TestMetricNamesMatchContract(t *testing.T) {
 	got := MetricNames()
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("MetricNames() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Three replicas given the same configuration probe each target exactly once between them,
+// both IP families of a target on the same replica, with series labelled as without sharding;
+// a reload that adds a target keeps every unchanged probe of every replica running.
+func TestShardedReplicasSplitTargets(t *testing.T) {
+	const replicas = 3
+	var targets []config.Target
+	for i := range 30 {
+		tg := testTarget(t, fmt.Sprintf("www-%d", i), "http://127.0.0.1:1/")
+		tg.Interval = config.Duration(time.Hour) // nothing needs to be probed here
+		tg.IPProtocols = []string{"ip4", "ip6"}
+		targets = append(targets, tg)
+	}
+	type replica struct {
+		m   *Manager
+		reg prometheus.Gatherer
+	}
+	var fleet []replica
+	for i := range replicas {
+		m, reg := newTestManager(t, Options{Shard: shard.Shard{Index: i, Total: replicas}})
+		if err := m.Apply(amsConfig(targets...)); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := gaugeValue(t, reg, "pop_exporter_shard_info", map[string]string{"index": fmt.Sprint(i), "total": "3"}); !ok || v != 1 {
+			t.Errorf("replica %d: pop_exporter_shard_info{index=%q,total=\"3\"} = %v (present %v), want 1", i, fmt.Sprint(i), v, ok)
+		}
+		fleet = append(fleet, replica{m, reg})
+	}
+	owners := func(name string) (n int, probes int) {
+		for _, r := range fleet {
+			for _, ipv := range []string{"4", "6"} {
+				if _, ok := gaugeValue(t, r.reg, "pop_probe_pop_changes_total",
+					map[string]string{"vantage": "ams-office", "target": name, "ip_version": ipv}); ok {
+					probes++
+				}
+			}
+			if _, ok := r.m.runners[name+"/4"]; ok {
+				n++
+			}
+		}
+		return n, probes
+	}
+	total := 0.0
+	for i, r := range fleet {
+		v, _ := gaugeValue(t, r.reg, "pop_exporter_targets", nil)
+		if v == 0 || v == 60 {
+			t.Errorf("replica %d runs %v probes: not a share of 60", i, v)
+		}
+		total += v
+	}
+	if total != 60 {
+		t.Errorf("pop_exporter_targets sums to %v over the replicas, want 60 (30 targets × 2 IP families)", total)
+	}
+	for _, tg := range targets {
+		if n, probes := owners(tg.Name); n != 1 || probes != 2 {
+			t.Errorf("%s: probed by %d replicas with %d series sets, want 1 replica and 2 (ip_version 4 and 6)", tg.Name, n, probes)
+		}
+	}
+
+	before := make([]map[string]*runner, replicas)
+	for i, r := range fleet {
+		before[i] = map[string]*runner{}
+		for k, v := range r.m.runners {
+			before[i][k] = v
+		}
+	}
+	added := targets[0]
+	added.Name = "added"
+	for _, r := range fleet {
+		if err := r.m.Apply(amsConfig(append(slices.Clone(targets), added)...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range fleet {
+		for k, old := range before[i] {
+			if r.m.runners[k] != old {
+				t.Errorf("replica %d: reload restarted unchanged probe %s", i, k)
+			}
+		}
+	}
+	if n, probes := owners("added"); n != 1 || probes != 2 {
+		t.Errorf("added target: probed by %d replicas with %d series sets, want 1 and 2", n, probes)
 	}
 }
 
@@ -463,5 +572,25 @@ func TestRandomPoPServerIsCapped(t *testing.T) {
 	}
 	if len(pops) > 5 || !pops[OtherPoP] {
 		t.Errorf("pop label values = %v: want at most 4 codes and %q", pops, OtherPoP)
+	}
+}
+
+// A baseline_window longer than config.MaxBaselineProbes probes is shortened, and the log says so
+// (the README documents the bound).
+func TestBaselineWindowCapIsLogged(t *testing.T) {
+	var logs strings.Builder
+	m, _ := newTestManager(t, Options{Logger: log.NewLogfmtLogger(log.NewSyncWriter(&logs))})
+	m.probe = func(ctx context.Context, _ *prober.Spec) prober.Result { <-ctx.Done(); return prober.Result{} }
+	target := testTarget(t, "long", "http://127.0.0.1/")
+	target.Interval, target.BaselineWindow = config.Duration(time.Second), config.Duration(24*time.Hour)
+	if n, capped := baselineProbes(target); n != config.MaxBaselineProbes || !capped {
+		t.Errorf("baselineProbes = %d, %v; want %d, true", n, capped, config.MaxBaselineProbes)
+	}
+	if err := m.Apply(amsConfig(target)); err != nil {
+		t.Fatal(err)
+	}
+	m.Stop()
+	if !strings.Contains(logs.String(), "baseline_window is longer") || !strings.Contains(logs.String(), "covers=2h46m40s") {
+		t.Errorf("no warning about the shortened baseline window in:\n%s", logs.String())
 	}
 }

@@ -82,6 +82,7 @@ type metrics struct {
 	reloadTimestamp  prometheus.Gauge
 	targetFileLoaded *prometheus.GaugeVec
 	targets          prometheus.Gauge
+	shardInfo        *prometheus.GaugeVec
 	inFlight         prometheus.Gauge
 	scheduleDelay    prometheus.Histogram
 	missed           prometheus.Counter
@@ -130,7 +131,8 @@ func newMetrics(st *exposition.Store) *metrics {
 	m.statusCode = probe("probe_http_status_code", "HTTP status code of the last response, 0 when none came.", G)
 	m.responses = probe("probe_responses_total", "Responses by the CDN and PoP that answered and their cache status.", C, "cdn", "pop", "cache_status")
 	m.failures = probe("probe_failures_total", "Failed probes by reason.", C, "reason")
-	m.edgeInfo = probe("probe_edge_info", "The edge that answered the last response; always 1.", G, "cdn", "pop", "city", "country", "continent", "latitude", "longitude")
+	m.edgeInfo = probe("probe_edge_info", "The edge that answered the last response, with its shield PoP and IP address where the CDN names them; always 1.", G,
+		"cdn", "pop", "shield_pop", "edge_ip", "city", "country", "continent", "latitude", "longitude")
 	m.distance = probe("probe_distance_meters", "Great-circle distance from the vantage point to the PoP that answered last.", G)
 	m.baselineInfo = probe("probe_baseline_info", "The usual PoP of this probe: the most frequent over the baseline window; always 1.", G, "cdn", "pop")
 	m.shiftDistance = probe("probe_shift_distance_meters", "Great-circle distance from the baseline PoP to the PoP that answered last (0 when they are the same).", G)
@@ -148,7 +150,10 @@ func newMetrics(st *exposition.Store) *metrics {
 	fileHelp := "1 if the last version of this target file is in use, 0 if it could not be used (its previous targets keep running); one series per file target_files matches."
 	m.targetFileLoaded = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: own("gauge", "target_file_last_load_successful", fileHelp, "file"), Help: fileHelp},
 		[]string{"file"})
-	m.targets = gauge("targets", "Configured probes (targets times IP families).")
+	m.targets = gauge("targets", "Probes of this replica: the targets of its shard times their IP families.")
+	shardHelp := "This replica's shard: it probes the targets whose name rendezvous-hashes to index among total replicas; always 1."
+	m.shardInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: own("gauge", "shard_info", shardHelp, "index", "total"), Help: shardHelp},
+		[]string{"index", "total"})
 	m.inFlight = gauge("probes_in_flight", "Probes running right now.")
 	delayHelp := "How late each probe started after its scheduled time, including the wait for a concurrency slot."
 	m.scheduleDelay = prometheus.NewHistogram(histogramOpts(own("histogram", "schedule_delay_seconds", delayHelp),
@@ -160,7 +165,7 @@ func newMetrics(st *exposition.Store) *metrics {
 
 // collectors are the metrics registered in the client_golang registry.
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.reloadSuccess, m.reloadTimestamp, m.targetFileLoaded, m.targets, m.inFlight, m.scheduleDelay, m.missed}
+	return []prometheus.Collector{m.reloadSuccess, m.reloadTimestamp, m.targetFileLoaded, m.targets, m.shardInfo, m.inFlight, m.scheduleDelay, m.missed}
 }
 
 // failureReasons are the reason label values every probe starts with at 0.

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/popexporter/pop_exporter/collector/shard"
 )
 
 // syncBuffer is a log sink safe to read while the daemon writes to it.
@@ -217,7 +219,7 @@ func TestReloadGoodAndBad(t *testing.T) {
 	writeFile(t, cfgFile, configYAML(map[string]string{"one": srv.URL + "/one", "two": srv.URL + "/two"}))
 	addr, logs, stop := startDaemon(t, "--config.file="+cfgFile)
 
-	waitMetric(t, addr, regexp.MustCompile(`pop_probe_edge_info\{cdn="cloudflare".*pop="AMS",target="two"`))
+	waitMetric(t, addr, regexp.MustCompile(`pop_probe_edge_info\{cdn="cloudflare".*pop="AMS",shield_pop="",target="two"`))
 	waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",target="one",vantage="test"\} 1`))
 
 	// A good reload removes target two and all its series.
@@ -275,15 +277,45 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	}
 }
 
+// buildDir holds the binary that buildExporter builds once for the tests that need a process
+// of their own (a signal, a resource limit); TestMain removes it.
+var (
+	buildDir  string
+	buildOnce sync.Once
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// buildExporter builds pop_exporter once per test run and returns the binary's path.
+func buildExporter(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "pop_exporter-test"); buildErr != nil {
+			return
+		}
+		if out, err := exec.Command("go", "build", "-o", buildDir, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(buildDir, "pop_exporter")
+}
+
 // SIGTERM stops the daemon, probes in flight included, within 2 s.
 func TestSIGTERMStopsWithinTwoSeconds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "pop_exporter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildExporter(t)
 	// A target that never answers keeps a probe in flight for its whole 3.9 s timeout.
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
@@ -398,4 +430,69 @@ func TestTargetFiles(t *testing.T) {
 	}
 	waitMetricLine(t, addr, "pop_exporter_config_last_reload_successful 0")
 	stop()
+}
+
+// A --shard that names no replica is refused before anything starts, with a message that
+// quotes the value and says what is wrong.
+func TestShardFlagRefusesInvalid(t *testing.T) {
+	cfgFile := filepath.Join(t.TempDir(), "pop.yml")
+	writeFile(t, cfgFile, configYAML(map[string]string{"www": "http://127.0.0.1:1/"}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // a value wrongly accepted makes run start and return at once, not hang
+	for value, want := range map[string]string{
+		"0/0":  "TOTAL must be from 1 to 1000",
+		"1/0":  "TOTAL must be from 1 to 1000",
+		"3/3":  "INDEX must be from 0 to 2",
+		"-1/2": "INDEX must be from 0 to 1",
+		"2/1":  "INDEX must be 0",
+		"a/b":  "want INDEX/TOTAL",
+		"1":    "want INDEX/TOTAL",
+		"/3":   "INDEX is empty",
+	} {
+		var out, errOut bytes.Buffer
+		code := run(ctx, []string{"--shard=" + value, "--config.file=" + cfgFile, "--web.listen-address=127.0.0.1:0"}, &out, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), fmt.Sprintf("shard %q: %s", value, want)) {
+			t.Errorf("--shard=%s: exit %d, stderr %q; want exit 2 and %q", value, code, errOut.String(), want)
+		}
+	}
+}
+
+// Two replicas of one vantage split the targets between them: each exposes its shard and only
+// its share of the targets, labelled as an unsharded exporter labels them.
+func TestShardedReplicas(t *testing.T) {
+	verifyNoLeaks(t)
+	srv := edgeServer(t)
+	urls := map[string]string{}
+	for i := range 8 {
+		name := fmt.Sprintf("www-%d", i)
+		urls[name] = srv.URL + "/" + name
+	}
+	cfgFile := filepath.Join(t.TempDir(), "pop.yml")
+	writeFile(t, cfgFile, configYAML(urls))
+	probedBy := map[string][]int{}
+	for index := range 2 {
+		addr, _, stop := startDaemon(t, "--config.file="+cfgFile, fmt.Sprintf("--shard=%d/2", index))
+		want := 0
+		for name := range urls {
+			if shard.Owner(name, 2) == index {
+				want++
+				waitMetricLine(t, addr, fmt.Sprintf(`pop_probe_success{ip_version="4",target=%q,vantage="test"} 1`, name))
+			}
+		}
+		body := waitMetric(t, addr, regexp.MustCompile(fmt.Sprintf(`(?m)^pop_exporter_shard_info\{index="%d",total="2"\} 1$`, index)))
+		if !strings.Contains(body, fmt.Sprintf("\npop_exporter_targets %d\n", want)) {
+			t.Errorf("replica %d/2: want pop_exporter_targets %d", index, want)
+		}
+		for name := range urls {
+			if strings.Contains(body, fmt.Sprintf("target=%q", name)) {
+				probedBy[name] = append(probedBy[name], index)
+			}
+		}
+		stop()
+	}
+	for name := range urls {
+		if len(probedBy[name]) != 1 {
+			t.Errorf("%s has series on replicas %v, want exactly one", name, probedBy[name])
+		}
+	}
 }

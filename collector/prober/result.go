@@ -1,6 +1,7 @@
 package prober
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
@@ -43,6 +44,8 @@ type Result struct {
 	Responded  bool
 	StatusCode int
 	Edge       edge.Result // valid when Responded
+	// EdgeAddr is the address the final response came from (the edge, for a CDN).
+	EdgeAddr netip.Addr
 	// CacheAge is the Age header in seconds, -1 when absent or unparseable.
 	CacheAge float64
 
