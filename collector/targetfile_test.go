@@ -1,8 +1,11 @@
 package collector
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/popexporter/pop_exporter/collector/shard"
 	"github.com/popexporter/pop_exporter/config"
 )
 
@@ -82,5 +85,43 @@ func TestTargetFileStatus(t *testing.T) {
 	m.SetTargetFileStatus(map[string]bool{"targets/a.yml": true})
 	if _, ok := gaugeValue(t, reg, "pop_exporter_target_file_last_load_successful", map[string]string{"file": "targets/b.yml"}); ok {
 		t.Error("a file no longer matched still has its series")
+	}
+}
+
+// A sharded replica runs its share of the target files' targets as of its own: Apply filters
+// the whole list, wherever each target was written.
+func TestShardFiltersFileTargets(t *testing.T) {
+	main, err := config.Parse([]byte("defaults: {interval: 1m}\ntarget_files: [targets/*.yml]\ntargets:\n  - {name: www, url: 'http://127.0.0.1:1/www'}\n"), "pop.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&b, "- {name: t%d, url: 'http://127.0.0.1:1/t%d'}\n", i, i)
+	}
+	tf, err := main.ParseTargetFile([]byte(b.String()), "targets/a.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := main.WithTargets(tf)
+	seen := map[string]int{}
+	for index := range 2 {
+		m, _ := newTestManager(t, Options{Shard: shard.Shard{Index: index, Total: 2}})
+		if err := m.Apply(all); err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range all.Targets {
+			_, runs := m.runners[tg.Name+"/4"]
+			if owns := shard.Owner(tg.Name, 2) == index; runs != owns {
+				t.Errorf("shard %d/2 runs %s: %v, owns it: %v", index, tg.Name, runs, owns)
+			}
+			if runs {
+				seen[tg.Name]++
+			}
+		}
+		m.Stop()
+	}
+	if len(seen) != len(all.Targets) {
+		t.Errorf("%d of %d targets run on some shard", len(seen), len(all.Targets))
 	}
 }
