@@ -80,6 +80,7 @@ type Manager struct {
 	// and the time without either after which the Manager is stalled.
 	lastProgress atomic.Int64
 	stallAfter   atomic.Int64
+	probes       atomic.Int64 // runners of the applied configuration
 	applied      atomic.Bool
 	halted       atomic.Bool // Stop was called
 
@@ -224,6 +225,7 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	}
 	m.metrics.targets.Set(float64(len(m.runners)))
 	m.stallAfter.Store(int64(max(2*longest, m.opts.MinStallTimeout)))
+	m.probes.Store(int64(len(m.runners)))
 	m.lastProgress.Store(time.Now().UnixNano())
 	m.applied.Store(true)
 	level.Info(m.logger).Log("msg", "configuration applied", "file", cfg.File, "vantage", v.name,
@@ -289,10 +291,11 @@ func (m *Manager) Stop() {
 // last result or applied configuration. Every probe records a result at least once per
 // interval plus its timeout, which is shorter than the interval, and the first one comes
 // within one interval of its start, so a slow but working configuration never trips it; a
-// probe that can no longer record (a deadlock, a leaked concurrency slot) does.
+// probe that can no longer record (a deadlock, a leaked concurrency slot) does. With no probe
+// to run (target files still empty, a shard that owns no target) nothing is due either.
 func (m *Manager) Healthy() error {
-	if !m.applied.Load() {
-		return nil // nothing is due before the first configuration
+	if !m.applied.Load() || m.probes.Load() == 0 {
+		return nil // nothing is due before the first configuration, or with no probe
 	}
 	since := time.Since(time.Unix(0, m.lastProgress.Load()))
 	if limit := time.Duration(m.stallAfter.Load()); since > limit {
