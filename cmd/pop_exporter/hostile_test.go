@@ -507,28 +507,32 @@ targets:
 		"inject":        "success",
 		"slow-drip":     "timeout",
 	}
-	var body string
-	waitFor(t, func() bool {
-		_, body, _, _ = timedScrape(d.addr, 5*time.Second, true)
-		for target := range want {
-			if !strings.Contains(body, fmt.Sprintf(`pop_probe_success{ip_version="4",target=%q`, target)) {
-				return false
-			}
-		}
-		return true
-	})
-	for target, outcome := range want {
-		success := fmt.Sprintf(`pop_probe_success{ip_version="4",target=%q,vantage="hostile"} 1`, target)
+	// Each outcome is waited for, not read once: a probe's result reaches its families one
+	// after another, so a scrape can see its success gauge a moment before its failure count.
+	outcomeSeen := func(body, target, outcome string) bool {
 		if outcome == "success" {
-			if !strings.Contains(body, success) {
-				t.Errorf("%s: not a success", target)
-			}
-			continue
+			return strings.Contains(body, fmt.Sprintf(`pop_probe_success{ip_version="4",target=%q,vantage="hostile"} 1`, target))
 		}
 		re := regexp.MustCompile(fmt.Sprintf(`pop_probe_failures_total\{ip_version="4",reason=%q,target=%q,vantage="hostile"\} [1-9]`, outcome, target))
-		if !re.MatchString(body) {
-			t.Errorf("%s: no failure counted with reason %s", target, outcome)
+		return re.MatchString(body)
+	}
+	var body string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body, _, _ = timedScrape(d.addr, 5*time.Second, true)
+		missing := ""
+		for target, outcome := range want {
+			if !outcomeSeen(body, target, outcome) {
+				missing = target
+			}
 		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no %s within 10s:\n%s", missing, want[missing], grepLines(body, missing))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	// A redirect loop costs at most 11 requests per probe (the first and 10 redirects).
 	loops := 0.0
@@ -676,4 +680,15 @@ func TestStdlibLogIsStructured(t *testing.T) {
 	if !strings.HasPrefix(out.String(), "level=warn ") || !strings.Contains(out.String(), `msg="http: TLS handshake error from 127.0.0.1:1: EOF"`) {
 		t.Errorf("server error log line came out as %q", out.String())
 	}
+}
+
+// grepLines returns the lines of body that mention target, for failure messages.
+func grepLines(body, target string) string {
+	var out []string
+	for _, line := range strings.Split(body, "\n") {
+		if strings.Contains(line, `target="`+target+`"`) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
