@@ -169,6 +169,7 @@ func (s *Spec) Run(ctx context.Context) Result {
 
 	trace.mu.Lock()
 	firstByte := trace.firstByte
+	res.RemoteAddr = trace.remote
 	trace.mu.Unlock()
 	if firstByte.IsZero() { // cannot happen with net/http, but never report a negative TTFB
 		firstByte = time.Now()

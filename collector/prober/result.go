@@ -1,6 +1,7 @@
 package prober
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
@@ -43,6 +44,10 @@ type Result struct {
 	Responded  bool
 	StatusCode int
 	Edge       edge.Result // valid when Responded
+	// RemoteAddr is the address the final response came from: the remote end of its
+	// connection (after redirects and a pinned resolve). The zero Addr without a response. For
+	// CDNs that name no PoP it is the edge to geolocate.
+	RemoteAddr netip.Addr
 	// CacheAge is the Age header in seconds, -1 when absent or unparseable.
 	CacheAge float64
 

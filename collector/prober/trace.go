@@ -3,6 +3,7 @@ package prober
 import (
 	"crypto/tls"
 	"net/http/httptrace"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -15,6 +16,7 @@ type phaseTrace struct {
 	wroteRequest, firstByte          time.Time
 	phases                           [NumPhases]time.Duration
 	happened                         [NumPhases]bool
+	remote                           netip.Addr // remote end of the latest connection used
 }
 
 func (p *phaseTrace) add(phase Phase, since time.Time) {
@@ -33,7 +35,20 @@ func (p *phaseTrace) clientTrace() *httptrace.ClientTrace {
 		ConnectDone:       func(string, string, error) { lock(func() { p.add(PhaseConnect, p.connectStart) }) },
 		TLSHandshakeStart: func() { lock(func() { p.tlsStart = time.Now() }) },
 		TLSHandshakeDone:  func(tls.ConnectionState, error) { lock(func() { p.add(PhaseTLS, p.tlsStart) }) },
-		WroteRequest:      func(httptrace.WroteRequestInfo) { lock(func() { p.wroteRequest = time.Now() }) },
+		GotConn: func(info httptrace.GotConnInfo) {
+			if info.Conn == nil {
+				return
+			}
+			ap, err := netip.ParseAddrPort(info.Conn.RemoteAddr().String())
+			lock(func() {
+				if err == nil {
+					p.remote = ap.Addr().Unmap()
+				} else {
+					p.remote = netip.Addr{}
+				}
+			})
+		},
+		WroteRequest: func(httptrace.WroteRequestInfo) { lock(func() { p.wroteRequest = time.Now() }) },
 		GotFirstResponseByte: func() {
 			lock(func() {
 				p.add(PhaseProcessing, p.wroteRequest)
