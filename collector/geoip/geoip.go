@@ -11,7 +11,6 @@
 package geoip
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -118,22 +117,4 @@ func (c *Current) PoP(addr netip.Addr, maxMeters float64) (geo.Location, bool) {
 		return geo.Location{}, false
 	}
 	return c.db.Load().PoP(addr, maxMeters)
-}
-
-// ErrNoDatabase is returned by Reopen when no database is in use.
-var ErrNoDatabase = errors.New("geoip: no database configured")
-
-// Reopen reads the file of the database in use again (the user replaced it with a newer
-// download) and swaps it in. On error the database in use is kept.
-func (c *Current) Reopen() error {
-	old := c.db.Load()
-	if old == nil {
-		return ErrNoDatabase
-	}
-	d, err := Open(old.path)
-	if err != nil {
-		return err
-	}
-	c.db.Store(d)
-	return nil
 }
