@@ -5,6 +5,10 @@
 // give targets that reflect.DeepEqual finds equal, which is how a reload tells unchanged
 // targets. What Parse builds from them to run them (parsed URLs, CA pools, compiled rules) is
 // kept apart, in Config.Compiled.
+//
+// It imports collector/edge (user PoP rules are compiled by the package that runs them) and
+// collector/geo (vantage.location must be a known code), and nothing that probes, schedules
+// or records: those build on config, not the other way round.
 package config
 
 import (
@@ -40,15 +44,18 @@ type Vantage struct {
 // effective value of each is its own if it sets it, else the defaults section's if that sets
 // it, else the built-in default (see applyDefaults); headers are merged instead.
 type Settings struct {
-	Interval         Duration          `yaml:"interval,omitempty"`           // default 30s
-	Timeout          Duration          `yaml:"timeout,omitempty"`            // default min(10s, 80% of interval)
-	IPProtocols      []string          `yaml:"ip_protocols,omitempty"`       // each "ip4" or "ip6"; default [ip4]
-	Headers          map[string]string `yaml:"headers,omitempty"`            // the defaults' are merged under the target's
-	Method           string            `yaml:"method,omitempty"`             // default GET
-	BodySizeLimit    ByteSize          `yaml:"body_size_limit,omitempty"`    // default 64KiB, at most 16MiB
-	FollowRedirects  *bool             `yaml:"follow_redirects,omitempty"`   // default true
-	ValidStatusCodes []int             `yaml:"valid_status_codes,omitempty"` // default none: any 2xx or 3xx
-	BaselineWindow   Duration          `yaml:"baseline_window,omitempty"`    // default 30m
+	Interval        Duration          `yaml:"interval,omitempty"`         // default 30s
+	Timeout         Duration          `yaml:"timeout,omitempty"`          // default min(10s, 80% of interval)
+	IPProtocols     []string          `yaml:"ip_protocols,omitempty"`     // each "ip4" or "ip6"; default [ip4]
+	Headers         map[string]string `yaml:"headers,omitempty"`          // the defaults' are merged under the target's
+	Method          string            `yaml:"method,omitempty"`           // default GET
+	BodySizeLimit   ByteSize          `yaml:"body_size_limit,omitempty"`  // default 64KiB, at most 16MiB
+	FollowRedirects *bool             `yaml:"follow_redirects,omitempty"` // default true
+	// FollowRedirectsHeaders sends the configured headers on redirects to another host too;
+	// by default they go to the target's own host only (see the prober's checkRedirect).
+	FollowRedirectsHeaders bool     `yaml:"follow_redirects_headers,omitempty"`
+	ValidStatusCodes       []int    `yaml:"valid_status_codes,omitempty"` // default none: any 2xx or 3xx
+	BaselineWindow         Duration `yaml:"baseline_window,omitempty"`    // default 30m
 }
 
 // Defaults is the defaults section, applied to every target that does not set its own value.

@@ -57,6 +57,9 @@ func TestInvalidConfigs(t *testing.T) {
 		"header-name":              `:5: targets[0].headers.X Probe: invalid header name "X Probe"`,
 		"header-duplicate":         `:4: defaults.headers.user-agent: duplicate header "user-agent" (header names are case-insensitive; first at line 3)`,
 		"header-value":             `:5: targets[0].headers.X-Probe: invalid header value "a\r\nX-Injected: 1": control characters are not allowed`,
+		"header-value-long":        `:5: targets[0].headers.X-Big: header value is 9000 bytes, more than the limit of 8192`,
+		"interval-min":             `:2: defaults.interval: must be at least 1s, got 1ns`,
+		"timeout-min":              `:4: targets[0].timeout: must be at least 10ms, got 1ms`,
 		"ip-protocol":              `:4: targets[0].ip_protocols[1]: unknown IP protocol "ipv6" (want ip4 or ip6)`,
 		"ip-protocol-duplicate":    `:5: defaults.ip_protocols[2]: duplicate IP protocol "ip6"`,
 		"ip-protocols-empty":       `:4: targets[0].ip_protocols: must list ip4, ip6 or both`,
@@ -264,7 +267,7 @@ func TestDefaultTimeout(t *testing.T) {
 		// min(10s, 80% of the interval)
 		{"targets: [{name: a, url: 'http://a/', interval: 5s}]", 4 * time.Second},
 		{"targets: [{name: a, url: 'http://a/', interval: 1m}]", 10 * time.Second},
-		{"targets: [{name: a, url: 'http://a/', interval: 500ms}]", 400 * time.Millisecond},
+		{"targets: [{name: a, url: 'http://a/', interval: 1s}]", 800 * time.Millisecond},
 		// defaults.timeout wins over the built-in rule, the target's over both.
 		{"defaults: {timeout: 3s}\ntargets: [{name: a, url: 'http://a/', interval: 5s}]", 3 * time.Second},
 		{"defaults: {timeout: 3s}\ntargets: [{name: a, url: 'http://a/', timeout: 2s}]", 2 * time.Second},
@@ -419,7 +422,7 @@ func TestAliases(t *testing.T) {
 		fmt.Fprintf(&b, "  - &l%d {<<: [%s]}\n", i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", "))
 	}
 	_, err := Parse([]byte(b.String()), "t.yml")
-	if err == nil || !strings.Contains(err.Error(), "too many values") {
+	if err == nil || !strings.HasSuffix(err.Error(), "too many values (more than 1000000 with aliases expanded)") {
 		t.Errorf("exploding merges: %v", err)
 	}
 }
@@ -461,5 +464,60 @@ targets:
 		if tg := cfg.Targets[i]; tg.Interval != Duration(time.Minute) || tg.Timeout != want {
 			t.Errorf("%s: interval %s timeout %s, want 1m %s", tg.Name, tg.Interval, tg.Timeout, want)
 		}
+	}
+}
+
+// A file too large to be a configuration is refused before it is read whole, and a list of
+// targets longer than MaxTargets is refused with its own message before it is decoded.
+func TestConfigLimits(t *testing.T) {
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "huge.yml")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxFileSize + 1); err != nil { // sparse: costs no disk
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Load(huge)
+	if want := huge + ": the file has 67108865 bytes, more than the limit of 64MiB for a configuration file"; err == nil || err.Error() != want {
+		t.Errorf("Load(64 MiB + 1) = %v, want %s", err, want)
+	}
+
+	var b strings.Builder
+	b.WriteString("vantage: {name: big}\ntargets:\n")
+	for i := range MaxTargets + 1 {
+		fmt.Fprintf(&b, "  - {name: t%d, url: http://127.0.0.1/}\n", i)
+	}
+	_, err = Parse([]byte(b.String()), "many.yml")
+	if want := "many.yml:3: targets: 100001 targets, more than the limit of 100000 per file"; err == nil || err.Error() != want {
+		t.Errorf("Parse(MaxTargets+1 targets) = %v, want %s", err, want)
+	}
+	// MaxTargets targets must stay within the bound on decoded values, with room for many
+	// keys per target: measure what one richly configured target costs and scale it up.
+	const line = "  - {name: t%d, url: 'http://127.0.0.1/t%d', interval: 15s, timeout: 5s, method: GET, " +
+		"headers: {Pragma: akamai-x-cache-on, X-Debug: '1'}, expected_pops: [AMS, FRA, LHR], max_distance_km: 1500, " +
+		"valid_status_codes: [200, 204], ip_protocols: [ip4, ip6], tls: {server_name: www.example.com}}\n"
+	visits := func(n int) int {
+		var b strings.Builder
+		b.WriteString("targets:\n")
+		for i := range n {
+			fmt.Fprintf(&b, line, i, i)
+		}
+		root, err := parseYAML([]byte(b.String()), "rich.yml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := newDecoder("rich.yml")
+		if err := d.decode(root, "", reflect.ValueOf(&Config{}).Elem()); err != nil {
+			t.Fatal(err)
+		}
+		return d.visits
+	}
+	perTarget := visits(101) - visits(100)
+	if perTarget*MaxTargets > maxVisits/2 {
+		t.Errorf("a rich target decodes %d values: %d targets would use %d of the %d allowed, want at most half",
+			perTarget, MaxTargets, perTarget*MaxTargets, maxVisits)
 	}
 }

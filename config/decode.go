@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -28,13 +29,35 @@ type decoder struct {
 	// Aliases make the node tree a graph: open holds the collections being decoded, to
 	// reject an alias to an enclosing node (which would recurse forever), and visits bounds
 	// the work that nested aliases can multiply ("billion laughs").
-	open   map[*yaml.Node]bool
-	visits int
+	open        map[*yaml.Node]bool
+	visits      int // values decoded
+	aliasVisits int // values decoded through an alias or merge key, each time again
+	inAlias     int // depth of aliases being expanded
 }
 
-// maxVisits bounds the values decoded from one file, aliases expanded; real configs with
-// thousands of targets stay far below it.
-const maxVisits = 1_000_000
+// maxVisits bounds the values decoded from one file: a file of MaxTargets richly configured
+// targets stays below half of it. maxAliasVisits bounds separately what aliases and merge
+// keys expand to, so that a "billion laughs" of nested aliases is refused long before it
+// costs what a file of that many values would.
+const (
+	maxVisits      = 10_000_000
+	maxAliasVisits = 1_000_000
+)
+
+// count counts one decoded value and refuses the file past the bounds.
+func (d *decoder) count(n *yaml.Node, path string) *Error {
+	d.visits++
+	if d.inAlias > 0 {
+		d.aliasVisits++
+	}
+	switch {
+	case d.aliasVisits > maxAliasVisits:
+		return d.errorf(n, path, "too many values (more than %d with aliases expanded)", maxAliasVisits)
+	case d.visits > maxVisits:
+		return d.errorf(n, path, "too many values (more than %d)", maxVisits)
+	}
+	return nil
+}
 
 func newDecoder(file string) *decoder {
 	return &decoder{file: file, nodes: map[string]*yaml.Node{}, written: map[any]bool{}, open: map[*yaml.Node]bool{}}
@@ -109,10 +132,14 @@ var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 
 // decode fills v from n; path names v in error messages.
 func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) error {
+	if n.Kind == yaml.AliasNode {
+		d.inAlias++
+		defer func() { d.inAlias-- }()
+	}
 	n = resolveAlias(n)
 	d.nodes[path] = n
-	if d.visits++; d.visits > maxVisits {
-		return d.errorf(n, path, "too many values (more than %d with aliases expanded)", maxVisits)
+	if err := d.count(n, path); err != nil {
+		return err
 	}
 	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
 		if err := d.enter(n, path); err != nil {
@@ -219,8 +246,8 @@ func (d *decoder) pairs(n *yaml.Node, path string) ([]pair, error) {
 	first := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if d.visits++; d.visits > maxVisits {
-			return nil, d.errorf(k, path, "too many values (more than %d with aliases expanded)", maxVisits)
+		if err := d.count(k, path); err != nil {
+			return nil, err
 		}
 		if k.Kind != yaml.ScalarNode {
 			return nil, d.errorf(k, path, "keys must be strings, got a %s", kindName(k))
@@ -234,7 +261,9 @@ func (d *decoder) pairs(n *yaml.Node, path string) ([]pair, error) {
 				if err := d.enter(m, path); err != nil {
 					return nil, err
 				}
+				d.inAlias++
 				sub, err := d.pairs(m, path)
+				d.inAlias--
 				d.leave(m)
 				if err != nil {
 					return nil, err
@@ -306,6 +335,19 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) error
 // yamlFields maps the yaml keys of a struct type to the index paths of their fields, looking
 // into structs embedded with ",inline" (Settings in Defaults and Target) as yaml.v3 does.
 func yamlFields(t reflect.Type) map[string][]int {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string][]int)
+	}
+	fields := buildYAMLFields(t)
+	fieldCache.Store(t, fields)
+	return fields
+}
+
+// fieldCache holds yamlFields per struct type: a file of thousands of targets would otherwise
+// reflect over the Target type once per target.
+var fieldCache sync.Map // reflect.Type → map[string][]int
+
+func buildYAMLFields(t reflect.Type) map[string][]int {
 	fields := make(map[string][]int, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -314,7 +356,7 @@ func yamlFields(t reflect.Type) map[string][]int {
 			continue
 		}
 		if f.Anonymous && f.Type.Kind() == reflect.Struct && slices.Contains(strings.Split(opts, ","), "inline") {
-			for key, idx := range yamlFields(f.Type) {
+			for key, idx := range buildYAMLFields(f.Type) {
 				fields[key] = append([]int{i}, idx...)
 			}
 			continue

@@ -34,6 +34,27 @@ const (
 	defaultFollowRedirects = true
 	// defaultBaselineWindow is how far back the "usual PoP" (pop_probe_baseline_info) looks.
 	defaultBaselineWindow = Duration(30 * time.Minute)
+	// minInterval bounds interval from below: a probe per second per target is already more
+	// than any CDN question needs, and an interval of nanoseconds would only burn CPU on
+	// failures.
+	minInterval = Duration(time.Second)
+	// minTimeout bounds timeout from below: no fresh TCP+TLS exchange completes sooner.
+	minTimeout = Duration(10 * time.Millisecond)
+)
+
+// Limits on what one configuration file may hold, so that no file, however large or
+// hostile, can exhaust the exporter's memory or stall a reload.
+const (
+	// MaxFileSize is the largest configuration file Load reads: about 500,000 targets of
+	// typical length, far more than one exporter can probe.
+	MaxFileSize = 64 << 20
+	// MaxTargets is the most targets one file may list. One replica holds about 10,000 at a
+	// 30 s interval; larger fleets shard the list across replicas.
+	MaxTargets = 100_000
+	// maxHeaders and maxHeaderValueBytes bound the request headers of a target: enough for
+	// any debug header or token a CDN asks for, never a request no server would accept.
+	maxHeaders          = 64
+	maxHeaderValueBytes = 8 << 10
 )
 
 // defaultIPProtocols are the IP families probed when none are set: IPv4 only, because IPv6 is
@@ -115,6 +136,7 @@ func applyDefaults(cfg *Config, d *decoder) {
 		inherit(d, &t.FollowRedirects, &def.FollowRedirects, &follow)
 		follow = *t.FollowRedirects // unshare the defaults' pointer
 		t.FollowRedirects = &follow
+		inherit(d, &t.FollowRedirectsHeaders, &def.FollowRedirectsHeaders, false)
 		inherit(d, &t.ValidStatusCodes, &def.ValidStatusCodes, nil)
 		inherit(d, &t.BaselineWindow, &def.BaselineWindow, defaultBaselineWindow)
 

@@ -26,13 +26,44 @@ func Default() (*Config, error) {
 	return Parse(defaultYAML, defaultFile)
 }
 
-// Load reads and parses the configuration file at path.
+// Load reads and parses the configuration file at path. A file larger than MaxFileSize is
+// refused without being read whole.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > MaxFileSize {
+		return nil, checkSize(nil, path, fi.Size())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1)) // a pipe or device has no size
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
 	return Parse(data, path)
+}
+
+// checkSize refuses a file of size bytes (or of len(data) when larger) above MaxFileSize.
+func checkSize(data []byte, filename string, size int64) error {
+	if size = max(size, int64(len(data))); size > MaxFileSize {
+		return &Error{File: filename, Err: fmt.Errorf("the file has %d bytes, more than the limit of %s for a configuration file", size, ByteSize(MaxFileSize))}
+	}
+	return nil
+}
+
+// checkTargetCount refuses a targets list longer than MaxTargets before decoding it.
+func checkTargetCount(root *yaml.Node, filename string) error {
+	if root == nil || root.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k, v := root.Content[i], resolveAlias(root.Content[i+1]); k.Value == "targets" && v.Kind == yaml.SequenceNode && len(v.Content) > MaxTargets {
+			return &Error{File: filename, Line: v.Line, Field: "targets",
+				Err: fmt.Errorf("%d targets, more than the limit of %d per file", len(v.Content), MaxTargets)}
+		}
+	}
+	return nil
 }
 
 // Parse parses, completes and validates a configuration. filename names the source in errors
@@ -41,8 +72,14 @@ func Load(path string) (*Config, error) {
 // for every target and a compiled rule for every rule. The error, if any, is an *Error naming
 // file, line and field; the first problem found is returned.
 func Parse(data []byte, filename string) (*Config, error) {
+	if err := checkSize(data, filename, 0); err != nil {
+		return nil, err
+	}
 	root, err := parseYAML(data, filename)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkTargetCount(root, filename); err != nil {
 		return nil, err
 	}
 	d := newDecoder(filename)

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
 	"github.com/popexporter/pop_exporter/collector/geo"
@@ -102,6 +103,13 @@ func validateSettings(d *decoder, prefix string, s *Settings) error {
 			return d.at(prefix+"."+dur.name, "must be positive, got %s", *dur.v)
 		}
 	}
+	// time.Duration's String, not Duration's: the latter rounds "1ns" to "0s".
+	if d.written[&s.Interval] && s.Interval < minInterval {
+		return d.at(prefix+".interval", "must be at least %s, got %s", minInterval, time.Duration(s.Interval))
+	}
+	if d.written[&s.Timeout] && s.Timeout < minTimeout {
+		return d.at(prefix+".timeout", "must be at least %s, got %s", minTimeout, time.Duration(s.Timeout))
+	}
 	// The defaults section keeps the method as written; a target's is already upper-cased.
 	if method := strings.ToUpper(s.Method); d.written[&s.Method] && !slices.Contains(probeMethods, method) {
 		return d.at(prefix+".method", "unsupported method %q (want one of %s)", method, strings.Join(probeMethods, ", "))
@@ -148,6 +156,9 @@ func validateHeaders(d *decoder, path string) error {
 	if err != nil {
 		return err
 	}
+	if len(pairs) > maxHeaders {
+		return d.errorf(n, path, "%d headers, more than the limit of %d", len(pairs), maxHeaders)
+	}
 	seen := map[string]*yaml.Node{}
 	for _, p := range pairs {
 		name := p.key.Value
@@ -159,7 +170,11 @@ func validateHeaders(d *decoder, path string) error {
 			return d.errorf(p.key, hp, "duplicate header %q (header names are case-insensitive; first at line %d)", name, prev.Line)
 		}
 		seen[strings.ToLower(name)] = p.key
-		if v := resolveAlias(p.value); !validHeaderValue(v.Value) {
+		v := resolveAlias(p.value)
+		if len(v.Value) > maxHeaderValueBytes {
+			return d.errorf(v, hp, "header value is %d bytes, more than the limit of %d", len(v.Value), maxHeaderValueBytes)
+		}
+		if !validHeaderValue(v.Value) {
 			return d.errorf(v, hp, "invalid header value %q: control characters are not allowed", v.Value)
 		}
 	}

@@ -1,6 +1,9 @@
 // Package dashboards ships the Grafana dashboards of pop_exporter and gives tests access to
 // every PromQL query in them, so that a renamed metric or a query that returns nothing is
 // caught before a user imports a broken dashboard.
+//
+// It imports no package of this project; its tests check the dashboards against
+// collector.MetricNames.
 package dashboards
 
 import (

@@ -1,5 +1,10 @@
 // Command pop_exporter probes a configured list of URLs on an interval and exposes, on
 // /metrics, which CDN and PoP answered each probe, how fast, and from cache or not.
+//
+// It only wires: flags, logging, the configuration, the collector's Manager, the /metrics
+// handler of collector/exposition, reloads, signals and the web server. What a probe does,
+// what a header means and what a metric is live in the collector packages; nothing imports
+// this one.
 package main
 
 import (

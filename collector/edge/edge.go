@@ -4,6 +4,9 @@
 // Vendor knowledge lives in one rule table (rules.go): a row per CDN with the headers that
 // detect it, where its PoP code is and how that code is normalised, and where its cache status
 // is. README.md in this directory is generated from that table.
+//
+// It is a leaf: it imports no package of this project, so that config (user rules), the
+// prober and cdnsim can all build on it.
 package edge
 
 import (

@@ -5,6 +5,8 @@
 // internal/sources (SOURCES.md there names each one and its licence; NOTICE sums them up); run
 // `go generate ./collector/geo/` to rebuild it. Hand-made provider aliases live in
 // internal/gentable/aliases.tsv.
+//
+// It is a leaf: it imports no package of this project.
 package geo
 
 //go:generate go run ./internal/gentable -airports internal/sources/airportsdata-airports-iata.csv -macs internal/sources/airportsdata-iata_macs.csv -countries internal/sources/ourairports-countries.csv -cloudflare internal/sources/cloudflare-colos.json -cloudfront internal/sources/cloudfront-edge-locations.csv -fastly internal/sources/fastly-datacenters-2021.yaml -aliases internal/gentable/aliases.tsv -out locations.tsv

@@ -52,6 +52,7 @@ type Spec struct {
 	host      string // Host header override, "" for the URL's host
 	ident     *edge.Identifier
 	url       *url.URL // the target's URL, parsed by config
+	userAgent string   // the exporter's own User-Agent, sent where configured headers are not
 }
 
 // NewSpec prepares the probe of target t on one IP family ("ip4" or "ip6"); c holds what config
@@ -61,7 +62,7 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, userAgent str
 	if ident == nil {
 		ident = edge.NewIdentifier(nil)
 	}
-	s := &Spec{Target: t, url: c.URL, header: http.Header{}, ident: ident}
+	s := &Spec{Target: t, url: c.URL, header: http.Header{}, ident: ident, userAgent: userAgent}
 	switch ipProtocol {
 	case "ip4":
 		s.IPVersion, s.network = "4", "tcp4"
@@ -113,12 +114,23 @@ func (s *Spec) dial(ctx context.Context, _, addr string) (net.Conn, error) {
 	return d.DialContext(ctx, s.network, addr)
 }
 
-func (s *Spec) checkRedirect(_ *http.Request, via []*http.Request) error {
+// checkRedirect follows redirects as configured. The configured headers (tokens, debug
+// headers, a Host override) are meant for the target's own host: on a redirect to another
+// host they are dropped, as browsers and curl drop credentials, unless the target sets
+// follow_redirects_headers. net/http itself only drops Authorization, Cookie and
+// WWW-Authenticate.
+func (s *Spec) checkRedirect(req *http.Request, via []*http.Request) error {
 	if s.Target.FollowRedirects != nil && !*s.Target.FollowRedirects {
 		return http.ErrUseLastResponse
 	}
 	if len(via) >= maxRedirects {
 		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	if !s.Target.FollowRedirectsHeaders && !strings.EqualFold(req.URL.Hostname(), via[0].URL.Hostname()) {
+		for name := range s.Target.Headers {
+			req.Header.Del(name)
+		}
+		req.Header.Set("User-Agent", s.userAgent)
 	}
 	return nil
 }

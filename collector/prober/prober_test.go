@@ -340,3 +340,67 @@ func BenchmarkTTFBAccuracy(b *testing.B) {
 		})
 	}
 }
+
+// Configured headers go to the target's own host: a redirect to another host gets none of
+// them (only the exporter's User-Agent), unless follow_redirects_headers says otherwise. A
+// redirect on the same host keeps them.
+func TestRedirectToAnotherHostDropsConfiguredHeaders(t *testing.T) {
+	var seen atomic.Pointer[http.Header]
+	other := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Clone()
+		seen.Store(&h)
+	}))
+	l, err := net.Listen("tcp4", "127.0.0.2:0") // another loopback address: another host
+	if err != nil {
+		t.Skipf("cannot listen on 127.0.0.2: %v", err)
+	}
+	other.Listener = l
+	other.Start()
+	defer other.Close()
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/same":
+			http.Redirect(w, r, "/final", http.StatusFound)
+		case "/final":
+			h := r.Header.Clone()
+			seen.Store(&h)
+		default:
+			http.Redirect(w, r, other.URL+"/elsewhere", http.StatusFound)
+		}
+	}))
+	defer origin.Close()
+
+	for _, tc := range []struct {
+		name, path  string
+		sendHeaders bool
+		wantSecret  bool
+	}{
+		{"another host", "/away", false, false},
+		{"another host, follow_redirects_headers", "/away", true, true},
+		{"same host", "/same", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen.Store(nil)
+			target := testhelp.Target(t, "redirect", origin.URL+tc.path)
+			target.Headers = map[string]string{"X-Api-Token": "secret", "User-Agent": "custom-agent"}
+			target.FollowRedirectsHeaders = tc.sendHeaders
+			if res := probeOnce(t, target); !res.Success {
+				t.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+			}
+			h := seen.Load()
+			if h == nil {
+				t.Fatal("the redirect target was never reached")
+			}
+			if got := h.Get("X-Api-Token") == "secret"; got != tc.wantSecret {
+				t.Errorf("X-Api-Token sent after the redirect: %v, want %v", got, tc.wantSecret)
+			}
+			wantUA := "custom-agent"
+			if !tc.wantSecret {
+				wantUA = "pop_exporter/test"
+			}
+			if ua := h.Get("User-Agent"); ua != wantUA {
+				t.Errorf("User-Agent after the redirect = %q, want %q", ua, wantUA)
+			}
+		})
+	}
+}
