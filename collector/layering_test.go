@@ -20,6 +20,7 @@ var allowedImports = map[string][]string{
 	"collector/edge":                  nil,
 	"collector/geo":                   nil,
 	"collector/geoip":                 {"collector/geo"},
+	"collector/geoip/geoiptest":       nil,
 	"collector/geo/internal/gentable": nil,
 	"collector/exposition":            nil,
 	"config":                          {"collector/edge", "collector/geo"},

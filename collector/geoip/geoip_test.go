@@ -1,7 +1,6 @@
 package geoip
 
 import (
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -9,67 +8,30 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+
+	"github.com/popexporter/pop_exporter/collector/geoip/geoiptest"
 )
 
-// cityRecord is a GeoLite2-City style record; radius 0 leaves accuracy_radius out, as DB-IP
-// City Lite does.
-func cityRecord(lat, lon float64, radiusKm int) mmdbtype.Map {
-	loc := mmdbtype.Map{"latitude": mmdbtype.Float64(lat), "longitude": mmdbtype.Float64(lon)}
-	if radiusKm > 0 {
-		loc["accuracy_radius"] = mmdbtype.Uint16(radiusKm)
-	}
-	return mmdbtype.Map{"location": loc}
-}
-
-// writeDB writes a tiny database of the given type with the given networks to a temp file.
-func writeDB(t *testing.T, dbType string, networks map[string]mmdbtype.Map) string {
-	t.Helper()
-	tree, err := mmdbwriter.New(mmdbwriter.Options{
-		DatabaseType: dbType, RecordSize: 24, IncludeReservedNetworks: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for cidr, rec := range networks {
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tree.Insert(n, rec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(t.TempDir(), strings.ToLower(dbType)+".mmdb")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tree.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+func cityRecord(lat, lon float64, radiusKm int) mmdbtype.DataType {
+	return geoiptest.City{Latitude: lat, Longitude: lon, RadiusKm: radiusKm}.Record()
 }
 
 // testNetworks: documentation prefixes placed at real cities (coordinates as MaxMind gives a
 // city), one country-level guess and one network without a location.
-func testNetworks() map[string]mmdbtype.Map {
-	return map[string]mmdbtype.Map{
+func testNetworks() map[string]mmdbtype.DataType {
+	return map[string]mmdbtype.DataType{
 		"192.0.2.0/24":    cityRecord(52.3740, 4.8897, 5),  // Amsterdam
 		"198.51.100.0/24": cityRecord(50.1109, 8.6821, 20), // Frankfurt
 		"203.0.113.0/24":  cityRecord(51.2993, 9.4910, 1000),
 		"2001:db8::/32":   cityRecord(35.6895, 139.6917, 0), // Tokyo, no accuracy radius
-		"100.64.0.0/10":   {"country": mmdbtype.Map{"iso_code": mmdbtype.String("NL")}},
+		"100.64.0.0/10":   mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String("NL")}},
 		"233.252.0.0/24":  cityRecord(40, -40, 1), // mid-Atlantic: no code within the bound
 	}
 }
 
 func TestPoP(t *testing.T) {
-	db, err := Open(writeDB(t, "GeoLite2-City", testNetworks()))
+	db, err := Open(geoiptest.Write(t, "GeoLite2-City", testNetworks()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +71,7 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"missing", filepath.Join(dir, "missing.mmdb"), "geoip database: open " + filepath.Join(dir, "missing.mmdb") + ": no such file or directory"},
 		{"corrupt", garbage, "geoip database " + garbage + ": not a MaxMind DB file"},
-		{"country database", writeDB(t, "GeoLite2-Country", nil), `database type "GeoLite2-Country" has no city locations`},
+		{"country database", geoiptest.Write(t, "GeoLite2-Country", nil), `database type "GeoLite2-Country" has no city locations`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,7 +86,7 @@ func TestOpenErrors(t *testing.T) {
 // TestDBIPCityLite: DB-IP's free database has the same location fields without
 // accuracy_radius, and its own database type.
 func TestDBIPCityLite(t *testing.T) {
-	db, err := Open(writeDB(t, "DBIP-City-Lite", testNetworks()))
+	db, err := Open(geoiptest.Write(t, "DBIP-City-Lite", testNetworks()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +105,7 @@ func TestCurrentSwapUnderLoad(t *testing.T) {
 	if _, ok := cur.PoP(netip.MustParseAddr("192.0.2.1"), DefaultMaxMeters); ok {
 		t.Fatal("an empty Current placed an address")
 	}
-	path := writeDB(t, "GeoLite2-City", testNetworks())
+	path := geoiptest.Write(t, "GeoLite2-City", testNetworks())
 	first, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
