@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"flag"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -81,7 +80,7 @@ func TestGoldenExposition(t *testing.T) {
 					t.Fatalf("%s line %d differs:\n got %s\nwant %s", file, i+1, gl[i], wl[i])
 				}
 			}
-			t.Fatal(fmt.Sprintf("%s: got %d lines, want %d", file, len(gl), len(wl)))
+			t.Fatalf("%s: got %d lines, want %d", file, len(gl), len(wl))
 		}
 	}
 }

@@ -56,6 +56,10 @@ type Settings struct {
 	FollowRedirectsHeaders bool     `yaml:"follow_redirects_headers,omitempty"`
 	ValidStatusCodes       []int    `yaml:"valid_status_codes,omitempty"` // default none: any 2xx or 3xx
 	BaselineWindow         Duration `yaml:"baseline_window,omitempty"`    // default 30m
+	// SourceAddress is the local IP address probes connect from, like blackbox_exporter's
+	// source_ip_address: a multi-homed host (several uplinks, a VPN) is one vantage per
+	// address. "" lets the system choose. Its family must be the probes' (ip_protocols).
+	SourceAddress string `yaml:"source_address,omitempty"`
 }
 
 // Defaults is the defaults section, applied to every target that does not set its own value.

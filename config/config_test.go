@@ -23,63 +23,66 @@ func TestInvalidConfigs(t *testing.T) {
 		t.Fatal(`geo.Lookup("", "AMS") finds nothing: the geo table is missing, vantage.location cannot be validated`)
 	}
 	tests := map[string]string{
-		"yaml-syntax":              `:2: yaml: did not find expected '-' indicator`,
-		"multiple-documents":       `:4: yaml: multiple documents are not supported`,
-		"wrong-type":               `:1: vantage: want a mapping, got a scalar`,
-		"unknown-key":              `:4: targets[0]: unknown key "intervall"`,
-		"unknown-key-top":          `:1: unknown key "target"`,
-		"duplicate-key":            `:4: targets[0]: duplicate key "url" (first at line 3)`,
-		"duplicate-name":           `:10: targets[3].name: duplicate target name "www" (first at line 6)`,
-		"empty":                    `:1: targets: at least one target is required`,
-		"no-targets":               `:3: targets: at least one target is required`,
-		"name-empty":               `:2: targets[0].name: name is required`,
-		"name":                     `:2: targets[0].name: invalid name "my site": must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`,
-		"vantage-name":             `:2: vantage.name: invalid name "office/3rd floor": must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`,
-		"url-missing":              `:2: targets[0].url: url is required`,
-		"url-parse":                `:3: targets[0].url: invalid URL: parse "https://www.exa mple.com/": invalid character " " in host name`,
-		"url-scheme":               `:3: targets[0].url: unsupported scheme "ftp" in "ftp://ftp.example.com/" (want http or https)`,
-		"url-no-host":              `:3: targets[0].url: URL "https:///index.html" has no host`,
-		"duration":                 `:4: targets[0].interval: invalid duration "15 seconds": want a number and a unit such as 500ms, 15s, 1m30s or 1h`,
-		"duration-zero":            `:2: defaults.interval: must be positive, got 0s`,
-		"duration-negative":        `:4: targets[0].timeout: must be positive, got -5s`,
-		"timeout-interval":         `:5: targets[0].timeout: timeout 10s must be shorter than interval 10s`,
-		"timeout-defaults":         `:6: targets[0].interval: interval 5s must be longer than timeout 10s (defaults.timeout)`,
-		"baseline-window":          `:5: targets[0].baseline_window: baseline_window 30s must be at least interval 1m`,
-		"baseline-window-default":  `:4: targets[0].interval: interval 1h must be at most baseline_window 30m (built-in default)`,
-		"location":                 `:3: vantage.location: unknown IATA code "XYZ"`,
-		"location-and-coordinates": `:2: vantage.location: set either location or latitude/longitude, not both`,
-		"latitude-only":            `:2: vantage.latitude: latitude requires longitude`,
-		"longitude-only":           `:2: vantage.longitude: longitude requires latitude`,
-		"latitude-range":           `:2: vantage.latitude: latitude 91 is outside [-90, 90]`,
-		"longitude-range":          `:3: vantage.longitude: longitude -180.5 is outside [-180, 180]`,
-		"method":                   `:4: targets[0].method: unsupported method "FETCH" (want one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH)`,
-		"defaults-method":          `:2: defaults.method: unsupported method "CONNECT" (want one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH)`,
-		"header-name":              `:5: targets[0].headers.X Probe: invalid header name "X Probe"`,
-		"header-duplicate":         `:4: defaults.headers.user-agent: duplicate header "user-agent" (header names are case-insensitive; first at line 3)`,
-		"header-value":             `:5: targets[0].headers.X-Probe: invalid header value "a\r\nX-Injected: 1": control characters are not allowed`,
-		"header-value-long":        `:5: targets[0].headers.X-Big: header value is 9000 bytes, more than the limit of 8192`,
-		"interval-min":             `:2: defaults.interval: must be at least 1s, got 1ns`,
-		"timeout-min":              `:4: targets[0].timeout: must be at least 10ms, got 1ms`,
-		"ip-protocol":              `:4: targets[0].ip_protocols[1]: unknown IP protocol "ipv6" (want ip4 or ip6)`,
-		"ip-protocol-duplicate":    `:5: defaults.ip_protocols[2]: duplicate IP protocol "ip6"`,
-		"ip-protocols-empty":       `:4: targets[0].ip_protocols: must list ip4, ip6 or both`,
-		"status-code":              `:4: targets[0].valid_status_codes[1]: status code 600 is outside 100-599`,
-		"status-code-type":         `:4: targets[0].valid_status_codes[1]: invalid value "OK": want an integer`,
-		"resolve":                  `:4: targets[0].resolve: invalid IP address "www.example.net"`,
-		"resolve-family":           `:5: targets[0].resolve: address 203.0.113.10 is ip4, but ip_protocols lists ip6`,
-		"dns-server":               `:4: targets[0].dns_server: "1.1.1.1" is not host:port: address 1.1.1.1: missing port in address`,
-		"dns-server-port":          `:4: targets[0].dns_server: "[2606:4700:4700::1111]:dns" is not host:port: invalid port "dns"`,
-		"expected-pops":            `:4: targets[0].expected_pops[1]: invalid PoP code "FRA-1": must match ^[A-Za-z0-9]{2,16}$`,
-		"max-distance":             `:4: targets[0].max_distance_km: must be a number >= 0, got -1`,
-		"body-size-limit":          `:4: targets[0].body_size_limit: must be between 1 and 16MiB, got 32MiB`,
-		"body-size-limit-zero":     `:4: targets[0].body_size_limit: must be between 1 and 16MiB, got 0`,
-		"body-size-limit-unit":     `:4: targets[0].body_size_limit: invalid size "64K": unknown unit "K" (want B, KB, MB, GB, KiB, MiB or GiB)`,
-		"ca-file-missing":          `:5: targets[0].tls.ca_file: cannot read CA file: open testdata/does-not-exist.pem: no such file or directory`,
-		"ca-file-no-cert":          `:5: targets[0].tls.ca_file: no PEM certificate found in testdata/no-cert.pem`,
-		"regex":                    ":7: rules[0].regex: regex \"^edge-([a-z]{3}[0-9]+$\" does not compile: error parsing regexp: missing closing ): `^edge-([a-z]{3}[0-9]+$`",
-		"regex-no-group":           `:7: rules[0].regex: regex must have exactly one capture group, has 0`,
-		"rule-cdn":                 `:8: rules[1].cdn: cdn "My CDN" must match ^[a-z][a-z0-9_]{0,31}$`,
-		"rule-header":              `:5: rules[0].header: header must not be empty`,
+		"yaml-syntax":                    `:2: yaml: did not find expected '-' indicator`,
+		"multiple-documents":             `:4: yaml: multiple documents are not supported`,
+		"wrong-type":                     `:1: vantage: want a mapping, got a scalar`,
+		"unknown-key":                    `:4: targets[0]: unknown key "intervall"`,
+		"unknown-key-top":                `:1: unknown key "target"`,
+		"duplicate-key":                  `:4: targets[0]: duplicate key "url" (first at line 3)`,
+		"duplicate-name":                 `:10: targets[3].name: duplicate target name "www" (first at line 6)`,
+		"empty":                          `:1: targets: at least one target is required`,
+		"no-targets":                     `:3: targets: at least one target is required`,
+		"name-empty":                     `:2: targets[0].name: name is required`,
+		"name":                           `:2: targets[0].name: invalid name "my site": must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`,
+		"vantage-name":                   `:2: vantage.name: invalid name "office/3rd floor": must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`,
+		"url-missing":                    `:2: targets[0].url: url is required`,
+		"url-parse":                      `:3: targets[0].url: invalid URL: parse "https://www.exa mple.com/": invalid character " " in host name`,
+		"url-scheme":                     `:3: targets[0].url: unsupported scheme "ftp" in "ftp://ftp.example.com/" (want http or https)`,
+		"url-no-host":                    `:3: targets[0].url: URL "https:///index.html" has no host`,
+		"duration":                       `:4: targets[0].interval: invalid duration "15 seconds": want a number and a unit such as 500ms, 15s, 1m30s or 1h`,
+		"duration-zero":                  `:2: defaults.interval: must be positive, got 0s`,
+		"duration-negative":              `:4: targets[0].timeout: must be positive, got -5s`,
+		"timeout-interval":               `:5: targets[0].timeout: timeout 10s must be shorter than interval 10s`,
+		"timeout-defaults":               `:6: targets[0].interval: interval 5s must be longer than timeout 10s (defaults.timeout)`,
+		"baseline-window":                `:5: targets[0].baseline_window: baseline_window 30s must be at least interval 1m`,
+		"baseline-window-default":        `:4: targets[0].interval: interval 1h must be at most baseline_window 30m (built-in default)`,
+		"location":                       `:3: vantage.location: unknown IATA code "XYZ"`,
+		"location-and-coordinates":       `:2: vantage.location: set either location or latitude/longitude, not both`,
+		"latitude-only":                  `:2: vantage.latitude: latitude requires longitude`,
+		"longitude-only":                 `:2: vantage.longitude: longitude requires latitude`,
+		"latitude-range":                 `:2: vantage.latitude: latitude 91 is outside [-90, 90]`,
+		"longitude-range":                `:3: vantage.longitude: longitude -180.5 is outside [-180, 180]`,
+		"method":                         `:4: targets[0].method: unsupported method "FETCH" (want one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH)`,
+		"defaults-method":                `:2: defaults.method: unsupported method "CONNECT" (want one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH)`,
+		"header-name":                    `:5: targets[0].headers.X Probe: invalid header name "X Probe"`,
+		"header-duplicate":               `:4: defaults.headers.user-agent: duplicate header "user-agent" (header names are case-insensitive; first at line 3)`,
+		"header-value":                   `:5: targets[0].headers.X-Probe: invalid header value "a\r\nX-Injected: 1": control characters are not allowed`,
+		"header-value-long":              `:5: targets[0].headers.X-Big: header value is 9000 bytes, more than the limit of 8192`,
+		"interval-min":                   `:2: defaults.interval: must be at least 1s, got 1ns`,
+		"timeout-min":                    `:4: targets[0].timeout: must be at least 10ms, got 1ms`,
+		"ip-protocol":                    `:4: targets[0].ip_protocols[1]: unknown IP protocol "ipv6" (want ip4 or ip6)`,
+		"ip-protocol-duplicate":          `:5: defaults.ip_protocols[2]: duplicate IP protocol "ip6"`,
+		"ip-protocols-empty":             `:4: targets[0].ip_protocols: must list ip4, ip6 or both`,
+		"status-code":                    `:4: targets[0].valid_status_codes[1]: status code 600 is outside 100-599`,
+		"status-code-type":               `:4: targets[0].valid_status_codes[1]: invalid value "OK": want an integer`,
+		"resolve":                        `:4: targets[0].resolve: invalid IP address "www.example.net"`,
+		"resolve-family":                 `:5: targets[0].resolve: address 203.0.113.10 is ip4, but ip_protocols lists ip6`,
+		"source-address":                 `:2: defaults.source_address: invalid IP address "127.0.0.256"`,
+		"source-address-family":          `:5: targets[0].source_address: address 127.0.0.2 is ip4, but ip_protocols lists ip6`,
+		"source-address-defaults-family": `:2: defaults.source_address: address 127.0.0.2 is ip4, but target "both" probes ip6`,
+		"dns-server":                     `:4: targets[0].dns_server: "1.1.1.1" is not host:port: address 1.1.1.1: missing port in address`,
+		"dns-server-port":                `:4: targets[0].dns_server: "[2606:4700:4700::1111]:dns" is not host:port: invalid port "dns"`,
+		"expected-pops":                  `:4: targets[0].expected_pops[1]: invalid PoP code "FRA-1": must match ^[A-Za-z0-9]{2,16}$`,
+		"max-distance":                   `:4: targets[0].max_distance_km: must be a number >= 0, got -1`,
+		"body-size-limit":                `:4: targets[0].body_size_limit: must be between 1 and 16MiB, got 32MiB`,
+		"body-size-limit-zero":           `:4: targets[0].body_size_limit: must be between 1 and 16MiB, got 0`,
+		"body-size-limit-unit":           `:4: targets[0].body_size_limit: invalid size "64K": unknown unit "K" (want B, KB, MB, GB, KiB, MiB or GiB)`,
+		"ca-file-missing":                `:5: targets[0].tls.ca_file: cannot read CA file: open testdata/does-not-exist.pem: no such file or directory`,
+		"ca-file-no-cert":                `:5: targets[0].tls.ca_file: no PEM certificate found in testdata/no-cert.pem`,
+		"regex":                          ":7: rules[0].regex: regex \"^edge-([a-z]{3}[0-9]+$\" does not compile: error parsing regexp: missing closing ): `^edge-([a-z]{3}[0-9]+$`",
+		"regex-no-group":                 `:7: rules[0].regex: regex must have exactly one capture group, has 0`,
+		"rule-cdn":                       `:8: rules[1].cdn: cdn "My CDN" must match ^[a-z][a-z0-9_]{0,31}$`,
+		"rule-header":                    `:5: rules[0].header: header must not be empty`,
 	}
 	files, err := filepath.Glob("testdata/invalid-*.yml")
 	if err != nil {
@@ -144,6 +147,7 @@ func TestValidFull(t *testing.T) {
 			// defaults say [ip4, ip6], but the pinned address is IPv4: only ip4 can reach it.
 			IPProtocols:    []string{"ip4"},
 			BaselineWindow: Duration(2 * time.Hour),
+			SourceAddress:  "192.0.2.7",
 		},
 		Resolve:       "203.0.113.10",
 		DNSServer:     "127.0.0.1:53",
@@ -519,5 +523,26 @@ func TestConfigLimits(t *testing.T) {
 	if perTarget*MaxTargets > maxVisits/2 {
 		t.Errorf("a rich target decodes %d values: %d targets would use %d of the %d allowed, want at most half",
 			perTarget, MaxTargets, perTarget*MaxTargets, maxVisits)
+	}
+}
+
+// source_address in defaults applies to every target that does not set its own; a target's
+// own wins, and an IPv6 one fits an ip6 target.
+func TestSourceAddressInherited(t *testing.T) {
+	cfg, err := Parse([]byte(`
+defaults:
+  source_address: 127.0.0.2
+targets:
+  - {name: a, url: 'http://a.example/'}
+  - {name: b, url: 'http://b.example/', source_address: 127.0.0.3}
+  - {name: c, url: 'http://c.example/', source_address: '::1', ip_protocols: [ip6]}
+`), "inline.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"127.0.0.2", "127.0.0.3", "::1"} {
+		if got := cfg.Targets[i].SourceAddress; got != want {
+			t.Errorf("target %s: source_address %q, want %q", cfg.Targets[i].Name, got, want)
+		}
 	}
 }

@@ -139,6 +139,7 @@ func applyDefaults(cfg *Config, d *decoder) {
 		inherit(d, &t.FollowRedirectsHeaders, &def.FollowRedirectsHeaders, false)
 		inherit(d, &t.ValidStatusCodes, &def.ValidStatusCodes, nil)
 		inherit(d, &t.BaselineWindow, &def.BaselineWindow, defaultBaselineWindow)
+		inherit(d, &t.SourceAddress, &def.SourceAddress, "")
 
 		// A pinned address can only be reached over its own family, so unless the target
 		// itself lists ip_protocols, the address decides.

@@ -127,6 +127,11 @@ func validateSettings(d *decoder, prefix string, s *Settings) error {
 			}
 		}
 	}
+	if d.written[&s.SourceAddress] {
+		if _, err := netip.ParseAddr(s.SourceAddress); err != nil {
+			return d.at(prefix+".source_address", "invalid IP address %q", s.SourceAddress)
+		}
+	}
 	if d.written[&s.IPProtocols] {
 		p := prefix + ".ip_protocols"
 		if len(s.IPProtocols) == 0 {
@@ -240,6 +245,21 @@ func validateTarget(cfg *Config, i int, d *decoder, firstName map[string]int) er
 			if proto != family {
 				return d.at(p+".resolve", "address %s is %s, but ip_protocols lists %s", t.Resolve, family, proto)
 			}
+		}
+	}
+	if t.SourceAddress != "" {
+		// Parsed by validateSettings wherever it was written. A probe over the other family
+		// could never connect from it.
+		addr, _ := netip.ParseAddr(t.SourceAddress)
+		family := ipProtocolOf(addr)
+		for _, proto := range t.IPProtocols {
+			if proto == family {
+				continue
+			}
+			if d.origin(&t.SourceAddress, &def.SourceAddress) == fromTarget {
+				return d.at(p+".source_address", "address %s is %s, but ip_protocols lists %s", t.SourceAddress, family, proto)
+			}
+			return d.at("defaults.source_address", "address %s is %s, but target %q probes %s", t.SourceAddress, family, t.Name, proto)
 		}
 	}
 	if t.DNSServer != "" {

@@ -252,7 +252,7 @@ func TestQueries(t *testing.T) {
 			t.Errorf("%s %q %s: variables left after Expand: %s", q.File, q.Panel, q.RefID, e)
 		}
 	}
-	for _, uid := range []string{"pop-overview", "pop-shifts", "pop-latency", "pop-cache"} {
+	for _, uid := range []string{"pop-overview", "pop-shifts", "pop-latency", "pop-cache", "pop-fleet"} {
 		if perDashboard[uid] == 0 {
 			t.Errorf("no queries found for dashboard %s", uid)
 		}
@@ -605,5 +605,171 @@ func readYAML(t *testing.T, path string, v any) {
 	}
 	if err := yaml.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s is not valid YAML: %v", path, err)
+	}
+}
+
+// histogramFamilies are the exporter's histograms, found by their classic series suffix
+// being selectable: every histogram is exposed with classic and native buckets.
+var histogramFamilies = []string{"pop_probe_ttfb_seconds", "pop_probe_phase_duration_seconds", "pop_exporter_schedule_delay_seconds"}
+
+// nativeTwin returns the name a histogram query must also read for Prometheus with native
+// histograms enabled (which then ingests no classic series), or "" when name needs none.
+// Classic pop_probe_ttfb_seconds_bucket and _sum/_count pair with pop_probe_ttfb_seconds; a
+// recording rule of classic buckets, x_bucket:rate5m, pairs with its native twin x:rate5m.
+func nativeTwin(name string) string {
+	if strings.Contains(name, ":") {
+		if level, rest, ok := strings.Cut(name, ":"); ok && strings.Contains(rest, "_bucket:") {
+			return level + ":" + strings.Replace(rest, "_bucket:", ":", 1)
+		}
+		return ""
+	}
+	for _, h := range histogramFamilies {
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if name == h+suffix {
+				return h
+			}
+		}
+	}
+	return ""
+}
+
+// TestHistogramsClassicAndNative: Prometheus ingests the exporter's histograms as classic
+// buckets (the default) or, with native histograms enabled, as native histograms only. Every
+// dashboard query and rule that reads a classic series must also read its native twin (joined
+// with `or`), and a recording rule of classic buckets must have a native twin rule, so that
+// no panel or alert goes blank when native histograms are switched on.
+func TestHistogramsClassicAndNative(t *testing.T) {
+	for _, h := range histogramFamilies {
+		if !slices.Contains(collector.MetricNames(), h) {
+			t.Errorf("histogram %s is not exposed by pop_exporter", h)
+		}
+	}
+	type source struct{ where, expr string }
+	var exprs []source
+	records := map[string]bool{}
+	ruleFiles, _ := filepath.Glob(filepath.Join(rulesDir, "*.rules.yml"))
+	for _, f := range ruleFiles {
+		var rf ruleFile
+		readYAML(t, f, &rf)
+		for _, g := range rf.Groups {
+			for _, r := range g.Rules {
+				if r.Record != "" {
+					records[r.Record] = true
+				}
+				exprs = append(exprs, source{filepath.Base(f) + " " + r.Record + r.Alert, r.Expr})
+			}
+		}
+	}
+	for r := range records {
+		if twin := nativeTwin(r); twin != "" && !records[twin] {
+			t.Errorf("recording rule %s of classic buckets has no native twin %s", r, twin)
+		}
+	}
+	qs, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range qs {
+		exprs = append(exprs, source{fmt.Sprintf("%s %q %s", q.File, q.Panel, q.RefID), Expand(q.Expr)})
+	}
+	checked := 0
+	for _, src := range exprs {
+		names, err := metricNames(src.expr)
+		if err != nil {
+			t.Errorf("%s: %v", src.where, err)
+			continue
+		}
+		for _, n := range names {
+			twin := nativeTwin(n)
+			if twin == "" {
+				continue
+			}
+			checked++
+			if !slices.Contains(names, twin) && !isClassicRecording(src.where, records) {
+				t.Errorf("%s reads %s but not %s: it is empty when Prometheus ingests native histograms\n%s", src.where, n, twin, src.expr)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no query reads a histogram: the check found nothing to check")
+	}
+}
+
+// isClassicRecording reports whether where names a recording rule of classic buckets, which
+// reads only the classic series by design (its native twin reads the other).
+func isClassicRecording(where string, records map[string]bool) bool {
+	_, name, _ := strings.Cut(where, " ")
+	return records[name] && nativeTwin(name) != ""
+}
+
+// quantileGroupingRE finds the grouping of the aggregation directly inside histogram_quantile.
+var quantileGroupingRE = regexp.MustCompile(`histogram_quantile\(\s*[0-9.]+\s*,\s*[a-z]+\s+by\s*\(([^)]*)\)`)
+
+// TestQuantilesKeepVantagesApart: with several vantages selected, a quantile over all of them
+// pools networks that see the same PoP at very different distances; each panel's quantiles
+// keep vantages apart (by vantage, or by exporter instance).
+func TestQuantilesKeepVantagesApart(t *testing.T) {
+	qs, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, q := range qs {
+		for _, m := range quantileGroupingRE.FindAllStringSubmatch(q.Expr, -1) {
+			found++
+			labels := strings.Split(strings.ReplaceAll(m[1], " ", ""), ",")
+			if !slices.Contains(labels, "vantage") && !slices.Contains(labels, "instance") {
+				t.Errorf("%s %q %s: histogram_quantile over by (%s) pools every selected vantage", q.File, q.Panel, q.RefID, m[1])
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no histogram_quantile found in the dashboards")
+	}
+}
+
+// The fleet dashboard answers "is a shift local or CDN-wide?": a map of vantages and the
+// PoPs serving each, a vantage x target matrix (one row per vantage), the scope tables and
+// the away-over-time graph, with links into the other dashboards that keep the vantage.
+func TestFleetDashboard(t *testing.T) {
+	d := loadDashboards(t)["fleet.json"]
+	if d == nil {
+		t.Fatal("dashboards/fleet.json is missing")
+	}
+	byType := map[string][]map[string]any{}
+	for _, p := range allPanels(d) {
+		byType[p["type"].(string)] = append(byType[p["type"].(string)], p)
+	}
+	if len(byType["geomap"]) != 1 {
+		t.Fatalf("want one geomap, got %d", len(byType["geomap"]))
+	}
+	geo, _ := json.Marshal(byType["geomap"][0])
+	for _, want := range []string{"pop_vantage_info", "pop_probe_edge_info", `"field":"vantage_longitude"`, `"field":"longitude"`} {
+		if !strings.Contains(string(geo), want) {
+			t.Errorf("geomap lacks %s: vantage and PoP markers share the vantage's colour", want)
+		}
+	}
+	matrix := 0
+	for _, p := range byType["stat"] {
+		if p["repeat"] != "vantage" {
+			continue
+		}
+		matrix++
+		b, _ := json.Marshal(p)
+		for _, want := range []string{"/d/pop-shifts/", "/d/pop-latency/", "var-vantage=${__field.labels.vantage}", "{{pop}}", "pop_probe_shift_distance_meters"} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("matrix panel %q lacks %s", p["title"], want)
+			}
+		}
+	}
+	if matrix != 1 {
+		t.Errorf("want one stat panel repeated per vantage (the vantage x target matrix), got %d", matrix)
+	}
+	b, _ := File("fleet.json")
+	for _, want := range []string{"target:pop_probe_vantages_shifted_far:ratio", "cdn:pop_probe_vantages_shifted_far:ratio",
+		"pop_alert:shift_wide_ratio:threshold", "PopShiftedFarCDNWide", "${vantage:queryparam}"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("fleet.json does not use %s", want)
+		}
 	}
 }

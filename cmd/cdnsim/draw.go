@@ -61,14 +61,24 @@ func (tl *Timeline) popAt(elapsed time.Duration, r *rng) string {
 	}
 }
 
-// ttfbFor draws the delay before the response head for a PoP.
-func (t *Target) ttfbFor(pop string, r *rng) time.Duration {
-	spec, ok := t.TTFB[pop]
-	if !ok {
-		spec, ok = t.TTFB["default"]
+// ttfbFor draws the delay before the response head for a PoP, as seen by a vantage (view nil:
+// none). The most specific entry wins: the vantage's for the PoP, the vantage's default, the
+// target's for the PoP, the target's default, then 20 ms ± 5 ms.
+func (t *Target) ttfbFor(pop string, view *VantageView, r *rng) time.Duration {
+	spec := TTFBSpec{Median: Duration(20 * time.Millisecond), Jitter: Duration(5 * time.Millisecond)}
+	var tables []map[string]TTFBSpec
+	if view != nil {
+		tables = append(tables, view.TTFB)
 	}
-	if !ok {
-		spec = TTFBSpec{Median: Duration(20 * time.Millisecond), Jitter: Duration(5 * time.Millisecond)}
+	tables = append(tables, t.TTFB)
+lookup:
+	for _, table := range tables {
+		for _, key := range [...]string{pop, "default"} {
+			if s, ok := table[key]; ok {
+				spec = s
+				break lookup
+			}
+		}
 	}
 	d := time.Duration(spec.Median) + time.Duration(r.approxNormal()*float64(spec.Jitter))
 	return max(d, 0)

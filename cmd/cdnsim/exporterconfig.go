@@ -43,8 +43,11 @@ func probeTimeout(interval time.Duration) time.Duration {
 }
 
 // buildExporterConfig renders the pop_exporter configuration that probes every target of
-// the scenario. A target whose scheme has no listener falls back to the other one.
-func buildExporterConfig(sc *Scenario, ep endpoints, interval time.Duration) ([]byte, error) {
+// the scenario. A target whose scheme has no listener falls back to the other one. With a
+// vantage (an index of sc.Vantages; -1 for none) the config is that vantage's: its name and
+// location, its source address for every probe, and the PoPs it is expected to see; without,
+// it is vantage "cdnsim" in Amsterdam, probing from the system's choice of address.
+func buildExporterConfig(sc *Scenario, ep endpoints, interval time.Duration, vantage int) ([]byte, error) {
 	if ep.httpAddr == "" && ep.httpsAddr == "" {
 		return nil, fmt.Errorf("no listener to point the exporter at")
 	}
@@ -56,6 +59,11 @@ func buildExporterConfig(sc *Scenario, ep endpoints, interval time.Duration) ([]
 			Interval: config.Duration(interval),
 			Timeout:  config.Duration(probeTimeout(interval)),
 		}},
+	}
+	if vantage >= 0 {
+		v := sc.Vantages[vantage]
+		cfg.Vantage = config.Vantage{Name: v.Name, Location: v.Location}
+		cfg.Defaults.SourceAddress = v.sourceAddress().String()
 	}
 	for _, t := range sc.Targets {
 		scheme, addr := t.Scheme, ep.httpsAddr
@@ -74,6 +82,10 @@ func buildExporterConfig(sc *Scenario, ep endpoints, interval time.Duration) ([]
 			URL:           scheme + "://" + addr + "/" + t.Name + "/",
 			MaxDistanceKM: t.MaxDistanceKM,
 		}
+		if t.Interval != 0 {
+			et.Interval = config.Duration(t.Interval)
+			et.Timeout = config.Duration(probeTimeout(time.Duration(t.Interval)))
+		}
 		if scheme == "https" {
 			et.TLS.CAFile = ep.caFile
 		}
@@ -81,7 +93,7 @@ func buildExporterConfig(sc *Scenario, ep endpoints, interval time.Duration) ([]
 			// Akamai shows its cache status only to requests that ask for it.
 			et.Headers = map[string]string{"Pragma": "akamai-x-cache-on, akamai-x-get-cache-key"}
 		}
-		for _, p := range t.PoPs.initialPoPs() {
+		for _, p := range t.timeline(vantage).initialPoPs() {
 			if label := popLabel(t, p); label != "" {
 				et.ExpectedPoPs = append(et.ExpectedPoPs, label)
 			}

@@ -25,7 +25,7 @@ targets:
   - {name: kc, cdn: keycdn, scheme: http, pops: {stay: defr}}
   - {name: c7, cdn: cdn77, scheme: http, pops: {stay: pragueCZ}}
 `)
-	out, err := buildExporterConfig(sc, endpoints{httpAddr: "127.0.0.1:8081", httpsAddr: "127.0.0.1:8443", caFile: "/abs/ca.pem"}, 15*time.Second)
+	out, err := buildExporterConfig(sc, endpoints{httpAddr: "127.0.0.1:8081", httpsAddr: "127.0.0.1:8443", caFile: "/abs/ca.pem"}, 15*time.Second, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ targets:
 	}
 
 	// With HTTPS disabled, https targets fall back to the HTTP listener.
-	out, err = buildExporterConfig(sc, endpoints{httpAddr: "127.0.0.1:8081"}, 5*time.Second)
+	out, err = buildExporterConfig(sc, endpoints{httpAddr: "127.0.0.1:8081"}, 5*time.Second, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestExporterAcceptsPrintedConfig(t *testing.T) {
 	if err := ca.writeCAFile(caFile); err != nil {
 		t.Fatal(err)
 	}
-	out, err := buildExporterConfig(sc, endpoints{httpAddr: "127.0.0.1:8081", httpsAddr: "127.0.0.1:8443", caFile: caFile}, 5*time.Second)
+	out, err := buildExporterConfig(sc, endpoints{httpAddr: "127.0.0.1:8081", httpsAddr: "127.0.0.1:8443", caFile: caFile}, 5*time.Second, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,13 +7,17 @@
 // modelled on the real responses named in vendors.go. A YAML scenario scripts, per target,
 // the PoP over time (stay, shift after a time, flap between two PoPs, random among a set),
 // the TTFB per PoP, the cache-status mix and faults (error status, timeouts, TCP resets, slow
-// headers). Time counts from cdnsim's start. Every draw comes from a generator seeded by
+// headers). Scenario vantages are client networks told apart by source address (127.0.0.2,
+// 127.0.0.3, … on loopback): each can see a target on its own timeline and TTFB, the way
+// anycast or DNS steering sends different networks to different PoPs. Time counts from
+// cdnsim's start. Every draw comes from a generator seeded by
 // (--seed, target, request number), so a run is reproducible for a given seed and request
 // sequence.
 //
 // For HTTPS, cdnsim makes a throwaway CA at start and writes it to --tls.ca-file for the
 // exporter to trust. --print-config prints a pop_exporter configuration probing every target;
-// --config.out writes the same once the listeners are bound (so port 0 works). See README.md.
+// --config.out writes the same once the listeners are bound (so port 0 works), one per
+// vantage with {vantage} in its path. See README.md.
 package main
 
 import (
@@ -28,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,6 +55,7 @@ type options struct {
 	configOut      string
 	configInterval time.Duration
 	configHost     string
+	configVantage  string
 	generate       int
 }
 
@@ -65,7 +71,8 @@ func main() {
 	app.Flag("print-config", "Print a pop_exporter config for the scenario and the listen addresses, then exit.").BoolVar(&opts.printConfig)
 	app.Flag("print-config.interval", "Probe interval in the printed or written exporter config.").Default("5s").DurationVar(&opts.configInterval)
 	app.Flag("print-config.host", "Host in the URLs of the exporter config instead of the listen host (e.g. a compose service name); also put in the certificate.").StringVar(&opts.configHost)
-	app.Flag("config.out", "Once listening, write the pop_exporter config (with the bound addresses) to this file.").StringVar(&opts.configOut)
+	app.Flag("print-config.vantage", "Print or write the config of this scenario vantage: its name, location and source address.").StringVar(&opts.configVantage)
+	app.Flag("config.out", "Once listening, write the pop_exporter config (with the bound addresses) to this file; with {vantage} in the path, one file per scenario vantage.").StringVar(&opts.configOut)
 	app.Flag("targets.generate", "Add N synthetic targets cycling through the CDN formats (load tests).").Default("0").IntVar(&opts.generate)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
@@ -121,8 +128,12 @@ func run(opts options, logger *slog.Logger, stdout io.Writer) error {
 				return fmt.Errorf("--print-config cannot know the port picked for %s: use --config.out", a)
 			}
 		}
+		v, err := vantageIndex(sc, opts.configVantage)
+		if err != nil {
+			return err
+		}
 		ep := endpoints{httpAddr: opts.httpAddr, httpsAddr: opts.httpsAddr, caFile: caFile}
-		out, err := buildExporterConfig(sc, ep.withHost(opts.configHost), opts.configInterval)
+		out, err := buildExporterConfig(sc, ep.withHost(opts.configHost), opts.configInterval, v)
 		if err != nil {
 			return err
 		}
@@ -135,8 +146,66 @@ func run(opts options, logger *slog.Logger, stdout io.Writer) error {
 	return serveScenario(ctx, sc, opts, caFile, logger)
 }
 
+// vantagePlaceholder in --config.out stands for each vantage's name: one config per vantage.
+const vantagePlaceholder = "{vantage}"
+
+// configOutput is one exporter config to write once listening: for which vantage (an index of
+// the scenario's vantages, -1 for none), to which file.
+type configOutput struct {
+	vantage int
+	file    string
+}
+
+// configOutputs lists the configs --config.out asks for: one per scenario vantage when the path
+// holds the placeholder, else one for --print-config.vantage (or for no vantage).
+func configOutputs(sc *Scenario, path, vantage string) ([]configOutput, error) {
+	if path == "" {
+		return nil, nil
+	}
+	if !strings.Contains(path, vantagePlaceholder) {
+		v, err := vantageIndex(sc, vantage)
+		if err != nil {
+			return nil, err
+		}
+		return []configOutput{{vantage: v, file: path}}, nil
+	}
+	if vantage != "" {
+		return nil, fmt.Errorf("--print-config.vantage picks one vantage, %s in --config.out asks for all", vantagePlaceholder)
+	}
+	if len(sc.Vantages) == 0 {
+		return nil, fmt.Errorf("--config.out has %s but the scenario defines no vantages", vantagePlaceholder)
+	}
+	var out []configOutput
+	for i, v := range sc.Vantages {
+		out = append(out, configOutput{vantage: i, file: strings.ReplaceAll(path, vantagePlaceholder, v.Name)})
+	}
+	return out, nil
+}
+
+// vantageIndex finds a scenario vantage by name; "" is no vantage (-1).
+func vantageIndex(sc *Scenario, name string) (int, error) {
+	if name == "" {
+		return -1, nil
+	}
+	var names []string
+	for i, v := range sc.Vantages {
+		if v.Name == name {
+			return i, nil
+		}
+		names = append(names, v.Name)
+	}
+	if len(names) == 0 {
+		return -1, fmt.Errorf("--print-config.vantage %q: the scenario defines no vantages", name)
+	}
+	return -1, fmt.Errorf("--print-config.vantage %q is not a vantage of the scenario (%s)", name, strings.Join(names, ", "))
+}
+
 // serveScenario binds the listeners, announces them, and serves until ctx is done.
 func serveScenario(ctx context.Context, sc *Scenario, opts options, caFile string, logger *slog.Logger) error {
+	outputs, err := configOutputs(sc, opts.configOut, opts.configVantage)
+	if err != nil {
+		return err
+	}
 	rs, err := startServers(sc, opts, caFile, logger)
 	if err != nil {
 		return err
@@ -144,16 +213,16 @@ func serveScenario(ctx context.Context, sc *Scenario, opts options, caFile strin
 	// One parseable line with the bound addresses: tests and scripts wait for it.
 	logger.Info("listening", "http", rs.ep.httpAddr, "https", rs.ep.httpsAddr, "ca_file", caFile,
 		"targets", len(sc.Targets), "seed", opts.seed)
-	if opts.configOut != "" {
-		out, err := buildExporterConfig(sc, rs.ep.withHost(opts.configHost), opts.configInterval)
+	for _, o := range outputs {
+		out, err := buildExporterConfig(sc, rs.ep.withHost(opts.configHost), opts.configInterval, o.vantage)
 		if err == nil {
-			err = writeFileAtomic(opts.configOut, out)
+			err = writeFileAtomic(o.file, out)
 		}
 		if err != nil {
 			rs.shutdown()
 			return err
 		}
-		logger.Info("wrote exporter config", "file", opts.configOut)
+		logger.Info("wrote exporter config", "file", o.file)
 	}
 	<-ctx.Done()
 	logger.Info("shutting down")

@@ -16,9 +16,11 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Scenario is a parsed and validated scenario file: the simulated targets and their scripts.
+// Scenario is a parsed and validated scenario file: the simulated client networks (vantages),
+// the simulated targets and their scripts.
 type Scenario struct {
-	Targets []*Target `yaml:"targets"`
+	Vantages []*Vantage `yaml:"vantages"`
+	Targets  []*Target  `yaml:"targets"`
 }
 
 // Target is one simulated edge, served at /<Name>/ on both listeners.
@@ -33,12 +35,22 @@ type Target struct {
 	Faults Faults              `yaml:"faults"`
 	Status int                 `yaml:"status"` // status of a normal answer; default 200
 
+	// Vantages says how the scenario's vantages see this target, by vantage name: a request
+	// from a vantage's source address gets that vantage's timeline and TTFBs, the way anycast
+	// or DNS steering sends different networks to different PoPs. Requests from any other
+	// address, and vantages not listed, get the target's own pops and ttfb.
+	Vantages map[string]*VantageView `yaml:"vantages"`
+
 	// MaxDistanceKM, when set, is copied to the exporter config printed for the scenario.
 	MaxDistanceKM float64 `yaml:"max_distance_km"`
+	// Interval, when set, is this target's probe interval in the printed exporter config
+	// (its timeout is ¾ of it), for answers slower than the default interval allows.
+	Interval Duration `yaml:"interval"`
 
-	vendor  *vendor     // resolved from CDN
-	cacheCW []cacheStep // cumulative cache weights, in a fixed order
-	line    int         // line of the target in the scenario file, for error messages
+	vendor  *vendor        // resolved from CDN
+	views   []*VantageView // by index of Scenario.Vantages; nil where the vantage sees the default
+	cacheCW []cacheStep    // cumulative cache weights, in a fixed order
+	line    int            // line of the target in the scenario file, for error messages
 }
 
 // Timeline is where a target's traffic lands over time. Exactly one field is set.
@@ -137,9 +149,14 @@ func ParseScenario(name string, data []byte) (*Scenario, error) {
 	// A second pass over the node tree gives each target its line for validation errors.
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err == nil {
-		for i, n := range targetNodes(&doc) {
+		for i, n := range listNodes(&doc, "targets") {
 			if i < len(s.Targets) && s.Targets[i] != nil {
 				s.Targets[i].line = n.Line
+			}
+		}
+		for i, n := range listNodes(&doc, "vantages") {
+			if i < len(s.Vantages) && s.Vantages[i] != nil {
+				s.Vantages[i].line = n.Line
 			}
 		}
 	}
@@ -149,8 +166,8 @@ func ParseScenario(name string, data []byte) (*Scenario, error) {
 	return &s, nil
 }
 
-// targetNodes returns the YAML nodes of the items of the top-level targets list.
-func targetNodes(doc *yaml.Node) []*yaml.Node {
+// listNodes returns the YAML nodes of the items of the top-level list key.
+func listNodes(doc *yaml.Node, key string) []*yaml.Node {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil
 	}
@@ -159,7 +176,7 @@ func targetNodes(doc *yaml.Node) []*yaml.Node {
 		return nil
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == "targets" && m.Content[i+1].Kind == yaml.SequenceNode {
+		if m.Content[i].Value == key && m.Content[i+1].Kind == yaml.SequenceNode {
 			return m.Content[i+1].Content
 		}
 	}
@@ -170,12 +187,19 @@ func (s *Scenario) validate() error {
 	if len(s.Targets) == 0 {
 		return errors.New("no targets")
 	}
+	if err := s.validateVantages(); err != nil {
+		return err
+	}
 	seen := make(map[string]int, len(s.Targets))
 	for i, t := range s.Targets {
 		if t == nil {
 			return fmt.Errorf("target #%d is empty", i+1)
 		}
-		if err := t.validate(); err != nil {
+		err := t.validate()
+		if err == nil {
+			err = t.resolveViews(s.Vantages)
+		}
+		if err != nil {
 			return fmt.Errorf("line %d: target %q: %w", t.line, t.Name, err)
 		}
 		if prev, dup := seen[t.Name]; dup {
@@ -208,6 +232,9 @@ func (t *Target) validate() error {
 	if t.Status < 100 || t.Status > 599 {
 		return fmt.Errorf("status %d is not an HTTP status", t.Status)
 	}
+	if t.Interval != 0 && time.Duration(t.Interval) < 10*time.Millisecond {
+		return fmt.Errorf("interval %s is shorter than 10ms", time.Duration(t.Interval))
+	}
 	if err := t.PoPs.validate(v); err != nil {
 		return fmt.Errorf("pops: %w", err)
 	}
@@ -219,17 +246,8 @@ func (t *Target) validate() error {
 			return fmt.Errorf("shield: %q is not a %s PoP code (%s)", t.Shield, v.name, v.popRE)
 		}
 	}
-	pops := t.PoPs.allPoPs()
-	for _, pop := range slices.Sorted(maps.Keys(t.TTFB)) {
-		spec := t.TTFB[pop]
-		if pop != "default" && !slices.Contains(pops, pop) {
-			// Most likely a typo, which would silently fall back to the default delay.
-			return fmt.Errorf("ttfb: %q is neither one of the target's PoPs (%s) nor default", pop, strings.Join(pops, ", "))
-		}
-		if spec.Jitter > spec.Median && spec.Median > 0 {
-			// Allowed, but a jitter above the median mostly clamps to zero: say so early.
-			return fmt.Errorf("ttfb: %s: jitter %s is larger than median %s", pop, time.Duration(spec.Jitter), time.Duration(spec.Median))
-		}
+	if err := validateTTFB(t.TTFB, t.PoPs.allPoPs(), "target's"); err != nil {
+		return err
 	}
 	if err := t.validateCache(); err != nil {
 		return fmt.Errorf("cache: %w", err)
@@ -238,6 +256,28 @@ func (t *Target) validate() error {
 		return fmt.Errorf("faults: %w", err)
 	}
 	return nil
+}
+
+// validateTTFB checks the keys of a ttfb map against the PoPs they can apply to. whose names
+// those PoPs in the error ("target's", "vantage's").
+func validateTTFB(ttfb map[string]TTFBSpec, pops []string, whose string) error {
+	for _, pop := range slices.Sorted(maps.Keys(ttfb)) {
+		spec := ttfb[pop]
+		if pop != "default" && !slices.Contains(pops, pop) {
+			// Most likely a typo, which would silently fall back to the default delay.
+			return fmt.Errorf("ttfb: %q is neither one of the %s PoPs (%s) nor default", pop, whose, strings.Join(pops, ", "))
+		}
+		if spec.Jitter > spec.Median && spec.Median > 0 {
+			// Allowed, but a jitter above the median mostly clamps to zero: say so early.
+			return fmt.Errorf("ttfb: %s: jitter %s is larger than median %s", pop, time.Duration(spec.Jitter), time.Duration(spec.Median))
+		}
+	}
+	return nil
+}
+
+// isZero reports whether no field of the timeline is set.
+func (tl *Timeline) isZero() bool {
+	return tl.Stay == "" && tl.Shift == nil && tl.Flap == nil && tl.Random == nil
 }
 
 func (tl *Timeline) validate(v *vendor) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -20,12 +21,13 @@ import (
 // simulator serves every scenario target on one handler, routed by the first path segment,
 // so thousands of targets cost one map entry each rather than one listener each.
 type simulator struct {
-	targets map[string]*simTarget
-	order   []*simTarget
-	seed    int64
-	start   time.Time
-	now     func() time.Time
-	logger  *slog.Logger
+	targets  map[string]*simTarget
+	order    []*simTarget
+	vantages []*Vantage
+	seed     int64
+	start    time.Time
+	now      func() time.Time
+	logger   *slog.Logger
 
 	// done is closed on shutdown so that held (timeout) and trickling (slow headers) requests
 	// give up at once instead of delaying the exit.
@@ -44,12 +46,13 @@ type simTarget struct {
 // at the first call.
 func newSimulator(sc *Scenario, seed int64, now func() time.Time, logger *slog.Logger) *simulator {
 	s := &simulator{
-		targets: make(map[string]*simTarget, len(sc.Targets)),
-		seed:    seed,
-		now:     now,
-		start:   now(),
-		logger:  logger,
-		done:    make(chan struct{}),
+		targets:  make(map[string]*simTarget, len(sc.Targets)),
+		vantages: sc.Vantages,
+		seed:     seed,
+		now:      now,
+		start:    now(),
+		logger:   logger,
+		done:     make(chan struct{}),
 	}
 	for _, t := range sc.Targets {
 		st := &simTarget{Target: t, hash: fnv64(t.Name)}
@@ -73,14 +76,15 @@ type decision struct {
 }
 
 // decide draws the fault, PoP, cache status and TTFB of request number n of a target at
-// elapsed time since start, in this fixed order.
-func (s *simulator) decide(t *simTarget, n uint64, elapsed time.Duration) decision {
+// elapsed time since start, in this fixed order, for a client of vantage v (an index of the
+// scenario's vantages, -1 for none).
+func (s *simulator) decide(t *simTarget, n uint64, elapsed time.Duration, v int) decision {
 	r := newRNG(s.seed, t.hash, n)
 	var d decision
 	d.fault = t.faultFor(elapsed, &r)
-	d.pop = t.PoPs.popAt(elapsed, &r)
+	d.pop = t.timeline(v).popAt(elapsed, &r)
 	d.cache = t.cacheFor(&r)
-	d.ttfb = t.ttfbFor(d.pop, &r)
+	d.ttfb = t.ttfbFor(d.pop, t.view(v), &r)
 	d.rng = r
 	return d
 }
@@ -100,9 +104,15 @@ func (s *simulator) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	n := t.requests.Add(1) - 1
 	elapsed := s.now().Sub(s.start)
-	d := s.decide(t, n, elapsed)
+	v := vantageOf(s.vantages, req.RemoteAddr)
+	d := s.decide(t, n, elapsed, v)
 	if s.logger.Enabled(req.Context(), slog.LevelDebug) {
-		s.logger.Debug("request", "target", t.Name, "n", n, "pop", d.pop, "cache", d.cache, "ttfb", d.ttfb, "fault", d.fault)
+		vantage := ""
+		if v >= 0 {
+			vantage = s.vantages[v].Name
+		}
+		s.logger.Debug("request", "target", t.Name, "n", n, "client", req.RemoteAddr, "vantage", vantage,
+			"pop", d.pop, "cache", d.cache, "ttfb", d.ttfb, "fault", d.fault)
 	}
 
 	switch d.fault {
@@ -147,13 +157,22 @@ func (s *simulator) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// serveIndex lists the targets, one per line: name, cdn, scheme, timeline.
+// serveIndex lists the vantages, then the targets, one per line: name, cdn, scheme, timeline;
+// below a target, indented, the timeline of each vantage that sees it differently.
 func (s *simulator) serveIndex(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# cdnsim: %d targets, seed %d, started %s\n", len(s.order), s.seed, s.start.UTC().Format(time.RFC3339))
+	for _, v := range s.vantages {
+		fmt.Fprintf(&b, "# vantage %s: clients in %s, at %s\n", v.Name, v.prefix, cmp.Or(v.Location, "an unknown location"))
+	}
 	for _, t := range s.order {
 		fmt.Fprintf(&b, "/%s/\t%s\t%s\t%s%s\n", t.Name, t.CDN, t.Scheme, t.PoPs.describe(), t.Faults.describe())
+		for i, v := range s.vantages {
+			if view := t.view(i); view != nil {
+				fmt.Fprintf(&b, "\t%s: %s\n", v.Name, t.timeline(i).describe())
+			}
+		}
 	}
 	w.Write(b.Bytes())
 }

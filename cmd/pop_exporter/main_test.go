@@ -72,7 +72,7 @@ func edgeServer(t *testing.T) *httptest.Server {
 
 func configYAML(urls map[string]string) string {
 	var b strings.Builder
-	b.WriteString("vantage:\n  name: test\n  location: AMS\ndefaults:\n  interval: 200ms\n  timeout: 150ms\ntargets:\n")
+	b.WriteString("vantage:\n  name: test\n  location: AMS\ndefaults:\n  interval: 1s\n  timeout: 800ms\ntargets:\n")
 	for name, u := range urls {
 		fmt.Fprintf(&b, "  - name: %s\n    url: %s\n", name, u)
 	}

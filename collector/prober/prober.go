@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -51,8 +52,9 @@ type Spec struct {
 	header    http.Header
 	host      string // Host header override, "" for the URL's host
 	ident     *edge.Identifier
-	url       *url.URL // the target's URL, parsed by config
-	userAgent string   // the exporter's own User-Agent, sent where configured headers are not
+	url       *url.URL   // the target's URL, parsed by config
+	userAgent string     // the exporter's own User-Agent, sent where configured headers are not
+	source    netip.Addr // source_address: the local address to connect from; invalid = any
 }
 
 // NewSpec prepares the probe of target t on one IP family ("ip4" or "ip6"); c holds what config
@@ -72,6 +74,14 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, userAgent str
 		return nil, fmt.Errorf("target %q: unknown ip protocol %q", t.Name, ipProtocol)
 	}
 	s.Key = t.Name + "/" + s.IPVersion
+	if t.SourceAddress != "" {
+		// config checked the address and that its family is the probe's.
+		a, err := netip.ParseAddr(t.SourceAddress)
+		if err != nil {
+			return nil, fmt.Errorf("target %q: source_address: %w", t.Name, err)
+		}
+		s.source = a
+	}
 	for k, v := range t.Headers {
 		if strings.EqualFold(k, "Host") {
 			s.host = v
@@ -93,7 +103,9 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, userAgent str
 	if t.DNSServer != "" {
 		server := t.DNSServer
 		s.resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var d net.Dialer
+			// The lookup leaves from the source address too, if the server's family allows:
+			// a vantage's resolver path is part of what it sees.
+			d := net.Dialer{LocalAddr: s.localAddr(network, server)}
 			return d.DialContext(ctx, network, server)
 		}}
 	}
@@ -110,8 +122,27 @@ func (s *Spec) dial(ctx context.Context, _, addr string) (net.Conn, error) {
 	if s.Target.Resolve != "" && s.url != nil && strings.EqualFold(host, s.url.Hostname()) {
 		addr = net.JoinHostPort(s.Target.Resolve, port)
 	}
-	d := net.Dialer{Resolver: s.resolver}
+	d := net.Dialer{Resolver: s.resolver, LocalAddr: s.localAddr(s.network, "")}
 	return d.DialContext(ctx, s.network, addr)
+}
+
+// localAddr is the address to bind a connection on network ("tcp4", "udp", …) to: the
+// target's source_address, or nil (any) when none is set or when remote, a literal IP, is of
+// the other family. A nil net.Addr, not a nil *net.TCPAddr in it, is what net.Dialer wants.
+func (s *Spec) localAddr(network, remote string) net.Addr {
+	if !s.source.IsValid() {
+		return nil
+	}
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		if r, err := netip.ParseAddr(host); err == nil && r.Unmap().Is4() != s.source.Unmap().Is4() {
+			return nil
+		}
+	}
+	ap := netip.AddrPortFrom(s.source, 0)
+	if strings.HasPrefix(network, "udp") {
+		return net.UDPAddrFromAddrPort(ap)
+	}
+	return net.TCPAddrFromAddrPort(ap)
 }
 
 // checkRedirect follows redirects as configured. The configured headers (tokens, debug

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -402,5 +403,78 @@ func TestRedirectToAnotherHostDropsConfiguredHeaders(t *testing.T) {
 				t.Errorf("User-Agent after the redirect = %q, want %q", ua, wantUA)
 			}
 		})
+	}
+}
+
+// source_address binds every connection of a probe to that local address, including after a
+// redirect: the server sees the probe come from 127.0.0.2 (every 127.0.0.0/8 address is
+// local on Linux), as a second vantage on the same host would.
+func TestProbeSourceAddress(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		clients []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		mu.Lock()
+		clients = append(clients, host)
+		mu.Unlock()
+		if r.URL.Path == "/old" {
+			http.Redirect(w, r, "/new", http.StatusFound)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	defer srv.Close()
+
+	target := testhelp.Target(t, "from", srv.URL+"/old")
+	target.SourceAddress = "127.0.0.2"
+	if res := probeOnce(t, target); !res.Success {
+		t.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+	}
+	if !slices.Equal(clients, []string{"127.0.0.2", "127.0.0.2"}) {
+		t.Errorf("server saw clients %v, want 127.0.0.2 for the request and its redirect", clients)
+	}
+
+	// Without it the system picks (127.0.0.1 on loopback).
+	clients = nil
+	target.SourceAddress = ""
+	if res := probeOnce(t, target); !res.Success || clients[0] != "127.0.0.1" {
+		t.Errorf("no source_address: success %v, clients %v", res.Success, clients)
+	}
+
+	// An address this host does not have fails as a connect error, naming the address.
+	target.SourceAddress = "192.0.2.1"
+	res := probeOnce(t, target)
+	if res.Success || res.FailureReason != ReasonConnect || !strings.Contains(fmt.Sprint(res.Err), "192.0.2.1") {
+		t.Errorf("foreign source_address: success %v reason %q err %v, want a connect failure", res.Success, res.FailureReason, res.Err)
+	}
+}
+
+// The resolver of dns_server binds to source_address too, unless the server is of the other
+// family; no source_address is a nil net.Addr, which net.Dialer takes as "any".
+func TestLocalAddr(t *testing.T) {
+	target := testhelp.Target(t, "dns", "http://example.test/")
+	if a := testSpec(t, target).localAddr("tcp4", ""); a != nil {
+		t.Errorf("no source_address: local address %v, want nil", a)
+	}
+	target.SourceAddress = "127.0.0.2"
+	s := testSpec(t, target)
+	for _, tc := range []struct{ network, remote, want string }{
+		{"tcp4", "", "127.0.0.2:0"},
+		{"udp", "127.0.0.53:53", "127.0.0.2:0"},
+		{"tcp", "dns.example:53", "127.0.0.2:0"},
+		{"udp", "[2606:4700:4700::1111]:53", "<nil>"},
+	} {
+		got := "<nil>"
+		if a := s.localAddr(tc.network, tc.remote); a != nil {
+			got = a.String()
+			if strings.HasPrefix(tc.network, "udp") != (a.Network() == "udp") {
+				t.Errorf("%s: local address of network %s", tc.network, a.Network())
+			}
+		}
+		if got != tc.want {
+			t.Errorf("localAddr(%s, %s) = %s, want %s", tc.network, tc.remote, got, tc.want)
+		}
 	}
 }

@@ -1,0 +1,131 @@
+package deploy
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFleetEndToEnd runs a fleet on loopback: one cdnsim playing the CDN for three offices
+// (testdata/e2e-fleet-scenario.yml), three pop_exporters, one per office, each probing from
+// its own source address (127.0.0.2 Amsterdam, 127.0.0.3 Singapore, 127.0.0.4 Washington),
+// and one real Prometheus per histogram mode scraping all three with the repository's rules.
+// It shows that each office is served by its own PoP, that a shift seen from one office pages
+// PopShiftedFar for that office alone and calls itself local, that a shift of every office
+// pages PopShiftedFarCDNWide once (and each PopShiftedFar calls itself CDN-wide), and that
+// every panel of the fleet dashboard returns data. Alerts' `for:` run 60 times faster than in
+// the rule files.
+func TestFleetEndToEnd(t *testing.T) {
+	env := requireE2E(t)
+	t.Parallel()
+	dir := t.TempDir()
+	started := time.Now()
+
+	vantages := []string{"ams-office", "sin-office", "iad-office"}
+	startProcess(t, "cdnsim", env.bins["cdnsim"],
+		"--scenario.file=testdata/e2e-fleet-scenario.yml",
+		"--http.listen-address=127.0.0.1:0", "--https.listen-address=127.0.0.1:0",
+		"--tls.ca-file="+filepath.Join(dir, "ca.pem"),
+		"--config.out="+filepath.Join(dir, "exporter-{vantage}.yml"), "--print-config.interval=1s")
+	for _, v := range vantages {
+		waitFile(t, filepath.Join(dir, "exporter-"+v+".yml"))
+	}
+	shiftAt := time.Now().Add(25 * time.Second) // both scripted shifts, counted from cdnsim's start
+
+	var exporters []string
+	for _, v := range vantages {
+		exporters = append(exporters, startExporter(t, env, "pop_exporter "+v, filepath.Join(dir, "exporter-"+v+".yml")))
+	}
+	for _, mode := range histogramModes {
+		prom := startPrometheus(t, env, dir, mode, exporters...)
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			checkFleet(t, prom, shiftAt)
+			t.Logf("fleet end-to-end test with %s histograms took %v", mode.name, time.Since(started).Round(time.Second))
+		})
+	}
+}
+
+func checkFleet(t *testing.T, prom promClient, shiftAt time.Time) {
+	eventually(t, "three exporters up", 30*time.Second, func() error {
+		return prom.expectCount(`up{job="pop_exporter"} == 1`, 3)
+	})
+
+	// The source address decides the PoP, as anycast or DNS steering does for networks.
+	for vantage, pop := range map[string]string{"ams-office": "AMS", "sin-office": "SIN", "iad-office": "IAD"} {
+		eventually(t, vantage+" served by "+pop, 20*time.Second, func() error {
+			return prom.expectSeries(fmt.Sprintf(`pop_probe_edge_info{vantage=%q,target="regional",pop=%q}`, vantage, pop))
+		})
+	}
+	eventually(t, "three vantages probe wide-move, none far yet", 20*time.Second, func() error {
+		if err := prom.expectSeries(`target:pop_probe_vantages:count{target="wide-move"} == 3`); err != nil {
+			return err
+		}
+		return prom.expectSeries(`target:pop_probe_vantages_shifted_far:count{target="wide-move"} == 0`)
+	})
+
+	// At shiftAt the CDN moves every office's wide-move to Johannesburg, and Amsterdam's own
+	// path moves local-move to Singapore.
+	time.Sleep(time.Until(shiftAt))
+	eventually(t, "PopShiftedFarCDNWide firing once for wide-move", 30*time.Second, func() error {
+		return prom.expectCount(`ALERTS{alertname="PopShiftedFarCDNWide",target="wide-move",alertstate="firing"}`, 1)
+	})
+	eventually(t, "PopShiftedFar firing for local-move from ams-office", 10*time.Second, func() error {
+		return prom.expectSeries(`ALERTS{alertname="PopShiftedFar",target="local-move",vantage="ams-office",alertstate="firing"}`)
+	})
+	eventually(t, "PopShiftedFar firing for wide-move from every office", 10*time.Second, func() error {
+		return prom.expectCount(`ALERTS{alertname="PopShiftedFar",target="wide-move",alertstate="firing"}`, 3)
+	})
+	for _, c := range []struct {
+		what, query string
+		want        int
+	}{
+		{"local-move pages one vantage only", `ALERTS{alertname="PopShiftedFar",target="local-move"}`, 1},
+		{"local-move is not CDN-wide", `ALERTS{alertname="PopShiftedFarCDNWide",target="local-move"}`, 0},
+		{"regional never moved", `ALERTS{alertname=~"PopShiftedFar.*",target="regional"}`, 0},
+	} {
+		if err := prom.expectCount(c.query, c.want); err != nil {
+			t.Errorf("%s: %v", c.what, err)
+		}
+	}
+
+	// The annotations say the scope.
+	expectAnnotations(t, prom, "PopShiftedFar", map[string]string{"target": "local-move"},
+		"seen from 1 of 3 vantages", "local to this vantage")
+	expectAnnotations(t, prom, "PopShiftedFar", map[string]string{"target": "wide-move", "vantage": "iad-office"},
+		"seen from 3 of 3 vantages", "a CDN-wide shift (see PopShiftedFarCDNWide)")
+	expectAnnotations(t, prom, "PopShiftedFarCDNWide", map[string]string{"target": "wide-move"},
+		"wide-move moved to a distant PoP from 3 of 3 vantages at once",
+		"ams-office AMS to fastly JNB, iad-office IAD to fastly JNB, sin-office SIN to fastly JNB")
+
+	expectPanelsReturnData(t, prom, "fleet.json")
+}
+
+// expectAnnotations finds the active alert name whose labels include match and checks that
+// its summary and description, together, contain every one of want.
+func expectAnnotations(t *testing.T, prom promClient, name string, match map[string]string, want ...string) {
+	t.Helper()
+	alerts, err := prom.alerts(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range alerts {
+		matched := true
+		for k, v := range match {
+			matched = matched && a.Labels[k] == v
+		}
+		if !matched {
+			continue
+		}
+		text := a.Annotations["summary"] + "\n" + a.Annotations["description"]
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s %v: annotations lack %q:\n%s", name, match, w, text)
+			}
+		}
+		return
+	}
+	t.Errorf("no active %s alert with labels %v among %d", name, match, len(alerts))
+}

@@ -1,0 +1,444 @@
+package deploy
+
+// Helpers of the end-to-end tests (e2e_test.go, e2e_fleet_test.go): building the binaries
+// once, running processes that stop with the test, a real Prometheus per histogram mode
+// loaded with the repository's config and rules, and queries against it.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+
+	"github.com/popexporter/pop_exporter/dashboards"
+)
+
+// histogramMode is one way Prometheus ingests the exporter's histograms.
+type histogramMode struct {
+	name  string
+	flags []string
+}
+
+// histogramModes are the ways the end-to-end tests run Prometheus 2.42: classic buckets (the
+// default), and native histograms (--enable-feature=native-histograms: Prometheus scrapes
+// protobuf and keeps only the native histogram of a histogram that has native buckets).
+// Every dashboard panel and alert must work in both.
+var histogramModes = []histogramMode{
+	{name: "classic"},
+	{name: "native", flags: []string{"--enable-feature=native-histograms"}},
+}
+
+// e2eEnv is what an end-to-end test needs: the prometheus binary and the built binaries.
+type e2eEnv struct {
+	prometheus string
+	bins       map[string]string
+}
+
+var (
+	sharedBinsOnce sync.Once
+	sharedBins     map[string]string
+	sharedBinsErr  error
+)
+
+// requireE2E skips the test in -short mode or without a prometheus binary, and builds cdnsim
+// and pop_exporter once for every end-to-end test of the run.
+func requireE2E(t *testing.T) e2eEnv {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: builds binaries and runs Prometheus")
+	}
+	promBin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Skip("prometheus is not installed (Debian package prometheus; .ci/run installs it): skipping the end-to-end test")
+	}
+	sharedBinsOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pop_exporter-e2e-bin-")
+		if err != nil {
+			sharedBinsErr = err
+			return
+		}
+		sharedBins, sharedBinsErr = goBuild(dir, "cdnsim", "pop_exporter")
+	})
+	if sharedBinsErr != nil {
+		t.Fatal(sharedBinsErr)
+	}
+	return e2eEnv{prometheus: promBin, bins: sharedBins}
+}
+
+// TestMain removes the binaries the end-to-end tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedBins != nil {
+		os.RemoveAll(filepath.Dir(sharedBins["cdnsim"]))
+	}
+	os.Exit(code)
+}
+
+func buildBinaries(t *testing.T, dir string, names ...string) map[string]string {
+	t.Helper()
+	out, err := goBuild(dir, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// goBuild builds the named commands of cmd/ into dir.
+func goBuild(dir string, names ...string) (map[string]string, error) {
+	out := map[string]string{}
+	args := []string{"build", "-o", dir + "/"}
+	for _, n := range names {
+		args = append(args, "../cmd/"+n)
+		out[n] = filepath.Join(dir, n)
+	}
+	if b, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	return out, nil
+}
+
+// logBuffer keeps a process's output for the failure report.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) tail(n int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(b.buf.String()), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+func startProcess(t *testing.T, name, bin string, args ...string) {
+	t.Helper()
+	logs := &logBuffer{}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("last lines of %s:\n%s", name, logs.tail(30))
+		}
+	})
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s not written within 30s", path)
+}
+
+func waitHTTP(t *testing.T, u string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready within 30s", u)
+}
+
+// startExporter runs pop_exporter with a config and waits until it is ready; it returns the
+// address Prometheus scrapes.
+func startExporter(t *testing.T, env e2eEnv, name, configFile string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	startProcess(t, name, env.bins["pop_exporter"], "--config.file="+configFile, "--web.listen-address="+addr)
+	waitHTTP(t, "http://"+addr+"/-/ready")
+	return addr
+}
+
+// startPrometheus runs a real Prometheus in one histogram mode, scraping exporterAddrs with
+// the repository's config and rules (see writePrometheusConfig), and waits until it is ready.
+func startPrometheus(t *testing.T, env e2eEnv, dir string, mode histogramMode, exporterAddrs ...string) promClient {
+	t.Helper()
+	dir = filepath.Join(dir, "prometheus-"+mode.name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	args := append([]string{"--config.file=" + writePrometheusConfig(t, dir, exporterAddrs...),
+		"--storage.tsdb.path=" + filepath.Join(dir, "tsdb"), "--web.listen-address=" + addr}, mode.flags...)
+	startProcess(t, "prometheus ("+mode.name+" histograms)", env.prometheus, args...)
+	waitHTTP(t, "http://"+addr+"/-/ready")
+	return promClient{base: "http://" + addr}
+}
+
+// forCompression is how much faster than in production the alerts' `for:` durations run in
+// the end-to-end tests, so that an alert reaches firing within seconds (every `for:` of 5m
+// or more still holds for 5 s or more, over 1 s evaluations).
+const forCompression = 60
+
+// writePrometheusConfig takes deploy/prometheus/prometheus.yml as users get it and changes only
+// what a test must: 1 s intervals, the exporters' addresses, no Alertmanager, and the rule
+// files copied with every alert's `for:` divided by forCompression. Expressions, thresholds
+// and annotations are the repository's.
+func writePrometheusConfig(t *testing.T, dir string, exporterAddrs ...string) string {
+	t.Helper()
+	raw, err := os.ReadFile("prometheus/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["global"] = map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"}
+	delete(cfg, "alerting")
+	var ruleFiles []any
+	for _, f := range cfg["rule_files"].([]any) {
+		matches, err := filepath.Glob(filepath.Join("prometheus", f.(string)))
+		if err != nil || len(matches) == 0 {
+			t.Fatalf("rule_files %s matches nothing (%v)", f, err)
+		}
+		for _, m := range matches {
+			ruleFiles = append(ruleFiles, compressRuleFile(t, m, dir))
+		}
+	}
+	cfg["rule_files"] = ruleFiles
+	targets := make([]any, len(exporterAddrs))
+	for i, a := range exporterAddrs {
+		targets[i] = a
+	}
+	found := false
+	for _, s := range cfg["scrape_configs"].([]any) {
+		sc := s.(map[string]any)
+		if sc["job_name"] == "pop_exporter" {
+			sc["static_configs"] = []any{map[string]any{"targets": targets}}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal(`deploy/prometheus/prometheus.yml has no "pop_exporter" job`)
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// compressRuleFile writes a copy of a rule file into dir with every `for:` divided by
+// forCompression (at least 1s), and returns its path.
+func compressRuleFile(t *testing.T, file, dir string) string {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rf map[string]any
+	if err := yaml.Unmarshal(raw, &rf); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	for _, g := range rf["groups"].([]any) {
+		for _, r := range g.(map[string]any)["rules"].([]any) {
+			rule := r.(map[string]any)
+			f, ok := rule["for"].(string)
+			if !ok {
+				continue
+			}
+			d, err := model.ParseDuration(f)
+			if err != nil {
+				t.Fatalf("%s: alert %v: for %q: %v", file, rule["alert"], f, err)
+			}
+			rule["for"] = model.Duration(max(time.Duration(d)/forCompression, time.Second)).String()
+		}
+	}
+	out, err := yaml.Marshal(rf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, filepath.Base(file))
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type promClient struct{ base string }
+
+// query runs an instant query and returns how many series (or samples) it returned.
+func (p promClient) query(query string) (int, error) {
+	var r struct {
+		ResultType string            `json:"resultType"`
+		Result     []json.RawMessage `json:"result"`
+	}
+	if err := p.get("/api/v1/query?query="+url.QueryEscape(query), &r); err != nil {
+		return 0, fmt.Errorf("query %s: %w", query, err)
+	}
+	if r.ResultType == "scalar" {
+		return 1, nil
+	}
+	return len(r.Result), nil
+}
+
+// get fetches a Prometheus API path and decodes its data into v.
+func (p promClient) get(path string, v any) error {
+	resp, err := http.Get(p.base + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Status string          `json:"status"`
+		Error  string          `json:"error"`
+		Data   json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("%v: %s", err, body)
+	}
+	if r.Status != "success" {
+		return fmt.Errorf("%s", r.Error)
+	}
+	return json.Unmarshal(r.Data, v)
+}
+
+// expectSeries runs an instant query and fails unless it returns at least one series.
+func (p promClient) expectSeries(query string) error {
+	n, err := p.query(query)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("query %s returned no series", query)
+	}
+	return nil
+}
+
+// expectCount fails unless an instant query returns exactly want series.
+func (p promClient) expectCount(query string, want int) error {
+	n, err := p.query(query)
+	if err != nil {
+		return err
+	}
+	if n != want {
+		return fmt.Errorf("query %s returned %d series, want %d", query, n, want)
+	}
+	return nil
+}
+
+// alert is one active alert as /api/v1/alerts lists it.
+type alert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	State       string            `json:"state"`
+}
+
+// alerts returns the active (pending or firing) alerts named name.
+func (p promClient) alerts(name string) ([]alert, error) {
+	var r struct {
+		Alerts []alert `json:"alerts"`
+	}
+	if err := p.get("/api/v1/alerts", &r); err != nil {
+		return nil, err
+	}
+	var out []alert
+	for _, a := range r.Alerts {
+		if a.Labels["alertname"] == name {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// expectPanelsReturnData runs every panel query of the named dashboards (all when none are
+// named) and fails for each that returns nothing.
+func expectPanelsReturnData(t *testing.T, prom promClient, files ...string) {
+	t.Helper()
+	queries, err := dashboards.Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, q := range queries {
+		if q.Kind != dashboards.KindPanel || (len(files) > 0 && !slices.Contains(files, q.File)) {
+			continue
+		}
+		n++
+		expr := dashboards.Expand(q.Expr)
+		eventually(t, fmt.Sprintf("%s / %q / %s returns data", q.File, q.Panel, q.RefID), 30*time.Second, func() error {
+			return prom.expectSeries(expr)
+		})
+	}
+	if n == 0 {
+		t.Errorf("no panel queries found in %v", files)
+	}
+}
+
+// eventually retries check until it passes or the time is up.
+func eventually(t *testing.T, what string, within time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s: not within %v: %v", what, within, err)
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
