@@ -7,7 +7,7 @@ VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) \
              -X $(VPKG).BuildUser=$(shell whoami)@$(shell hostname) -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all build test lint bench loadtest fuzz generate demo run clean
+.PHONY: all build test helm lint bench loadtest fuzz generate demo run clean
 
 all: lint test build
 
@@ -15,9 +15,16 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/pop_exporter ./cmd/pop_exporter
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cdnsim ./cmd/cdnsim
 
-# The test command of README.md: unit, collector, promtool and end-to-end tests with the race detector.
+# The test command of README.md: unit, collector, promtool, Helm chart and end-to-end tests with
+# the race detector. The chart tests need Helm: `make helm` builds it once (minutes on a machine
+# that has never built it, then cached; .ci/run does it as an install step); without it they
+# skip, saying so (and fail under CI=true).
 test:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Builds the Helm version the chart tests use into the user cache directory, unless it is there.
+helm:
+	$(GO) test -count=1 -timeout 30m -run '^TestHelmBinary$$' ./deploy/
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

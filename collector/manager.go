@@ -4,8 +4,8 @@
 // every probe result into metrics in one place (record.go), declared once (metrics.go).
 //
 // It sits at the top of the collector packages: it imports collector/prober (one probe),
-// collector/exposition (the per-probe series store), collector/edge, collector/geo and config.
-// None of those may import it.
+// collector/exposition (the per-probe series store), collector/shard (which targets are this
+// replica's), collector/edge, collector/geo and config. None of those may import it.
 package collector
 
 import (
@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/popexporter/pop_exporter/collector/exposition"
 	"github.com/popexporter/pop_exporter/collector/geo"
 	"github.com/popexporter/pop_exporter/collector/prober"
+	"github.com/popexporter/pop_exporter/collector/shard"
 	"github.com/popexporter/pop_exporter/config"
 )
 
@@ -43,6 +45,9 @@ type Options struct {
 	MaxConcurrency  int    // probes running at once, across all targets; <= 0 means config.DefaultMaxConcurrency
 	UserAgent       string // sent unless a target sets its own User-Agent header
 	MaxPoPsPerProbe int    // <= 0 means DefaultMaxPoPsPerProbe
+	// Shard is this replica's share of every configuration's targets; the zero value probes
+	// them all.
+	Shard shard.Shard
 }
 
 // Manager owns the probes of the current configuration: it starts one goroutine per probe
@@ -103,6 +108,9 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 	if opts.UserAgent == "" {
 		opts.UserAgent = config.DefaultUserAgent
 	}
+	if opts.Shard.Total == 0 {
+		opts.Shard = shard.All
+	}
 	m := &Manager{
 		opts:    opts,
 		logger:  opts.Logger,
@@ -116,17 +124,25 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}
 	}
+	m.metrics.shardInfo.WithLabelValues(strconv.Itoa(opts.Shard.Index), strconv.Itoa(opts.Shard.Total)).Set(1)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m, nil
 }
 
-// Apply makes cfg the running configuration. Probes whose target and vantage are unchanged
-// keep running with their schedule and PoP state; changed ones restart; removed ones stop
-// and lose all their series. If cfg cannot be applied, nothing changes and the error says why.
+// Apply makes cfg the running configuration, or this replica's shard of it: the targets of
+// other shards are left out before anything is built. Probes whose target and vantage are
+// unchanged keep running with their schedule and PoP state; changed ones restart; removed
+// ones stop and lose all their series. If cfg cannot be applied, nothing changes and the
+// error says why.
 func (m *Manager) Apply(cfg *config.Config) error {
 	ident := edge.NewIdentifier(cfg.Compiled.Rules)
 	specs := map[string]*prober.Spec{}
+	owned := 0
 	for i, t := range cfg.Targets {
+		if !m.opts.Shard.Owns(t.Name) {
+			continue
+		}
+		owned++
 		for _, proto := range t.IPProtocols {
 			s, err := prober.NewSpec(t, cfg.Compiled.Targets[i], proto, m.opts.UserAgent, ident)
 			if err != nil {
@@ -167,7 +183,8 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	m.metrics.targets.Set(float64(len(m.runners)))
 	m.metrics.reloadSuccess.Set(1)
 	m.metrics.reloadTimestamp.SetToCurrentTime()
-	level.Info(m.logger).Log("msg", "configuration applied", "file", cfg.File, "probes", len(m.runners), "vantage", v.name)
+	level.Info(m.logger).Log("msg", "configuration applied", "file", cfg.File, "vantage", v.name,
+		"shard", m.opts.Shard, "targets", owned, "configured_targets", len(cfg.Targets), "probes", len(m.runners))
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"github.com/popexporter/pop_exporter/collector/geo"
 	"github.com/popexporter/pop_exporter/collector/internal/testhelp"
 	"github.com/popexporter/pop_exporter/collector/prober"
+	"github.com/popexporter/pop_exporter/collector/shard"
 	"github.com/popexporter/pop_exporter/config"
 )
 
@@ -391,7 +393,7 @@ func TestMetricNamesMatchContract(t *testing.T) {
 	want := []string{
 		"pop_exporter_build_info", "pop_exporter_config_last_reload_success_timestamp_seconds",
 		"pop_exporter_config_last_reload_successful", "pop_exporter_missed_intervals_total",
-		"pop_exporter_probes_in_flight", "pop_exporter_schedule_delay_seconds", "pop_exporter_targets",
+		"pop_exporter_probes_in_flight", "pop_exporter_schedule_delay_seconds", "pop_exporter_shard_info", "pop_exporter_targets",
 		"pop_probe_baseline_info", "pop_probe_cache_age_seconds", "pop_probe_distance_meters",
 		"pop_probe_duration_seconds", "pop_probe_edge_info", "pop_probe_expected_pop",
 		"pop_probe_failures_total", "pop_probe_http_status_code", "pop_probe_last_pop_change_timestamp_seconds",
@@ -402,6 +404,90 @@ func TestMetricNamesMatchContract(t *testing.T) {
 	got := MetricNames()
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("MetricNames() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Three replicas given the same configuration probe each target exactly once between them,
+// both IP families of a target on the same replica, with series labelled as without sharding;
+// a reload that adds a target keeps every unchanged probe of every replica running.
+func TestShardedReplicasSplitTargets(t *testing.T) {
+	const replicas = 3
+	var targets []config.Target
+	for i := range 30 {
+		tg := testTarget(t, fmt.Sprintf("www-%d", i), "http://127.0.0.1:1/")
+		tg.Interval = config.Duration(time.Hour) // nothing needs to be probed here
+		tg.IPProtocols = []string{"ip4", "ip6"}
+		targets = append(targets, tg)
+	}
+	type replica struct {
+		m   *Manager
+		reg prometheus.Gatherer
+	}
+	var fleet []replica
+	for i := range replicas {
+		m, reg := newTestManager(t, Options{Shard: shard.Shard{Index: i, Total: replicas}})
+		if err := m.Apply(amsConfig(targets...)); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := gaugeValue(t, reg, "pop_exporter_shard_info", map[string]string{"index": fmt.Sprint(i), "total": "3"}); !ok || v != 1 {
+			t.Errorf("replica %d: pop_exporter_shard_info{index=%q,total=\"3\"} = %v (present %v), want 1", i, fmt.Sprint(i), v, ok)
+		}
+		fleet = append(fleet, replica{m, reg})
+	}
+	owners := func(name string) (n int, probes int) {
+		for _, r := range fleet {
+			for _, ipv := range []string{"4", "6"} {
+				if _, ok := gaugeValue(t, r.reg, "pop_probe_pop_changes_total",
+					map[string]string{"vantage": "ams-office", "target": name, "ip_version": ipv}); ok {
+					probes++
+				}
+			}
+			if _, ok := r.m.runners[name+"/4"]; ok {
+				n++
+			}
+		}
+		return n, probes
+	}
+	total := 0.0
+	for i, r := range fleet {
+		v, _ := gaugeValue(t, r.reg, "pop_exporter_targets", nil)
+		if v == 0 || v == 60 {
+			t.Errorf("replica %d runs %v probes: not a share of 60", i, v)
+		}
+		total += v
+	}
+	if total != 60 {
+		t.Errorf("pop_exporter_targets sums to %v over the replicas, want 60 (30 targets × 2 IP families)", total)
+	}
+	for _, tg := range targets {
+		if n, probes := owners(tg.Name); n != 1 || probes != 2 {
+			t.Errorf("%s: probed by %d replicas with %d series sets, want 1 replica and 2 (ip_version 4 and 6)", tg.Name, n, probes)
+		}
+	}
+
+	before := make([]map[string]*runner, replicas)
+	for i, r := range fleet {
+		before[i] = map[string]*runner{}
+		for k, v := range r.m.runners {
+			before[i][k] = v
+		}
+	}
+	added := targets[0]
+	added.Name = "added"
+	for _, r := range fleet {
+		if err := r.m.Apply(amsConfig(append(slices.Clone(targets), added)...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range fleet {
+		for k, old := range before[i] {
+			if r.m.runners[k] != old {
+				t.Errorf("replica %d: reload restarted unchanged probe %s", i, k)
+			}
+		}
+	}
+	if n, probes := owners("added"); n != 1 || probes != 2 {
+		t.Errorf("added target: probed by %d replicas with %d series sets, want 1 and 2", n, probes)
 	}
 }
 

@@ -81,6 +81,7 @@ type metrics struct {
 	reloadSuccess   prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
 	targets         prometheus.Gauge
+	shardInfo       *prometheus.GaugeVec
 	inFlight        prometheus.Gauge
 	scheduleDelay   prometheus.Histogram
 	missed          prometheus.Counter
@@ -109,9 +110,9 @@ func newMetrics(st *exposition.Store) *metrics {
 		m.perProbe = append(m.perProbe, f)
 		return f
 	}
-	own := func(typ, name, help string) string {
+	own := func(typ, name, help string, labels ...string) string {
 		name = namespace + "_exporter_" + name
-		m.defs = append(m.defs, MetricDef{Name: name, Type: typ, Help: help})
+		m.defs = append(m.defs, MetricDef{Name: name, Type: typ, Help: help, Labels: labels})
 		return name
 	}
 	gauge := func(name, help string) prometheus.Gauge {
@@ -144,7 +145,10 @@ func newMetrics(st *exposition.Store) *metrics {
 	m.reloadSuccess = gauge("config_last_reload_successful",
 		"1 if the last configuration load succeeded, 0 if it failed (the previous configuration keeps running).")
 	m.reloadTimestamp = gauge("config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load.")
-	m.targets = gauge("targets", "Configured probes (targets times IP families).")
+	m.targets = gauge("targets", "Probes of this replica: the targets of its shard times their IP families.")
+	shardHelp := "This replica's shard: it probes the targets whose name rendezvous-hashes to index among total replicas; always 1."
+	m.shardInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: own("gauge", "shard_info", shardHelp, "index", "total"), Help: shardHelp},
+		[]string{"index", "total"})
 	m.inFlight = gauge("probes_in_flight", "Probes running right now.")
 	delayHelp := "How late each probe started after its scheduled time, including the wait for a concurrency slot."
 	m.scheduleDelay = prometheus.NewHistogram(histogramOpts(own("histogram", "schedule_delay_seconds", delayHelp),
@@ -156,7 +160,7 @@ func newMetrics(st *exposition.Store) *metrics {
 
 // collectors are the metrics registered in the client_golang registry.
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.reloadSuccess, m.reloadTimestamp, m.targets, m.inFlight, m.scheduleDelay, m.missed}
+	return []prometheus.Collector{m.reloadSuccess, m.reloadTimestamp, m.targets, m.shardInfo, m.inFlight, m.scheduleDelay, m.missed}
 }
 
 // failureReasons are the reason label values every probe starts with at 0.

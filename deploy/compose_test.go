@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +20,6 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/popexporter/pop_exporter/config"
 )
 
 // These tests check what can be checked of the deployment files without a Docker engine or a
@@ -513,32 +512,40 @@ func loadK8s(t *testing.T) map[string]k8sDoc {
 	}
 	docs := map[string]k8sDoc{}
 	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := yaml.NewDecoder(fh)
-		for i := 0; ; i++ {
-			var n yaml.Node
-			if err := dec.Decode(&n); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatalf("%s document %d: %v", f, i, err)
-			}
-			var d k8sDoc
-			if err := n.Decode(&d); err != nil {
-				t.Fatalf("%s document %d: %v", f, i, err)
-			}
-			d.node = n
-			if d.Kind == "Kustomization" {
-				d.Metadata.Name = "kustomization"
-			}
-			if d.APIVersion == "" || d.Kind == "" || d.Metadata.Name == "" {
-				t.Errorf("%s document %d lacks apiVersion, kind or metadata.name", f, i)
-			}
+		for _, d := range loadYAMLDocs(t, f) {
 			docs[d.Kind] = d
 		}
-		fh.Close()
+	}
+	return docs
+}
+
+// parseK8sDocs parses every object of a multi-document manifest; what names it in errors.
+func parseK8sDocs(t *testing.T, what string, raw []byte) []k8sDoc {
+	t.Helper()
+	var docs []k8sDoc
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	for i := 0; ; i++ {
+		var n yaml.Node
+		if err := dec.Decode(&n); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("%s document %d: %v", what, i, err)
+		}
+		if n.Kind == yaml.DocumentNode && len(n.Content) == 1 && n.Content[0].Kind == yaml.ScalarNode && n.Content[0].Tag == "!!null" {
+			continue // an empty document, as between two "---"
+		}
+		var d k8sDoc
+		if err := n.Decode(&d); err != nil {
+			t.Fatalf("%s document %d: %v", what, i, err)
+		}
+		d.node = n
+		if d.Kind == "Kustomization" || d.Kind == "Component" {
+			d.Metadata.Name = "kustomization"
+		}
+		if d.APIVersion == "" || d.Kind == "" || d.Metadata.Name == "" {
+			t.Errorf("%s document %d lacks apiVersion, kind or metadata.name", what, i)
+		}
+		docs = append(docs, d)
 	}
 	return docs
 }
@@ -551,185 +558,29 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	}
 
-	type probe struct {
-		HTTPGet struct {
-			Path string
-			Port any
-		} `yaml:"httpGet"`
-	}
-	var dep struct {
-		Spec struct {
-			Selector struct {
-				MatchLabels map[string]string `yaml:"matchLabels"`
-			}
-			Template struct {
-				Metadata struct{ Labels map[string]string }
-				Spec     struct {
-					SecurityContext struct {
-						RunAsNonRoot bool `yaml:"runAsNonRoot"`
-					} `yaml:"securityContext"`
-					Containers []struct {
-						Image string
-						Args  []string
-						Ports []struct {
-							Name          string
-							ContainerPort int `yaml:"containerPort"`
-						}
-						LivenessProbe   *probe `yaml:"livenessProbe"`
-						ReadinessProbe  *probe `yaml:"readinessProbe"`
-						SecurityContext struct {
-							ReadOnlyRootFilesystem   bool  `yaml:"readOnlyRootFilesystem"`
-							AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
-						} `yaml:"securityContext"`
-						Resources struct {
-							Requests map[string]string
-							Limits   map[string]string
-						}
-						VolumeMounts []struct {
-							Name      string
-							MountPath string `yaml:"mountPath"`
-						} `yaml:"volumeMounts"`
-					}
-					Volumes []struct {
-						Name      string
-						ConfigMap struct{ Name string } `yaml:"configMap"`
-					}
-				}
-			}
-		}
-	}
+	var dep k8sWorkload
 	if err := docs["Deployment"].decode(&dep); err != nil {
 		t.Fatal(err)
 	}
-	pod := dep.Spec.Template.Spec
-	if len(pod.Containers) != 1 {
-		t.Fatalf("Deployment has %d containers, want 1", len(pod.Containers))
+	if dep.Spec.Replicas == nil || *dep.Spec.Replicas != 1 {
+		t.Errorf("Deployment: want replicas 1; two unsharded exporters would probe every target twice")
 	}
-	c := pod.Containers[0]
-	portName := ""
-	for _, p := range c.Ports {
-		if fmt.Sprint(p.ContainerPort) == exporterPort {
-			portName = p.Name
-		}
-	}
-	if portName == "" {
-		t.Errorf("Deployment does not expose containerPort %s", exporterPort)
-	}
-	if addr, ok := flagValue(c.Args, "web.listen-address"); ok && !strings.HasSuffix(addr, ":"+exporterPort) {
-		t.Errorf("Deployment listens on %s, not port %s", addr, exporterPort)
-	}
-	for what, pr := range map[string]*probe{"/-/healthy": c.LivenessProbe, "/-/ready": c.ReadinessProbe} {
-		if pr == nil || pr.HTTPGet.Path != what {
-			t.Errorf("Deployment: want a probe on %s", what)
-			continue
-		}
-		if port := fmt.Sprint(pr.HTTPGet.Port); port != exporterPort && port != portName {
-			t.Errorf("Deployment: probe %s uses port %s, not the exporter's %s", what, port, exporterPort)
-		}
-	}
-	if !pod.SecurityContext.RunAsNonRoot || !c.SecurityContext.ReadOnlyRootFilesystem ||
-		c.SecurityContext.AllowPrivilegeEscalation == nil || *c.SecurityContext.AllowPrivilegeEscalation {
-		t.Errorf("Deployment must run non-root, with a read-only root filesystem and no privilege escalation")
-	}
-	if c.Resources.Requests["memory"] == "" || c.Resources.Limits["memory"] == "" {
-		t.Errorf("Deployment: set memory requests and limits")
-	}
-	for k, v := range dep.Spec.Selector.MatchLabels {
-		if dep.Spec.Template.Metadata.Labels[k] != v {
-			t.Errorf("Deployment selector %s=%s does not match its pod labels", k, v)
-		}
-	}
-
-	// The config file the exporter reads is the ConfigMap's key, and a valid configuration.
-	cfgPath, _ := flagValue(c.Args, "config.file")
-	var cm struct {
-		Metadata struct{ Name string }
-		Data     map[string]string
-	}
+	c, portName := checkExporterPod(t, "kubernetes/deployment.yaml", dep)
+	var cm k8sConfigMap
 	if err := docs["ConfigMap"].decode(&cm); err != nil {
 		t.Fatal(err)
 	}
-	var mounted bool
-	for _, vm := range c.VolumeMounts {
-		for _, v := range pod.Volumes {
-			if v.Name == vm.Name && v.ConfigMap.Name == cm.Metadata.Name && filepath.Dir(cfgPath) == vm.MountPath {
-				mounted = true
-				body, ok := cm.Data[filepath.Base(cfgPath)]
-				if !ok {
-					t.Errorf("ConfigMap %s has no key %s for --config.file=%s", cm.Metadata.Name, filepath.Base(cfgPath), cfgPath)
-					continue
-				}
-				if _, err := config.Parse([]byte(body), "kubernetes/configmap.yaml:"+filepath.Base(cfgPath)); err != nil {
-					t.Errorf("the ConfigMap's example configuration is invalid: %v", err)
-				}
-			}
-		}
-	}
-	if !mounted {
-		t.Errorf("--config.file=%q is not in the mounted ConfigMap %s", cfgPath, cm.Metadata.Name)
-	}
-
-	var svc struct {
-		Spec struct {
-			Selector map[string]string
-			Ports    []struct {
-				Name       string
-				Port       int
-				TargetPort any `yaml:"targetPort"`
-			}
-		}
-	}
+	checkMountedConfig(t, "kubernetes/", dep, cm)
+	var svc k8sService
 	if err := docs["Service"].decode(&svc); err != nil {
 		t.Fatal(err)
 	}
-	svcPort := ""
-	for _, p := range svc.Spec.Ports {
-		if tp := fmt.Sprint(p.TargetPort); tp == portName || tp == exporterPort {
-			svcPort = p.Name
-		}
-	}
-	if svcPort == "" {
-		t.Errorf("Service does not target the exporter's port")
-	}
-	for k, v := range svc.Spec.Selector {
-		if dep.Spec.Template.Metadata.Labels[k] != v {
-			t.Errorf("Service selector %s=%s matches no pod of the Deployment", k, v)
-		}
-	}
-
-	var sm struct {
-		Spec struct {
-			Selector  struct{ MatchLabels map[string]string } `yaml:"selector"`
-			Endpoints []struct {
-				Port        string
-				Relabelings []struct {
-					TargetLabel string `yaml:"targetLabel"`
-					Replacement string
-				}
-			}
-		}
-	}
+	svcPort := checkServiceSelects(t, "kubernetes/service.yaml", svc, dep, portName)
+	var sm k8sServiceMonitor
 	if err := docs["ServiceMonitor"].decode(&sm); err != nil {
 		t.Fatal(err)
 	}
-	if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != svcPort {
-		t.Errorf("ServiceMonitor does not scrape the Service port %q", svcPort)
-	} else {
-		job := ""
-		for _, r := range sm.Spec.Endpoints[0].Relabelings {
-			if r.TargetLabel == "job" {
-				job = r.Replacement
-			}
-		}
-		if job != exporterJob {
-			t.Errorf("ServiceMonitor sets job %q; the rules and dashboards select job=%q", job, exporterJob)
-		}
-	}
-	for k, v := range sm.Spec.Selector.MatchLabels {
-		if docs["Service"].Metadata.Labels[k] != v {
-			t.Errorf("ServiceMonitor selector %s=%s does not match the Service", k, v)
-		}
-	}
+	checkServiceMonitor(t, "kubernetes/servicemonitor.yaml", sm, svc, svcPort)
 
 	var kust struct {
 		Resources []string
@@ -833,17 +684,23 @@ func TestDeployFlagsExist(t *testing.T) {
 	check("docker-compose.yml pop_exporter", "pop_exporter", p.Services["pop_exporter"].Command)
 	check("docker-compose.yml cdnsim healthcheck", "pop_exporter", p.Services["cdnsim"].Healthcheck.Test)
 
-	var dep struct {
-		Spec struct {
-			Template struct {
-				Spec struct{ Containers []struct{ Args []string } }
-			}
-		}
-	}
+	var dep, sts k8sWorkload
 	if err := loadK8s(t)["Deployment"].decode(&dep); err != nil {
 		t.Fatal(err)
 	}
 	check("kubernetes/deployment.yaml", "pop_exporter", dep.Spec.Template.Spec.Containers[0].Args)
+	if err := loadYAMLDocs(t, "kubernetes/sharded/statefulset.yaml")[0].decode(&sts); err != nil {
+		t.Fatal(err)
+	}
+	c := sts.Spec.Template.Spec.Containers[0]
+	args, err := expandEnv(c.Args, c.Env, "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("kubernetes/sharded/statefulset.yaml", "pop_exporter", args)
+	for where, args := range chartArgs(t) {
+		check(where, "pop_exporter", args)
+	}
 	unit := unitDirectives(t, systemdUnitFile)
 	check(systemdUnitFile, "pop_exporter", strings.Fields(strings.Join(unit["ExecStart"], " ")))
 

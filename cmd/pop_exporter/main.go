@@ -34,6 +34,7 @@ import (
 
 	"github.com/popexporter/pop_exporter/collector"
 	"github.com/popexporter/pop_exporter/collector/exposition"
+	"github.com/popexporter/pop_exporter/collector/shard"
 	"github.com/popexporter/pop_exporter/config"
 )
 
@@ -60,6 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configFile := app.Flag("config.file", "pop_exporter configuration file; without it, the embedded default configuration is used.").String()
 	configCheck := app.Flag("config.check", "Check the configuration file and exit: 0 if valid, 1 with the error if not.").Bool()
 	maxConcurrency := app.Flag("probe.max-concurrency", "Maximum number of probes running at once, across all targets.").Default(fmt.Sprint(config.DefaultMaxConcurrency)).Int()
+	var shardFlag shard.Shard
+	app.Flag("shard", "This replica's share of the targets, as INDEX/TOTAL counted from 0 (0/3, 1/3, 2/3): probe only the targets whose name rendezvous-hashes to INDEX among TOTAL replicas.").
+		Default(shard.All.String()).PlaceHolder("INDEX/TOTAL").SetValue(&shardFlag)
 	maxPoPs := app.Flag("probe.max-pops", "Maximum distinct pop label values per probe in per-PoP series; further PoPs are reported as \"other\".").Default(fmt.Sprint(collector.DefaultMaxPoPsPerProbe)).Int()
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 	logFormat := app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
@@ -110,6 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		MaxConcurrency:  *maxConcurrency,
 		UserAgent:       config.DefaultUserAgent + "/" + version.Version,
 		MaxPoPsPerProbe: *maxPoPs,
+		Shard:           shardFlag,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot create collector", "err", err)

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/popexporter/pop_exporter/collector/shard"
 )
 
 // syncBuffer is a log sink safe to read while the daemon writes to it.
@@ -322,4 +324,69 @@ func TestSIGTERMStopsWithinTwoSeconds(t *testing.T) {
 func waitMetricLine(t *testing.T, addr, line string) {
 	t.Helper()
 	waitMetric(t, addr, regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(line)+`$`))
+}
+
+// A --shard that names no replica is refused before anything starts, with a message that
+// quotes the value and says what is wrong.
+func TestShardFlagRefusesInvalid(t *testing.T) {
+	cfgFile := filepath.Join(t.TempDir(), "pop.yml")
+	writeFile(t, cfgFile, configYAML(map[string]string{"www": "http://127.0.0.1:1/"}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // a value wrongly accepted makes run start and return at once, not hang
+	for value, want := range map[string]string{
+		"0/0":  "TOTAL must be from 1 to 1000",
+		"1/0":  "TOTAL must be from 1 to 1000",
+		"3/3":  "INDEX must be from 0 to 2",
+		"-1/2": "INDEX must be from 0 to 1",
+		"2/1":  "INDEX must be 0",
+		"a/b":  "want INDEX/TOTAL",
+		"1":    "want INDEX/TOTAL",
+		"/3":   "INDEX is empty",
+	} {
+		var out, errOut bytes.Buffer
+		code := run(ctx, []string{"--shard=" + value, "--config.file=" + cfgFile, "--web.listen-address=127.0.0.1:0"}, &out, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), fmt.Sprintf("shard %q: %s", value, want)) {
+			t.Errorf("--shard=%s: exit %d, stderr %q; want exit 2 and %q", value, code, errOut.String(), want)
+		}
+	}
+}
+
+// Two replicas of one vantage split the targets between them: each exposes its shard and only
+// its share of the targets, labelled as an unsharded exporter labels them.
+func TestShardedReplicas(t *testing.T) {
+	verifyNoLeaks(t)
+	srv := edgeServer(t)
+	urls := map[string]string{}
+	for i := range 8 {
+		name := fmt.Sprintf("www-%d", i)
+		urls[name] = srv.URL + "/" + name
+	}
+	cfgFile := filepath.Join(t.TempDir(), "pop.yml")
+	writeFile(t, cfgFile, configYAML(urls))
+	probedBy := map[string][]int{}
+	for index := range 2 {
+		addr, _, stop := startDaemon(t, "--config.file="+cfgFile, fmt.Sprintf("--shard=%d/2", index))
+		want := 0
+		for name := range urls {
+			if shard.Owner(name, 2) == index {
+				want++
+				waitMetricLine(t, addr, fmt.Sprintf(`pop_probe_success{ip_version="4",target=%q,vantage="test"} 1`, name))
+			}
+		}
+		body := waitMetric(t, addr, regexp.MustCompile(fmt.Sprintf(`(?m)^pop_exporter_shard_info\{index="%d",total="2"\} 1$`, index)))
+		if !strings.Contains(body, fmt.Sprintf("\npop_exporter_targets %d\n", want)) {
+			t.Errorf("replica %d/2: want pop_exporter_targets %d", index, want)
+		}
+		for name := range urls {
+			if strings.Contains(body, fmt.Sprintf("target=%q", name)) {
+				probedBy[name] = append(probedBy[name], index)
+			}
+		}
+		stop()
+	}
+	for name := range urls {
+		if len(probedBy[name]) != 1 {
+			t.Errorf("%s has series on replicas %v, want exactly one", name, probedBy[name])
+		}
+	}
 }
