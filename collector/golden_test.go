@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"flag"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/collector/geoip"
+	"github.com/popexporter/pop_exporter/collector/geoip/geoiptest"
 	"github.com/popexporter/pop_exporter/collector/prober"
 )
 
@@ -19,7 +22,14 @@ var update = flag.Bool("update", false, "rewrite testdata/golden-*.txt from the 
 // name, label and value. Regenerate with `go test ./collector/ -run Golden -update` only when
 // the metrics contract changes on purpose.
 func TestGoldenExposition(t *testing.T) {
-	m, st := newTestManagerStore(t, Options{MaxPoPsPerProbe: 3})
+	// The geolocation database places 192.0.2.0/24 in Amsterdam (a documentation prefix).
+	var db geoip.Current
+	placed, err := geoip.Open(geoiptest.WriteCities(t, map[string]geoiptest.City{"192.0.2.0/24": {Latitude: 52.374, Longitude: 4.8897, RadiusKm: 5}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Swap(placed)
+	m, st := newTestManagerStore(t, Options{MaxPoPsPerProbe: 3, GeoIP: &db})
 	start := time.Unix(1_767_225_600, 0) // fixed, so the last-change timestamp is too
 	for i, name := range []string{"www", "api"} {
 		target := testTarget(t, name, "http://127.0.0.1/")
@@ -46,6 +56,15 @@ func TestGoldenExposition(t *testing.T) {
 			m.record(r, prober.Result{Start: start.Add(11 * time.Minute), Duration: time.Second, CacheAge: -1,
 				Responded: true, StatusCode: 503, FailureReason: prober.ReasonHTTPStatus,
 				Edge: edge.Result{CDN: "fastly", PoP: "NRT", RawPoP: "NRT", CacheStatus: edge.CacheError}})
+			// Akamai names no PoP: without an edge IP the connected address is geolocated, here
+			// outside the database (pop_source="none"); the edge IP it names is placed
+			// (pop_source="geoip").
+			akamai := prober.Result{Start: start.Add(12 * time.Minute), Duration: time.Second, TTFB: 9 * time.Millisecond,
+				CacheAge: -1, Responded: true, StatusCode: 200, Success: true, RemoteAddr: netip.MustParseAddr("198.51.100.1"),
+				Edge: edge.Result{CDN: "akamai", PoP: edge.Unknown, CacheStatus: edge.CacheHit}}
+			m.record(r, akamai)
+			akamai.Start, akamai.Edge.EdgeIP = start.Add(13*time.Minute), "192.0.2.27"
+			m.record(r, akamai)
 		}
 	}
 	m.metrics.vantageInfo.Set(1, "ams-office", "AMS", "Amsterdam", "NL", "EU", "52.3086", "4.7639")

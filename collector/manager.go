@@ -27,6 +27,7 @@ import (
 	"github.com/popexporter/pop_exporter/collector/edge"
 	"github.com/popexporter/pop_exporter/collector/exposition"
 	"github.com/popexporter/pop_exporter/collector/geo"
+	"github.com/popexporter/pop_exporter/collector/geoip"
 	"github.com/popexporter/pop_exporter/collector/prober"
 	"github.com/popexporter/pop_exporter/collector/shard"
 	"github.com/popexporter/pop_exporter/config"
@@ -48,6 +49,9 @@ type Options struct {
 	// Shard is this replica's share of every configuration's targets; the zero value probes
 	// them all.
 	Shard shard.Shard
+	// GeoIP holds the geolocation database that places the edges of CDNs naming no PoP
+	// (--geoip.database); nil, or one holding none, places nothing.
+	GeoIP *geoip.Current
 }
 
 // Manager owns the probes of the current configuration: it starts one goroutine per probe

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/popexporter/pop_exporter/collector/edge"
 	"github.com/popexporter/pop_exporter/collector/geo"
+	"github.com/popexporter/pop_exporter/collector/geoip"
 	"github.com/popexporter/pop_exporter/collector/prober"
 )
 
@@ -50,6 +52,7 @@ func (m *Manager) record(r *runner, res prober.Result) {
 		}
 	}
 	e := res.Edge
+	popSource := m.placePoP(&e, res.RemoteAddr)
 	popLabel := r.capPoP(e.PoP, m.opts.MaxPoPsPerProbe)
 	perPoP := append(lv, e.CDN, popLabel, e.CacheStatus)
 	mt.ttfb.Observe(res.TTFB.Seconds(), perPoP...)
@@ -61,7 +64,7 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	}
 
 	loc, located := lookupPoP(e.CDN, e.PoP)
-	edgeLabels := append(append([]string(nil), lv...), e.CDN, e.PoP, loc.City, loc.Country, loc.Continent, "", "")
+	edgeLabels := append(append([]string(nil), lv...), e.CDN, e.PoP, popSource, loc.City, loc.Country, loc.Continent, "", "")
 	if located {
 		edgeLabels[len(edgeLabels)-2] = formatCoord(loc.Latitude)
 		edgeLabels[len(edgeLabels)-1] = formatCoord(loc.Longitude)
@@ -96,6 +99,42 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	if expected := s.Target.ExpectedPoPs; len(expected) > 0 {
 		mt.expectedPoP.Set(boolFloat(slices.Contains(expected, e.PoP)), lv...)
 	}
+}
+
+// The pop_source label values of pop_probe_edge_info: where the pop label came from.
+const (
+	// PoPSourceHeader: the response named the PoP (a vendor header, the body of a trace URL,
+	// or a user rule).
+	PoPSourceHeader = "header"
+	// PoPSourceGeoIP: the CDN named none; the geolocation database placed the edge's address
+	// on the nearest airport or metro code.
+	PoPSourceGeoIP = "geoip"
+	// PoPSourceNone: pop is "unknown".
+	PoPSourceNone = "none"
+)
+
+// placePoP gives an identified CDN that named no PoP one from the geolocation database, and
+// returns the pop_source value. The address placed is the edge IP the response names (Akamai's
+// X-Cache or Akamai-GRN) if any, else the one the probe connected to. Anycast CDNs are never
+// placed: their address is announced from every PoP, so its registered location says nothing
+// about the PoP that answered.
+func (m *Manager) placePoP(e *edge.Result, remote netip.Addr) string {
+	switch {
+	case e.PoP != edge.Unknown:
+		return PoPSourceHeader
+	case e.CDN == edge.Unknown || edge.Anycast(e.CDN):
+		return PoPSourceNone
+	}
+	addr := remote
+	if a, err := netip.ParseAddr(e.EdgeIP); err == nil {
+		addr = a
+	}
+	loc, ok := m.opts.GeoIP.PoP(addr, geoip.DefaultMaxMeters)
+	if !ok {
+		return PoPSourceNone
+	}
+	e.PoP = loc.Code
+	return PoPSourceGeoIP
 }
 
 // capPoP bounds the pop label values one probe can create: the first max distinct PoPs keep
