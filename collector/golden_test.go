@@ -60,7 +60,7 @@ func TestGoldenExposition(t *testing.T) {
 			// outside the database (pop_source="none"); the edge IP it names is placed
 			// (pop_source="geoip").
 			akamai := prober.Result{Start: start.Add(12 * time.Minute), Duration: time.Second, TTFB: 9 * time.Millisecond,
-				CacheAge: -1, Responded: true, StatusCode: 200, Success: true, RemoteAddr: netip.MustParseAddr("198.51.100.1"),
+				CacheAge: -1, Responded: true, StatusCode: 200, Success: true, EdgeAddr: netip.MustParseAddr("198.51.100.1"),
 				Edge: edge.Result{CDN: "akamai", PoP: edge.Unknown, CacheStatus: edge.CacheHit}}
 			m.record(r, akamai)
 			akamai.Start, akamai.Edge.EdgeIP = start.Add(13*time.Minute), "192.0.2.27"

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"reflect"
 	"runtime/debug"
 	"strconv"
@@ -54,14 +53,15 @@ type Options struct {
 	GeoIP *geoip.Current
 }
 
-// Manager owns the probes of the current configuration: it starts one goroutine per probe
-// (target x IP family), applies new configurations without disturbing unchanged probes, and
-// records their results as metrics.
+// Manager owns the probes of the current configuration: it schedules one probe per target
+// and IP family on a pool of workers (schedule.go), applies new configurations without
+// disturbing unchanged probes, and records their results as metrics.
 type Manager struct {
 	opts    Options
 	logger  log.Logger
 	metrics *metrics
-	sem     chan struct{} // global bound on probes in flight
+	sched   *schedule
+	workers sync.WaitGroup
 
 	ctx    context.Context // parent of every probe; cancelled by Stop
 	cancel context.CancelFunc
@@ -83,12 +83,20 @@ type vantage struct {
 	known bool // loc is meaningful
 }
 
-// runner is one scheduled probe and the state only its goroutine touches.
+// runner is one scheduled probe and its state. One probe of a runner runs at a time, on
+// whichever worker the schedule hands it to, so the state needs no lock.
 type runner struct {
 	spec    atomic.Pointer[prober.Spec]
 	vantage vantage
+	ctx     context.Context // cancelled when the probe is removed or the Manager stops
 	cancel  context.CancelFunc
-	done    chan struct{}
+
+	// Scheduling, guarded by the schedule's lock (see schedule.go).
+	interval time.Duration
+	next     time.Time      // when the probe is due
+	index    int            // in the schedule's heap; -1 while running or removed
+	stopped  bool           // removed: never scheduled again
+	inFlight sync.WaitGroup // a probe of this runner is handed out or running
 
 	tracker      *popTracker
 	seenPoPs     map[string]struct{}
@@ -119,7 +127,7 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 		opts:    opts,
 		logger:  opts.Logger,
 		metrics: newMetrics(st),
-		sem:     make(chan struct{}, opts.MaxConcurrency),
+		sched:   newSchedule(opts.MaxConcurrency),
 		runners: map[string]*runner{},
 		probe:   func(ctx context.Context, s *prober.Spec) prober.Result { return s.Run(ctx) },
 	}
@@ -130,6 +138,12 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 	}
 	m.metrics.shardInfo.WithLabelValues(strconv.Itoa(opts.Shard.Index), strconv.Itoa(opts.Shard.Total)).Set(1)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.sched.done.Add(1)
+	go m.sched.run(m.ctx)
+	m.workers.Add(opts.MaxConcurrency)
+	for range opts.MaxConcurrency {
+		go m.worker()
+	}
 	return m, nil
 }
 
@@ -202,10 +216,15 @@ func (m *Manager) MarkReloadFailed() {
 func (m *Manager) Stop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.stopped {
+		return
+	}
 	m.stopped = true
 	m.cancel()
-	for key, r := range m.runners {
-		<-r.done
+	m.sched.done.Wait() // the scheduler hands out nothing more
+	close(m.sched.work)
+	m.workers.Wait()
+	for key := range m.runners {
 		delete(m.runners, key)
 	}
 	m.metrics.targets.Set(0)
@@ -242,8 +261,10 @@ func (m *Manager) startRunner(s *prober.Spec) {
 	ctx, cancel := context.WithCancel(m.ctx)
 	r := &runner{
 		vantage:      m.vantage,
+		ctx:          ctx,
 		cancel:       cancel,
-		done:         make(chan struct{}),
+		interval:     time.Duration(s.Target.Interval),
+		index:        -1,
 		tracker:      newPoPTracker(baselineProbes(s.Target)),
 		seenPoPs:     map[string]struct{}{},
 		labelsPrefix: []string{m.vantage.name, s.Target.Name, s.IPVersion},
@@ -251,14 +272,14 @@ func (m *Manager) startRunner(s *prober.Spec) {
 	r.spec.Store(s)
 	m.runners[s.Key] = r
 	m.initSeries(r)
-	go m.loop(ctx, r)
+	m.sched.add(r)
 }
 
 // stopRunner must be called with m.mu held. It waits for the probe to end, then deletes every
 // series of the probe so a removed target leaves nothing behind.
 func (m *Manager) stopRunner(key string, r *runner) {
 	r.cancel()
-	<-r.done
+	m.sched.remove(r)
 	delete(m.runners, key)
 	for _, f := range m.metrics.perProbe {
 		f.RemovePrefix(r.labelsPrefix)
@@ -276,43 +297,31 @@ func baselineProbes(t config.Target) int {
 	return min(max(n, config.MinBaselineProbes), config.MaxBaselineProbes)
 }
 
-// loop runs one probe on its interval until ctx is cancelled. The first run is at a random
-// offset inside the first interval so that probes spread out; a run never overlaps the previous
-// one, and runs that could not start in time are skipped and counted.
-func (m *Manager) loop(ctx context.Context, r *runner) {
-	defer close(r.done)
-	interval := time.Duration(r.spec.Load().Target.Interval)
-	next := time.Now().Add(rand.N(interval))
-	timer := time.NewTimer(time.Until(next))
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		select {
-		case m.sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		m.metrics.scheduleDelay.Observe(max(time.Since(next), 0).Seconds())
-		m.metrics.inFlight.Inc()
-		res := m.runProbe(ctx, r.spec.Load())
-		m.metrics.inFlight.Dec()
-		<-m.sem
-		if ctx.Err() != nil {
-			return // cancelled by shutdown or reload: the result says nothing about the target
-		}
-		m.record(r, res)
+// worker runs the probes the schedule hands it until the Manager stops.
+func (m *Manager) worker() {
+	defer m.workers.Done()
+	for r := range m.sched.work {
+		m.runOnce(r)
+		r.inFlight.Done()
+	}
+}
 
-		next = next.Add(interval)
-		if now := time.Now(); !next.After(now) {
-			missed := now.Sub(next)/interval + 1
-			m.metrics.missed.Add(float64(missed))
-			next = next.Add(missed * interval)
-		}
-		timer.Reset(time.Until(next))
+// runOnce runs one probe of r, records its result and puts r back on the schedule. A probe
+// cancelled by a reload or shutdown records nothing: its result says nothing about the target.
+func (m *Manager) runOnce(r *runner) {
+	if r.ctx.Err() != nil {
+		return
+	}
+	m.metrics.scheduleDelay.Observe(max(time.Since(r.next), 0).Seconds())
+	m.metrics.inFlight.Inc()
+	res := m.runProbe(r.ctx, r.spec.Load())
+	m.metrics.inFlight.Dec()
+	if r.ctx.Err() != nil {
+		return
+	}
+	m.record(r, res)
+	if missed := m.sched.requeue(r, time.Now()); missed > 0 {
+		m.metrics.missed.Add(float64(missed))
 	}
 }
 

@@ -76,7 +76,7 @@ func newRecordingRunner(t testing.TB, m *Manager, target config.Target) *runner 
 	m.vantage = resolveVantage(config.Vantage{Name: "ams-office", Location: "AMS"})
 	s := testSpec(t, target)
 	r := &runner{vantage: m.vantage, tracker: newPoPTracker(baselineProbes(target)), seenPoPs: map[string]struct{}{},
-		labelsPrefix: []string{m.vantage.name, target.Name, s.IPVersion}, done: make(chan struct{})}
+		labelsPrefix: []string{m.vantage.name, target.Name, s.IPVersion}, index: -1}
 	r.spec.Store(s)
 	m.initSeries(r)
 	return r

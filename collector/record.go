@@ -52,7 +52,7 @@ func (m *Manager) record(r *runner, res prober.Result) {
 		}
 	}
 	e := res.Edge
-	popSource := m.placePoP(&e, res.RemoteAddr)
+	popSource := m.placePoP(&e, res.EdgeAddr)
 	popLabel := r.capPoP(e.PoP, m.opts.MaxPoPsPerProbe)
 	perPoP := append(lv, e.CDN, popLabel, e.CacheStatus)
 	mt.ttfb.Observe(res.TTFB.Seconds(), perPoP...)

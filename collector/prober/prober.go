@@ -1,7 +1,8 @@
 // Package prober runs one probe: a Spec is prepared once from a configured target (headers,
-// TLS settings, resolver, identification rules), and Spec.Run performs a fresh-connection HTTP
-// request, times its phases with httptrace, identifies the edge that answered and returns a
-// plain Result. It owns the phase names and the failure reasons.
+// TLS settings, resolver, identification rules), and Spec.Run performs a fresh-connection
+// HTTP/1.1 exchange (exchange.go), times each of its phases where it happens, identifies the
+// edge that answered and returns a plain Result. It owns the phase names and the failure
+// reasons.
 //
 // It imports collector/edge (identification) and config (the target it is built from), and
 // nothing that schedules probes or records metrics: the collector package above it does both.
@@ -12,10 +13,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -46,15 +45,19 @@ type Spec struct {
 	// IPVersion is the ip_version label value, "4" or "6".
 	IPVersion string
 
-	network   string // "tcp4" or "tcp6"
-	tlsConfig *tls.Config
+	network   string      // "tcp4" or "tcp6"
+	tlsConfig *tls.Config // ServerName set: the configured one or the URL's host
+	sniSet    bool        // tls.server_name was configured: it applies to every hop
 	resolver  *net.Resolver
-	header    http.Header
-	host      string // Host header override, "" for the URL's host
+	pinned    netip.Addr // resolve: the address of the URL's host
+	host      string     // Host header override, "" for the URL's host
 	ident     *edge.Identifier
-	url       *url.URL   // the target's URL, parsed by config
-	userAgent string     // the exporter's own User-Agent, sent where configured headers are not
-	source    netip.Addr // source_address: the local address to connect from; invalid = any
+	url       *url.URL // the target's URL, parsed by config
+
+	// headerBlock is every request header line for the target's own host, rendered once;
+	// foreignHeaderBlock is what a redirect to another host gets: the exporter's User-Agent.
+	headerBlock, foreignHeaderBlock string
+	source                          netip.Addr // source_address: the local address to connect from; invalid = any
 }
 
 // NewSpec prepares the probe of target t on one IP family ("ip4" or "ip6"); c holds what config
@@ -64,7 +67,10 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, userAgent str
 	if ident == nil {
 		ident = edge.NewIdentifier(nil)
 	}
-	s := &Spec{Target: t, url: c.URL, header: http.Header{}, ident: ident, userAgent: userAgent}
+	if c.URL == nil {
+		return nil, fmt.Errorf("target %q: no parsed URL", t.Name)
+	}
+	s := &Spec{Target: t, url: c.URL, ident: ident}
 	switch ipProtocol {
 	case "ip4":
 		s.IPVersion, s.network = "4", "tcp4"
@@ -82,24 +88,37 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, userAgent str
 		}
 		s.source = a
 	}
+	header := http.Header{}
 	for k, v := range t.Headers {
 		if strings.EqualFold(k, "Host") {
 			s.host = v
 			continue
 		}
-		s.header.Set(k, v)
+		header.Set(k, v)
 	}
-	if s.header.Get("User-Agent") == "" {
-		s.header.Set("User-Agent", userAgent)
+	if header.Get("User-Agent") == "" {
+		header.Set("User-Agent", userAgent)
+	}
+	s.headerBlock = headerBlock(header)
+	s.foreignHeaderBlock = headerBlock(http.Header{"User-Agent": {userAgent}})
+	if t.Resolve != "" {
+		addr, err := netip.ParseAddr(t.Resolve)
+		if err != nil {
+			return nil, fmt.Errorf("target %q: resolve: %w", t.Name, err)
+		}
+		s.pinned = addr
 	}
 	// No ClientSessionCache: every probe does a full handshake, because routing and handshake
-	// cost are what we measure.
+	// cost are what we measure. No NextProtos: the probe speaks HTTP/1.1.
 	s.tlsConfig = &tls.Config{
 		ServerName:         t.TLS.ServerName,
 		InsecureSkipVerify: t.TLS.InsecureSkipVerify, //nolint:gosec // the user asked for it
+		RootCAs:            c.RootCAs,                // read and parsed by config at load time
 	}
-	// config read and parsed tls.ca_file at load time; a reload reads it again.
-	s.tlsConfig.RootCAs = c.RootCAs
+	s.sniSet = t.TLS.ServerName != ""
+	if !s.sniSet {
+		s.tlsConfig.ServerName = c.URL.Hostname()
+	}
 	if t.DNSServer != "" {
 		server := t.DNSServer
 		s.resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -110,20 +129,6 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, userAgent str
 		}}
 	}
 	return s, nil
-}
-
-// dial connects on the probe's IP family, resolving afresh (Go's resolver keeps no cache) or
-// connecting to the pinned address for the target's own host, like curl --resolve.
-func (s *Spec) dial(ctx context.Context, _, addr string) (net.Conn, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	if s.Target.Resolve != "" && s.url != nil && strings.EqualFold(host, s.url.Hostname()) {
-		addr = net.JoinHostPort(s.Target.Resolve, port)
-	}
-	d := net.Dialer{Resolver: s.resolver, LocalAddr: s.localAddr(s.network, "")}
-	return d.DialContext(ctx, s.network, addr)
 }
 
 // localAddr is the address to bind a connection on network ("tcp4", "udp", …) to: the
@@ -145,119 +150,114 @@ func (s *Spec) localAddr(network, remote string) net.Addr {
 	return net.TCPAddrFromAddrPort(ap)
 }
 
-// checkRedirect follows redirects as configured. The configured headers (tokens, debug
-// headers, a Host override) are meant for the target's own host: on a redirect to another
-// host they are dropped, as browsers and curl drop credentials, unless the target sets
-// follow_redirects_headers. net/http itself only drops Authorization, Cookie and
-// WWW-Authenticate.
-func (s *Spec) checkRedirect(req *http.Request, via []*http.Request) error {
-	if s.Target.FollowRedirects != nil && !*s.Target.FollowRedirects {
-		return http.ErrUseLastResponse
-	}
-	if len(via) >= maxRedirects {
-		return fmt.Errorf("stopped after %d redirects", maxRedirects)
-	}
-	if !s.Target.FollowRedirectsHeaders && !strings.EqualFold(req.URL.Hostname(), via[0].URL.Hostname()) {
-		for name := range s.Target.Headers {
-			req.Header.Del(name)
-		}
-		req.Header.Set("User-Agent", s.userAgent)
-	}
-	return nil
-}
-
-// Run performs one probe: a fresh transport (fresh DNS, fresh TCP and TLS, no keep-alive), one
-// request with redirects as configured, a bounded body read, and edge identification of the
-// final response. It ends by the target's timeout at the latest, or earlier when ctx ends.
+// Run performs one probe: a fresh DNS lookup, a fresh TCP connection and TLS handshake, one
+// request with redirects as configured (each hop on a new connection), a bounded body read,
+// and edge identification of the final response. It ends by the target's timeout at the
+// latest, or earlier when ctx ends.
 func (s *Spec) Run(ctx context.Context) Result {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.Target.Timeout))
 	defer cancel()
 	res := Result{Start: time.Now(), CacheAge: -1}
-	trace := &phaseTrace{}
-	ctx = httptrace.WithClientTrace(ctx, trace.clientTrace())
-
-	transport := &http.Transport{
-		Proxy:                  nil, // a proxy would hide the routing we are here to see
-		DialContext:            s.dial,
-		TLSClientConfig:        s.tlsConfig,
-		DisableKeepAlives:      true,
-		DisableCompression:     true,
-		MaxResponseHeaderBytes: maxHeaderBytes,
-	}
-	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport, CheckRedirect: s.checkRedirect}
-
-	fail := func(reason string, err error) Result {
+	fail := func(err error) Result {
 		res.Duration = time.Since(res.Start)
-		trace.mu.Lock()
-		res.Phases, res.Happened = trace.phases, trace.happened
-		trace.mu.Unlock()
-		res.FailureReason, res.Err = reason, err
+		res.FailureReason, res.Err = ReasonOther, err
+		var pe *phaseError
+		if errors.As(err, &pe) {
+			res.FailureReason = pe.reason
+		}
 		return res
 	}
 
-	req, err := http.NewRequestWithContext(ctx, s.Target.Method, s.Target.URL, nil)
-	if err != nil {
-		return fail(ReasonOther, fmt.Errorf("building request: %w", err))
+	rq := request{url: s.url, method: s.Target.Method, host: s.host, own: true}
+	var h *hop
+	for redirects := 0; ; redirects++ {
+		var err error
+		if h, err = s.roundTrip(ctx, rq, &res); err != nil {
+			return fail(err)
+		}
+		next, err := s.redirect(h.resp, rq, redirects)
+		if err != nil {
+			h.close()
+			return fail(err)
+		}
+		if next == nil {
+			break
+		}
+		h.close()
+		rq = *next
 	}
-	req.Header = s.header.Clone()
-	if s.host != "" {
-		req.Host = s.host
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fail(classifyError(ctx, err), err)
-	}
-	defer resp.Body.Close()
-
-	trace.mu.Lock()
-	firstByte := trace.firstByte
-	res.RemoteAddr = trace.remote
-	trace.mu.Unlock()
-	if firstByte.IsZero() { // cannot happen with net/http, but never report a negative TTFB
-		firstByte = time.Now()
-	}
+	defer h.close()
+	resp := h.resp
 	res.Responded = true
 	res.StatusCode = resp.StatusCode
-	res.TTFB = firstByte.Sub(res.Start)
+	res.TTFB = h.firstByte.Sub(res.Start)
+	res.EdgeAddr = h.addr
 
-	limit := int64(s.Target.BodySizeLimit)
-	peek := make([]byte, min(limit, bodyPeekBytes))
-	n, bodyErr := io.ReadFull(resp.Body, peek)
-	if errors.Is(bodyErr, io.EOF) || errors.Is(bodyErr, io.ErrUnexpectedEOF) {
-		bodyErr = nil
-	} else if bodyErr == nil {
-		_, bodyErr = io.Copy(io.Discard, io.LimitReader(resp.Body, limit-int64(n)))
-	}
+	peek, n, bodyErr := readBody(resp.Body, int64(s.Target.BodySizeLimit))
 	end := time.Now()
-
 	res.Edge = s.ident.Identify(&edge.Response{
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
-		URL:        resp.Request.URL.String(),
-		Body:       peek[:n],
+		URL:        rq.url.String(),
+		Body:       (*peek)[:n],
 	})
+	peekPool.Put(peek)
 	if ages := resp.Header.Values("Age"); len(ages) > 0 {
 		if age, err := strconv.ParseUint(strings.TrimSpace(ages[len(ages)-1]), 10, 32); err == nil {
 			res.CacheAge = float64(age)
 		}
 	}
 
-	trace.mu.Lock()
-	res.Phases, res.Happened = trace.phases, trace.happened
-	trace.mu.Unlock()
-	res.Phases[PhaseTransfer], res.Happened[PhaseTransfer] = end.Sub(firstByte), true
+	res.Phases[PhaseTransfer], res.Happened[PhaseTransfer] = end.Sub(h.firstByte), true
 	res.Duration = end.Sub(res.Start)
 	switch {
 	case bodyErr != nil:
-		res.FailureReason, res.Err = classifyError(ctx, bodyErr), fmt.Errorf("reading body: %w", bodyErr)
-		if res.FailureReason != ReasonTimeout {
-			res.FailureReason = ReasonBody
-		}
+		err := failAt(ctx, ReasonBody, fmt.Errorf("reading body: %w", bodyErr))
+		res.FailureReason, res.Err = err.(*phaseError).reason, err
 	case !s.Target.StatusOK(resp.StatusCode):
 		res.FailureReason, res.Err = ReasonHTTPStatus, fmt.Errorf("status %d is not a valid status code", resp.StatusCode)
 	default:
 		res.Success = true
 	}
 	return res
+}
+
+// redirect returns the next hop when resp is a redirect to follow, nil when it is the final
+// response. Like net/http's client: at most maxRedirects, 301/302/303 turn other methods than
+// GET and HEAD into GET, and a Host override survives a redirect on the same host. Unlike it,
+// the configured headers are meant for the target's own host: a redirect to another host
+// gets none of them (only the exporter's User-Agent), as browsers and curl drop credentials,
+// unless the target sets follow_redirects_headers.
+func (s *Spec) redirect(resp *http.Response, rq request, redirects int) (*request, error) {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return nil, nil
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" || s.Target.FollowRedirects != nil && !*s.Target.FollowRedirects {
+		return nil, nil
+	}
+	if redirects >= maxRedirects {
+		return nil, fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	u, err := rq.url.Parse(loc)
+	if err != nil {
+		return nil, fmt.Errorf("redirect to an invalid Location %q: %w", loc, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("redirect to unsupported scheme %q", u.Scheme)
+	}
+	next := request{url: u, method: rq.method, own: strings.EqualFold(u.Hostname(), s.url.Hostname())}
+	if u.Host == rq.url.Host {
+		next.host = rq.host
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther:
+		if rq.method != http.MethodGet && rq.method != http.MethodHead {
+			next.method = http.MethodGet
+		}
+	}
+	return &next, nil
 }

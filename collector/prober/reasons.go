@@ -1,14 +1,5 @@
 package prober
 
-import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
-	"net"
-	"strings"
-)
-
 // Failure reasons, the values of the reason label of pop_probe_failures_total.
 const (
 	ReasonDNS        = "dns"         // name resolution failed
@@ -25,38 +16,3 @@ const (
 // at 0 and rate() and increase() work from the first failure.
 var FailureReasons = []string{ReasonDNS, ReasonConnect, ReasonTLS, ReasonTimeout, ReasonHTTPStatus,
 	ReasonBody, ReasonPanic, ReasonOther}
-
-// classifyError maps a request error to a failure reason.
-func classifyError(ctx context.Context, err error) string {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return ReasonTimeout
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return ReasonDNS
-	}
-	var (
-		certErr     *tls.CertificateVerificationError
-		recordErr   tls.RecordHeaderError
-		alertErr    tls.AlertError
-		unknownAuth x509.UnknownAuthorityError
-		hostErr     x509.HostnameError
-		invalidErr  x509.CertificateInvalidError
-	)
-	if errors.As(err, &certErr) || errors.As(err, &recordErr) || errors.As(err, &alertErr) ||
-		errors.As(err, &unknownAuth) || errors.As(err, &hostErr) || errors.As(err, &invalidErr) {
-		return ReasonTLS
-	}
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		return ReasonConnect
-	}
-	if strings.Contains(err.Error(), "tls: ") {
-		return ReasonTLS
-	}
-	var netErr net.Error
-	if errors.As(err, &netErr) && netErr.Timeout() {
-		return ReasonTimeout
-	}
-	return ReasonOther
-}

@@ -44,10 +44,8 @@ type Result struct {
 	Responded  bool
 	StatusCode int
 	Edge       edge.Result // valid when Responded
-	// RemoteAddr is the address the final response came from: the remote end of its
-	// connection (after redirects and a pinned resolve). The zero Addr without a response. For
-	// CDNs that name no PoP it is the edge to geolocate.
-	RemoteAddr netip.Addr
+	// EdgeAddr is the address the final response came from (the edge, for a CDN).
+	EdgeAddr netip.Addr
 	// CacheAge is the Age header in seconds, -1 when absent or unparseable.
 	CacheAge float64
 

@@ -1,0 +1,286 @@
+package prober
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// A probe speaks HTTP/1.1 itself on a connection it dialled, instead of going through an
+// http.Transport. The Transport is built for reuse: per request it starts three goroutines
+// (dial, read loop, write loop), allocates its connection buffers and reports phases through
+// httptrace callbacks on other goroutines. A probe never reuses anything, so all of that was
+// overhead, and it blurred the phase boundaries the probe exists to measure. Here each phase
+// is timed where it happens, on the probe's own goroutine; net/http still writes nothing and
+// parses the response (http.ReadResponse: status line, headers, chunked or sized bodies).
+
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 2<<10) }}
+	peekPool   = sync.Pool{New: func() any { b := make([]byte, bodyPeekBytes); return &b }}
+)
+
+// errHeadersTooLarge ends a response whose head is larger than maxHeaderBytes.
+var errHeadersTooLarge = fmt.Errorf("response headers exceed %d bytes", maxHeaderBytes)
+
+// phaseError is an error of one phase of the exchange; the phase decides the failure reason.
+type phaseError struct {
+	reason string
+	err    error
+}
+
+func (e *phaseError) Error() string { return e.err.Error() }
+func (e *phaseError) Unwrap() error { return e.err }
+
+// failAt wraps err as a failure of a phase with the given reason, unless the probe's time ran
+// out, which is a timeout whatever the phase.
+func failAt(ctx context.Context, reason string, err error) error {
+	var ne net.Error
+	if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		reason = ReasonTimeout
+	}
+	return &phaseError{reason: reason, err: err}
+}
+
+// request is one hop of a probe: where it goes and what it sends.
+type request struct {
+	url    *url.URL
+	method string
+	host   string // Host header; the URL's host when empty
+	own    bool   // the target's own host: configured headers and resolve apply
+}
+
+// hop is an open exchange: the response head has been read, the body has not.
+type hop struct {
+	conn      net.Conn
+	br        *bufio.Reader
+	resp      *http.Response
+	firstByte time.Time
+	addr      netip.Addr // the address the connection went to
+	stop      func() bool
+}
+
+// close releases the hop's connection and buffers.
+func (h *hop) close() {
+	h.stop()
+	h.conn.Close()
+	h.br.Reset(nil)
+	readerPool.Put(h.br)
+}
+
+// firstByteReader records when the first byte of the response arrived and bounds how much
+// the response head may take.
+type firstByteReader struct {
+	conn      net.Conn
+	firstByte time.Time
+	limit     int64 // bytes still allowed before the head is complete; < 0: no limit
+}
+
+func (r *firstByteReader) Read(p []byte) (int, error) {
+	if r.limit == 0 {
+		return 0, errHeadersTooLarge
+	}
+	if r.limit > 0 && int64(len(p)) > r.limit {
+		p = p[:r.limit]
+	}
+	n, err := r.conn.Read(p)
+	if n > 0 {
+		if r.firstByte.IsZero() {
+			r.firstByte = time.Now()
+		}
+		if r.limit > 0 {
+			r.limit -= int64(n)
+		}
+	}
+	return n, err
+}
+
+// roundTrip sends one request on a fresh connection and reads the response head, adding the
+// time of each phase to res. The caller reads the body and closes the hop.
+func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result) (*hop, error) {
+	hostname, port := rq.url.Hostname(), rq.url.Port()
+	if port == "" {
+		port = "80"
+		if rq.url.Scheme == "https" {
+			port = "443"
+		}
+	}
+
+	addrs, err := s.resolve(ctx, hostname, rq.own, res)
+	if err != nil {
+		return nil, err
+	}
+
+	start := time.Now()
+	var conn net.Conn
+	var addr netip.Addr
+	for _, a := range addrs { // in the resolver's order, like net.Dialer; the first that answers
+		d := net.Dialer{LocalAddr: s.localAddr(s.network, "")}
+		conn, err = d.DialContext(ctx, s.network, net.JoinHostPort(a.String(), port))
+		if err == nil {
+			addr = a
+			break
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	res.Phases[PhaseConnect] += time.Since(start)
+	res.Happened[PhaseConnect] = true
+	if err != nil {
+		return nil, failAt(ctx, ReasonConnect, err)
+	}
+	// The connection obeys the probe's deadline, and ends at once when the probe is cancelled
+	// (a reload or shutdown): every read and write below returns instead of blocking.
+	if deadline, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(deadline)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	h := &hop{conn: conn, addr: addr, stop: stop}
+	fail := func(reason string, err error) (*hop, error) {
+		stop()
+		conn.Close()
+		return nil, failAt(ctx, reason, err)
+	}
+
+	if rq.url.Scheme == "https" {
+		cfg := s.tlsConfig
+		if !rq.own && !s.sniSet { // another host: its own name, as net/http does
+			cfg = cfg.Clone()
+			cfg.ServerName = hostname
+		}
+		start = time.Now()
+		tc := tls.Client(conn, cfg)
+		err := tc.HandshakeContext(ctx)
+		res.Phases[PhaseTLS] += time.Since(start)
+		res.Happened[PhaseTLS] = true
+		if err != nil {
+			return fail(ReasonTLS, err)
+		}
+		conn, h.conn = tc, tc
+	}
+
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(conn)
+	s.writeRequest(bw, rq)
+	err = bw.Flush()
+	bw.Reset(nil)
+	writerPool.Put(bw)
+	wrote := time.Now()
+	if err != nil {
+		return fail(ReasonOther, fmt.Errorf("writing request: %w", err))
+	}
+
+	fr := &firstByteReader{conn: conn, limit: maxHeaderBytes}
+	h.br = readerPool.Get().(*bufio.Reader)
+	h.br.Reset(fr)
+	req := &http.Request{Method: rq.method, URL: rq.url}
+	for {
+		h.resp, err = http.ReadResponse(h.br, req)
+		// 1xx responses (103 Early Hints from CDNs) precede the real one; 101 would be a protocol
+		// switch nobody asked for and ends the exchange like any other final status.
+		if err != nil || h.resp.StatusCode >= 200 || h.resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+	}
+	if err != nil {
+		h.close()
+		if errors.Is(err, errHeadersTooLarge) {
+			return nil, failAt(ctx, ReasonOther, err)
+		}
+		return nil, failAt(ctx, ReasonOther, fmt.Errorf("reading response: %w", err))
+	}
+	fr.limit = -1 // the head is complete: the body limit is the caller's
+	h.firstByte = fr.firstByte
+	res.Phases[PhaseProcessing] += h.firstByte.Sub(wrote)
+	res.Happened[PhaseProcessing] = true
+	return h, nil
+}
+
+// resolve returns the addresses to dial for hostname: the pinned address for the target's own
+// host, the literal for an IP URL, otherwise a fresh lookup on the probe's family through the
+// target's resolver (Go's resolver keeps no cache).
+func (s *Spec) resolve(ctx context.Context, hostname string, own bool, res *Result) ([]netip.Addr, error) {
+	if own && s.pinned.IsValid() {
+		return []netip.Addr{s.pinned}, nil
+	}
+	if a, err := netip.ParseAddr(hostname); err == nil {
+		return []netip.Addr{a}, nil
+	}
+	network := "ip4"
+	if s.network == "tcp6" {
+		network = "ip6"
+	}
+	r := s.resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	start := time.Now()
+	addrs, err := r.LookupNetIP(ctx, network, hostname)
+	res.Phases[PhaseDNS] += time.Since(start)
+	res.Happened[PhaseDNS] = true
+	if err != nil {
+		return nil, failAt(ctx, ReasonDNS, err)
+	}
+	if len(addrs) == 0 {
+		return nil, failAt(ctx, ReasonDNS, &net.DNSError{Err: "no " + network + " address", Name: hostname, IsNotFound: true})
+	}
+	return addrs, nil
+}
+
+// writeRequest writes the request head: request line, Host, the headers prepared for this
+// host, and Connection: close (every probe is a fresh connection).
+func (s *Spec) writeRequest(w *bufio.Writer, rq request) {
+	w.WriteString(rq.method)
+	w.WriteByte(' ')
+	w.WriteString(rq.url.RequestURI())
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	if rq.host != "" {
+		w.WriteString(rq.host)
+	} else {
+		w.WriteString(rq.url.Host)
+	}
+	w.WriteString("\r\n")
+	if rq.own || s.Target.FollowRedirectsHeaders {
+		w.WriteString(s.headerBlock)
+	} else {
+		w.WriteString(s.foreignHeaderBlock)
+	}
+	switch rq.method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		w.WriteString("Content-Length: 0\r\n") // as net/http sends for these methods without a body
+	}
+	w.WriteString("Connection: close\r\n\r\n")
+}
+
+// headerBlock renders headers as request header lines, in a fixed order.
+func headerBlock(h http.Header) string {
+	var b strings.Builder
+	_ = h.WriteSubset(&b, nil)
+	return b.String()
+}
+
+// readBody reads the body up to limit bytes, keeping the first bodyPeekBytes for
+// identification in *peek, which the caller returns to peekPool.
+func readBody(body io.Reader, limit int64) (peek *[]byte, n int, err error) {
+	peek = peekPool.Get().(*[]byte)
+	n, err = io.ReadFull(body, (*peek)[:min(limit, bodyPeekBytes)])
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return peek, n, nil
+	}
+	if err == nil {
+		_, err = io.Copy(io.Discard, io.LimitReader(body, limit-int64(n)))
+	}
+	return peek, n, err
+}
