@@ -36,7 +36,7 @@ func BenchmarkMetricsRender(b *testing.B) {
 			m.record(r, res)
 		}
 	}
-	handler := exposition.Handler(reg, st, log.NewNopLogger())
+	handler := exposition.Handler(reg, st, exposition.HandlerOpts{Logger: log.NewNopLogger()})
 	for _, accept := range []struct{ name, format, encoding string }{
 		{"text", "text/plain", "identity"},
 		{"text-gzip", "text/plain", "gzip"},

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"testing"
@@ -55,18 +56,29 @@ func TestGoldenExposition(t *testing.T) {
 		if i == 1 {
 			m.record(r, prober.Result{Start: start.Add(11 * time.Minute), Duration: time.Second, CacheAge: -1,
 				Responded: true, StatusCode: 503, FailureReason: prober.ReasonHTTPStatus,
-				Edge: edge.Result{CDN: "fastly", PoP: "NRT", RawPoP: "NRT", CacheStatus: edge.CacheError}})
-			// Akamai names no PoP: without an edge IP the connected address is geolocated, here
-			// outside the database (pop_source="none"); the edge IP it names is placed
-			// (pop_source="geoip").
-			akamai := prober.Result{Start: start.Add(12 * time.Minute), Duration: time.Second, TTFB: 9 * time.Millisecond,
-				CacheAge: -1, Responded: true, StatusCode: 200, Success: true, EdgeAddr: netip.MustParseAddr("198.51.100.1"),
-				Edge: edge.Result{CDN: "akamai", PoP: edge.Unknown, CacheStatus: edge.CacheHit}}
-			m.record(r, akamai)
-			akamai.Start, akamai.Edge.EdgeIP = start.Add(13*time.Minute), "192.0.2.27"
-			m.record(r, akamai)
+				Edge: edge.Result{CDN: "fastly", PoP: "NRT", RawPoP: "NRT", UpstreamPoP: "HND", CacheStatus: edge.CacheError}})
 		}
 	}
+	// Akamai names no PoP but its edge's address, a new one per response here: past the cap
+	// of 3 the edge_ip label becomes "other".
+	media := newRecordingRunner(t, m, testTarget(t, "media", "http://127.0.0.1/"))
+	for j := range 4 {
+		res := prober.Result{Start: start.Add(time.Duration(j) * time.Minute), Duration: 40 * time.Millisecond,
+			TTFB: 30 * time.Millisecond, Responded: true, StatusCode: 200, Success: true, CacheAge: -1,
+			Edge: edge.Result{CDN: "akamai", PoP: edge.Unknown, CacheStatus: edge.CacheHit, EdgeIP: fmt.Sprintf("23.45.67.%d", 89+j)}}
+		res.Phases[prober.PhaseProcessing], res.Happened[prober.PhaseProcessing] = 30*time.Millisecond, true
+		m.record(media, res)
+	}
+	// With the geolocation database, an Akamai edge is placed: the connected address, outside
+	// the database, places nothing (pop_source="none"); the edge IP it names, inside, gives the
+	// nearest code (pop_source="geoip").
+	placedEdge := newRecordingRunner(t, m, testTarget(t, "placed", "http://127.0.0.1/"))
+	akamai := prober.Result{Start: start.Add(12 * time.Minute), Duration: time.Second, TTFB: 9 * time.Millisecond,
+		CacheAge: -1, Responded: true, StatusCode: 200, Success: true, EdgeAddr: netip.MustParseAddr("198.51.100.1"),
+		Edge: edge.Result{CDN: "akamai", PoP: edge.Unknown, CacheStatus: edge.CacheHit}}
+	m.record(placedEdge, akamai)
+	akamai.Start, akamai.Edge.EdgeIP = start.Add(13*time.Minute), "192.0.2.27"
+	m.record(placedEdge, akamai)
 	m.metrics.vantageInfo.Set(1, "ams-office", "AMS", "Amsterdam", "NL", "EU", "52.3086", "4.7639")
 
 	for _, om := range []bool{false, true} {

@@ -36,8 +36,13 @@ import (
 // per-PoP series; further PoPs are counted as "other".
 const DefaultMaxPoPsPerProbe = 10
 
-// OtherPoP is the pop label value for PoPs beyond the per-probe cap.
+// OtherPoP is the pop label value for PoPs beyond the per-probe cap (and the shield_pop and
+// edge_ip value for values beyond theirs).
 const OtherPoP = "other"
+
+// DefaultMinStallTimeout is the shortest time without a recorded probe result after which the
+// Manager reports itself stalled, whatever the intervals (see Manager.Healthy).
+const DefaultMinStallTimeout = time.Minute
 
 // Options configure a Manager.
 type Options struct {
@@ -48,6 +53,9 @@ type Options struct {
 	// Shard is this replica's share of every configuration's targets; the zero value probes
 	// them all.
 	Shard shard.Shard
+	// MinStallTimeout is the floor of the time without a recorded result after which Healthy
+	// and Ready fail; <= 0 means DefaultMinStallTimeout.
+	MinStallTimeout time.Duration
 	// GeoIP holds the geolocation database that places the edges of CDNs naming no PoP
 	// (--geoip.database); nil, or one holding none, places nothing.
 	GeoIP *geoip.Current
@@ -70,6 +78,14 @@ type Manager struct {
 	runners map[string]*runner
 	vantage vantage
 	stopped bool
+
+	// Liveness, read by Healthy and Ready without m.mu (which Apply holds while it waits for
+	// stopped probes): Unix nanoseconds of the last recorded result or applied configuration,
+	// and the time without either after which the Manager is stalled.
+	lastProgress atomic.Int64
+	stallAfter   atomic.Int64
+	applied      atomic.Bool
+	halted       atomic.Bool // Stop was called
 
 	// probe runs one probe; tests replace it to inject faults such as panics.
 	probe func(ctx context.Context, s *prober.Spec) prober.Result
@@ -99,7 +115,9 @@ type runner struct {
 	inFlight sync.WaitGroup // a probe of this runner is handed out or running
 
 	tracker      *popTracker
-	seenPoPs     map[string]struct{}
+	pops         capSet   // pop label values this probe has used
+	shields      capSet   // shield_pop label values
+	edgeIPs      capSet   // edge_ip label values
 	edgeLabels   []string // label values of this probe's pop_probe_edge_info series
 	baseLabels   []string // label values of this probe's pop_probe_baseline_info series
 	labelsPrefix []string // vantage, target, ip_version
@@ -122,6 +140,9 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 	}
 	if opts.Shard.Total == 0 {
 		opts.Shard = shard.All
+	}
+	if opts.MinStallTimeout <= 0 {
+		opts.MinStallTimeout = DefaultMinStallTimeout
 	}
 	m := &Manager{
 		opts:    opts,
@@ -156,11 +177,13 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	ident := edge.NewIdentifier(cfg.Compiled.Rules)
 	specs := map[string]*prober.Spec{}
 	owned := 0
+	var longest time.Duration
 	for i, t := range cfg.Targets {
 		if !m.opts.Shard.Owns(t.Name) {
 			continue
 		}
 		owned++
+		longest = max(longest, time.Duration(t.Interval))
 		for _, proto := range t.IPProtocols {
 			s, err := prober.NewSpec(t, cfg.Compiled.Targets[i], proto, m.opts.UserAgent, ident)
 			if err != nil {
@@ -199,6 +222,9 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		}
 	}
 	m.metrics.targets.Set(float64(len(m.runners)))
+	m.stallAfter.Store(int64(max(2*longest, m.opts.MinStallTimeout)))
+	m.lastProgress.Store(time.Now().UnixNano())
+	m.applied.Store(true)
 	m.metrics.reloadSuccess.Set(1)
 	m.metrics.reloadTimestamp.SetToCurrentTime()
 	level.Info(m.logger).Log("msg", "configuration applied", "file", cfg.File, "vantage", v.name,
@@ -214,6 +240,7 @@ func (m *Manager) MarkReloadFailed() {
 
 // Stop cancels every probe, in flight or waiting, and returns when all have ended.
 func (m *Manager) Stop() {
+	m.halted.Store(true)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.stopped {
@@ -228,6 +255,35 @@ func (m *Manager) Stop() {
 		delete(m.runners, key)
 	}
 	m.metrics.targets.Set(0)
+}
+
+// Healthy reports whether probe results are being recorded: an error when none has been for
+// longer than twice the longest probe interval (at least Options.MinStallTimeout) since the
+// last result or applied configuration. Every probe records a result at least once per
+// interval plus its timeout, which is shorter than the interval, and the first one comes
+// within one interval of its start, so a slow but working configuration never trips it; a
+// probe that can no longer record (a deadlock, a leaked concurrency slot) does.
+func (m *Manager) Healthy() error {
+	if !m.applied.Load() {
+		return nil // nothing is due before the first configuration
+	}
+	since := time.Since(time.Unix(0, m.lastProgress.Load()))
+	if limit := time.Duration(m.stallAfter.Load()); since > limit {
+		return fmt.Errorf("no probe result recorded for %v (expected within %v)", since.Round(time.Second), limit)
+	}
+	return nil
+}
+
+// Ready reports whether the Manager is doing its job: a configuration is applied, probe results
+// are being recorded (Healthy) and Stop has not been called.
+func (m *Manager) Ready() error {
+	switch {
+	case m.halted.Load():
+		return errors.New("collector stopped")
+	case !m.applied.Load():
+		return errors.New("no configuration applied yet")
+	}
+	return m.Healthy()
 }
 
 // sameTarget says whether a reload left a target as it was. config.Target is a plain value
@@ -256,20 +312,34 @@ func (v vantage) labels() []string {
 	return []string{v.name, v.code, v.loc.City, v.loc.Country, v.loc.Continent, lat, lon}
 }
 
+// newRunner returns the state of a probe of s from vantage v, not yet started.
+func newRunner(s *prober.Spec, v vantage) *runner {
+	window, _ := baselineProbes(s.Target)
+	r := &runner{
+		vantage:      v,
+		interval:     time.Duration(s.Target.Interval),
+		index:        -1,
+		tracker:      newPoPTracker(window),
+		pops:         capSet{},
+		shields:      capSet{},
+		edgeIPs:      capSet{},
+		labelsPrefix: []string{v.name, s.Target.Name, s.IPVersion},
+	}
+	r.spec.Store(s)
+	return r
+}
+
 // startRunner must be called with m.mu held.
 func (m *Manager) startRunner(s *prober.Spec) {
 	ctx, cancel := context.WithCancel(m.ctx)
-	r := &runner{
-		vantage:      m.vantage,
-		ctx:          ctx,
-		cancel:       cancel,
-		interval:     time.Duration(s.Target.Interval),
-		index:        -1,
-		tracker:      newPoPTracker(baselineProbes(s.Target)),
-		seenPoPs:     map[string]struct{}{},
-		labelsPrefix: []string{m.vantage.name, s.Target.Name, s.IPVersion},
+	r := newRunner(s, m.vantage)
+	r.ctx, r.cancel = ctx, cancel
+	if window, capped := baselineProbes(s.Target); capped {
+		level.Warn(m.logger).Log("msg", "baseline_window is longer than the probes the exporter keeps; the baseline covers the last probes only",
+			"target", s.Target.Name, "ip_version", s.IPVersion, "baseline_window", time.Duration(s.Target.BaselineWindow),
+			"interval", time.Duration(s.Target.Interval), "probes", window,
+			"covers", time.Duration(window)*time.Duration(s.Target.Interval))
 	}
-	r.spec.Store(s)
 	m.runners[s.Key] = r
 	m.initSeries(r)
 	m.sched.add(r)
@@ -287,14 +357,15 @@ func (m *Manager) stopRunner(key string, r *runner) {
 }
 
 // baselineProbes converts the baseline window to a count of probes: at least 3, so one flap
-// can never be the majority, and at most 10,000 to bound memory.
-func baselineProbes(t config.Target) int {
+// can never be the majority, and at most config.MaxBaselineProbes to bound memory; capped says the
+// window was longer than that.
+func baselineProbes(t config.Target) (n int, capped bool) {
 	interval := time.Duration(t.Interval)
 	if interval <= 0 {
-		return config.MinBaselineProbes
+		return config.MinBaselineProbes, false
 	}
-	n := int((time.Duration(t.BaselineWindow) + interval - 1) / interval)
-	return min(max(n, config.MinBaselineProbes), config.MaxBaselineProbes)
+	n = int((time.Duration(t.BaselineWindow) + interval - 1) / interval)
+	return min(max(n, config.MinBaselineProbes), config.MaxBaselineProbes), n > config.MaxBaselineProbes
 }
 
 // worker runs the probes the schedule hands it until the Manager stops.
@@ -320,6 +391,7 @@ func (m *Manager) runOnce(r *runner) {
 		return
 	}
 	m.record(r, res)
+	m.lastProgress.Store(time.Now().UnixNano())
 	if missed := m.sched.requeue(r, time.Now()); missed > 0 {
 		m.metrics.missed.Add(float64(missed))
 	}

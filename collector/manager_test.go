@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -74,10 +75,7 @@ func newRecordingRunner(t testing.TB, m *Manager, target config.Target) *runner 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.vantage = resolveVantage(config.Vantage{Name: "ams-office", Location: "AMS"})
-	s := testSpec(t, target)
-	r := &runner{vantage: m.vantage, tracker: newPoPTracker(baselineProbes(target)), seenPoPs: map[string]struct{}{},
-		labelsPrefix: []string{m.vantage.name, target.Name, s.IPVersion}, index: -1}
-	r.spec.Store(s)
+	r := newRunner(testSpec(t, target), m.vantage)
 	m.initSeries(r)
 	return r
 }
@@ -219,9 +217,9 @@ func TestRecordExposition(t *testing.T) {
 # HELP pop_probe_cache_age_seconds Age header of the last response, when present.
 # TYPE pop_probe_cache_age_seconds gauge
 pop_probe_cache_age_seconds{ip_version="4",target="www",vantage="ams-office"} 42
-# HELP pop_probe_edge_info The edge that answered the last response, and where its PoP came from (pop_source: header, geoip or none); always 1.
+# HELP pop_probe_edge_info The edge that answered the last response, where its PoP came from (pop_source: header, geoip or none), and its shield PoP and IP address where the CDN names them; always 1.
 # TYPE pop_probe_edge_info gauge
-pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",ip_version="4",latitude="50.0264",longitude="8.5431",pop="FRA",pop_source="header",target="www",vantage="ams-office"} 1
+pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",edge_ip="",ip_version="4",latitude="50.0264",longitude="8.5431",pop="FRA",pop_source="header",shield_pop="",target="www",vantage="ams-office"} 1
 # HELP pop_probe_expected_pop 1 if the PoP that answered last is in expected_pops, 0 if not; absent when expected_pops is not set.
 # TYPE pop_probe_expected_pop gauge
 pop_probe_expected_pop{ip_version="4",target="www",vantage="ams-office"} 1
@@ -255,13 +253,33 @@ pop_probe_success{ip_version="4",target="www",vantage="ams-office"} 0
 	}
 }
 
-// A server that names a new random PoP on every response must not grow the pop label values
-// of one probe past the cap.
+// A server that names a new random PoP, shield and edge address on every response must not
+// grow the label values of one probe past the cap, in the per-PoP series or on edge_info.
 func TestRandomPoPsAreCapped(t *testing.T) {
 	m, reg := newTestManager(t, Options{MaxPoPsPerProbe: 5})
 	r := newRecordingRunner(t, m, testTarget(t, "random", "http://127.0.0.1/"))
+	edgeValues := map[string]map[string]bool{"pop": {}, "shield_pop": {}, "edge_ip": {}, "city": {}}
 	for i := 0; i < 200; i++ {
-		m.record(r, cloudflareResult(fmt.Sprintf("P%03d", i), edge.CacheHit))
+		res := cloudflareResult([]string{"AMS", "FRA", "LHR", "CDG", "SIN", "NRT", "SYD", "GRU", "JNB", "ORD"}[i%10], edge.CacheHit)
+		res.Edge.UpstreamPoP = fmt.Sprintf("S%03d", i)
+		res.Edge.EdgeIP = fmt.Sprintf("192.0.2.%d", i)
+		m.record(r, res)
+		mfs, _ := reg.Gather()
+		for _, mf := range mfs {
+			if mf.GetName() != "pop_probe_edge_info" {
+				continue
+			}
+			for _, lp := range mf.GetMetric()[0].GetLabel() {
+				if vals, ok := edgeValues[lp.GetName()]; ok {
+					vals[lp.GetValue()] = true
+				}
+			}
+		}
+	}
+	for name, vals := range edgeValues {
+		if len(vals) != 6 || (name != "city" && !vals[OtherPoP]) || (name == "city" && !vals[""]) {
+			t.Errorf("edge_info %s took %d values %v, want the first 5 and %q", name, len(vals), vals, map[bool]string{true: "", false: OtherPoP}[name == "city"])
+		}
 	}
 	pops := map[string]bool{}
 	mfs, _ := reg.Gather()
@@ -279,6 +297,11 @@ func TestRandomPoPsAreCapped(t *testing.T) {
 	}
 	if len(pops) != 6 || !pops[OtherPoP] {
 		t.Errorf("pop values = %v, want the first 5 and %q", pops, OtherPoP)
+	}
+	for v := range edgeValues["pop"] {
+		if !pops[v] {
+			t.Errorf("edge_info pop %q is not among the per-PoP series' pop values %v", v, pops)
+		}
 	}
 	if n := countSeries(t, reg, "pop_probe_edge_info"); n != 1 {
 		t.Errorf("edge_info series = %d, want 1", n)
@@ -548,5 +571,25 @@ func TestRandomPoPServerIsCapped(t *testing.T) {
 	}
 	if len(pops) > 5 || !pops[OtherPoP] {
 		t.Errorf("pop label values = %v: want at most 4 codes and %q", pops, OtherPoP)
+	}
+}
+
+// A baseline_window longer than config.MaxBaselineProbes probes is shortened, and the log says so
+// (the README documents the bound).
+func TestBaselineWindowCapIsLogged(t *testing.T) {
+	var logs strings.Builder
+	m, _ := newTestManager(t, Options{Logger: log.NewLogfmtLogger(log.NewSyncWriter(&logs))})
+	m.probe = func(ctx context.Context, _ *prober.Spec) prober.Result { <-ctx.Done(); return prober.Result{} }
+	target := testTarget(t, "long", "http://127.0.0.1/")
+	target.Interval, target.BaselineWindow = config.Duration(time.Second), config.Duration(24*time.Hour)
+	if n, capped := baselineProbes(target); n != config.MaxBaselineProbes || !capped {
+		t.Errorf("baselineProbes = %d, %v; want %d, true", n, capped, config.MaxBaselineProbes)
+	}
+	if err := m.Apply(amsConfig(target)); err != nil {
+		t.Fatal(err)
+	}
+	m.Stop()
+	if !strings.Contains(logs.String(), "baseline_window is longer") || !strings.Contains(logs.String(), "covers=2h46m40s") {
+		t.Errorf("no warning about the shortened baseline window in:\n%s", logs.String())
 	}
 }

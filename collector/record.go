@@ -53,7 +53,7 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	}
 	e := res.Edge
 	popSource := m.placePoP(&e, res.EdgeAddr)
-	popLabel := r.capPoP(e.PoP, m.opts.MaxPoPsPerProbe)
+	popLabel := r.pops.cap(e.PoP, m.opts.MaxPoPsPerProbe)
 	perPoP := append(lv, e.CDN, popLabel, e.CacheStatus)
 	mt.ttfb.Observe(res.TTFB.Seconds(), perPoP...)
 	mt.responses.Add(1, perPoP...)
@@ -64,13 +64,8 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	}
 
 	loc, located := lookupPoP(e.CDN, e.PoP)
-	edgeLabels := append(append([]string(nil), lv...), e.CDN, e.PoP, popSource, loc.City, loc.Country, loc.Continent, "", "")
-	if located {
-		edgeLabels[len(edgeLabels)-2] = formatCoord(loc.Latitude)
-		edgeLabels[len(edgeLabels)-1] = formatCoord(loc.Longitude)
-	}
-	r.edgeLabels = replaceSeries(mt.edgeInfo.Remove, r.edgeLabels, edgeLabels)
-	mt.edgeInfo.Set(1, edgeLabels...)
+	r.edgeLabels = replaceSeries(mt.edgeInfo.Remove, r.edgeLabels, r.edgeInfoLabels(e, popLabel, popSource, loc, located, m.opts.MaxPoPsPerProbe))
+	mt.edgeInfo.Set(1, r.edgeLabels...)
 
 	if located && r.vantage.known {
 		mt.distance.Set(geo.DistanceMeters(r.vantage.loc, loc), lv...)
@@ -84,7 +79,7 @@ func (m *Manager) record(r *runner, res prober.Result) {
 		mt.lastPoPChange.Set(float64(r.tracker.changed.UnixNano())/1e9, lv...)
 	}
 	baseCDN, basePoP, _ := strings.Cut(r.tracker.baseline, "/")
-	baseLabels := append(append([]string(nil), lv...), baseCDN, r.capPoP(basePoP, m.opts.MaxPoPsPerProbe))
+	baseLabels := append(append([]string(nil), lv...), baseCDN, r.pops.cap(basePoP, m.opts.MaxPoPsPerProbe))
 	r.baseLabels = replaceSeries(mt.baselineInfo.Remove, r.baseLabels, baseLabels)
 	mt.baselineInfo.Set(1, baseLabels...)
 	switch baseLoc, baseLocated := lookupPoP(baseCDN, basePoP); {
@@ -137,18 +132,43 @@ func (m *Manager) placePoP(e *edge.Result, remote netip.Addr) string {
 	return PoPSourceGeoIP
 }
 
-// capPoP bounds the pop label values one probe can create: the first max distinct PoPs keep
-// their code, later ones become "other". A server answering with a new random code on every
-// probe therefore cannot grow the series count without bound.
-func (r *runner) capPoP(pop string, max int) string {
-	if _, seen := r.seenPoPs[pop]; seen {
-		return pop
+// edgeInfoLabels are the label values of the probe's pop_probe_edge_info series (one series per
+// probe, replaced when a value changes). Each value is bounded per probe like the per-PoP
+// series: pop is the capped value those use, pop_source one of three values, and the shield
+// PoP and the edge IP each keep their first max distinct values, later ones becoming "other".
+// A PoP past the cap has no place on the map either: its location labels stay empty, so a server naming a new PoP on
+// every response cannot make new series through the city or coordinates.
+func (r *runner) edgeInfoLabels(e edge.Result, pop, popSource string, loc geo.Location, located bool, max int) []string {
+	lv := append(slices.Clone(r.labelsPrefix), e.CDN, pop, popSource, r.shields.cap(e.UpstreamPoP, max), r.edgeIPs.cap(e.EdgeIP, max),
+		"", "", "", "", "")
+	if pop == OtherPoP {
+		return lv
 	}
-	if len(r.seenPoPs) >= max {
+	where := lv[len(lv)-5:]
+	where[0], where[1], where[2] = loc.City, loc.Country, loc.Continent
+	if located {
+		where[3], where[4] = formatCoord(loc.Latitude), formatCoord(loc.Longitude)
+	}
+	return lv
+}
+
+// capSet bounds the values one probe can give one label: the first max distinct values keep
+// their text, later ones become "other". A server answering with a new random code on every
+// probe therefore cannot grow the series count without bound. "" (no value) is never capped.
+type capSet map[string]struct{}
+
+func (c capSet) cap(v string, max int) string {
+	if v == "" {
+		return v
+	}
+	if _, seen := c[v]; seen {
+		return v
+	}
+	if len(c) >= max {
 		return OtherPoP
 	}
-	r.seenPoPs[pop] = struct{}{}
-	return pop
+	c[v] = struct{}{}
+	return v
 }
 
 // replaceSeries deletes the old series of a one-series-per-probe info metric when its labels

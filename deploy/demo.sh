@@ -275,7 +275,10 @@ What happens (cdnsim's default scenario, vantage "cdnsim" in Amsterdam):
     AMS every 30 s: PopFlapping (4 changes in 15 minutes, for 2 minutes) fires within minutes.
   * cf-failing always answers 503 (its PoP is still identified): pop_probe_success 0, and
     PopProbeFailing after 5 minutes. fastly-flaky fails about 20 % of its probes.
-  * every other target is a different CDN's header format, each identified with its PoP.
+  * every other target is another CDN's header format, each identified by its CDN, and by its
+    PoP where the CDN names one: akamai and netlify name none (pop="unknown"; akamai shows
+    its edge address as edge_ip instead), and fastly-shield and vercel also name a shield
+    or function-region PoP (shield_pop).
 
   curl -s $exporter_url/metrics | grep -E '^pop_probe_(edge_info|shift_distance_meters)'
 EOF

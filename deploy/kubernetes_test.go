@@ -159,13 +159,25 @@ func checkExporterPod(t *testing.T, where string, w k8sWorkload) (k8sContainer, 
 	if addr, ok := flagValue(c.Args, "web.listen-address"); ok && !strings.HasSuffix(addr, ":"+exporterPort) {
 		t.Errorf("%s: listens on %s, not port %s", where, addr, exporterPort)
 	}
+	// The probes go to the health listener, which needs no credentials when basic auth
+	// protects the exporter's port (kubelet sends none), or else to the exporter's port.
+	probePorts := map[string]bool{exporterPort: true, portName: true}
+	if addr, ok := flagValue(c.Args, "web.health-listen-address"); ok {
+		_, healthPort, _ := strings.Cut(addr, ":")
+		probePorts = map[string]bool{healthPort: true}
+		for _, p := range c.Ports {
+			if fmt.Sprint(p.ContainerPort) == healthPort {
+				probePorts[p.Name] = true
+			}
+		}
+	}
 	for what, pr := range map[string]*k8sProbe{livenessPath: c.LivenessProbe, readinessPath: c.ReadinessProbe} {
 		if pr == nil || pr.HTTPGet.Path != what {
 			t.Errorf("%s: want a probe on %s", where, what)
 			continue
 		}
-		if port := fmt.Sprint(pr.HTTPGet.Port); port != exporterPort && port != portName {
-			t.Errorf("%s: probe %s uses port %s, not the exporter's %s", where, what, port, exporterPort)
+		if port := fmt.Sprint(pr.HTTPGet.Port); !probePorts[port] {
+			t.Errorf("%s: probe %s uses port %s, not the health listener's or the exporter's", where, what, port)
 		}
 	}
 	if !(pod.SecurityContext.RunAsNonRoot || c.SecurityContext.RunAsNonRoot) || !c.SecurityContext.ReadOnlyRootFilesystem ||

@@ -9,14 +9,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -28,7 +27,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	sloggokit "github.com/tjhop/slog-gokit"
 
@@ -72,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 	logFormat := app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
 	webFlags := kingpinflag.AddFlags(app, DefaultListenAddress)
+	webOpts := addWebFlags(app)
 	app.Version(version.Print(program))
 	app.HelpFlag.Short('h')
 	exited := false
@@ -84,7 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	logger, slogger := newLoggers(stderr, *logFormat, *logLevel)
+	logger, slogger, stdLogger := newLoggers(stderr, *logFormat, *logLevel)
+	defer routeStdlibLog(stdLogger)()
 	load := func() (*config.Config, error) {
 		if *configFile == "" {
 			return config.Default()
@@ -164,23 +164,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return nil
 	}
 
-	handler, err := newHandler(exposition.Handler(reg, store, logger), reload)
+	metricsHandler := exposition.Handler(reg, store, exposition.HandlerOpts{Logger: logger, MaxRequestsInFlight: webOpts.maxRequests})
+	checks := healthChecks{healthy: mgr.Healthy, ready: mgr.Ready}
+	handler, err := newHandler(metricsHandler, reload, checks)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot build web handler", "err", err)
 		return 1
 	}
-	var listeners []net.Listener
-	for _, addr := range *webFlags.WebListenAddresses {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			level.Error(logger).Log("msg", "cannot listen", "address", addr, "err", err)
-			return 1
-		}
-		listeners = append(listeners, l)
+	webOpts.warnIfDescriptorsShort(logger, *maxConcurrency)
+	servers, err := startWeb(handler, checks, webOpts, webFlags, logger, stdLogger, slogger)
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot start web server", "err", err)
+		return 1
 	}
-	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- web.ServeMultiple(listeners, server, webFlags, slogger) }()
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -190,31 +186,60 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case <-hup:
 			_ = reload("SIGHUP")
 			continue
-		case err := <-serveErr:
-			if !errors.Is(err, http.ErrServerClosed) {
-				level.Error(logger).Log("msg", "web server failed", "err", err)
-				return 1
-			}
-			return 0
+		case err := <-servers.errs:
+			level.Error(logger).Log("msg", "web server failed", "err", err)
+			servers.shutdown(0)
+			return 1
 		case <-ctx.Done():
 		}
 		break
 	}
+	// Stop probing and serving at once, within 2 s whatever the clients do: the probes in
+	// flight are cancelled, and connections still busy after shutdownGrace (a client that
+	// stopped reading among them) are closed.
 	level.Info(logger).Log("msg", "shutting down")
-	mgr.Stop()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if err := server.Shutdown(shutdownCtx); err != nil {
-		server.Close()
-	}
-	<-serveErr
+	stopped := make(chan struct{})
+	go func() { mgr.Stop(); close(stopped) }()
+	servers.shutdown(shutdownGrace)
+	<-stopped
 	return 0
 }
 
-// newLoggers builds the go-kit logger the exporter logs with, and an slog bridge to it for
-// exporter-toolkit.
-func newLoggers(w io.Writer, format, lvl string) (log.Logger, *slog.Logger) {
-	var logger log.Logger
+// shutdownGrace is how long a shutdown lets requests in flight finish before closing their
+// connections; with the probes cancelled at the same time the daemon exits well within 2 s.
+const shutdownGrace = time.Second
+
+// routeStdlibLog sends what the standard library's global logger writes (and slog's default
+// logger, which writes through it) to logger as warnings, so the log stays one logfmt or JSON
+// stream; the returned function restores the previous output.
+func routeStdlibLog(logger log.Logger) (restore func()) {
+	out, flags, prefix := stdlog.Writer(), stdlog.Flags(), stdlog.Prefix()
+	stdlog.SetOutput(stdlibWriter{level.Warn(logger)})
+	stdlog.SetFlags(0)
+	stdlog.SetPrefix("")
+	return func() {
+		stdlog.SetOutput(out)
+		stdlog.SetFlags(flags)
+		stdlog.SetPrefix(prefix)
+	}
+}
+
+// stdlibWriter logs each line a standard library logger (without flags or prefix) writes as
+// the message of one log entry. (go-kit's StdlibAdapter would take "http: TLS handshake error
+// from 127.0.0.1:1" for a file:line caller.)
+type stdlibWriter struct{ logger log.Logger }
+
+func (w stdlibWriter) Write(p []byte) (int, error) {
+	if err := w.logger.Log("msg", strings.TrimSuffix(string(p), "\n")); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// newLoggers builds the go-kit logger the exporter logs with, an slog bridge to it for
+// exporter-toolkit, and one for the standard library's log lines (without a caller, which
+// would name the adapter).
+func newLoggers(w io.Writer, format, lvl string) (logger log.Logger, bridge *slog.Logger, std log.Logger) {
 	if format == "json" {
 		logger = log.NewJSONLogger(log.NewSyncWriter(w))
 	} else {
@@ -226,6 +251,7 @@ func newLoggers(w io.Writer, format, lvl string) (log.Logger, *slog.Logger) {
 		"warn": slog.LevelWarn, "error": slog.LevelError}[lvl]
 	logger = level.NewFilter(logger, allow)
 	// The slog bridge adds its own time and caller; give it the logger without ours.
-	bridge := slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
-	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), bridge
+	bridge = slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
+	std = log.With(logger, "ts", log.DefaultTimestampUTC)
+	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), bridge, std
 }

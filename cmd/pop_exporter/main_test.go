@@ -219,7 +219,7 @@ func TestReloadGoodAndBad(t *testing.T) {
 	writeFile(t, cfgFile, configYAML(map[string]string{"one": srv.URL + "/one", "two": srv.URL + "/two"}))
 	addr, logs, stop := startDaemon(t, "--config.file="+cfgFile)
 
-	waitMetric(t, addr, regexp.MustCompile(`pop_probe_edge_info\{cdn="cloudflare".*pop="AMS",pop_source="header",target="two"`))
+	waitMetric(t, addr, regexp.MustCompile(`pop_probe_edge_info\{cdn="cloudflare".*pop="AMS",pop_source="header",shield_pop="",target="two"`))
 	waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",target="one",vantage="test"\} 1`))
 
 	// A good reload removes target two and all its series.
@@ -277,15 +277,45 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	}
 }
 
+// buildDir holds the binary that buildExporter builds once for the tests that need a process
+// of their own (a signal, a resource limit); TestMain removes it.
+var (
+	buildDir  string
+	buildOnce sync.Once
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// buildExporter builds pop_exporter once per test run and returns the binary's path.
+func buildExporter(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "pop_exporter-test"); buildErr != nil {
+			return
+		}
+		if out, err := exec.Command("go", "build", "-o", buildDir, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(buildDir, "pop_exporter")
+}
+
 // SIGTERM stops the daemon, probes in flight included, within 2 s.
 func TestSIGTERMStopsWithinTwoSeconds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "pop_exporter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildExporter(t)
 	// A target that never answers keeps a probe in flight for its whole 3.9 s timeout.
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()

@@ -1,24 +1,113 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	stdlog "log"
+	"log/slog"
+	"net"
 	"net/http"
+	"sync"
+	"time"
 
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 )
 
+// healthMaxConnections bounds the connections of the health listener: kubelet and load
+// balancer checks open one at a time.
+const healthMaxConnections = 8
+
+// webOptions are the flags that protect the web server from its clients.
+type webOptions struct {
+	maxRequests       int
+	maxConnections    int
+	readHeaderTimeout time.Duration
+	writeTimeout      time.Duration
+	idleTimeout       time.Duration
+	healthAddress     string
+}
+
+func addWebFlags(app *kingpin.Application) *webOptions {
+	o := &webOptions{}
+	app.Flag("web.max-requests", "Maximum number of /metrics requests served at once; more are answered 503 at once. 0 means no limit.").
+		Default("4").IntVar(&o.maxRequests)
+	app.Flag("web.max-connections", "Maximum number of open client connections, across all listen addresses; when all are taken, the longest idle one is closed for a new one. 0 means no limit.").
+		Default("64").IntVar(&o.maxConnections)
+	app.Flag("web.read-header-timeout", "Time a client has to send a request's headers.").
+		Default("10s").DurationVar(&o.readHeaderTimeout)
+	app.Flag("web.write-timeout", "Time to read a request and write its response; a client that stops reading is disconnected after it. 0 means no timeout.").
+		Default("30s").DurationVar(&o.writeTimeout)
+	app.Flag("web.idle-timeout", "Time a keep-alive connection may stay idle between requests.").
+		Default("2m").DurationVar(&o.idleTimeout)
+	app.Flag("web.health-listen-address", "Also serve /-/healthy and /-/ready, and nothing else, on this address without TLS or authentication (for Kubernetes probes when --web.config.file sets basic auth). Empty: off.").
+		Default("").StringVar(&o.healthAddress)
+	return o
+}
+
+// warnIfDescriptorsShort logs when the open-file limit cannot hold the connections the server
+// may keep open together with the probes' connections and DNS sockets: past it, probes would
+// fail with "too many open files", which looks like every target being down.
+func (o *webOptions) warnIfDescriptorsShort(logger log.Logger, maxConcurrency int) {
+	limit, ok := openFileLimit()
+	if !ok || o.maxConnections <= 0 {
+		return
+	}
+	need := uint64(o.maxConnections) + healthMaxConnections + 3*uint64(max(maxConcurrency, 0)) + 32
+	if need > limit {
+		level.Warn(logger).Log("msg", "the open file limit is below what connections and probes may need; lower --web.max-connections or --probe.max-concurrency, or raise the limit",
+			"limit", limit, "need", need, "web.max_connections", o.maxConnections, "probe.max_concurrency", maxConcurrency)
+	}
+}
+
+// server returns an http.Server for handler with the timeouts of o, logging through logger.
+func (o *webOptions) server(handler http.Handler, lim *connLimiter, logger log.Logger) *http.Server {
+	s := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: o.readHeaderTimeout,
+		// ReadTimeout as long as WriteTimeout: it bounds a request body that trickles in, and
+		// cannot expire (and cancel the request) while the response may still be written.
+		ReadTimeout:  o.writeTimeout,
+		WriteTimeout: o.writeTimeout,
+		IdleTimeout:  o.idleTimeout,
+		ErrorLog:     stdlog.New(stdlibWriter{level.Warn(logger)}, "", 0),
+	}
+	if lim != nil {
+		s.ConnState = lim.ConnState
+	}
+	return s
+}
+
+// healthChecks say whether the exporter is alive (probe results are being recorded) and ready
+// (also: a configuration is applied and it is not shutting down).
+type healthChecks struct {
+	healthy, ready func() error
+}
+
+func (h healthChecks) register(mux *http.ServeMux) {
+	check := func(name string, f func() error) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			if err := f(); err != nil {
+				http.Error(w, "Not "+name+": "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, map[string]string{"healthy": "Healthy", "ready": "Ready"}[name])
+		}
+	}
+	mux.HandleFunc("/-/healthy", check("healthy", h.healthy))
+	mux.HandleFunc("/-/ready", check("ready", h.ready))
+}
+
 // newHandler serves the landing page, /metrics (the metrics handler), the health endpoints
 // and POST /-/reload.
-func newHandler(metrics http.Handler, reload func(trigger string) error) (http.Handler, error) {
+func newHandler(metrics http.Handler, reload func(trigger string) error, checks healthChecks) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", metrics)
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "Healthy")
-	})
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "Ready")
-	})
+	checks.register(mux)
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -45,4 +134,94 @@ func newHandler(metrics http.Handler, reload func(trigger string) error) (http.H
 	}
 	mux.Handle("/", landing)
 	return mux, nil
+}
+
+// webServers are the running main and (optional) health servers.
+type webServers struct {
+	servers []*http.Server
+	errs    chan error // a server that stopped for another reason than shutdown
+	done    chan struct{}
+}
+
+// startWeb listens on every --web.listen-address (through exporter-toolkit: TLS and basic auth
+// from --web.config.file) and on the health address, and serves until shutdown.
+// Servers log through logger; stdLogger takes net/http's own error lines.
+func startWeb(handler http.Handler, checks healthChecks, o *webOptions, flags *web.FlagConfig, logger, stdLogger log.Logger, slogger *slog.Logger) (*webServers, error) {
+	var lim *connLimiter
+	if o.maxConnections > 0 {
+		lim = newConnLimiter(o.maxConnections)
+	}
+	var listeners []net.Listener
+	closeAll := func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}
+	for _, addr := range *flags.WebListenAddresses {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("listening on %s: %w", addr, err)
+		}
+		if lim != nil {
+			l = lim.Listener(l)
+		}
+		listeners = append(listeners, l)
+	}
+	var healthListener net.Listener
+	if o.healthAddress != "" {
+		l, err := net.Listen("tcp", o.healthAddress)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("listening on %s (health): %w", o.healthAddress, err)
+		}
+		healthListener = l
+	}
+
+	w := &webServers{errs: make(chan error, 2), done: make(chan struct{})}
+	mainSrv := o.server(handler, lim, stdLogger)
+	w.servers = append(w.servers, mainSrv)
+	running := 1
+	finished := make(chan struct{}, 2)
+	serve := func(f func() error) {
+		if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			w.errs <- err
+		}
+		finished <- struct{}{}
+	}
+	go serve(func() error { return web.ServeMultiple(listeners, mainSrv, flags, slogger) })
+	if healthListener != nil {
+		healthLim := newConnLimiter(healthMaxConnections)
+		mux := http.NewServeMux()
+		checks.register(mux)
+		health := o.server(mux, healthLim, stdLogger)
+		w.servers = append(w.servers, health)
+		running++
+		level.Info(logger).Log("msg", "serving health checks without TLS or authentication", "address", healthListener.Addr())
+		go serve(func() error { return health.Serve(healthLim.Listener(healthListener)) })
+	}
+	go func() {
+		for range running {
+			<-finished
+		}
+		close(w.done)
+	}()
+	return w, nil
+}
+
+// shutdown stops the servers: requests in flight get grace to finish, then every connection
+// still open is closed. It returns when the servers have stopped.
+func (w *webServers) shutdown(grace time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range w.servers {
+		wg.Go(func() {
+			if err := s.Shutdown(ctx); err != nil {
+				s.Close() // what Shutdown left: e.g. a handler blocked on a client that stopped reading
+			}
+		})
+	}
+	wg.Wait()
+	<-w.done
 }

@@ -3,6 +3,7 @@ package exposition
 import (
 	"bufio"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -15,11 +16,46 @@ import (
 	"github.com/prometheus/common/expfmt"
 )
 
+// HandlerOpts configure a Handler.
+type HandlerOpts struct {
+	Logger log.Logger // nil logs nothing
+	// MaxRequestsInFlight bounds the scrapes served at once; more are answered 503 at once,
+	// without rendering anything. <= 0 means no bound.
+	MaxRequestsInFlight int
+}
+
 // Handler serves /metrics: the families of reg (the exporter's own, Go and process metrics,
 // build info) and those of st. It negotiates the format like promhttp: the text format and
 // OpenMetrics are written by the store directly (fast even with thousands of targets); the
-// protobuf format, which carries native histograms, goes through Gather.
-func Handler(reg prometheus.Gatherer, st *Store, logger log.Logger) http.Handler {
+// protobuf format, which carries native histograms, goes through Gather. Neither holds the
+// store's lock while writing to the client.
+func Handler(reg prometheus.Gatherer, st *Store, opts HandlerOpts) http.Handler {
+	logger := opts.Logger
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	h := serve(reg, st, logger)
+	if opts.MaxRequestsInFlight <= 0 {
+		return h
+	}
+	// Each scrape in flight holds a snapshot of every series and costs CPU that the probes
+	// share; a client that stops reading holds its slot until the server's write timeout.
+	inFlight := make(chan struct{}, opts.MaxRequestsInFlight)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case inFlight <- struct{}{}:
+			defer func() { <-inFlight }()
+			h.ServeHTTP(w, r)
+		default:
+			level.Debug(logger).Log("msg", "scrape refused: too many in flight", "limit", opts.MaxRequestsInFlight, "remote", r.RemoteAddr)
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, fmt.Sprintf("Too many concurrent scrapes (limit %d); try again.", opts.MaxRequestsInFlight),
+				http.StatusServiceUnavailable)
+		}
+	})
+}
+
+func serve(reg prometheus.Gatherer, st *Store, logger log.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultOpenMetricsAcceptedFormats()...)
 		ft := format.FormatType()

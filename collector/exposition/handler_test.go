@@ -16,7 +16,7 @@ import (
 func TestHandlerFormats(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "test_exporter_targets", Help: "Targets."}))
-	h := Handler(reg, testStore(1), log.NewNopLogger())
+	h := Handler(reg, testStore(1), HandlerOpts{Logger: log.NewNopLogger()})
 
 	get := func(accept, encoding string) (string, []byte) {
 		req := httptest.NewRequest("GET", "/metrics", nil)

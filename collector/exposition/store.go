@@ -30,9 +30,16 @@ import (
 // series in a fixed order, and appends lines straight to the output. Histograms keep their
 // classic buckets for the text formats and a client_golang histogram beside them for the
 // protobuf format (native histograms), which Gather serves through the ordinary path.
+//
+// Writers never wait for a client: Write and Gather copy what they need under the lock (a
+// snapshot) and format and send it after releasing it, so a scrape whose client stops reading
+// holds nothing that Set, Add, Observe or another scrape needs. A family keeps its series in
+// columns (one slice per field, indexed by slot), so that copy is a few memmoves per family
+// rather than a walk over every series.
 type Store struct {
-	mu       sync.Mutex
-	families []*Family // sorted by name
+	mu        sync.Mutex
+	families  []*Family // sorted by name
+	snapshots sync.Pool // of *snapshot, whose arenas a scrape reuses
 }
 
 // Kind is the type of a metric family.
@@ -63,19 +70,24 @@ type Family struct {
 	bucketOM   []string // le values as OpenMetrics writes them
 	opts       prometheus.HistogramOpts
 
-	keys   []string // sorted series keys: output order
-	series map[string]*series
+	// The series, under the store's lock: slot by key, slots in output order, and the
+	// columns indexed by slot. A removed series' slot goes to free and is reused.
+	index   map[string]int32
+	ordered []int32 // sorted by key
+	free    []int32
+	columns
 }
 
-// series is one label set of a family and its value.
-type series struct {
-	labelValues []string
-	labels      string // `{a="x",b="y"` (no closing brace), or "" without labels
-	value       float64
-	counts      []uint64 // per classic bucket, not cumulative
-	count       uint64
-	sum         float64
-	native      prometheus.Histogram // same observations, for the protobuf format
+// columns hold a family's series field by field, indexed by slot.
+type columns struct {
+	keys        []string   // seriesKey of the label values; "" for a free slot
+	labels      []string   // `{a="x",b="y"` (no closing brace), or "" without labels
+	labelValues [][]string // in declaration order
+	values      []float64  // gauge or counter value; a histogram's sum
+	// counts holds, for a histogram, len(buckets)+1 numbers per slot: the observations per
+	// classic bucket (not cumulative), then the total.
+	counts []uint64
+	native []prometheus.Histogram // histograms: the same observations, for the protobuf format
 }
 
 // NewStore returns an empty Store.
@@ -84,7 +96,7 @@ func NewStore() *Store { return &Store{} }
 // NewFamily adds a family to the store. opts is required for a Histogram (its buckets and
 // native-histogram settings; name and help are taken from the arguments) and ignored otherwise.
 func (s *Store) NewFamily(name, help string, kind Kind, labelNames []string, opts *prometheus.HistogramOpts) *Family {
-	f := &Family{store: s, name: name, help: help, kind: kind, labelNames: labelNames, series: map[string]*series{}}
+	f := &Family{store: s, name: name, help: help, kind: kind, labelNames: labelNames, index: map[string]int32{}}
 	f.order = make([]int, len(labelNames))
 	for i := range f.order {
 		f.order[i] = i
@@ -108,13 +120,17 @@ func (s *Store) NewFamily(name, help string, kind Kind, labelNames []string, opt
 
 func seriesKey(lv []string) string { return strings.Join(lv, "\xff") }
 
-// get returns the series with these label values, creating it. f.store.mu must be held.
-func (f *Family) get(lv []string) *series {
+// stride is the number of counts a histogram series keeps.
+func (f *Family) stride() int { return len(f.buckets) + 1 }
+
+// get returns the slot of the series with these label values, creating it. f.store.mu must
+// be held.
+func (f *Family) get(lv []string) int32 {
 	key := seriesKey(lv)
-	if s, ok := f.series[key]; ok {
-		return s
+	if slot, ok := f.index[key]; ok {
+		return slot
 	}
-	s := &series{labelValues: slices.Clone(lv)}
+	labels := ""
 	if len(lv) > 0 {
 		var b strings.Builder
 		for n, i := range f.order {
@@ -128,21 +144,55 @@ func (f *Family) get(lv []string) *series {
 			b.WriteString(escapeLabelValue(lv[i]))
 			b.WriteByte('"')
 		}
-		s.labels = b.String()
+		labels = b.String()
 	}
+	var native prometheus.Histogram
 	if f.kind == Histogram {
-		s.counts = make([]uint64, len(f.buckets))
 		opts := f.opts
 		opts.ConstLabels = prometheus.Labels{}
 		for i, n := range f.labelNames {
 			opts.ConstLabels[n] = lv[i]
 		}
-		s.native = prometheus.NewHistogram(opts)
+		native = prometheus.NewHistogram(opts)
 	}
-	f.series[key] = s
-	i, _ := slices.BinarySearch(f.keys, key)
-	f.keys = slices.Insert(f.keys, i, key)
-	return s
+
+	var slot int32
+	if n := len(f.free); n > 0 {
+		slot, f.free = f.free[n-1], f.free[:n-1]
+		f.keys[slot], f.labels[slot], f.labelValues[slot], f.values[slot] = key, labels, slices.Clone(lv), 0
+		if f.kind == Histogram {
+			clear(f.counts[int(slot)*f.stride() : int(slot+1)*f.stride()])
+			f.native[slot] = native
+		}
+	} else {
+		slot = int32(len(f.keys))
+		f.keys = append(f.keys, key)
+		f.labels = append(f.labels, labels)
+		f.labelValues = append(f.labelValues, slices.Clone(lv))
+		f.values = append(f.values, 0)
+		if f.kind == Histogram {
+			f.counts = append(f.counts, make([]uint64, f.stride())...)
+			f.native = append(f.native, native)
+		}
+	}
+	f.index[key] = slot
+	i, _ := f.search(key)
+	f.ordered = slices.Insert(f.ordered, i, slot)
+	return slot
+}
+
+// search finds where the series with this key is or would be in f.ordered.
+func (f *Family) search(key string) (int, bool) {
+	return slices.BinarySearchFunc(f.ordered, key, func(slot int32, k string) int { return strings.Compare(f.keys[slot], k) })
+}
+
+// release frees a slot that f.index and f.ordered no longer name.
+func (f *Family) release(slot int32) {
+	f.keys[slot], f.labels[slot], f.labelValues[slot] = "", "", nil
+	if f.kind == Histogram {
+		f.native[slot] = nil
+	}
+	f.free = append(f.free, slot)
 }
 
 // Name returns the family's metric name.
@@ -157,28 +207,29 @@ func (f *Family) LabelNames() []string { return slices.Clone(f.labelNames) }
 // Set sets the gauge or counter value of the series with label values lv, creating it.
 func (f *Family) Set(v float64, lv ...string) {
 	f.store.mu.Lock()
-	f.get(lv).value = v
+	f.values[f.get(lv)] = v
 	f.store.mu.Unlock()
 }
 
 // Add adds v to the value of the series with label values lv, creating it at 0 first.
 func (f *Family) Add(v float64, lv ...string) {
 	f.store.mu.Lock()
-	f.get(lv).value += v
+	f.values[f.get(lv)] += v
 	f.store.mu.Unlock()
 }
 
 // Observe adds one observation to the histogram series with label values lv, creating it.
 func (f *Family) Observe(v float64, lv ...string) {
 	f.store.mu.Lock()
-	s := f.get(lv)
+	slot := f.get(lv)
+	counts := f.counts[int(slot)*f.stride() : int(slot+1)*f.stride()]
 	i, _ := slices.BinarySearch(f.buckets, v) // first bucket with bound >= v
-	if i < len(s.counts) {
-		s.counts[i]++
+	if i < len(f.buckets) {
+		counts[i]++
 	}
-	s.count++
-	s.sum += v
-	s.native.Observe(v)
+	counts[len(f.buckets)]++
+	f.values[slot] += v
+	f.native[slot].Observe(v)
 	f.store.mu.Unlock()
 }
 
@@ -190,13 +241,15 @@ func (f *Family) Remove(lv ...string) {
 }
 
 func (f *Family) removeKey(key string) {
-	if _, ok := f.series[key]; !ok {
+	slot, ok := f.index[key]
+	if !ok {
 		return
 	}
-	delete(f.series, key)
-	if i, found := slices.BinarySearch(f.keys, key); found {
-		f.keys = slices.Delete(f.keys, i, i+1)
+	delete(f.index, key)
+	if i, found := f.search(key); found {
+		f.ordered = slices.Delete(f.ordered, i, i+1)
 	}
+	f.release(slot)
 }
 
 // RemovePrefix deletes every series whose first label values are prefix (for a probe: its
@@ -210,32 +263,89 @@ func (f *Family) RemovePrefix(prefix []string) {
 	}
 	// Keys sort by their label values in order, so a probe's series are one contiguous run.
 	p := seriesKey(prefix) + "\xff"
-	i, _ := slices.BinarySearch(f.keys, p)
+	i, _ := f.search(p)
 	j := i
-	for j < len(f.keys) && strings.HasPrefix(f.keys[j], p) {
-		delete(f.series, f.keys[j])
+	for j < len(f.ordered) && strings.HasPrefix(f.keys[f.ordered[j]], p) {
+		delete(f.index, f.keys[f.ordered[j]])
+		f.release(f.ordered[j])
 		j++
 	}
-	f.keys = slices.Delete(f.keys, i, j)
+	f.ordered = slices.Delete(f.ordered, i, j)
 }
 
 // Reset deletes every series of the family.
 func (f *Family) Reset() {
 	f.store.mu.Lock()
-	f.keys, f.series = nil, map[string]*series{}
+	f.index, f.ordered, f.free, f.columns = map[string]int32{}, nil, nil, columns{}
 	f.store.mu.Unlock()
 }
 
-// Write appends every family in the text exposition format 0.0.4, or in OpenMetrics 1.0
-// (without the final "# EOF", which the caller writes after all other families).
-func (s *Store) Write(w *bufio.Writer, openMetrics bool) error {
+// familySnapshot is one non-empty family as a snapshot copied it.
+type familySnapshot struct {
+	f       *Family
+	ordered []int32 // slots in output order
+	columns         // labelValues and native only when the snapshot is for Gather
+}
+
+// snapshot is a copy of every non-empty family, in arenas that the next snapshot reuses.
+type snapshot struct {
+	families []familySnapshot
+	arena    familySnapshot // the backing arrays the families' columns are slices of
+}
+
+// snapshot copies the series of every non-empty family under the lock, for the caller to read
+// without it and hand back with release. Nothing is formatted or allocated here (once the
+// reused arenas have grown to the store's size): the lock is held for a few memmoves per
+// family, which is all that Set, Add and Observe may have to wait for. Label values and native
+// histograms are copied only for Gather, which needs them.
+func (s *Store) snapshot(forGather bool) *snapshot {
+	sn, _ := s.snapshots.Get().(*snapshot)
+	if sn == nil {
+		sn = &snapshot{}
+	}
+	a := &sn.arena
+	a.ordered, a.labels, a.values, a.counts = a.ordered[:0], a.labels[:0], a.values[:0], a.counts[:0]
+	a.labelValues, a.native = a.labelValues[:0], a.native[:0]
+	sn.families = sn.families[:0]
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	buf := make([]byte, 0, 256)
 	for _, f := range s.families {
-		if len(f.keys) == 0 {
+		if len(f.ordered) == 0 {
 			continue
 		}
+		o, l, v, c, lv, n := len(a.ordered), len(a.labels), len(a.values), len(a.counts), len(a.labelValues), len(a.native)
+		a.ordered = append(a.ordered, f.ordered...)
+		a.labels = append(a.labels, f.labels...)
+		a.values = append(a.values, f.values...)
+		a.counts = append(a.counts, f.counts...)
+		if forGather {
+			a.labelValues = append(a.labelValues, f.labelValues...)
+			a.native = append(a.native, f.native...)
+		}
+		// Slices of the arenas as they are now: a later append that moves an arena leaves
+		// these pointing at the copy they were made from, which stays valid.
+		sn.families = append(sn.families, familySnapshot{f: f, ordered: a.ordered[o:], columns: columns{
+			labels: a.labels[l:], values: a.values[v:], counts: a.counts[c:],
+			labelValues: a.labelValues[lv:], native: a.native[n:],
+		}})
+	}
+	return sn
+}
+
+// release hands a snapshot's arenas back for the next one.
+func (s *Store) release(sn *snapshot) { s.snapshots.Put(sn) }
+
+// Write appends every family in the text exposition format 0.0.4, or in OpenMetrics 1.0
+// (without the final "# EOF", which the caller writes after all other families). It formats
+// and writes a snapshot without holding the store's lock, so a slow or stalled w delays
+// nothing but this call.
+func (s *Store) Write(w *bufio.Writer, openMetrics bool) error {
+	sn := s.snapshot(false)
+	defer s.release(sn)
+	buf := make([]byte, 0, 256)
+	for _, fs := range sn.families {
+		f := fs.f
 		metaName := f.name
 		if openMetrics && f.kind == Counter {
 			metaName = strings.TrimSuffix(f.name, "_total")
@@ -256,23 +366,26 @@ func (s *Store) Write(w *bufio.Writer, openMetrics bool) error {
 		if openMetrics {
 			les = f.bucketOM
 		}
-		for _, key := range f.keys {
-			sr := f.series[key]
+		stride := f.stride()
+		for _, slot := range fs.ordered {
+			labels := fs.labels[slot]
 			buf = buf[:0]
 			if f.kind != Histogram {
-				buf = appendSample(buf, f.name, "", sr.labels, sr.value, openMetrics)
+				buf = appendSample(buf, f.name, "", labels, fs.values[slot], openMetrics)
 			} else {
+				counts := fs.counts[int(slot)*stride : int(slot+1)*stride]
 				var cum uint64
-				for i, c := range sr.counts {
+				for b, c := range counts[:len(f.buckets)] {
 					cum += c
-					buf = appendBucket(buf, f.name, sr.labels, les[i], cum)
+					buf = appendBucket(buf, f.name, labels, les[b], cum)
 				}
-				buf = appendBucket(buf, f.name, sr.labels, "+Inf", sr.count)
-				buf = appendSample(buf, f.name, "_sum", sr.labels, sr.sum, openMetrics)
+				total := counts[len(f.buckets)]
+				buf = appendBucket(buf, f.name, labels, "+Inf", total)
+				buf = appendSample(buf, f.name, "_sum", labels, fs.values[slot], openMetrics)
 				buf = append(buf, f.name...)
 				buf = append(buf, "_count"...)
-				buf = appendLabelsClose(buf, sr.labels)
-				buf = strconv.AppendUint(append(buf, ' '), sr.count, 10)
+				buf = appendLabelsClose(buf, labels)
+				buf = strconv.AppendUint(append(buf, ' '), total, 10)
 				buf = append(buf, '\n')
 			}
 			if _, err := w.Write(buf); err != nil {
@@ -337,15 +450,15 @@ var labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
 func escapeLabelValue(v string) string { return labelEscaper.Replace(v) }
 
 // Gather returns the store's families as protobuf messages, for the protobuf exposition
-// format (native histograms) and for tests. It is the slow path the text formats avoid.
+// format (native histograms) and for tests. It is the slow path the text formats avoid, and
+// like Write it builds the messages from a snapshot, without the store's lock (a native
+// histogram is safe to read concurrently with observations).
 func (s *Store) Gather() ([]*dto.MetricFamily, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	sn := s.snapshot(true)
+	defer s.release(sn)
 	var out []*dto.MetricFamily
-	for _, f := range s.families {
-		if len(f.keys) == 0 {
-			continue
-		}
+	for _, fs := range sn.families {
+		f := fs.f
 		mf := &dto.MetricFamily{Name: proto.String(f.name), Help: proto.String(f.help)}
 		switch f.kind {
 		case Gauge:
@@ -355,22 +468,21 @@ func (s *Store) Gather() ([]*dto.MetricFamily, error) {
 		case Histogram:
 			mf.Type = dto.MetricType_HISTOGRAM.Enum()
 		}
-		for _, key := range f.keys {
-			sr := f.series[key]
+		for _, slot := range fs.ordered {
 			m := &dto.Metric{}
 			switch f.kind {
 			case Histogram:
-				if err := sr.native.Write(m); err != nil {
+				if err := fs.native[slot].Write(m); err != nil {
 					return nil, err
 				}
 			case Gauge:
-				m.Gauge = &dto.Gauge{Value: proto.Float64(sr.value)}
+				m.Gauge = &dto.Gauge{Value: proto.Float64(fs.values[slot])}
 			case Counter:
-				m.Counter = &dto.Counter{Value: proto.Float64(sr.value)}
+				m.Counter = &dto.Counter{Value: proto.Float64(fs.values[slot])}
 			}
 			if f.kind != Histogram {
 				for _, i := range f.order {
-					m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(f.labelNames[i]), Value: proto.String(sr.labelValues[i])})
+					m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(f.labelNames[i]), Value: proto.String(fs.labelValues[slot][i])})
 				}
 			}
 			mf.Metric = append(mf.Metric, m)

@@ -174,10 +174,13 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result) (*hop, er
 	bw := writerPool.Get().(*bufio.Writer)
 	bw.Reset(conn)
 	s.writeRequest(bw, rq)
+	// The processing phase starts as the request goes to the kernel: a timestamp taken after
+	// the write could be late by however long this goroutine waits to run again, and make the
+	// phase shorter than the server's own time.
+	wrote := time.Now()
 	err = bw.Flush()
 	bw.Reset(nil)
 	writerPool.Put(bw)
-	wrote := time.Now()
 	if err != nil {
 		return fail(ReasonOther, fmt.Errorf("writing request: %w", err))
 	}

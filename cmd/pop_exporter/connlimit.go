@@ -1,0 +1,147 @@
+package main
+
+import (
+	"crypto/tls"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// newConnGrace is how long a new connection may stay silent before it counts as idle and may
+// be closed to make room: a real client sends its request (or TLS hello) at once.
+const newConnGrace = time.Second
+
+// connLimiter bounds the connections a server keeps open across all its listeners, so that
+// clients cannot take the file descriptors the probes need (each probe opens a connection).
+// When every slot is taken, accepting the next connection first closes the connection that has
+// been idle longest — a keep-alive connection between requests, or a new one that has sent
+// nothing for newConnGrace — so idle clients cannot lock out a scraper either. Connections busy
+// with a request are never closed; their time is bounded by the server's timeouts. At most one
+// connection per listener waits for a slot beyond the limit.
+type connLimiter struct {
+	slots chan struct{}
+	mu    sync.Mutex
+	conns map[*limitedConn]connState
+}
+
+// connState is what the limiter knows of an open connection.
+type connState struct {
+	state http.ConnState
+	since time.Time
+}
+
+func newConnLimiter(n int) *connLimiter {
+	return &connLimiter{slots: make(chan struct{}, n), conns: map[*limitedConn]connState{}}
+}
+
+// Listener wraps l so that its connections count against the limiter.
+func (lim *connLimiter) Listener(l net.Listener) net.Listener {
+	return &limitListener{Listener: l, lim: lim, closed: make(chan struct{})}
+}
+
+// ConnState is the http.Server hook that tells the limiter which connections are idle.
+func (lim *connLimiter) ConnState(c net.Conn, s http.ConnState) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	lc, ok := c.(*limitedConn)
+	if !ok {
+		return
+	}
+	lim.mu.Lock()
+	defer lim.mu.Unlock()
+	if _, open := lim.conns[lc]; open && s != http.StateClosed && s != http.StateHijacked {
+		lim.conns[lc] = connState{state: s, since: time.Now()}
+	}
+}
+
+// acquire takes a slot, closing idle connections to make room, until one is free or closed
+// is closed.
+func (lim *connLimiter) acquire(closed <-chan struct{}) bool {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case lim.slots <- struct{}{}:
+			return true
+		default:
+		}
+		lim.evictIdlest(time.Now())
+		timer.Reset(100 * time.Millisecond) // a new connection may pass its grace meanwhile
+		select {
+		case lim.slots <- struct{}{}:
+			return true
+		case <-timer.C:
+		case <-closed:
+			return false
+		}
+	}
+}
+
+// evictIdlest closes the connection idle longest, if any is idle; closing it frees its slot.
+func (lim *connLimiter) evictIdlest(now time.Time) {
+	lim.mu.Lock()
+	var victim *limitedConn
+	var oldest time.Time
+	for c, st := range lim.conns {
+		idle := st.state == http.StateIdle || (st.state == http.StateNew && now.Sub(st.since) >= newConnGrace)
+		if idle && (victim == nil || st.since.Before(oldest)) {
+			victim, oldest = c, st.since
+		}
+	}
+	lim.mu.Unlock()
+	if victim != nil {
+		victim.Close()
+	}
+}
+
+func (lim *connLimiter) release(c *limitedConn) {
+	lim.mu.Lock()
+	delete(lim.conns, c)
+	lim.mu.Unlock()
+	<-lim.slots
+}
+
+type limitListener struct {
+	net.Listener
+	lim       *connLimiter
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// Accept accepts the next connection and then waits for a slot for it, so a client waiting
+// for a slot holds one descriptor at most.
+func (l *limitListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if !l.lim.acquire(l.closed) {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	lc := &limitedConn{Conn: c, lim: l.lim}
+	l.lim.mu.Lock()
+	l.lim.conns[lc] = connState{state: http.StateNew, since: time.Now()}
+	l.lim.mu.Unlock()
+	return lc, nil
+}
+
+func (l *limitListener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+// limitedConn gives its slot back when closed, however often Close is called.
+type limitedConn struct {
+	net.Conn
+	lim       *connLimiter
+	closeOnce sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.closeOnce.Do(func() { c.lim.release(c) })
+	return err
+}
