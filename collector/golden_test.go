@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/collector/geoip"
+	"github.com/popexporter/pop_exporter/collector/geoip/geoiptest"
 	"github.com/popexporter/pop_exporter/collector/prober"
 )
 
@@ -20,7 +23,14 @@ var update = flag.Bool("update", false, "rewrite testdata/golden-*.txt from the 
 // name, label and value. Regenerate with `go test ./collector/ -run Golden -update` only when
 // the metrics contract changes on purpose.
 func TestGoldenExposition(t *testing.T) {
-	m, st := newTestManagerStore(t, Options{MaxPoPsPerProbe: 3})
+	// The geolocation database places 192.0.2.0/24 in Amsterdam (a documentation prefix).
+	var db geoip.Current
+	placed, err := geoip.Open(geoiptest.WriteCities(t, map[string]geoiptest.City{"192.0.2.0/24": {Latitude: 52.374, Longitude: 4.8897, RadiusKm: 5}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Swap(placed)
+	m, st := newTestManagerStore(t, Options{MaxPoPsPerProbe: 3, GeoIP: &db})
 	start := time.Unix(1_767_225_600, 0) // fixed, so the last-change timestamp is too
 	for i, name := range []string{"www", "api"} {
 		target := testTarget(t, name, "http://127.0.0.1/")
@@ -59,6 +69,16 @@ func TestGoldenExposition(t *testing.T) {
 		res.Phases[prober.PhaseProcessing], res.Happened[prober.PhaseProcessing] = 30*time.Millisecond, true
 		m.record(media, res)
 	}
+	// With the geolocation database, an Akamai edge is placed: the connected address, outside
+	// the database, places nothing (pop_source="none"); the edge IP it names, inside, gives the
+	// nearest code (pop_source="geoip").
+	placedEdge := newRecordingRunner(t, m, testTarget(t, "placed", "http://127.0.0.1/"))
+	akamai := prober.Result{Start: start.Add(12 * time.Minute), Duration: time.Second, TTFB: 9 * time.Millisecond,
+		CacheAge: -1, Responded: true, StatusCode: 200, Success: true, EdgeAddr: netip.MustParseAddr("198.51.100.1"),
+		Edge: edge.Result{CDN: "akamai", PoP: edge.Unknown, CacheStatus: edge.CacheHit}}
+	m.record(placedEdge, akamai)
+	akamai.Start, akamai.Edge.EdgeIP = start.Add(13*time.Minute), "192.0.2.27"
+	m.record(placedEdge, akamai)
 	m.metrics.vantageInfo.Set(1, "ams-office", "AMS", "Amsterdam", "NL", "EU", "52.3086", "4.7639")
 
 	for _, om := range []bool{false, true} {

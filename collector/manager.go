@@ -26,6 +26,7 @@ import (
 	"github.com/popexporter/pop_exporter/collector/edge"
 	"github.com/popexporter/pop_exporter/collector/exposition"
 	"github.com/popexporter/pop_exporter/collector/geo"
+	"github.com/popexporter/pop_exporter/collector/geoip"
 	"github.com/popexporter/pop_exporter/collector/prober"
 	"github.com/popexporter/pop_exporter/collector/shard"
 	"github.com/popexporter/pop_exporter/config"
@@ -55,6 +56,9 @@ type Options struct {
 	// MinStallTimeout is the floor of the time without a recorded result after which Healthy
 	// and Ready fail; <= 0 means DefaultMinStallTimeout.
 	MinStallTimeout time.Duration
+	// GeoIP holds the geolocation database that places the edges of CDNs naming no PoP
+	// (--geoip.database); nil, or one holding none, places nothing.
+	GeoIP *geoip.Current
 }
 
 // Manager owns the probes of the current configuration: it schedules one probe per target

@@ -217,9 +217,9 @@ func TestRecordExposition(t *testing.T) {
 # HELP pop_probe_cache_age_seconds Age header of the last response, when present.
 # TYPE pop_probe_cache_age_seconds gauge
 pop_probe_cache_age_seconds{ip_version="4",target="www",vantage="ams-office"} 42
-# HELP pop_probe_edge_info The edge that answered the last response, with its shield PoP and IP address where the CDN names them; always 1.
+# HELP pop_probe_edge_info The edge that answered the last response, where its PoP came from (pop_source: header, geoip or none), and its shield PoP and IP address where the CDN names them; always 1.
 # TYPE pop_probe_edge_info gauge
-pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",edge_ip="",ip_version="4",latitude="50.0264",longitude="8.5431",pop="FRA",shield_pop="",target="www",vantage="ams-office"} 1
+pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",edge_ip="",ip_version="4",latitude="50.0264",longitude="8.5431",pop="FRA",pop_source="header",shield_pop="",target="www",vantage="ams-office"} 1
 # HELP pop_probe_expected_pop 1 if the PoP that answered last is in expected_pops, 0 if not; absent when expected_pops is not set.
 # TYPE pop_probe_expected_pop gauge
 pop_probe_expected_pop{ip_version="4",target="www",vantage="ams-office"} 1

@@ -131,8 +131,8 @@ func newMetrics(st *exposition.Store) *metrics {
 	m.statusCode = probe("probe_http_status_code", "HTTP status code of the last response, 0 when none came.", G)
 	m.responses = probe("probe_responses_total", "Responses by the CDN and PoP that answered and their cache status.", C, "cdn", "pop", "cache_status")
 	m.failures = probe("probe_failures_total", "Failed probes by reason.", C, "reason")
-	m.edgeInfo = probe("probe_edge_info", "The edge that answered the last response, with its shield PoP and IP address where the CDN names them; always 1.", G,
-		"cdn", "pop", "shield_pop", "edge_ip", "city", "country", "continent", "latitude", "longitude")
+	m.edgeInfo = probe("probe_edge_info", "The edge that answered the last response, where its PoP came from (pop_source: header, geoip or none), and its shield PoP and IP address where the CDN names them; always 1.", G,
+		"cdn", "pop", "pop_source", "shield_pop", "edge_ip", "city", "country", "continent", "latitude", "longitude")
 	m.distance = probe("probe_distance_meters", "Great-circle distance from the vantage point to the PoP that answered last.", G)
 	m.baselineInfo = probe("probe_baseline_info", "The usual PoP of this probe: the most frequent over the baseline window; always 1.", G, "cdn", "pop")
 	m.shiftDistance = probe("probe_shift_distance_meters", "Great-circle distance from the baseline PoP to the PoP that answered last (0 when they are the same).", G)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/popexporter/pop_exporter/collector"
 	"github.com/popexporter/pop_exporter/collector/exposition"
+	"github.com/popexporter/pop_exporter/collector/geoip"
 	"github.com/popexporter/pop_exporter/collector/shard"
 	"github.com/popexporter/pop_exporter/collector/targetfiles"
 	"github.com/popexporter/pop_exporter/config"
@@ -65,6 +66,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.Flag("shard", "This replica's share of the targets, as INDEX/TOTAL counted from 0 (0/3, 1/3, 2/3): probe only the targets whose name rendezvous-hashes to INDEX among TOTAL replicas.").
 		Default(shard.All.String()).PlaceHolder("INDEX/TOTAL").SetValue(&shardFlag)
 	maxPoPs := app.Flag("probe.max-pops", "Maximum distinct pop label values per probe in per-PoP series; further PoPs are reported as \"other\".").Default(fmt.Sprint(collector.DefaultMaxPoPsPerProbe)).Int()
+	var geo geoipFile
+	app.Flag("geoip.database", "City geolocation database (.mmdb: MaxMind GeoLite2-City or DB-IP City Lite) that gives non-anycast CDNs naming no PoP the nearest airport or metro code of their edge address; read again on every reload.").
+		PlaceHolder("FILE").StringVar(&geo.path)
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 	logFormat := app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
 	webFlags := kingpinflag.AddFlags(app, DefaultListenAddress)
@@ -105,6 +109,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	geoDB, err := geo.read()
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot open the geoip database", "err", err)
+		return 1
+	}
+	geo.use(geoDB)
 	store := exposition.NewStore() // the per-probe series, filled by the collector
 	mgr, err := collector.New(reg, store, collector.Options{
 		Logger:          logger,
@@ -112,6 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		UserAgent:       config.DefaultUserAgent + "/" + version.Version,
 		MaxPoPsPerProbe: *maxPoPs,
 		Shard:           shardFlag,
+		GeoIP:           &geo.cur,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot create collector", "err", err)
@@ -134,9 +145,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	reload := func(trigger string) error {
 		reloadMu.Lock()
 		defer reloadMu.Unlock()
+		// The configuration and the geoip database are reloaded together: if either fails,
+		// both old ones keep running.
 		cfg, err := load()
+		var db *geoip.Database
+		if err == nil {
+			db, err = geo.read()
+		}
 		if err == nil {
 			err = files.Load(cfg)
+		}
+		if err == nil {
+			geo.use(db)
 		}
 		if err != nil {
 			mgr.MarkReloadFailed()

@@ -219,7 +219,7 @@ func TestReloadGoodAndBad(t *testing.T) {
 	writeFile(t, cfgFile, configYAML(map[string]string{"one": srv.URL + "/one", "two": srv.URL + "/two"}))
 	addr, logs, stop := startDaemon(t, "--config.file="+cfgFile)
 
-	waitMetric(t, addr, regexp.MustCompile(`pop_probe_edge_info\{cdn="cloudflare".*pop="AMS",shield_pop="",target="two"`))
+	waitMetric(t, addr, regexp.MustCompile(`pop_probe_edge_info\{cdn="cloudflare".*pop="AMS",pop_source="header",shield_pop="",target="two"`))
 	waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",target="one",vantage="test"\} 1`))
 
 	// A good reload removes target two and all its series.
