@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/collector/geoip"
+	"github.com/popexporter/pop_exporter/collector/geoip/geoiptest"
 	"github.com/popexporter/pop_exporter/collector/prober"
 )
 
@@ -27,7 +30,14 @@ func TestGoldenExposition(t *testing.T) {
 }
 
 func testGoldenExposition(t *testing.T, detail Detail) {
-	m, st := newTestManagerStore(t, Options{MaxPoPsPerProbe: 3, Detail: detail})
+	// The geolocation database places 192.0.2.0/24 in Amsterdam (a documentation prefix).
+	var db geoip.Current
+	placed, err := geoip.Open(geoiptest.WriteCities(t, map[string]geoiptest.City{"192.0.2.0/24": {Latitude: 52.374, Longitude: 4.8897, RadiusKm: 5}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Swap(placed)
+	m, st := newTestManagerStore(t, Options{MaxPoPsPerProbe: 3, GeoIP: &db, Detail: detail})
 	start := time.Unix(1_767_225_600, 0) // fixed, so the last-change timestamp is too
 	for i, name := range []string{"www", "api"} {
 		target := testTarget(t, name, "http://127.0.0.1/")
@@ -66,6 +76,16 @@ func testGoldenExposition(t *testing.T, detail Detail) {
 		res.Phases[prober.PhaseProcessing], res.Happened[prober.PhaseProcessing] = 30*time.Millisecond, true
 		m.record(media, res)
 	}
+	// With the geolocation database, an Akamai edge is placed: the connected address, outside
+	// the database, places nothing (pop_source="none"); the edge IP it names, inside, gives the
+	// nearest code (pop_source="geoip").
+	placedEdge := newRecordingRunner(t, m, testTarget(t, "placed", "http://127.0.0.1/"))
+	akamai := prober.Result{Start: start.Add(12 * time.Minute), Duration: time.Second, TTFB: 9 * time.Millisecond,
+		CacheAge: -1, Responded: true, StatusCode: 200, Success: true, EdgeAddr: netip.MustParseAddr("198.51.100.1"),
+		Edge: edge.Result{CDN: "akamai", PoP: edge.Unknown, CacheStatus: edge.CacheHit}}
+	m.record(placedEdge, akamai)
+	akamai.Start, akamai.Edge.EdgeIP = start.Add(13*time.Minute), "192.0.2.27"
+	m.record(placedEdge, akamai)
 	m.metrics.vantageInfo.Set(1, "ams-office", "AMS", "Amsterdam", "NL", "EU", "52.3086", "4.7639")
 
 	for _, om := range []bool{false, true} {

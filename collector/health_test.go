@@ -80,3 +80,16 @@ func TestHealthySlowTargets(t *testing.T) {
 		t.Errorf("a 1-minute target is not ready 300ms after the configuration: %v", err)
 	}
 }
+
+// A configuration with no probe (all its targets in target files that are empty so far, or a
+// shard that owns none) is not a stall: nothing is due.
+func TestHealthyWithoutProbes(t *testing.T) {
+	m, _ := newTestManager(t, Options{MinStallTimeout: 100 * time.Millisecond})
+	if err := m.Apply(&config.Config{File: "pop.yml", Vantage: config.Vantage{Name: "empty"}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := m.Ready(); err != nil {
+		t.Errorf("Ready() = %v with no probe to run", err)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/popexporter/pop_exporter/collector/edge"
 	"github.com/popexporter/pop_exporter/collector/exposition"
 	"github.com/popexporter/pop_exporter/collector/geo"
+	"github.com/popexporter/pop_exporter/collector/geoip"
 	"github.com/popexporter/pop_exporter/collector/prober"
 	"github.com/popexporter/pop_exporter/collector/shard"
 	"github.com/popexporter/pop_exporter/config"
@@ -57,6 +58,9 @@ type Options struct {
 	// MinStallTimeout is the floor of the time without a recorded result after which Healthy
 	// and Ready fail; <= 0 means DefaultMinStallTimeout.
 	MinStallTimeout time.Duration
+	// GeoIP holds the geolocation database that places the edges of CDNs naming no PoP
+	// (--geoip.database); nil, or one holding none, places nothing.
+	GeoIP *geoip.Current
 }
 
 // Manager owns the probes of the current configuration: it schedules one probe per target
@@ -82,8 +86,12 @@ type Manager struct {
 	// and the time without either after which the Manager is stalled.
 	lastProgress atomic.Int64
 	stallAfter   atomic.Int64
+	probes       atomic.Int64 // runners of the applied configuration
 	applied      atomic.Bool
 	halted       atomic.Bool // Stop was called
+
+	filesMu     sync.Mutex
+	targetFiles map[string]bool // the files SetTargetFileStatus was last told of
 
 	// probe runs one probe; tests replace it to inject faults such as panics.
 	probe func(ctx context.Context, s *prober.Spec) prober.Result
@@ -170,7 +178,9 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 // other shards are left out before anything is built. Probes whose target and vantage are
 // unchanged keep running with their schedule and PoP state; changed ones restart; removed
 // ones stop and lose all their series. If cfg cannot be applied, nothing changes and the
-// error says why.
+// error says why. Apply runs a new list of targets as well as a reloaded file (a target file
+// changed), so the reload status is its caller's to record: MarkReloadSucceeded,
+// MarkReloadFailed.
 func (m *Manager) Apply(cfg *config.Config) error {
 	ident := edge.NewIdentifier(cfg.Compiled.Rules)
 	specs := map[string]*prober.Spec{}
@@ -221,19 +231,46 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	}
 	m.metrics.targets.Set(float64(len(m.runners)))
 	m.stallAfter.Store(int64(max(2*longest, m.opts.MinStallTimeout)))
+	m.probes.Store(int64(len(m.runners)))
 	m.lastProgress.Store(time.Now().UnixNano())
 	m.applied.Store(true)
-	m.metrics.reloadSuccess.Set(1)
-	m.metrics.reloadTimestamp.SetToCurrentTime()
 	level.Info(m.logger).Log("msg", "configuration applied", "file", cfg.File, "vantage", v.name,
 		"shard", m.opts.Shard, "targets", owned, "configured_targets", len(cfg.Targets), "probes", len(m.runners))
 	return nil
+}
+
+// MarkReloadSucceeded records that the configuration file was loaded and applied.
+func (m *Manager) MarkReloadSucceeded() {
+	m.metrics.reloadSuccess.Set(1)
+	m.metrics.reloadTimestamp.SetToCurrentTime()
 }
 
 // MarkReloadFailed records that a configuration could not be loaded or applied; the running
 // one stays.
 func (m *Manager) MarkReloadFailed() {
 	m.metrics.reloadSuccess.Set(0)
+}
+
+// SetTargetFileStatus records which target files are in use: loaded[file] is false for a
+// file whose last version could not be used (its previous targets keep running). Files left
+// out of loaded, no longer matched by target_files, lose their series.
+func (m *Manager) SetTargetFileStatus(loaded map[string]bool) {
+	m.filesMu.Lock()
+	defer m.filesMu.Unlock()
+	for file := range m.targetFiles {
+		if _, ok := loaded[file]; !ok {
+			m.metrics.targetFileLoaded.DeleteLabelValues(file)
+		}
+	}
+	m.targetFiles = make(map[string]bool, len(loaded))
+	for file, ok := range loaded {
+		v := 0.0
+		if ok {
+			v = 1
+		}
+		m.metrics.targetFileLoaded.WithLabelValues(file).Set(v)
+		m.targetFiles[file] = ok
+	}
 }
 
 // Stop cancels every probe, in flight or waiting, and returns when all have ended.
@@ -260,10 +297,11 @@ func (m *Manager) Stop() {
 // last result or applied configuration. Every probe records a result at least once per
 // interval plus its timeout, which is shorter than the interval, and the first one comes
 // within one interval of its start, so a slow but working configuration never trips it; a
-// probe that can no longer record (a deadlock, a leaked concurrency slot) does.
+// probe that can no longer record (a deadlock, a leaked concurrency slot) does. With no probe
+// to run (target files still empty, a shard that owns no target) nothing is due either.
 func (m *Manager) Healthy() error {
-	if !m.applied.Load() {
-		return nil // nothing is due before the first configuration
+	if !m.applied.Load() || m.probes.Load() == 0 {
+		return nil // nothing is due before the first configuration, or with no probe
 	}
 	since := time.Since(time.Unix(0, m.lastProgress.Load()))
 	if limit := time.Duration(m.stallAfter.Load()); since > limit {

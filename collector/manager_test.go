@@ -217,9 +217,9 @@ func TestRecordExposition(t *testing.T) {
 # HELP pop_probe_cache_age_seconds Age header of the last response, when present.
 # TYPE pop_probe_cache_age_seconds gauge
 pop_probe_cache_age_seconds{ip_version="4",target="www",vantage="ams-office"} 42
-# HELP pop_probe_edge_info The edge that answered the last response, with its shield PoP and IP address where the CDN names them; always 1.
+# HELP pop_probe_edge_info The edge that answered the last response, where its PoP came from (pop_source: header, geoip or none), and its shield PoP and IP address where the CDN names them; always 1.
 # TYPE pop_probe_edge_info gauge
-pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",edge_ip="",ip_version="4",latitude="50.0264",longitude="8.5431",pop="FRA",shield_pop="",target="www",vantage="ams-office"} 1
+pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",edge_ip="",ip_version="4",latitude="50.0264",longitude="8.5431",pop="FRA",pop_source="header",shield_pop="",target="www",vantage="ams-office"} 1
 # HELP pop_probe_expected_pop 1 if the PoP that answered last is in expected_pops, 0 if not; absent when expected_pops is not set.
 # TYPE pop_probe_expected_pop gauge
 pop_probe_expected_pop{ip_version="4",target="www",vantage="ams-office"} 1
@@ -416,7 +416,8 @@ func TestMetricNamesMatchContract(t *testing.T) {
 	want := []string{
 		"pop_exporter_build_info", "pop_exporter_config_last_reload_success_timestamp_seconds",
 		"pop_exporter_config_last_reload_successful", "pop_exporter_missed_intervals_total",
-		"pop_exporter_probes_in_flight", "pop_exporter_schedule_delay_seconds", "pop_exporter_shard_info", "pop_exporter_targets",
+		"pop_exporter_probes_in_flight", "pop_exporter_schedule_delay_seconds", "pop_exporter_shard_info",
+		"pop_exporter_target_file_last_load_successful", "pop_exporter_targets",
 		"pop_probe_baseline_info", "pop_probe_cache_age_seconds", "pop_probe_distance_meters",
 		"pop_probe_duration_seconds", "pop_probe_edge_info", "pop_probe_expected_pop",
 		"pop_probe_failures_total", "pop_probe_http_status_code", "pop_probe_last_pop_change_timestamp_seconds",

@@ -85,13 +85,14 @@ type metrics struct {
 	vantageInfo   *exposition.Family
 	perProbe      []*exposition.Family // the families that start with probeLabels
 
-	reloadSuccess   prometheus.Gauge
-	reloadTimestamp prometheus.Gauge
-	targets         prometheus.Gauge
-	shardInfo       *prometheus.GaugeVec
-	inFlight        prometheus.Gauge
-	scheduleDelay   prometheus.Histogram
-	missed          prometheus.Counter
+	reloadSuccess    prometheus.Gauge
+	reloadTimestamp  prometheus.Gauge
+	targetFileLoaded *prometheus.GaugeVec
+	targets          prometheus.Gauge
+	shardInfo        *prometheus.GaugeVec
+	inFlight         prometheus.Gauge
+	scheduleDelay    prometheus.Histogram
+	missed           prometheus.Counter
 }
 
 // newMetrics declares every metric; the per-probe families go into st. detail picks the TTFB
@@ -143,8 +144,8 @@ func newMetrics(st *exposition.Store, detail Detail) *metrics {
 	m.statusCode = probe("probe_http_status_code", "HTTP status code of the last response, 0 when none came.", G)
 	m.responses = probe("probe_responses_total", "Responses by the CDN and PoP that answered and their cache status.", C, "cdn", "pop", "cache_status")
 	m.failures = probe("probe_failures_total", "Failed probes by reason.", C, "reason")
-	m.edgeInfo = probe("probe_edge_info", "The edge that answered the last response, with its shield PoP and IP address where the CDN names them; always 1.", G,
-		"cdn", "pop", "shield_pop", "edge_ip", "city", "country", "continent", "latitude", "longitude")
+	m.edgeInfo = probe("probe_edge_info", "The edge that answered the last response, where its PoP came from (pop_source: header, geoip or none), and its shield PoP and IP address where the CDN names them; always 1.", G,
+		"cdn", "pop", "pop_source", "shield_pop", "edge_ip", "city", "country", "continent", "latitude", "longitude")
 	m.distance = probe("probe_distance_meters", "Great-circle distance from the vantage point to the PoP that answered last.", G)
 	m.baselineInfo = probe("probe_baseline_info", "The usual PoP of this probe: the most frequent over the baseline window; always 1.", G, "cdn", "pop")
 	m.shiftDistance = probe("probe_shift_distance_meters", "Great-circle distance from the baseline PoP to the PoP that answered last (0 when they are the same).", G)
@@ -159,6 +160,9 @@ func newMetrics(st *exposition.Store, detail Detail) *metrics {
 	m.reloadSuccess = gauge("config_last_reload_successful",
 		"1 if the last configuration load succeeded, 0 if it failed (the previous configuration keeps running).")
 	m.reloadTimestamp = gauge("config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load.")
+	fileHelp := "1 if the last version of this target file is in use, 0 if it could not be used (its previous targets keep running); one series per file target_files matches."
+	m.targetFileLoaded = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: own("gauge", "target_file_last_load_successful", fileHelp, "file"), Help: fileHelp},
+		[]string{"file"})
 	m.targets = gauge("targets", "Probes of this replica: the targets of its shard times their IP families.")
 	shardHelp := "This replica's shard: it probes the targets whose name rendezvous-hashes to index among total replicas; always 1."
 	m.shardInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: own("gauge", "shard_info", shardHelp, "index", "total"), Help: shardHelp},
@@ -174,7 +178,7 @@ func newMetrics(st *exposition.Store, detail Detail) *metrics {
 
 // collectors are the metrics registered in the client_golang registry.
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.reloadSuccess, m.reloadTimestamp, m.targets, m.shardInfo, m.inFlight, m.scheduleDelay, m.missed}
+	return []prometheus.Collector{m.reloadSuccess, m.reloadTimestamp, m.targetFileLoaded, m.targets, m.shardInfo, m.inFlight, m.scheduleDelay, m.missed}
 }
 
 // failureReasons are the reason label values every probe starts with at 0.

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/popexporter/pop_exporter/collector/edge"
 	"github.com/popexporter/pop_exporter/collector/geo"
+	"github.com/popexporter/pop_exporter/collector/geoip"
 	"github.com/popexporter/pop_exporter/collector/prober"
 )
 
@@ -57,6 +59,7 @@ func (m *Manager) record(r *runner, res prober.Result) {
 		}
 	}
 	e := res.Edge
+	popSource := m.placePoP(&e, res.EdgeAddr)
 	popLabel := r.pops.cap(e.PoP, m.opts.MaxPoPsPerProbe)
 	perPoP := append(lv, e.CDN, popLabel, e.CacheStatus)
 	if full {
@@ -74,7 +77,7 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	}
 
 	loc, located := lookupPoP(e.CDN, e.PoP)
-	r.edgeLabels = replaceSeries(mt.edgeInfo.Remove, r.edgeLabels, r.edgeInfoLabels(e, popLabel, loc, located, m.opts.MaxPoPsPerProbe))
+	r.edgeLabels = replaceSeries(mt.edgeInfo.Remove, r.edgeLabels, r.edgeInfoLabels(e, popLabel, popSource, loc, located, m.opts.MaxPoPsPerProbe))
 	mt.edgeInfo.Set(1, r.edgeLabels...)
 
 	if located && r.vantage.known {
@@ -106,14 +109,50 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	}
 }
 
+// The pop_source label values of pop_probe_edge_info: where the pop label came from.
+const (
+	// PoPSourceHeader: the response named the PoP (a vendor header, the body of a trace URL,
+	// or a user rule).
+	PoPSourceHeader = "header"
+	// PoPSourceGeoIP: the CDN named none; the geolocation database placed the edge's address
+	// on the nearest airport or metro code.
+	PoPSourceGeoIP = "geoip"
+	// PoPSourceNone: pop is "unknown".
+	PoPSourceNone = "none"
+)
+
+// placePoP gives an identified CDN that named no PoP one from the geolocation database, and
+// returns the pop_source value. The address placed is the edge IP the response names (Akamai's
+// X-Cache or Akamai-GRN) if any, else the one the probe connected to. Anycast CDNs are never
+// placed: their address is announced from every PoP, so its registered location says nothing
+// about the PoP that answered.
+func (m *Manager) placePoP(e *edge.Result, remote netip.Addr) string {
+	switch {
+	case e.PoP != edge.Unknown:
+		return PoPSourceHeader
+	case e.CDN == edge.Unknown || edge.Anycast(e.CDN):
+		return PoPSourceNone
+	}
+	addr := remote
+	if a, err := netip.ParseAddr(e.EdgeIP); err == nil {
+		addr = a
+	}
+	loc, ok := m.opts.GeoIP.PoP(addr, geoip.DefaultMaxMeters)
+	if !ok {
+		return PoPSourceNone
+	}
+	e.PoP = loc.Code
+	return PoPSourceGeoIP
+}
+
 // edgeInfoLabels are the label values of the probe's pop_probe_edge_info series (one series per
 // probe, replaced when a value changes). Each value is bounded per probe like the per-PoP
-// series: pop is the capped value those use, and the shield PoP and the edge IP each keep
-// their first max distinct values, later ones becoming "other". A PoP past the cap has no
-// place on the map either: its location labels stay empty, so a server naming a new PoP on
+// series: pop is the capped value those use, pop_source one of three values, and the shield
+// PoP and the edge IP each keep their first max distinct values, later ones becoming "other".
+// A PoP past the cap has no place on the map either: its location labels stay empty, so a server naming a new PoP on
 // every response cannot make new series through the city or coordinates.
-func (r *runner) edgeInfoLabels(e edge.Result, pop string, loc geo.Location, located bool, max int) []string {
-	lv := append(slices.Clone(r.labelsPrefix), e.CDN, pop, r.shields.cap(e.UpstreamPoP, max), r.edgeIPs.cap(e.EdgeIP, max),
+func (r *runner) edgeInfoLabels(e edge.Result, pop, popSource string, loc geo.Location, located bool, max int) []string {
+	lv := append(slices.Clone(r.labelsPrefix), e.CDN, pop, popSource, r.shields.cap(e.UpstreamPoP, max), r.edgeIPs.cap(e.EdgeIP, max),
 		"", "", "", "", "")
 	if pop == OtherPoP {
 		return lv

@@ -24,12 +24,24 @@ type Config struct {
 	Vantage  Vantage  `yaml:"vantage,omitempty"`
 	Defaults Defaults `yaml:"defaults,omitempty"`
 	Targets  []Target `yaml:"targets"`
-	Rules    []Rule   `yaml:"rules,omitempty"`
+	// TargetFiles are glob patterns (filepath.Match syntax), relative to the directory of
+	// File, of files that each hold a YAML list of further targets (see ParseTargetFile).
+	// Parse checks the patterns but reads none of the files: they change without a reload of
+	// this file, and whoever runs the targets reads them.
+	TargetFiles []string `yaml:"target_files,omitempty"`
+	Rules       []Rule   `yaml:"rules,omitempty"`
 
 	// File is the path the config was loaded from ("<embedded default>" for the default).
 	File string `yaml:"-"`
 	// Compiled is what Parse built from the validated values; see Compiled.
 	Compiled Compiled `yaml:"-"`
+
+	// defaultsSet lists the indexes of the Settings fields that the defaults section writes:
+	// a target file's targets inherit exactly those, as the file's own targets do.
+	defaultsSet []int
+	// nameLines[i] is the line of Targets[i]'s name, for errors about a name used again in
+	// a target file.
+	nameLines []int
 }
 
 // Vantage says where this exporter stands.

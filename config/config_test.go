@@ -83,6 +83,8 @@ func TestInvalidConfigs(t *testing.T) {
 		"regex-no-group":                 `:7: rules[0].regex: regex must have exactly one capture group, has 0`,
 		"rule-cdn":                       `:8: rules[1].cdn: cdn "My CDN" must match ^[a-z][a-z0-9_]{0,31}$`,
 		"rule-header":                    `:5: rules[0].header: header must not be empty`,
+		"target-files-glob":              `:5: target_files[1]: invalid glob "targets/[ab.yml": syntax error in pattern`,
+		"target-files-empty":             `:2: target_files[0]: pattern must not be empty`,
 	}
 	files, err := filepath.Glob("testdata/invalid-*.yml")
 	if err != nil {
@@ -187,6 +189,11 @@ func TestValidFull(t *testing.T) {
 	v6 := cfg.Targets[2]
 	if !slices.Equal(v6.IPProtocols, []string{"ip6"}) || v6.Timeout != Duration(5*time.Second) || v6.Interval != Duration(2*time.Minute) {
 		t.Errorf("v6-only: ip_protocols %v timeout %s interval %s, want [ip6] 5s 2m", v6.IPProtocols, v6.Timeout, v6.Interval)
+	}
+
+	// Patterns are kept as written; TargetFilePatterns places them beside the file.
+	if want := []string{"targets/valid-*.yml", "targets/valid-full.yml"}; !slices.Equal(cfg.TargetFiles, want) {
+		t.Errorf("TargetFiles = %q, want %q", cfg.TargetFiles, want)
 	}
 
 	if len(cfg.Rules) != 1 || len(cfg.Compiled.Rules) != 1 {
@@ -513,7 +520,7 @@ func TestConfigLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := newDecoder("rich.yml")
+		d := newDecoder("rich.yml", root)
 		if err := d.decode(root, "", reflect.ValueOf(&Config{}).Elem()); err != nil {
 			t.Fatal(err)
 		}

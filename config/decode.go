@@ -19,8 +19,11 @@ import (
 // needs for its own errors, and records which struct fields the file set, to tell "not set"
 // from "set to zero".
 type decoder struct {
-	file  string
-	nodes map[string]*yaml.Node // field path → value node, for every value present in the file
+	file string
+	// defaultsFile is the configuration file whose defaults section applies, when that is
+	// not file (which is then a target file); "" otherwise.
+	defaultsFile string
+	nodes        map[string]*yaml.Node // field path → value node, for every value present in the file
 	// written holds a pointer to every struct field the file gives a non-null value, such as
 	// &cfg.Targets[2].Interval (a *Duration): whether a key was set is asked of the field
 	// itself. Fields are decoded in place, so the pointers stay valid in the returned Config.
@@ -59,8 +62,35 @@ func (d *decoder) count(n *yaml.Node, path string) *Error {
 	return nil
 }
 
-func newDecoder(file string) *decoder {
-	return &decoder{file: file, nodes: map[string]*yaml.Node{}, written: map[any]bool{}, open: map[*yaml.Node]bool{}}
+// newDecoder returns a decoder for the tree at root (nil for an empty file) read from file.
+func newDecoder(file string, root *yaml.Node) *decoder {
+	// Sized for the tree, so that a file of thousands of targets does not grow the maps a
+	// step at a time (rehashing them was a tenth of a large file's decoding).
+	values, keys := countNodes(root)
+	return &decoder{file: file, nodes: make(map[string]*yaml.Node, values), written: make(map[any]bool, keys), open: map[*yaml.Node]bool{}}
+}
+
+// countNodes counts the values and the mapping keys in the tree at n, aliases not followed.
+func countNodes(n *yaml.Node) (values, keys int) {
+	if n == nil {
+		return 0, 0
+	}
+	values = 1
+	step := 1
+	if n.Kind == yaml.MappingNode {
+		step = 2 // key, value
+	}
+	for i := 0; i < len(n.Content); i += step {
+		if step == 2 {
+			keys++
+			if i+1 >= len(n.Content) {
+				break
+			}
+		}
+		v, k := countNodes(n.Content[i+step-1])
+		values, keys = values+v, keys+k
+	}
+	return values, keys
 }
 
 // enter marks a collection node as being decoded; leave must follow.
@@ -128,7 +158,23 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+var (
+	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+	stringType      = reflect.TypeFor[string]()
+)
+
+// isUnmarshaler says whether *t decodes itself (Duration, ByteSize), remembering the answer
+// per type: asking reflect for every value of a large file costs more than the answer.
+func isUnmarshaler(t reflect.Type) bool {
+	if u, ok := unmarshalerCache.Load(t); ok {
+		return u.(bool)
+	}
+	u := reflect.PointerTo(t).Implements(unmarshalerType)
+	unmarshalerCache.Store(t, u)
+	return u
+}
+
+var unmarshalerCache sync.Map // reflect.Type → bool
 
 // decode fills v from n; path names v in error messages.
 func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) error {
@@ -147,11 +193,18 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) error {
 		}
 		defer d.leave(n)
 	}
-	if n.ShortTag() == "!!null" {
+	tag := n.ShortTag()
+	if tag == "!!null" {
 		// An empty value ("interval:") means "not set", as in Prometheus configs.
 		return nil
 	}
-	if reflect.PointerTo(v.Type()).Implements(unmarshalerType) {
+	if tag == "!!str" && v.Type() == stringType {
+		// Most values are strings (names, URLs, PoP codes, headers): set them here, as
+		// yaml.v3 would, instead of through Node.Decode, which builds a decoder per value.
+		v.SetString(n.Value)
+		return nil
+	}
+	if isUnmarshaler(v.Type()) {
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			return d.yamlError(n, path, err)
 		}

@@ -3,6 +3,7 @@ package config
 import (
 	"net/http"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -113,19 +114,24 @@ func inherit[T any](d *decoder, v, def *T, builtin T) {
 	}
 }
 
-// applyDefaults fills every target with its effective values. It is the one place defaults
-// are applied, so that the collector never needs to look at Config.Defaults and validation
-// sees exactly what will run. It runs before validation and must therefore cope with invalid
-// values.
+// applyDefaults fills the vantage and every target with their effective values. With
+// applyTargetDefaults it is the one place defaults are applied, so that the collector never
+// needs to look at Config.Defaults and validation sees exactly what will run. It runs before
+// validation and must therefore cope with invalid values.
 func applyDefaults(cfg *Config, d *decoder) {
 	if cfg.Vantage.Name == "" {
 		cfg.Vantage.Name = defaultVantageName
 	}
 	cfg.Vantage.Location = strings.ToUpper(cfg.Vantage.Location)
+	applyTargetDefaults(cfg.Targets, &cfg.Defaults.Settings, d)
+}
 
-	def := &cfg.Defaults.Settings
-	for i := range cfg.Targets {
-		t := &cfg.Targets[i]
+// applyTargetDefaults fills targets, decoded by d, with their effective values: a setting the
+// target writes, else def's if d knows def's as written, else the built-in default. The
+// targets of the configuration file and those of its target files go through here alike.
+func applyTargetDefaults(targets []Target, def *Settings, d *decoder) {
+	for i := range targets {
+		t := &targets[i]
 		inherit(d, &t.Interval, &def.Interval, defaultInterval)
 		inherit(d, &t.Timeout, &def.Timeout, min(maxDefaultTimeout, t.Interval*8/10))
 		inherit(d, &t.Method, &def.Method, defaultMethod)
@@ -158,6 +164,28 @@ func applyDefaults(cfg *Config, d *decoder) {
 		for j, p := range t.ExpectedPoPs {
 			t.ExpectedPoPs[j] = strings.ToUpper(p)
 		}
+	}
+}
+
+// writtenSettings lists the indexes of the fields of s that d decoded from the file.
+func (d *decoder) writtenSettings(s *Settings) []int {
+	v := reflect.ValueOf(s).Elem()
+	var set []int
+	for i := range v.NumField() {
+		if d.written[v.Field(i).Addr().Interface()] {
+			set = append(set, i)
+		}
+	}
+	return set
+}
+
+// markWritten records the fields of s at the indexes set as written, so that d's origin and
+// validation treat them as the file of s wrote them: how a target file's decoder learns which
+// defaults the configuration file sets.
+func (d *decoder) markWritten(s *Settings, set []int) {
+	v := reflect.ValueOf(s).Elem()
+	for _, i := range set {
+		d.written[v.Field(i).Addr().Interface()] = true
 	}
 }
 

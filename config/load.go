@@ -29,9 +29,20 @@ func Default() (*Config, error) {
 // Load reads and parses the configuration file at path. A file larger than MaxFileSize is
 // refused without being read whole.
 func Load(path string) (*Config, error) {
+	data, err := ReadFile(path, "config")
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, path)
+}
+
+// ReadFile reads a configuration file or a target file, what naming it in errors ("reading
+// config: open pop.yml: …"). A file larger than MaxFileSize is refused, with an *Error,
+// without being read whole.
+func ReadFile(path, what string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.Size() > MaxFileSize {
@@ -39,9 +50,12 @@ func Load(path string) (*Config, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1)) // a pipe or device has no size
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
-	return Parse(data, path)
+	if err := checkSize(data, path, 0); err != nil {
+		return nil, err
+	}
+	return data, nil
 }
 
 // checkSize refuses a file of size bytes (or of len(data) when larger) above MaxFileSize.
@@ -82,7 +96,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 	if err := checkTargetCount(root, filename); err != nil {
 		return nil, err
 	}
-	d := newDecoder(filename)
+	d := newDecoder(filename, root)
 	cfg := &Config{File: filename}
 	if root != nil {
 		if err := d.decode(root, "", reflect.ValueOf(cfg).Elem()); err != nil {
@@ -93,6 +107,8 @@ func Parse(data []byte, filename string) (*Config, error) {
 	if err := validate(cfg, d); err != nil {
 		return nil, err
 	}
+	cfg.defaultsSet = d.writtenSettings(&cfg.Defaults.Settings)
+	cfg.nameLines = nameLines(d, "targets", len(cfg.Targets))
 	return cfg, nil
 }
 

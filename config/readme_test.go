@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// The README's configuration reference is what users read: every key of the schema has a
-// row in its section's table, the defaults section lists exactly the Settings keys, and
+// The README's configuration reference is what users read: every top-level key has a section,
+// every key of the schema has a row in its section's table, the defaults section lists exactly the Settings keys, and
 // nothing is documented that the schema lacks.
 func TestREADMEConfigurationReference(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
@@ -22,6 +22,12 @@ func TestREADMEConfigurationReference(t *testing.T) {
 		t.Fatal("README.md has no Configuration reference section")
 	}
 	ref, _, _ = strings.Cut(ref, "\n## ")
+	// Every top-level key has its section, target_files (a list of patterns) included.
+	for key := range yamlFields(reflect.TypeFor[Config]()) {
+		if !strings.Contains(ref, "\n### `"+key+"`") {
+			t.Errorf("README Configuration reference has no ### `%s` section", key)
+		}
+	}
 	row := regexp.MustCompile("(?m)^\\| `([a-z_.]+)` \\|")
 	for _, sec := range []struct {
 		heading string

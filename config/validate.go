@@ -34,7 +34,7 @@ var ipProtocols = []string{"ip4", "ip6"}
 
 // validate checks a configuration after applyDefaults and fills cfg.Compiled with what needs
 // checking to compute (parsed URLs, CA pools, compiled rules). It returns the first problem
-// found, in the order vantage, defaults, targets, rules.
+// found, in the order vantage, defaults, targets, target_files, rules.
 func validate(cfg *Config, d *decoder) error {
 	if err := validateVantage(&cfg.Vantage, d); err != nil {
 		return err
@@ -42,14 +42,21 @@ func validate(cfg *Config, d *decoder) error {
 	if err := validateSettings(d, "defaults", &cfg.Defaults.Settings); err != nil {
 		return err
 	}
-	if len(cfg.Targets) == 0 {
+	if len(cfg.Targets) == 0 && len(cfg.TargetFiles) == 0 {
 		return d.at("targets", "at least one target is required")
 	}
-	cfg.Compiled.Targets = make([]CompiledTarget, len(cfg.Targets))
-	firstName := map[string]int{} // target name → index of the first target using it
-	for i := range cfg.Targets {
-		if err := validateTarget(cfg, i, d, firstName); err != nil {
-			return err
+	list := targetList{d: d, path: "targets", def: &cfg.Defaults.Settings}
+	if cfg.File != defaultFile {
+		list.dir = filepath.Dir(cfg.File)
+	}
+	compiled, err := list.validate(cfg.Targets)
+	if err != nil {
+		return err
+	}
+	cfg.Compiled.Targets = compiled
+	for i, pattern := range cfg.TargetFiles {
+		if err := checkPattern(pattern); err != nil {
+			return d.at(fmt.Sprintf("target_files[%d]", i), "%w", err)
 		}
 	}
 	cfg.Compiled.Rules = make([]*edge.UserRule, len(cfg.Rules))
@@ -59,6 +66,18 @@ func validate(cfg *Config, d *decoder) error {
 			return err
 		}
 		cfg.Compiled.Rules[i] = r
+	}
+	return nil
+}
+
+// checkPattern checks a target_files glob. filepath.Match reports a malformed pattern
+// whatever the name it is matched against.
+func checkPattern(pattern string) error {
+	if pattern == "" {
+		return errors.New("pattern must not be empty")
+	}
+	if _, err := filepath.Match(pattern, ""); err != nil {
+		return fmt.Errorf("invalid glob %q: %w", pattern, err)
 	}
 	return nil
 }
@@ -197,10 +216,35 @@ func validHeaderValue(s string) bool {
 	return true
 }
 
-func validateTarget(cfg *Config, i int, d *decoder, firstName map[string]int) error {
-	t, def := &cfg.Targets[i], &cfg.Defaults.Settings
-	compiled := &cfg.Compiled.Targets[i]
-	p := fmt.Sprintf("targets[%d]", i)
+// targetList is a list of targets being validated: the targets: of a configuration file, or
+// a target file.
+type targetList struct {
+	d    *decoder
+	path string    // field path of the list: "targets", or "" in a target file (whose root it is)
+	def  *Settings // the defaults section the targets inherit from
+	dir  string    // directory that relative tls.ca_file paths are relative to; "" leaves them as they are
+}
+
+// validate checks every target of the list and returns what it compiled of each.
+func (l targetList) validate(targets []Target) ([]CompiledTarget, error) {
+	compiled := make([]CompiledTarget, len(targets))
+	firstName := make(map[string]int, len(targets)) // target name → index of the first target using it
+	for i := range targets {
+		if err := l.validateTarget(targets, i, &compiled[i], firstName); err != nil {
+			return nil, err
+		}
+	}
+	return compiled, nil
+}
+
+// item is the field path of the i-th target: "targets[2]", or "[2]" in a target file.
+func (l targetList) item(i int) string {
+	return l.path + "[" + strconv.Itoa(i) + "]"
+}
+
+func (l targetList) validateTarget(targets []Target, i int, compiled *CompiledTarget, firstName map[string]int) error {
+	d, t, def := l.d, &targets[i], l.def
+	p := l.item(i)
 
 	switch {
 	case t.Name == "":
@@ -209,7 +253,7 @@ func validateTarget(cfg *Config, i int, d *decoder, firstName map[string]int) er
 		return d.at(p+".name", "invalid name %q: must match %s", t.Name, namePattern)
 	}
 	if j, dup := firstName[t.Name]; dup {
-		first := d.node(fmt.Sprintf("targets[%d].name", j))
+		first := d.node(l.item(j) + ".name")
 		return d.at(p+".name", "duplicate target name %q (first at line %d)", t.Name, first.Line)
 	}
 	firstName[t.Name] = i
@@ -259,6 +303,12 @@ func validateTarget(cfg *Config, i int, d *decoder, firstName map[string]int) er
 			if d.origin(&t.SourceAddress, &def.SourceAddress) == fromTarget {
 				return d.at(p+".source_address", "address %s is %s, but ip_protocols lists %s", t.SourceAddress, family, proto)
 			}
+			if d.defaultsFile != "" {
+				// In a target file: the defaults section suits the configuration file's
+				// targets; the target that inherits it is the one to fix.
+				return d.at(p, "source_address %s (defaults.source_address in %s) is %s, but the target probes %s",
+					t.SourceAddress, d.defaultsFile, family, proto)
+			}
 			return d.at("defaults.source_address", "address %s is %s, but target %q probes %s", t.SourceAddress, family, t.Name, proto)
 		}
 	}
@@ -268,10 +318,10 @@ func validateTarget(cfg *Config, i int, d *decoder, firstName map[string]int) er
 		}
 	}
 	if t.TLS.CAFile != "" {
-		// Relative to the config file's directory (as in Prometheus), so that a config and
-		// its CA can move together.
-		if !filepath.IsAbs(t.TLS.CAFile) && cfg.File != defaultFile {
-			t.TLS.CAFile = filepath.Join(filepath.Dir(cfg.File), t.TLS.CAFile)
+		// Relative to the directory of the file it is written in (as in Prometheus), so that
+		// a config and its CA can move together.
+		if !filepath.IsAbs(t.TLS.CAFile) && l.dir != "" {
+			t.TLS.CAFile = filepath.Join(l.dir, t.TLS.CAFile)
 		}
 		pool, err := loadCAFile(t.TLS.CAFile)
 		if err != nil {
@@ -305,7 +355,8 @@ type setting struct {
 // says what a must be relative to b, bRel the converse). The error goes where the user can
 // fix it: on a if the target set a, else on b if the target set b, else on a in the defaults
 // section if set there, else on b; it names where the other value came from when that is not
-// the target itself.
+// the target itself. In a target file the defaults section is in another file, where it suits
+// the targets that set their own values: the error goes on the target that inherits it.
 func orderError(d *decoder, p string, a, b setting, aRel, bRel string) error {
 	path := func(s setting) string {
 		switch s.from {
@@ -317,18 +368,24 @@ func orderError(d *decoder, p string, a, b setting, aRel, bRel string) error {
 		return ""
 	}
 	note := func(s setting) string {
-		switch s.from {
-		case fromDefaults:
+		switch {
+		case s.from == fromDefaults && d.defaultsFile != "":
+			return " (defaults." + s.name + " in " + d.defaultsFile + ")"
+		case s.from == fromDefaults:
 			return " (defaults." + s.name + ")"
-		case builtIn:
+		case s.from == builtIn:
 			return " (built-in default)"
 		}
 		return ""
 	}
+	x, y, rel := b, a, bRel
 	if a.from == fromTarget || a.from == fromDefaults && b.from != fromTarget {
-		return d.at(path(a), "%s %s must be %s %s %s%s", a.name, a.value, aRel, b.name, b.value, note(b))
+		x, y, rel = a, b, aRel
 	}
-	return d.at(path(b), "%s %s must be %s %s %s%s", b.name, b.value, bRel, a.name, a.value, note(a))
+	if x.from == fromDefaults && d.defaultsFile != "" {
+		return d.at(p, "%s %s%s must be %s %s %s%s", x.name, x.value, note(x), rel, y.name, y.value, note(y))
+	}
+	return d.at(path(x), "%s %s must be %s %s %s%s", x.name, x.value, rel, y.name, y.value, note(y))
 }
 
 // parseTargetURL parses a probe URL: absolute, http or https, with a host.

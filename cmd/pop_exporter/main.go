@@ -32,7 +32,9 @@ import (
 
 	"github.com/popexporter/pop_exporter/collector"
 	"github.com/popexporter/pop_exporter/collector/exposition"
+	"github.com/popexporter/pop_exporter/collector/geoip"
 	"github.com/popexporter/pop_exporter/collector/shard"
+	"github.com/popexporter/pop_exporter/collector/targetfiles"
 	"github.com/popexporter/pop_exporter/config"
 )
 
@@ -57,7 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
 	configFile := app.Flag("config.file", "pop_exporter configuration file; without it, the embedded default configuration is used.").String()
-	configCheck := app.Flag("config.check", "Check the configuration file and exit: 0 if valid, 1 with the error if not.").Bool()
+	configCheck := app.Flag("config.check", "Check the configuration file and its target files and exit: 0 if valid, 1 with the errors if not.").Bool()
+	rescanInterval := app.Flag("config.target-files.rescan-interval", "How often target files are read again, changed or not, for changes no file system notice reported (network file systems); 0 disables it. Changes that are noticed are read at once.").Default("1m").Duration()
 	maxConcurrency := app.Flag("probe.max-concurrency", "Maximum number of probes running at once, across all targets.").Default(fmt.Sprint(config.DefaultMaxConcurrency)).Int()
 	var shardFlag shard.Shard
 	app.Flag("shard", "This replica's share of the targets, as INDEX/TOTAL counted from 0 (0/3, 1/3, 2/3): probe only the targets whose name rendezvous-hashes to INDEX among TOTAL replicas.").
@@ -65,6 +68,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	enablePprof := app.Flag("web.enable-pprof", "Serve Go's profiler at /debug/pprof/ (CPU, heap, goroutines), for profiling a running exporter.").Bool()
 	detail := app.Flag("metrics.detail", "Series set per probe: basic (the default: every dashboard panel and alert, about 30 series per target) or full (histograms per phase and per CDN, PoP and cache status, about 100).").Default("basic").Enum("basic", "full")
 	maxPoPs := app.Flag("probe.max-pops", "Maximum distinct pop label values per probe in per-PoP series; further PoPs are reported as \"other\".").Default(fmt.Sprint(collector.DefaultMaxPoPsPerProbe)).Int()
+	var geo geoipFile
+	app.Flag("geoip.database", "City geolocation database (.mmdb: MaxMind GeoLite2-City or DB-IP City Lite) that gives non-anycast CDNs naming no PoP the nearest airport or metro code of their edge address; read again on every reload.").
+		PlaceHolder("FILE").StringVar(&geo.path)
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 	logFormat := app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
 	webFlags := kingpinflag.AddFlags(app, DefaultListenAddress)
@@ -92,12 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	cfg, err := load()
 	if *configCheck {
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "%s: valid configuration with %d targets\n", cfg.File, len(cfg.Targets))
-		return 0
+		return check(cfg, err, stdout, stderr)
 	}
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot load configuration", "err", err)
@@ -110,6 +111,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	geoDB, err := geo.read()
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot open the geoip database", "err", err)
+		return 1
+	}
+	geo.use(geoDB)
 	store := exposition.NewStore() // the per-probe series, filled by the collector
 	mgr, err := collector.New(reg, store, collector.Options{
 		Logger:          logger,
@@ -118,31 +125,48 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		MaxPoPsPerProbe: *maxPoPs,
 		Detail:          metricsDetail(*detail),
 		Shard:           shardFlag,
+		GeoIP:           &geo.cur,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot create collector", "err", err)
 		return 1
 	}
 	defer mgr.Stop()
-	if err := mgr.Apply(cfg); err != nil {
+	// The configuration file's targets and its target files' go to the collector together;
+	// a bad target file is logged and reported, and does not stop the start.
+	files := targetfiles.New(mgr, targetfiles.Options{Logger: logger, RescanInterval: *rescanInterval})
+	if err := files.Load(cfg); err != nil {
 		level.Error(logger).Log("msg", "cannot apply configuration", "err", err)
 		return 1
 	}
+	mgr.MarkReloadSucceeded()
+	stopWatching := watch(ctx, files)
+	defer stopWatching()
 	level.Info(logger).Log("msg", "starting "+program, "version", version.Info(), "build_context", version.BuildContext())
 
 	var reloadMu sync.Mutex
 	reload := func(trigger string) error {
 		reloadMu.Lock()
 		defer reloadMu.Unlock()
+		// The configuration and the geoip database are reloaded together: if either fails,
+		// both old ones keep running.
 		cfg, err := load()
+		var db *geoip.Database
 		if err == nil {
-			err = mgr.Apply(cfg)
+			db, err = geo.read()
+		}
+		if err == nil {
+			err = files.Load(cfg)
+		}
+		if err == nil {
+			geo.use(db)
 		}
 		if err != nil {
 			mgr.MarkReloadFailed()
 			level.Error(logger).Log("msg", "reload failed; the previous configuration keeps running", "trigger", trigger, "err", err)
 			return err
 		}
+		mgr.MarkReloadSucceeded()
 		level.Info(logger).Log("msg", "configuration reloaded", "trigger", trigger)
 		return nil
 	}
@@ -182,10 +206,46 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// stopped reading among them) are closed.
 	level.Info(logger).Log("msg", "shutting down")
 	stopped := make(chan struct{})
-	go func() { mgr.Stop(); close(stopped) }()
+	go func() {
+		stopWatching() // no target file changes while the probes stop
+		mgr.Stop()
+		close(stopped)
+	}()
 	servers.shutdown(shutdownGrace)
 	<-stopped
 	return 0
+}
+
+// check is --config.check: the configuration file, then every target file it names.
+func check(cfg *config.Config, err error, stdout, stderr io.Writer) int {
+	if err == nil {
+		var all *config.Config
+		if all, err = targetfiles.Check(cfg); err == nil {
+			fmt.Fprintf(stdout, "%s: valid configuration with %d targets", cfg.File, len(all.Targets))
+			if len(cfg.TargetFiles) > 0 {
+				fmt.Fprintf(stdout, " (%d of them in target files)", len(all.Targets)-len(cfg.Targets))
+			}
+			fmt.Fprintln(stdout)
+			return 0
+		}
+	}
+	fmt.Fprintln(stderr, err)
+	return 1
+}
+
+// watch runs files.Run until ctx ends or the returned function is called, which waits for
+// it to return and may be called again.
+func watch(ctx context.Context, files *targetfiles.Files) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		files.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // shutdownGrace is how long a shutdown lets requests in flight finish before closing their

@@ -219,7 +219,7 @@ func TestReloadGoodAndBad(t *testing.T) {
 	writeFile(t, cfgFile, configYAML(map[string]string{"one": srv.URL + "/one", "two": srv.URL + "/two"}))
 	addr, logs, stop := startDaemon(t, "--config.file="+cfgFile)
 
-	waitMetric(t, addr, regexp.MustCompile(`pop_probe_edge_info\{cdn="cloudflare".*pop="AMS",shield_pop="",target="two"`))
+	waitMetric(t, addr, regexp.MustCompile(`pop_probe_edge_info\{cdn="cloudflare".*pop="AMS",pop_source="header",shield_pop="",target="two"`))
 	waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",target="one",vantage="test"\} 1`))
 
 	// A good reload removes target two and all its series.
@@ -354,6 +354,82 @@ func TestSIGTERMStopsWithinTwoSeconds(t *testing.T) {
 func waitMetricLine(t *testing.T, addr, line string) {
 	t.Helper()
 	waitMetric(t, addr, regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(line)+`$`))
+}
+
+// --config.check reads the target files too, and names each bad one.
+func TestConfigCheckTargetFiles(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "pop.yml")
+	writeFile(t, cfgFile, "target_files: [targets/*.yml]\ntargets:\n  - {name: www, url: 'http://127.0.0.1:1/'}\n")
+	if err := os.Mkdir(filepath.Join(dir, "targets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "targets", "a.yml"), "- {name: a, url: 'http://127.0.0.1:1/a'}\n- {name: b, url: 'http://127.0.0.1:1/b'}\n")
+
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"--config.check", "--config.file=" + cfgFile}, &out, &errOut); code != 0 {
+		t.Errorf("valid target files: exit %d, stderr %q", code, errOut.String())
+	}
+	if want := cfgFile + ": valid configuration with 3 targets (2 of them in target files)\n"; out.String() != want {
+		t.Errorf("stdout %q, want %q", out.String(), want)
+	}
+
+	bad := filepath.Join(dir, "targets", "b.yml")
+	writeFile(t, bad, "- name: c\n  url: http://127.0.0.1:1/c\n  timeout: 1m\n")
+	out.Reset()
+	if code := run(context.Background(), []string{"--config.check", "--config.file=" + cfgFile}, &out, &errOut); code != 1 {
+		t.Errorf("bad target file: exit %d, want 1", code)
+	}
+	if want := bad + ":3: [0].timeout: timeout 1m must be shorter than interval 30s (built-in default)\n"; errOut.String() != want {
+		t.Errorf("stderr %q, want %q", errOut.String(), want)
+	}
+}
+
+// At the start a bad target file is logged and reported and the rest runs; a fixed file is
+// read without a reload; a reload that would duplicate a name fails, naming both places.
+func TestTargetFiles(t *testing.T) {
+	verifyNoLeaks(t)
+	srv := edgeServer(t)
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "pop.yml")
+	main := "target_files: [targets/*.yml]\n" + configYAML(map[string]string{"www": srv.URL + "/www"})
+	writeFile(t, cfgFile, main)
+	if err := os.Mkdir(filepath.Join(dir, "targets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	good, bad := filepath.Join(dir, "targets", "good.yml"), filepath.Join(dir, "targets", "bad.yml")
+	writeFile(t, good, fmt.Sprintf("- {name: one, url: '%s/one'}\n", srv.URL))
+	writeFile(t, bad, fmt.Sprintf("- {name: two, url: '%s/two', intervall: 1s}\n", srv.URL))
+	addr, logs, stop := startDaemon(t, "--config.file="+cfgFile)
+
+	body := waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",target="one",vantage="test"\} 1`))
+	for _, line := range []string{
+		`pop_exporter_target_file_last_load_successful{file="` + good + `"} 1`,
+		`pop_exporter_target_file_last_load_successful{file="` + bad + `"} 0`,
+		`pop_exporter_config_last_reload_successful 1`,
+	} {
+		if !strings.Contains(body, line+"\n") {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
+	if want := bad + `:1: [0]: unknown key \"intervall\"`; !strings.Contains(logs.String(), want) {
+		t.Errorf("log lacks %s:\n%s", want, logs.String())
+	}
+
+	// Fixed in place: read without a reload.
+	writeFile(t, bad, fmt.Sprintf("- {name: two, url: '%s/two'}\n", srv.URL))
+	waitMetricLine(t, addr, `pop_exporter_target_file_last_load_successful{file="`+bad+`"} 1`)
+	waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",target="two",vantage="test"\} 1`))
+
+	// The configuration file takes the name "one": the reload fails and changes nothing.
+	writeFile(t, cfgFile, main+fmt.Sprintf("  - {name: one, url: '%s/one'}\n", srv.URL))
+	code, msg := reload(t, addr)
+	want := fmt.Sprintf(`duplicate target name "one" (first at %s:1)`, good)
+	if code != http.StatusInternalServerError || !strings.Contains(msg, cfgFile+":") || !strings.Contains(msg, want) {
+		t.Errorf("reload answered %d %q, want 500 naming %s and %s", code, msg, cfgFile, want)
+	}
+	waitMetricLine(t, addr, "pop_exporter_config_last_reload_successful 0")
+	stop()
 }
 
 // A --shard that names no replica is refused before anything starts, with a message that

@@ -219,9 +219,11 @@ func impervaIinfo(values []string, _ http.Header) string {
 }
 
 // varnishXID reads X-Varnish: two transaction ids (this request's and the one that stored
-// the object) mean a hit, one means the object came from the backend.
+// the object) mean a hit, one means the object came from the backend. Stacked Varnish layers
+// append their own element (`3814216512, 2264536686 2071703119, 1800495636`): the last one is
+// the layer nearest the client.
 func varnishXID(values []string, _ http.Header) string {
-	v := values[len(values)-1]
+	v := lastElem(values[len(values)-1])
 	ids := 0
 	for v != "" {
 		v = strings.TrimLeft(v, " \t")
@@ -368,4 +370,32 @@ func cloudfrontServerTiming(values []string, _ http.Header) string {
 		}
 	}
 	return ""
+}
+
+// ovhCacheable reads OVHcloud CDN's X-Cacheable: `Matched cache` and `Cacheable: hit` were
+// served from cache, `Cacheable: miss` was not; a bare `Cacheable` only says the object may be
+// cached, and `Not cacheable` is a bypass.
+func ovhCacheable(values []string, _ http.Header) string {
+	v := trimOWS(values[len(values)-1])
+	switch {
+	case hasPrefixFold(v, "Matched cache"):
+		return CacheHit
+	case hasPrefixFold(v, "Not cacheable"), hasPrefixFold(v, "Uncacheable"):
+		return CacheBypass
+	}
+	if _, state, ok := strings.Cut(v, ":"); ok {
+		return word(trimOWS(state))
+	}
+	return ""
+}
+
+// googleAge reads Age on a Google front end: Cloud CDN and App Engine's edge cache add it only
+// to responses served from their cache, so its presence is a hit. Its absence says nothing (the
+// front end may have no cache in front of the backend at all).
+func googleAge(values []string, _ http.Header) string {
+	v := trimOWS(values[len(values)-1])
+	if v == "" || strings.Trim(v, "0123456789") != "" {
+		return ""
+	}
+	return CacheHit
 }

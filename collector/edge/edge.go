@@ -53,6 +53,14 @@ func CDNs() []string {
 	return names
 }
 
+// Anycast reports whether the built-in CDN named cdn answers from anycast addresses, so that
+// the address a probe connected to must not be geolocated as if it named a PoP. Unknown names
+// (user rules, "unknown") are not anycast as far as this package knows.
+func Anycast(cdn string) bool {
+	i := ruleIndex(cdn)
+	return i >= 0 && builtin[i].anycast
+}
+
 // Response is what identification looks at: one HTTP response.
 type Response struct {
 	StatusCode int

@@ -464,7 +464,7 @@ var samples = []sample{
 	{
 		name: "google frontend", source: "github.com/perfsee/perfsee cdn-detector headers.ts (server gws/gse → Google); Via 1.1 google of Google front ends",
 		header: hdr("Server", "Google Frontend", "Via", "1.1 google", "Age", "40"),
-		want:   Result{CDN: "google", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Via"},
+		want:   Result{CDN: "google", PoP: Unknown, CacheStatus: CacheHit, Source: "Via"},
 	},
 	{
 		name: "google gws", source: "github.com/perfsee/perfsee cdn-detector headers.ts (server gws → Google)",
@@ -499,6 +499,191 @@ var samples = []sample{
 		name: "varnish miss", source: "fastly.com/documentation/reference/http/http-headers/X-Varnish (one transaction id per Varnish pass)",
 		header: hdr("X-Varnish", "98765", "Age", "0"),
 		want:   Result{CDN: "varnish", PoP: Unknown, CacheStatus: CacheMiss, Source: "X-Varnish"},
+	},
+	// Header generations and product lines of the remaining CDNs. Each cites where the header
+	// was seen; "value illustrative" marks a documented format filled with a made-up value.
+
+	// CloudFront: edge functions, regional edge cache, Server-Timing without X-Amz-*
+	{
+		name: "cloudfront Functions generated response", source: "x-edge-result-type FunctionGeneratedResponse: docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logs-reference.html; PoP value from github.com/XIU2/CloudflareSpeedTest task/httping.go (x-amz-cf-pop: SIN52-P1)",
+		header: hdr("X-Amz-Cf-Pop", "SIN52-P1", "X-Cache", "FunctionGeneratedResponse from cloudfront", "Via", "1.1 5b5b2b2d0c1a.cloudfront.net (CloudFront)"),
+		want:   Result{CDN: "cloudfront", PoP: "SIN", RawPoP: "SIN52-P1", CacheStatus: CacheDynamic, Source: "X-Amz-Cf-Pop"},
+	},
+	{
+		name: "cloudfront Lambda@Edge generated response", source: "x-edge-result-type LambdaGeneratedResponse: docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logs-reference.html; X-Amz-Cf-Pop shape IAD89-C2 of the same page (value illustrative)",
+		header: hdr("X-Amz-Cf-Pop", "IAD89-C2", "X-Cache", "LambdaGeneratedResponse from cloudfront"),
+		want:   Result{CDN: "cloudfront", PoP: "IAD", RawPoP: "IAD89-C2", CacheStatus: CacheDynamic, Source: "X-Amz-Cf-Pop"},
+	},
+	{
+		name: "cloudfront regional edge cache hit in Server-Timing", source: "docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/understanding-response-headers-policies.html#server-timing-header (cdn-cache-hit, cdn-hit-layer EDGE|REC|Origin Shield, cdn-pop); values illustrative",
+		header: hdr("Via", "1.1 0a1b2c3d4e5f.cloudfront.net (CloudFront)",
+			"Server-Timing", `cdn-upstream-layer;desc="EDGE",cdn-cache-hit,cdn-pop;desc="TXL50-P6",cdn-hit-layer;desc="REC"`),
+		want: Result{CDN: "cloudfront", PoP: "TXL", RawPoP: "TXL50-P6", CacheStatus: CacheHit, Source: "Server-Timing"},
+	},
+	{
+		name: "cloudfront from Server-Timing alone", source: "docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/understanding-response-headers-policies.html#server-timing-header (a proxy in front that strips X-Amz-* and Via keeps Server-Timing); values illustrative",
+		header: hdr("Server-Timing", `cdn-cache-miss,cdn-pop;desc="FRA56-P4",cdn-rid;desc="q9Xz8h2T0c4n1u9p"`),
+		want:   Result{CDN: "cloudfront", PoP: "FRA", RawPoP: "FRA56-P4", CacheStatus: CacheMiss, Source: "Server-Timing"},
+	},
+
+	// Bunny: PoP codes without a number, the CDN-* family behind a gateway, a Varnish origin
+	{
+		name: "bunny PoP code without a number", source: "api.weatherapi.com response of 2022-07-15 logged in a public GitHub repository (Server: BunnyCDN-DE-880, CDN-ProxyVer 1.02, CDN-Cache MISS); format: docs.bunny.net/cdn/troubleshooting/run-traceroute, codes: bunny.net/docs/scripting/regions",
+		header: hdr("Server", "BunnyCDN-DE-880", "CDN-PullZone", "93447", "CDN-ProxyVer", "1.02", "CDN-EdgeStorageId", "752", "CDN-Cache", "MISS"),
+		want:   Result{CDN: "bunny", PoP: "DE", RawPoP: "DE", CacheStatus: CacheMiss, Source: "Server"},
+	},
+	{
+		name: "bunny in front of a Varnish origin", source: "github.com/jofalck/weather constVar/forcast_api_example.js (api.weatherapi.com, 2024-02-04: Server BunnyCDN-DE1-860, CDN-Cache MISS, Via 1.1 varnish (Varnish/6.0))",
+		header: hdr("CDN-PullZone", "93447", "CDN-ProxyVer", "1.04", "CDN-RequestPullSuccess", "True", "CDN-CachedAt", "02/04/2024 08:19:00",
+			"CDN-EdgeStorageId", "1077", "CDN-RequestId", "23174fc0056148d3d88f648c53daae6f", "CDN-Cache", "MISS",
+			"Server", "BunnyCDN-DE1-860", "Via", "1.1 varnish (Varnish/6.0)"),
+		want: Result{CDN: "bunny", PoP: "DE1", RawPoP: "DE1", CacheStatus: CacheMiss, Source: "Server"},
+	},
+	{
+		name: "bunny behind an API gateway that rewrote Server", source: "github.com/BrianMunene96/weather-app-REST weather.js (server: RapidAPI-1.2.8 with cdn-cache HIT, cdn-proxyver 1.04, cdn-edgestorageid 1079)",
+		header: hdr("cdn-cache", "HIT", "cdn-cachedat", "10/11/2023 14:15:25", "cdn-edgestorageid", "1079", "cdn-proxyver", "1.04",
+			"cdn-pullzone", "93447", "server", "RapidAPI-1.2.8", "via", "1.1 varnish (Varnish/6.0)"),
+		want: Result{CDN: "bunny", PoP: Unknown, CacheStatus: CacheHit, Source: "Cdn-Pullzone"},
+	},
+
+	// KeyCDN
+	{
+		name: "keycdn chzh", source: "keycdn.com support: cdn-troubleshooting-guide (x-cache: HIT, x-edge-location: chzh)",
+		header: hdr("x-cache", "HIT", "x-edge-location", "chzh", "access-control-allow-origin", "*"),
+		want:   Result{CDN: "keycdn", PoP: "CHZH", RawPoP: "chzh", CacheStatus: CacheHit, Source: "X-Edge-Location"},
+	},
+
+	// CDN77: Storage PoP as upstream, newer X-77 headers
+	{
+		name: "cdn77 edge in front of its storage PoP", source: "CDN77 Storage download logged as JSON in a public GitHub repository (server CDN77-Turbo, x-edge-location pragueCZ, x-77-pop frankfurtDE, x-77-cache HIT, x-77-nzt-ray)",
+		header: hdr("x-edge-ip", "185.152.65.83", "x-edge-location", "pragueCZ", "server", "CDN77-Turbo", "x-77-nzt", "Abk73AGyNKT/WffoAA==",
+			"x-77-nzt-ray", "BPQIZFGWrLs=", "x-cache-lb", "HIT", "x-77-pop", "frankfurtDE", "x-77-cache", "HIT"),
+		want: Result{CDN: "cdn77", PoP: "FRA", RawPoP: "frankfurtDE", UpstreamPoP: "PRG", CacheStatus: CacheHit, Source: "X-77-Pop"},
+	},
+	{
+		name: "cdn77 miss through two load-balancer tiers", source: "CDN77 Storage download logged as JSON in a public GitHub repository (x-77-cache MISS, x-cache-lb \"MISS, MISS\", x-77-pop frankfurtDE, 2021-04-14)",
+		header: hdr("x-77-nzt", "A7k73AFJIK6xubQOp+uoxLGP9DqBJimUwQ==", "x-77-nzt-ray", "dV+o/SNMVb8=", "x-77-cache", "MISS",
+			"x-cache-lb", "MISS, MISS", "server", "CDN77-Turbo", "x-77-pop", "frankfurtDE"),
+		want: Result{CDN: "cdn77", PoP: "FRA", RawPoP: "frankfurtDE", CacheStatus: CacheMiss, Source: "X-77-Pop"},
+	},
+	{
+		name: "cdn77 from X-77-NZT-Ray alone", source: "X-77-NZT-Ray listed as a CDN77 header by CDN detectors in public GitHub repositories (x-77-age, x-77-cache, x-77-nzt, x-77-nzt-ray, x-77-pop); value illustrative",
+		header: hdr("X-77-NZT-Ray", "zKhoYKRJF+0="),
+		want:   Result{CDN: "cdn77", PoP: Unknown, CacheStatus: CacheUnknown, Source: "X-77-Nzt-Ray"},
+	},
+
+	// Gcore: other sites, a site code without a number, X-Shard
+	{
+		name: "gcore sg1", source: "github.com/XIU2/CloudflareSpeedTest task/httping.go (assets.gcore.pro: x-id-fe sg1-hw-edge-gc12, x-shard sg1-shard0-default, x-id sg1-hw-edge-gc2)",
+		header: hdr("x-id-fe", "sg1-hw-edge-gc12", "x-shard", "sg1-shard0-default", "x-id", "sg1-hw-edge-gc2"),
+		want:   Result{CDN: "gcore", PoP: "SG1", RawPoP: "sg1", CacheStatus: CacheUnknown, Source: "X-Id-Fe"},
+	},
+	{
+		name: "gcore site code without a number, 410 from the streaming CDN", source: "Gcore Streaming Platform docs, secure token (curl --head on demo-protected.gvideo.io: HTTP/1.1 410 Gone, X-ID and X-ID-FE ed-hw-edge-gc38)",
+		status: 410,
+		header: hdr("Server", "nginx", "X-ID", "ed-hw-edge-gc38", "X-ID-FE", "ed-hw-edge-gc38"),
+		want:   Result{CDN: "gcore", PoP: "ED", RawPoP: "ed", CacheStatus: CacheUnknown, Source: "X-Id-Fe"},
+	},
+	{
+		name: "gcore PoP from X-Shard alone", source: "github.com/XIU2/CloudflareSpeedTest task/httping.go (x-shard: fr5-shard0-default)",
+		header: hdr("x-shard", "fr5-shard0-default", "cache", "HIT"),
+		want:   Result{CDN: "gcore", PoP: "FR5", RawPoP: "fr5", CacheStatus: CacheHit, Source: "X-Shard"},
+	},
+
+	// StackPath / Highwinds generations
+	{
+		name: "highwinds for Windows Update", source: "Microsoft Learn, Microsoft Connected Cache troubleshooting (Invoke-WebRequest for b1.download.windowsupdate.com: X-HW 1567797125.dop019.se2.t,…,1567797125.cds058.se2.p)",
+		header: hdr("X-HW", "1567797125.dop019.se2.t,1567797125.cds058.se2.s,1567797125.dop114.at2.r,1567797125.cds079.at2.p,1567797125.cds058.se2.p"),
+		want:   Result{CDN: "stackpath", PoP: "SE2", RawPoP: "se2", CacheStatus: CacheUnknown, Source: "X-Hw"},
+	},
+	{
+		name: "stackpath with a foreign X-HW element", source: "raw response in a public PHP HTTP-client test (2023-02-07: Server: fbs, X-HW 1675760428.cds220.la3.hn,…,1675760429.cdn2-redis01-lax1.stackpath.systems.-.wx,…)",
+		header: hdr("Server", "fbs", "X-HW", "1675760428.cds220.la3.hn,1675760428.cds256.la3.sc,1675760429.cdn2-redis01-lax1.stackpath.systems.-.wx,1675760429.cds256.la3.p"),
+		want:   Result{CDN: "stackpath", PoP: "LA3", RawPoP: "la3", CacheStatus: CacheUnknown, Source: "X-Hw"},
+	},
+	{
+		name: "highwinds 2011 generation without a PoP", source: "HEAD response for a podcast mp3 quoted in a public Python utility's docstring (2011-02-23: X-HW: 1298453633.cm038a4)",
+		header: hdr("Accept-Ranges", "bytes", "ETag", `"1298228777"`, "Content-Type", "audio/mpeg", "X-HW", "1298453633.cm038a4"),
+		want:   Result{CDN: "stackpath", PoP: Unknown, CacheStatus: CacheUnknown, Source: "X-Hw"},
+	},
+
+	// Imperva: X-Iinfo over the years, cookies
+	{
+		name: "imperva 2015 X-Iinfo U5", source: "raw response from www.patbase.com quoted in a public Java client (2015-05-09: X-Iinfo 10-176778394-176778505 NNNN CT(82 249 0) … U5, X-CDN: Incapsula)",
+		header: hdr("X-Iinfo", "10-176778394-176778505 NNNN CT(82 249 0) RT(1431209076890 201) q(0 0 4 0) r(4 11) U5", "X-CDN", "Incapsula"),
+		want:   Result{CDN: "imperva", PoP: Unknown, CacheStatus: CacheMiss, Source: "X-Cdn"},
+	},
+	{
+		name: "imperva 2025 X-CDN: Imperva with visitor cookies", source: "SOAP call log in a public GitHub repository (2025-09-05: Set-Cookie visid_incap_…, incap_ses_…, X-CDN: Imperva, X-Iinfo 10-17146307-17146311 NNNN …)",
+		header: hdr("Set-Cookie", "visid_incap_3187083=MyKQb1iGTOiPI3OIzLqOoa1Wu2gAAAAAQUIPAAAAAADBxzCJimsqdsAN9PYajniy; HttpOnly; path=/",
+			"Set-Cookie", "incap_ses_1596_3187083=MTQuNTq5Tm2kS9AL+yEmFq1Wu2gAAAAAx0EW6wWdrevA3SB6vfATWg==; path=/",
+			"X-CDN", "Imperva", "X-Iinfo", "10-17146307-17146311 NNNN CT(34 109 0) RT(1757107886206 68) q(0 0 2 0) r(2 2) U6"),
+		want: Result{CDN: "imperva", PoP: Unknown, CacheStatus: CacheMiss, Source: "X-Cdn"},
+	},
+	{
+		name: "imperva from its cookies alone", source: "Imperva cookie names visid_incap_<site>, incap_ses_<n>_<site> as in the captures above (values illustrative)",
+		header: hdr("Set-Cookie", "nlbi_9867=TVo5XBa7yhRY; path=/", "Set-Cookie", "incap_ses_221_9867=0mplUaTn0RiS52Sk8iYRA3aETlUAAAAA; path=/"),
+		want:   Result{CDN: "imperva", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Set-Cookie"},
+	},
+
+	// Sucuri
+	{
+		name: "sucuri miss", source: "github.com/EnableSecurity/wafw00f wafw00f/plugins/sucuri.py (X-Sucuri-ID, X-Sucuri-Cache, Server: Sucuri/Cloudproxy); capture of www.deconetwork.com in public notes (x-sucuri-id 18002, x-sucuri-cache MISS)",
+		header: hdr("server", "Sucuri/Cloudproxy", "x-sucuri-id", "18002", "x-sucuri-cache", "MISS", "cache-control", "max-age=600"),
+		want:   Result{CDN: "sucuri", PoP: Unknown, CacheStatus: CacheMiss, Source: "Server"},
+	},
+	{
+		name: "sucuri expired", source: "capture of tup.edu.ph in public project notes (2026-08-20: Server: Sucuri/Cloudproxy, X-Sucuri-ID 18012, X-Sucuri-Cache HIT/EXPIRED)",
+		header: hdr("Server", "Sucuri/Cloudproxy", "X-Sucuri-ID", "18012", "X-Sucuri-Cache", "EXPIRED"),
+		want:   Result{CDN: "sucuri", PoP: Unknown, CacheStatus: CacheExpired, Source: "Server"},
+	},
+
+	// ArvanCloud
+	{
+		name: "arvancloud AR-PoweredBy", source: "Wappalyzer technology pattern for ArvanCloud (AR-PoweredBy: Arvan Cloud (arvancloud.com)), as carried by public Wappalyzer ports on GitHub",
+		header: hdr("AR-PoweredBy", "Arvan Cloud (arvancloud.com)", "X-Cache", "MISS"),
+		want:   Result{CDN: "arvancloud", PoP: Unknown, CacheStatus: CacheMiss, Source: "Ar-Poweredby"},
+	},
+
+	// OVH: X-Cacheable
+	{
+		name: "ovh docs example", source: "github.com/ovh/docs pages/web_cloud/web_hosting/cdn_how_to_use_cdn/guide.en-gb.md (X-CDN-Pop: rbx1, X-Cacheable: Cacheable)",
+		header: hdr("X-Request-ID", "123456789", "X-CDN-Pop", "rbx1", "X-CDN-Pop-IP", "00.111.22.333/44", "X-Cacheable", "Cacheable", "X-IPLB-Instance", "12345"),
+		want:   Result{CDN: "ovh", PoP: "RBX1", RawPoP: "rbx1", CacheStatus: CacheUnknown, Source: "X-Cdn-Pop"},
+	},
+	{
+		name: "ovh matched cache", source: "github.com/ovh/docs CDN cache guide (curl -I, 2018-01-09: X-CDN-Pop rbx1, X-CDN-Pop-IP 51.254.41.128/26, X-Cacheable: Matched cache)",
+		header: hdr("X-IPLB-Instance", "5905", "X-CDN-Pop", "rbx1", "X-CDN-Pop-IP", "51.254.41.128/26", "X-Cacheable", "Matched cache"),
+		want:   Result{CDN: "ovh", PoP: "RBX1", RawPoP: "rbx1", CacheStatus: CacheHit, Source: "X-Cdn-Pop"},
+	},
+	{
+		name: "ovh syd cacheable miss", source: "response of ovh.com logged in a public GitHub repository (2025-10-05: X-Cacheable Cacheable: miss, X-Cdn-Pop syd, X-Cdn-Pop-Ip 139.99.229.0/27)",
+		header: hdr("X-Cacheable", "Cacheable: miss", "X-Cdn-Pop", "syd", "X-Cdn-Pop-Ip", "139.99.229.0/27", "X-Iplb-Instance", "54394"),
+		want:   Result{CDN: "ovh", PoP: "SYD", RawPoP: "syd", CacheStatus: CacheMiss, Source: "X-Cdn-Pop"},
+	},
+
+	// Google: Cloud Storage behind the GFE, the edge cache's Age
+	{
+		name: "google cloud storage through the GFE", source: "cloud.google.com/storage/docs/xml-api/reference-headers (x-goog-generation, x-goog-storage-class); X-GUploader-UploadID on Cloud Storage responses (values illustrative)",
+		header: hdr("X-GUploader-UploadID", "ABPtcPq0illustrative", "x-goog-generation", "1697749038123456", "x-goog-storage-class", "STANDARD", "Server", "UploadServer"),
+		want:   Result{CDN: "google", PoP: Unknown, CacheStatus: CacheUnknown, Source: "X-Guploader-Uploadid"},
+	},
+	{
+		name: "google sffe static server, served from the edge cache", source: "github.com/perfsee/perfsee cdn-detector headers.ts (server sffe → Google); Age on App Engine's edge cache: riptutorial.com/google-app-engine/topic/1827/edgecache (value illustrative)",
+		header: hdr("Server", "sffe", "Age", "120", "Cache-Control", "public, max-age=3600"),
+		want:   Result{CDN: "google", PoP: Unknown, CacheStatus: CacheHit, Source: "Server"},
+	},
+
+	// Generic Varnish: older Via tokens, stacked X-Varnish
+	{
+		name: "varnish-v4 Via token", source: "Via `1.1 varnish-v4` written by Varnish 4 (bin/varnishd default Via of that release); X-Varnish two ids = hit: pastebin.com/iFNt3rsU (values illustrative)",
+		header: hdr("Via", "1.1 varnish-v4", "X-Varnish", "1468106086 1468106084"),
+		want:   Result{CDN: "varnish", PoP: Unknown, CacheStatus: CacheHit, Source: "Via"},
+	},
+	{
+		name: "varnish stacked X-Varnish: the last layer decides", source: "pastebin.com/8wm6qkkE (X-Varnish: 3814216512, 2264536686 2071703119, 1800495636 from three Varnish layers)",
+		header: hdr("X-Varnish", "3814216512, 2264536686 2071703119, 1800495636", "Via", "1.1 varnish, 1.1 varnish, 1.1 varnish"),
+		want:   Result{CDN: "varnish", PoP: Unknown, CacheStatus: CacheMiss, Source: "Via"},
 	},
 	{
 		name: "self-declared X-CDN with no vendor header", source: "X-CDN self-declaration as used for detection by github.com/perfsee/perfsee cdn-detector headers.ts (x-cdn values); value illustrative",
@@ -888,6 +1073,21 @@ func TestVendorCacheWords(t *testing.T) {
 			if got.CacheStatus != want {
 				t.Errorf("%s on %s: %s: %q → %s, want %s", tt.detect[0], got.CDN, tt.header, raw, got.CacheStatus, want)
 			}
+		}
+	}
+}
+
+// TestAnycast: the anycast property marks the CDNs whose connected address must never be
+// geolocated as a PoP, and nothing else.
+func TestAnycast(t *testing.T) {
+	for _, cdn := range []string{"cloudflare", "fastly", "google", "imperva", "sucuri", "vercel", "fly"} {
+		if !Anycast(cdn) {
+			t.Errorf("Anycast(%q) = false", cdn)
+		}
+	}
+	for _, cdn := range []string{"akamai", "netlify", "cloudfront", "tencent", "alibaba", "varnish", Unknown, "mycdn", ""} {
+		if Anycast(cdn) {
+			t.Errorf("Anycast(%q) = true", cdn)
 		}
 	}
 }

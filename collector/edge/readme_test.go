@@ -57,6 +57,9 @@ func supportTable() string {
 				extra = append(extra, "upstream PoP from `"+p.header+"`")
 			}
 		}
+		for _, p := range r.upstream {
+			extra = append(extra, "upstream PoP from `"+p.header+"`")
+		}
 		for _, ip := range r.edgeIP {
 			extra = append(extra, "edge IP from `"+ip.header+"`")
 		}
@@ -68,6 +71,9 @@ func supportTable() string {
 		}
 		for _, n := range r.cacheNames {
 			extra = append(extra, "`Cache-Status` member `"+strings.TrimSpace(n)+" …`")
+		}
+		if r.anycast {
+			extra = append(extra, "anycast")
 		}
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s |\n",
 			r.name, r.cdn, cell(strings.Join(detect, ", ")), cell(pop), cell(r.popNote), cell(cache),

@@ -26,11 +26,18 @@ type rule struct {
 	// cacheNames: the RFC 9211 Cache-Status member names (prefixes) this CDN writes.
 	cacheNames []string
 
-	detect  []detector    // any one of these identifies the CDN
-	pop     []popSource   // tried in order; the first that yields a valid code gives the PoP
-	popNote string        // README.md: how the vendor's code becomes the pop label
-	cache   []cacheSource // tried in order; the first that decides gives the cache status
-	edgeIP  []ipSource    // tried in order; the first parsable address is Result.EdgeIP
+	// anycast: the CDN answers from anycast addresses, so the address a probe connected to
+	// says nothing about which PoP answered and must never be geolocated as if it did.
+	anycast bool
+
+	detect  []detector  // any one of these identifies the CDN
+	pop     []popSource // tried in order; the first that yields a valid code gives the PoP
+	popNote string      // README.md: how the vendor's code becomes the pop label
+	// upstream: second-tier (storage / shield) PoP headers, tried in order when the PoP
+	// source itself named no upstream; the first valid code is Result.UpstreamPoP.
+	upstream []popSource
+	cache    []cacheSource // tried in order; the first that decides gives the cache status
+	edgeIP   []ipSource    // tried in order; the first parsable address is Result.EdgeIP
 }
 
 // role orders stacked services when the response itself does not: security reverse proxies
@@ -277,12 +284,14 @@ func init() {
 		if len(r.cacheNames) > 0 {
 			cacheNamesRules |= 1 << i
 		}
-		for j := range r.pop {
-			p := &r.pop[j]
-			p.key = canon(p.header)
-			p.fast = fastMatchers[p.re]
-			if p.upstream != nil {
-				p.upstreamFast = fastMatchers[p.upstream]
+		for _, srcs := range [][]popSource{r.pop, r.upstream} {
+			for j := range srcs {
+				p := &srcs[j]
+				p.key = canon(p.header)
+				p.fast = fastMatchers[p.re]
+				if p.upstream != nil {
+					p.upstreamFast = fastMatchers[p.upstream]
+				}
 			}
 		}
 		for j := range r.cache {
@@ -328,6 +337,14 @@ func (r *rule) identify(resp *Response) Result {
 	}
 	if res.Source == "" {
 		res.Source = r.detectedBy(resp)
+	}
+	if res.PoP != Unknown && res.UpstreamPoP == "" {
+		for i := range r.upstream {
+			if up := r.upstream[i].upstreamCode(h); up != "" {
+				res.UpstreamPoP = up
+				break
+			}
+		}
 	}
 	for i := range r.cache {
 		c := &r.cache[i]
@@ -440,6 +457,19 @@ func (p *popSource) code(v string) (string, bool) {
 		return "", false
 	}
 	return raw, true
+}
+
+// upstreamCode returns the normalised code of a second-tier PoP header, or "".
+func (p *popSource) upstreamCode(h http.Header) string {
+	vals := h[p.key]
+	if len(vals) == 0 {
+		return ""
+	}
+	raw, ok := p.code(lastElem(vals[len(vals)-1]))
+	if !ok {
+		return ""
+	}
+	return popLabel(p.norm(raw))
 }
 
 func (p *popSource) matchOne(v string, res *Result) bool {

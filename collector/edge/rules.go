@@ -22,7 +22,7 @@ var builtin = []rule{
 		// ownsServer: Cloudflare-proxied responses carry `Server: cloudflare` whatever the origin
 		// runs; every Cloudflare capture cited in edge_test.go shows it (e.g. the
 		// github.com/phonedude cs533 curl dumps of many unrelated sites).
-		cdn: "cloudflare", name: "Cloudflare (also Shopify storefronts)", role: roleSecurity, ownsServer: true,
+		cdn: "cloudflare", name: "Cloudflare (also Shopify storefronts)", role: roleSecurity, ownsServer: true, anycast: true,
 		detect: []detector{
 			has("CF-RAY"), has("cf-cache-status"), prefixed("Server", "cloudflare"),
 			{body: true, urlContains: "/cdn-cgi/trace", re: cfTraceColoRe},
@@ -42,10 +42,13 @@ var builtin = []rule{
 		detect: []detector{
 			has("X-Amz-Cf-Id"), has("X-Amz-Cf-Pop"), containing("Via", "(CloudFront)"),
 			containing("X-Cache", " from cloudfront"),
+			// The opt-in Server-Timing names the PoP even where a proxy in front strips the
+			// X-Amz-* headers.
+			matchingElem("Server-Timing", "cdn-pop", cloudfrontTimingPoPRe),
 		},
 		pop: []popSource{
 			{header: "X-Amz-Cf-Pop", pick: pickList, listUpstream: true, re: cloudfrontPoPRe, norm: first3},
-			{header: "Server-Timing", pick: pickList, re: regexp.MustCompile(`^cdn-pop;\s*desc="?([A-Z]{3}[0-9]{1,3}-[A-Z][0-9]{1,2})"?$`), norm: first3},
+			{header: "Server-Timing", pick: pickList, re: cloudfrontTimingPoPRe, norm: first3},
 		},
 		popNote: "IATA of `FRA56-P4`; of two `X-Amz-Cf-Pop` (CloudFront on CloudFront) the last, the first is upstream",
 		cache: []cacheSource{
@@ -54,7 +57,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "fastly", name: "Fastly (GitHub Pages, jsDelivr, Firebase)", role: roleCDN, addsVia: true,
+		cdn: "fastly", name: "Fastly (GitHub Pages, jsDelivr, Firebase)", role: roleCDN, addsVia: true, anycast: true,
 		detect: []detector{
 			containing("X-Served-By", "cache-"),
 			containing("X-Timer", ",VS"),
@@ -97,7 +100,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "azure", name: "Azure Front Door / Azure CDN", role: roleCDN,
+		cdn: "azure", name: "Azure Front Door / Azure CDN", role: roleCDN, anycast: true,
 		detect: []detector{
 			has("X-Azure-Ref"), has("X-MSEdge-Ref"), has("x-fd-int-roxy-purgeid"), has("x-cache-info"),
 		},
@@ -116,7 +119,7 @@ var builtin = []rule{
 		// pull 4867: the dev server sets it "to match production").
 		// The ZEIT Now generation (before 2020) sent `server: now`, `x-now-id` and
 		// `x-now-cache` instead (vercel/vercel pulls 4216 and 4867, vercel/docs pull 400).
-		cdn: "vercel", name: "Vercel (also its ZEIT Now generation)", role: rolePlatform, ownsServer: true,
+		cdn: "vercel", name: "Vercel (also its ZEIT Now generation)", role: rolePlatform, ownsServer: true, anycast: true,
 		detect: []detector{
 			prefixed("Server", "Vercel"), has("X-Vercel-Id"), has("X-Vercel-Cache"),
 			matching("Server", "now", regexp.MustCompile(`^now$`)), has("X-Now-Id"), has("X-Now-Cache"),
@@ -149,7 +152,7 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "fly", name: "Fly.io", role: rolePlatform, addsVia: true,
+		cdn: "fly", name: "Fly.io", role: rolePlatform, addsVia: true, anycast: true,
 		detect: []detector{prefixed("Server", "Fly/"), containing("Via", "fly.io"), has("Fly-Request-Id")},
 		pop: []popSource{
 			{header: "Fly-Request-Id", pick: pickLast, re: regexp.MustCompile(`^[0-9A-Za-z]+-([a-z]{3})$`), norm: same},
@@ -157,14 +160,19 @@ var builtin = []rule{
 		popNote: "region (IATA-like, `ams` → AMS); pre-2022 ids carry none",
 	},
 	{
+		// Server is `BunnyCDN-{PoP code}-{server id}` (docs.bunny.net/cdn/troubleshooting/
+		// run-traceroute); PoP codes come with and without a number (`DE1`, `KZ`, `AMS` in
+		// bunny.net/docs/scripting/regions). The CDN-* family survives an API gateway in front
+		// that rewrites Server (RapidAPI captures in edge_test.go).
 		cdn: "bunny", name: "Bunny CDN", role: roleCDN,
 		detect: []detector{
 			prefixed("Server", "BunnyCDN"), has("CDN-PullZone"), has("CDN-Uid"), has("CDN-RequestId"), has("CDN-Cache"),
+			has("CDN-ProxyVer"), has("CDN-EdgeStorageId"), has("CDN-CachedAt"), has("CDN-RequestPullSuccess"),
 		},
 		pop: []popSource{
-			{header: "Server", pick: pickWhole, re: regexp.MustCompile(`^BunnyCDNE?-([A-Z]{2,3}[0-9]+)-[0-9]+$`), norm: same},
+			{header: "Server", pick: pickWhole, re: regexp.MustCompile(`^BunnyCDNE?-([A-Z]{2,3}[0-9]*)-[0-9]+$`), norm: same},
 		},
-		popNote: "Bunny's own region code (`DE1`, `PHX1`)",
+		popNote: "Bunny's own PoP code (`DE1`, `PHX1`, `DE`, `KZ`)",
 		cache: []cacheSource{
 			{header: "CDN-Cache", parse: lastWord},
 		},
@@ -187,9 +195,15 @@ var builtin = []rule{
 		cdn: "cdn77", name: "CDN77", role: roleCDN,
 		detect: []detector{
 			prefixed("Server", "CDN77"), has("X-77-POP"), has("X-77-Cache"), has("X-77-NZT"),
+			has("X-77-NZT-Ray"), has("X-77-Age"),
 		},
 		pop: []popSource{
-			{header: "X-77-POP", pick: pickLast, re: regexp.MustCompile(`^([a-z]+[A-Z]{2}(?:[A-Z]{2})?)$`), norm: cdn77PoP},
+			{header: "X-77-POP", pick: pickLast, re: cdn77CityRe, norm: cdn77PoP},
+		},
+		// CDN77 Storage responses also carry X-Edge-Location, the storage PoP the edge
+		// fetched from (`pragueCZ` next to `x-77-pop: frankfurtDE`).
+		upstream: []popSource{
+			{header: "X-Edge-Location", pick: pickLast, re: cdn77CityRe, norm: cdn77PoP},
 		},
 		popNote: "city slug mapped to its airport (`pragueCZ` → PRG); unmapped cities: slug + country uppercased, at most 16 characters",
 		cache: []cacheSource{
@@ -205,8 +219,9 @@ var builtin = []rule{
 		pop: []popSource{
 			{header: "X-ID-FE", pick: pickLast, re: gcoreSiteRe, norm: same},
 			{header: "X-ID", pick: pickLast, re: gcoreSiteRe, norm: same},
+			{header: "X-Shard", pick: pickLast, re: gcoreSiteRe, norm: same},
 		},
-		popNote: "Gcore's own site code (`fr5-hw-edge-gc17` → FR5)",
+		popNote: "Gcore's own site code (`fr5-hw-edge-gc17` → FR5, `ed-hw-edge-gc38` → ED)",
 		cache: []cacheSource{
 			{header: "Cache", parse: lastWord},
 		},
@@ -215,7 +230,7 @@ var builtin = []rule{
 		// Edgio (v7) passes the origin's Server through and names the PoP in Server-Timing
 		// `edgio_pop`; X-EC-Cache (on request, X-EC-Debug) names the node like Server does
 		// (github.com/edgio-docs/edgio-docs captures of `edgio curl`).
-		cdn: "edgecast", name: "Edgecast / Edgio / legacy Azure CDN from Verizon", role: roleCDN,
+		cdn: "edgecast", name: "Edgecast / Edgio / legacy Azure CDN from Verizon", role: roleCDN, anycast: true,
 		detect: []detector{
 			prefixed("Server", "ECS"), prefixed("Server", "ECAcc"), prefixed("Server", "ECD"), prefixed("Server", "EOS"),
 			matchingElem("Server-Timing", "edgio_", regexp.MustCompile(`^edgio_(?:pop|cache)\s*;`)),
@@ -234,9 +249,11 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "stackpath", name: "StackPath / Highwinds", role: roleCDN,
+		cdn: "stackpath", name: "StackPath / Highwinds", role: roleCDN, anycast: true,
+		// X-HW elements are `<epoch>.<node>.<pop>.<flags>`; the 2011 generation carried only
+		// `<epoch>.<node>` (`1298453633.cm038a4`) and names no PoP.
 		detect: []detector{
-			matching("X-HW", ".", regexp.MustCompile(`^[0-9]+\.[a-z]+[0-9]+\.[a-z]+[0-9]+\.`)),
+			matching("X-HW", ".", regexp.MustCompile(`^[0-9]{9,10}\.[a-z]+[0-9]+`)),
 		},
 		pop: []popSource{
 			{header: "X-HW", pick: pickWhole, re: regexp.MustCompile(`^[0-9]+\.[a-z]+[0-9]+\.([a-z]+[0-9]+)\.[a-z]+`), norm: same},
@@ -274,9 +291,11 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "imperva", name: "Imperva (Incapsula)", role: roleSecurity,
+		cdn: "imperva", name: "Imperva (Incapsula)", role: roleSecurity, anycast: true,
 		detect: []detector{
 			containing("X-CDN", "Imperva"), containing("X-CDN", "Incapsula"), has("X-Iinfo"),
+			// Imperva's session cookies, set on every proxied site (captures in edge_test.go).
+			containing("Set-Cookie", "incap_ses_"), containing("Set-Cookie", "visid_incap_"),
 		},
 		popNote: "none: Imperva names no PoP",
 		cache: []cacheSource{
@@ -284,8 +303,8 @@ var builtin = []rule{
 		},
 	},
 	{
-		cdn: "sucuri", name: "Sucuri", role: roleSecurity,
-		detect:  []detector{prefixed("Server", "Sucuri"), has("X-Sucuri-ID"), has("X-Sucuri-Cache")},
+		cdn: "sucuri", name: "Sucuri", role: roleSecurity, anycast: true,
+		detect:  []detector{prefixed("Server", "Sucuri"), has("X-Sucuri-ID"), has("X-Sucuri-Cache"), has("X-Sucuri-Block")},
 		popNote: "none documented",
 		cache: []cacheSource{
 			{header: "X-Sucuri-Cache", parse: lastWord},
@@ -293,7 +312,7 @@ var builtin = []rule{
 	},
 	{
 		cdn: "arvancloud", name: "ArvanCloud", role: roleSecurity,
-		detect:  []detector{prefixed("Server", "ArvanCloud"), has("X-Sid")},
+		detect:  []detector{prefixed("Server", "ArvanCloud"), has("X-Sid"), containing("AR-PoweredBy", "arvancloud")},
 		popNote: "none: ArvanCloud names no PoP",
 		cache: []cacheSource{
 			{header: "X-Cache", parse: lastWord},
@@ -306,6 +325,9 @@ var builtin = []rule{
 			{header: "x-cdn-pop", pick: pickLast, re: regexp.MustCompile(`^([a-z]{2,4}[0-9]{0,3})$`), norm: same},
 		},
 		popNote: "OVH data-centre code (`bhs` → BHS)",
+		cache: []cacheSource{
+			{header: "X-Cacheable", parse: ovhCacheable},
+		},
 	},
 	{
 		cdn: "cachefly", name: "CacheFly", role: roleCDN,
@@ -316,12 +338,20 @@ var builtin = []rule{
 		popNote: "IATA of the PoP code (`hkg1` → HKG); other shapes uppercased",
 	},
 	{
-		cdn: "google", name: "Google (GFE, Cloud CDN, Cloud Run, App Engine)", role: rolePlatform, addsVia: true,
+		cdn: "google", name: "Google (GFE, Cloud CDN, Cloud Run, App Engine)", role: rolePlatform, addsVia: true, anycast: true,
+		// Google's front ends (GFE) answer from anycast addresses and name no PoP. Cloud
+		// Storage behind them adds its x-goog-* and X-GUploader-UploadID headers; Cloud CDN
+		// and App Engine's edge cache add Age only to responses served from cache.
 		detect: []detector{
 			containing("Via", "1.1 google"), prefixed("Server", "Google Frontend"),
 			prefixed("Server", "gws"), prefixed("Server", "ESF"), prefixed("Server", "GSE"),
+			prefixed("Server", "sffe"), prefixed("Server", "gvs "),
+			has("X-GUploader-UploadID"), has("X-Goog-Generation"), has("X-Goog-Storage-Class"),
 		},
-		popNote: "none by default",
+		popNote: "none: the GFE names no PoP",
+		cache: []cacheSource{
+			{header: "Age", parse: googleAge},
+		},
 	},
 	{
 		// Wikimedia's cache hosts are Varnish: they add Via hops (`1.1 varnish (Varnish/7.1)`).
@@ -352,21 +382,23 @@ var builtin = []rule{
 
 // Regexes shared by more than one field of the table.
 var (
-	cfTraceColoRe       = regexp.MustCompile(`(?m)^colo=([A-Z]{3})\r?$`)
-	azureSiteRe         = regexp.MustCompile(`([A-Z][A-Z0-9]{2}EDGE[0-9]{3,})`)
-	gcoreSiteRe         = regexp.MustCompile(`^([a-z]{1,3}[0-9]+)-`)
-	edgecastServerRe    = regexp.MustCompile(`^(?:ECS|ECAcc|ECD|EOS)\s*\(([a-z]{3})/[0-9A-F]+\)`)
-	cfRayRe             = regexp.MustCompile(`^[0-9a-f]{16}-([A-Z]{3}(?:-[A-Z]{3})*)$`)
-	cloudfrontPoPRe     = regexp.MustCompile(`^([A-Z]{3}[0-9]{1,3}-[A-Z][0-9]{1,2})$`)
-	vercelEdgeRe        = regexp.MustCompile(`^([a-z]{3}[0-9])::`)
-	vercelFunctionRe    = regexp.MustCompile(`^[a-z]{3}[0-9]::(?:[a-z]{3}[0-9]::)*([a-z]{3}[0-9])::`)
-	fastlyNodeRe        = regexp.MustCompile(`^(cache-[a-z0-9-]+-[A-Z]{3})$`)
-	alibabaHopRe        = regexp.MustCompile(`^(?:cache|kunlun)[0-9]+\.([a-z0-9-]+)\[`)
-	fastlyDebugEdgeRe   = regexp.MustCompile(`^\(D (cache-[a-z0-9-]+-[A-Z]{3}) [0-9]+\)`)
-	fastlyDebugShieldRe = regexp.MustCompile(`\) \(D (cache-[a-z0-9-]+-[A-Z]{3}) [0-9]+\)`)
-	wikimediaHostRe     = regexp.MustCompile(`^(cp[1-9][0-9]{3})(?:\s|$)`)
-	wikimediaTimingRe   = regexp.MustCompile(`^host;\s*desc="?(cp[1-9][0-9]{3})"?$`)
-	wikimediaCentreFor  = [10]string{1: "EQIAD", 2: "CODFW", 3: "ESAMS", 4: "ULSFO", 5: "EQSIN", 6: "DRMRS", 7: "MAGRU"}
+	cfTraceColoRe         = regexp.MustCompile(`(?m)^colo=([A-Z]{3})\r?$`)
+	azureSiteRe           = regexp.MustCompile(`([A-Z][A-Z0-9]{2}EDGE[0-9]{3,})`)
+	gcoreSiteRe           = regexp.MustCompile(`^([a-z]{1,3}[0-9]*)-`)
+	edgecastServerRe      = regexp.MustCompile(`^(?:ECS|ECAcc|ECD|EOS)\s*\(([a-z]{3})/[0-9A-F]+\)`)
+	cfRayRe               = regexp.MustCompile(`^[0-9a-f]{16}-([A-Z]{3}(?:-[A-Z]{3})*)$`)
+	cloudfrontPoPRe       = regexp.MustCompile(`^([A-Z]{3}[0-9]{1,3}-[A-Z][0-9]{1,2})$`)
+	cloudfrontTimingPoPRe = regexp.MustCompile(`^cdn-pop;\s*desc="?([A-Z]{3}[0-9]{1,3}-[A-Z][0-9]{1,2})"?$`)
+	cdn77CityRe           = regexp.MustCompile(`^([a-z]+[A-Z]{2}(?:[A-Z]{2})?)$`)
+	vercelEdgeRe          = regexp.MustCompile(`^([a-z]{3}[0-9])::`)
+	vercelFunctionRe      = regexp.MustCompile(`^[a-z]{3}[0-9]::(?:[a-z]{3}[0-9]::)*([a-z]{3}[0-9])::`)
+	fastlyNodeRe          = regexp.MustCompile(`^(cache-[a-z0-9-]+-[A-Z]{3})$`)
+	alibabaHopRe          = regexp.MustCompile(`^(?:cache|kunlun)[0-9]+\.([a-z0-9-]+)\[`)
+	fastlyDebugEdgeRe     = regexp.MustCompile(`^\(D (cache-[a-z0-9-]+-[A-Z]{3}) [0-9]+\)`)
+	fastlyDebugShieldRe   = regexp.MustCompile(`\) \(D (cache-[a-z0-9-]+-[A-Z]{3}) [0-9]+\)`)
+	wikimediaHostRe       = regexp.MustCompile(`^(cp[1-9][0-9]{3})(?:\s|$)`)
+	wikimediaTimingRe     = regexp.MustCompile(`^host;\s*desc="?(cp[1-9][0-9]{3})"?$`)
+	wikimediaCentreFor    = [10]string{1: "EQIAD", 2: "CODFW", 3: "ESAMS", 4: "ULSFO", 5: "EQSIN", 6: "DRMRS", 7: "MAGRU"}
 )
 
 // viaHops says which CDN wrote a Via hop. "varnish" is Fastly when Fastly is detected, else

@@ -12,9 +12,11 @@ package geo
 //go:generate go run ./internal/gentable -airports internal/sources/airportsdata-airports-iata.csv -macs internal/sources/airportsdata-iata_macs.csv -countries internal/sources/ourairports-countries.csv -cloudflare internal/sources/cloudflare-colos.json -cloudfront internal/sources/cloudfront-edge-locations.csv -fastly internal/sources/fastly-datacenters-2021.yaml -aliases internal/gentable/aliases.tsv -out locations.tsv
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +47,9 @@ var (
 	tableOnce sync.Once
 	// entries maps a global code ("AMS") or a provider code ("fastly:WDC") to its place.
 	entries map[string]Location
+	// byLatitude holds the global rows (IATA airports and metro codes) sorted by latitude,
+	// for Nearest.
+	byLatitude []Location
 )
 
 // table parses the embedded table on first use, so that programs that import the package but
@@ -57,6 +62,14 @@ func table() map[string]Location {
 			panic(fmt.Sprintf("geo: embedded locations.tsv: %v", err))
 		}
 		entries = m
+		for key, loc := range m {
+			if !strings.Contains(key, ":") {
+				byLatitude = append(byLatitude, loc)
+			}
+		}
+		slices.SortFunc(byLatitude, func(a, b Location) int {
+			return cmp.Or(cmp.Compare(a.Latitude, b.Latitude), cmp.Compare(a.Code, b.Code))
+		})
 	})
 	return entries
 }
@@ -191,4 +204,37 @@ func DistanceMeters(a, b Location) float64 {
 	h := math.Sin(dLat/2)*math.Sin(dLat/2) +
 		math.Cos(lat1)*math.Cos(lat2)*math.Sin(dLon/2)*math.Sin(dLon/2)
 	return 2 * earthRadiusMeters * math.Asin(math.Sqrt(math.Min(1, h)))
+}
+
+// metersPerDegreeLatitude bounds how far apart two latitudes are: a degree of latitude is at
+// least this long on the sphere used here, so rows further apart in latitude than
+// maxMeters/metersPerDegreeLatitude cannot be within maxMeters.
+const metersPerDegreeLatitude = earthRadiusMeters * math.Pi / 180
+
+// Nearest returns the global code (IATA airport or metro code) nearest to the given point and
+// its distance in meters, if one lies within maxMeters. It places an edge address that a
+// geolocation database put at a city, for CDNs that name no PoP. Ties go to the code that
+// sorts first, so the answer is stable.
+func Nearest(lat, lon, maxMeters float64) (Location, float64, bool) {
+	table()
+	if math.IsNaN(lat) || math.IsNaN(lon) || math.IsNaN(maxMeters) || maxMeters < 0 ||
+		lat < -90 || lat > 90 || lon < -180 || lon > 180 {
+		return Location{}, 0, false
+	}
+	band := maxMeters / metersPerDegreeLatitude
+	lo, _ := slices.BinarySearchFunc(byLatitude, lat-band, func(l Location, t float64) int {
+		return cmp.Compare(l.Latitude, t)
+	})
+	here := Location{Latitude: lat, Longitude: lon}
+	best, bestDist := -1, math.Inf(1)
+	for i := lo; i < len(byLatitude) && byLatitude[i].Latitude <= lat+band; i++ {
+		d := DistanceMeters(here, byLatitude[i])
+		if d < bestDist || (d == bestDist && byLatitude[i].Code < byLatitude[best].Code) {
+			best, bestDist = i, d
+		}
+	}
+	if best < 0 || bestDist > maxMeters {
+		return Location{}, 0, false
+	}
+	return byLatitude[best], bestDist, true
 }

@@ -380,3 +380,56 @@ func BenchmarkParseTable(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(locationsTSV)), "table-bytes")
 }
+
+func TestNearest(t *testing.T) {
+	tests := []struct {
+		name      string
+		lat, lon  float64
+		maxMeters float64
+		want      string // "" when nothing is within the bound
+	}{
+		// MaxMind places city-level addresses at the city's coordinates.
+		{"next to Amsterdam Schiphol", 52.31, 4.76, 100e3, "AMS"},
+		{"the airport's own coordinates", 50.0264, 8.5431, 1, "FRA"},
+		{"mid-Atlantic", 40, -40, 100e3, ""},
+		{"bound of zero away from any code", 0, 0, 0, ""},
+		{"negative bound", 52.31, 4.76, -1, ""},
+		{"latitude out of range", 91, 0, 100e3, ""},
+		{"NaN", math.NaN(), 0, 100e3, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			loc, dist, ok := Nearest(tt.lat, tt.lon, tt.maxMeters)
+			if tt.want == "" {
+				if ok {
+					t.Errorf("got %s at %.0f m, want none", loc.Code, dist)
+				}
+				return
+			}
+			if !ok || loc.Code != tt.want {
+				t.Fatalf("got %q (ok=%v), want %s", loc.Code, ok, tt.want)
+			}
+			if dist > tt.maxMeters || dist < 0 {
+				t.Errorf("distance %.0f outside [0, %.0f]", dist, tt.maxMeters)
+			}
+		})
+	}
+}
+
+// TestNearestAgreesWithFullScan checks the latitude-band search against a scan of every
+// global row at points around the globe.
+func TestNearestAgreesWithFullScan(t *testing.T) {
+	for lat := -80.0; lat <= 80; lat += 7.3 {
+		for lon := -179.0; lon <= 179; lon += 11.9 {
+			got, gotDist, ok := Nearest(lat, lon, 300e3)
+			here := Location{Latitude: lat, Longitude: lon}
+			wantDist := math.Inf(1)
+			for _, l := range byLatitude {
+				wantDist = math.Min(wantDist, DistanceMeters(here, l))
+			}
+			if ok != (wantDist <= 300e3) || (ok && gotDist != wantDist) {
+				t.Fatalf("(%.1f, %.1f): got %s %.0f m ok=%v, full scan %.0f m", lat, lon, got.Code, gotDist, ok, wantDist)
+			}
+		}
+	}
+}

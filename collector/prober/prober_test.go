@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -247,6 +248,9 @@ func TestProbeRedirectsAndResolve(t *testing.T) {
 	if res.Phases[PhaseDNS] != 0 {
 		t.Errorf("dns = %v with a pinned address, want 0", res.Phases[PhaseDNS])
 	}
+	if res.EdgeAddr != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("edge address = %v, want the pinned 127.0.0.1 the final response came from", res.EdgeAddr)
+	}
 
 	no := false
 	target.FollowRedirects = &no
@@ -272,12 +276,12 @@ func TestProbeIPv6(t *testing.T) {
 
 	target := testhelp.Target(t, "v6", srv.URL)
 	target.IPProtocols = []string{"ip6"}
-	if res := probeOnce(t, target); !res.Success {
-		t.Errorf("ip6 to [::1]: %s %v", res.FailureReason, res.Err)
+	if res := probeOnce(t, target); !res.Success || res.EdgeAddr != netip.IPv6Loopback() {
+		t.Errorf("ip6 to [::1]: %s %v, edge address %v", res.FailureReason, res.Err, res.EdgeAddr)
 	}
 	target.IPProtocols = []string{"ip4"}
-	if res := probeOnce(t, target); res.Success {
-		t.Errorf("ip4 to an IPv6 literal succeeded, want failure")
+	if res := probeOnce(t, target); res.Success || res.EdgeAddr.IsValid() {
+		t.Errorf("ip4 to an IPv6 literal: success=%v edge address %v, want a failure without one", res.Success, res.EdgeAddr)
 	}
 }
 

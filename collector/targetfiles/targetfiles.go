@@ -1,0 +1,382 @@
+// Package targetfiles keeps the targets of a configuration's target files (target_files:)
+// running as the files change, as Prometheus's file_sd does: it reads them with the
+// configuration file and on every reload, again when their directories change (fsnotify) and
+// every rescan interval (for changes no notice arrives for), and hands the collector the
+// configuration file's own targets followed by every file's.
+//
+// A file that cannot be used (unreadable, invalid, caught half-written, or bringing a target
+// name that is used already, or more targets than the limit) keeps its previous targets
+// running and is reported as failing until a version of it can be used; the other files and
+// the configuration file's targets go on as they are.
+package targetfiles
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/popexporter/pop_exporter/config"
+)
+
+// Collector is what the targets are for: the collector's Manager.
+type Collector interface {
+	// Apply runs cfg's targets, keeping the probes of unchanged ones.
+	Apply(cfg *config.Config) error
+	// SetTargetFileStatus records, for every file matched, whether its last version is in use.
+	SetTargetFileStatus(loaded map[string]bool)
+}
+
+// DefaultDebounce is how long the watched directories must be quiet after a change notice
+// before the files are read: long enough that an editor's temporary file and rename, or a
+// Kubernetes ConfigMap's symbolic link swap, is one read; short enough to feel immediate.
+const DefaultDebounce = 200 * time.Millisecond
+
+// maxDebounces bounds the wait, in debounce periods, under a stream of notices (a file being
+// appended to for minutes): the files are read at least that often.
+const maxDebounces = 10
+
+// Options configure Files.
+type Options struct {
+	Logger log.Logger
+	// RescanInterval is how often every matched file is read again, changed or not: the
+	// fallback for changes no notice arrives for (network file systems, a directory created
+	// after the start). <= 0 disables it.
+	RescanInterval time.Duration
+	// Debounce replaces DefaultDebounce when > 0.
+	Debounce time.Duration
+}
+
+// Files owns the targets of each target file and what the collector runs. Load and Run may be
+// called from different goroutines.
+type Files struct {
+	coll   Collector
+	opts   Options
+	logger log.Logger
+
+	mu      sync.Mutex // serialises Load and the scans of Run
+	main    *config.Config
+	files   map[string]*file // by path, every file main's patterns matched at the last scan
+	loaded  bool             // the collector runs main and the current versions of files
+	changed chan struct{}    // Load tells Run that the patterns may have changed
+}
+
+// file is what is known of one target file.
+type file struct {
+	sum       [sha256.Size]byte  // of the content last read
+	parsedFor *config.Config     // the configuration the content was parsed with
+	parsed    *config.TargetFile // the content last read, parsed; nil if it could not be read or parsed
+	err       error              // why the last version read is not in use; nil when it is
+	current   *config.TargetFile // the version in use; nil when none ever was
+}
+
+// New returns Files that hand their targets to coll. Nothing is read before Load.
+func New(coll Collector, opts Options) *Files {
+	if opts.Logger == nil {
+		opts.Logger = log.NewNopLogger()
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	return &Files{coll: coll, opts: opts, logger: opts.Logger, files: map[string]*file{}, changed: make(chan struct{}, 1)}
+}
+
+// Load makes main the configuration: it reads every target file main's patterns match, with
+// main's defaults, and applies main's targets followed by those of every file that can be
+// used. A file that cannot be used keeps its previous targets (none at the start), is logged,
+// and is reported as failing; that is not an error of Load. Load fails, and changes nothing,
+// when main cannot run: when the collector refuses it, or when main uses a target name that
+// a target file keeps using (the configuration file's change brings the duplicate).
+func (fs *Files) Load(main *config.Config) error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if err := fs.update(main); err != nil {
+		return err
+	}
+	select {
+	case fs.changed <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// rescan reads the files of the current configuration again; the collector hears of changes.
+func (fs *Files) rescan() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.main == nil {
+		return
+	}
+	if err := fs.update(fs.main); err != nil {
+		level.Error(fs.logger).Log("msg", "cannot apply the targets of changed target files; the previous ones keep running", "err", err)
+	}
+}
+
+// update works out the files' targets under main, applies them if anything changed, and
+// commits; on error it changes nothing. fs.mu must be held.
+func (fs *Files) update(main *config.Config) error {
+	next, err := scan(main, fs.files)
+	if err != nil {
+		return err
+	}
+	if main != fs.main || !fs.loaded || !sameVersions(fs.files, next) {
+		if err := fs.coll.Apply(main.WithTargets(inUse(next)...)); err != nil {
+			return err
+		}
+	}
+	fs.report(main, next)
+	fs.main, fs.files, fs.loaded = main, next, true
+	status := make(map[string]bool, len(next))
+	for path, f := range next {
+		status[path] = f.err == nil
+	}
+	fs.coll.SetTargetFileStatus(status)
+	return nil
+}
+
+// report logs what changed from fs.files to next: files gone, files whose version in use
+// changed, and each new error (again after a reload of the configuration file).
+func (fs *Files) report(main *config.Config, next map[string]*file) {
+	for path, old := range fs.files {
+		if _, ok := next[path]; !ok && old.current != nil {
+			level.Info(fs.logger).Log("msg", "target file no longer matched; its targets stop", "file", path, "targets", len(old.current.Targets))
+		}
+	}
+	for _, path := range sortedPaths(next) {
+		f, old := next[path], fs.files[path]
+		switch {
+		case f.err != nil && (old == nil || old.err == nil || old.err.Error() != f.err.Error() || main != fs.main):
+			kept := 0
+			if f.current != nil {
+				kept = len(f.current.Targets)
+			}
+			level.Error(fs.logger).Log("msg", "target file not used; its previous targets keep running", "file", path, "targets", kept, "err", f.err)
+		case f.err == nil && (old == nil || old.current != f.current):
+			level.Info(fs.logger).Log("msg", "target file loaded", "file", path, "targets", len(f.current.Targets))
+		}
+	}
+}
+
+// scan reads every file main's patterns match and decides which version of each runs. prev is
+// the state of the last scan; it is not changed (its entries are copied).
+func scan(main *config.Config, prev map[string]*file) (map[string]*file, error) {
+	paths, err := main.TargetFilePaths()
+	if err != nil {
+		return nil, err
+	}
+	next := make(map[string]*file, len(paths))
+	for _, path := range paths {
+		f := &file{}
+		if p, ok := prev[path]; ok {
+			*f = *p
+		}
+		f.read(main, path)
+		next[path] = f
+	}
+	if err := choose(main, paths, next); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// read reads the file at path and parses it with main's defaults, unless it is as it was when
+// last parsed with main. A file that cannot be read or parsed gets f.err; f.current stays.
+func (f *file) read(main *config.Config, path string) {
+	data, err := config.ReadFile(path, "target file")
+	if err != nil {
+		f.sum, f.parsedFor, f.parsed, f.err = [sha256.Size]byte{}, nil, nil, err
+		return
+	}
+	sum := sha256.Sum256(data)
+	if sum == f.sum && main == f.parsedFor {
+		return // f.parsed and f.err stand
+	}
+	f.sum, f.parsedFor = sum, main
+	f.parsed, f.err = main.ParseTargetFile(data, path)
+}
+
+// choose decides, for each file whose content parsed into a version not in use yet, whether
+// that version can replace the one in use: it can unless it brings a name that main or
+// another file uses, or takes the total past config.MaxTargets. A file whose new version
+// makes room for another's (a target moved from one file to another) goes first, whatever
+// their order. A refused version leaves the file's previous one in use and sets its err.
+// choose fails when main itself clashes with a version that stays in use.
+func choose(main *config.Config, paths []string, files map[string]*file) error {
+	own := main.OwnTargets()
+	names := config.NewNames()
+	if err := names.Add(own); err != nil {
+		return err
+	}
+	total := len(main.Targets)
+	var pending []string
+	clashes := map[string]bool{} // files whose version in use has a name main now uses
+	for _, path := range paths {
+		f := files[path]
+		if f.current != nil {
+			if names.Add(f.current) != nil {
+				clashes[path] = true
+			} else {
+				total += len(f.current.Targets)
+			}
+		}
+		if f.parsed != nil && f.parsed != f.current {
+			pending = append(pending, path)
+		}
+	}
+
+	for progress := true; progress && len(pending) > 0; {
+		progress = false
+		var refused []string
+		for _, path := range pending {
+			f := files[path]
+			held := f.current != nil && !clashes[path]
+			if held {
+				names.Remove(f.current)
+				total -= len(f.current.Targets)
+			}
+			err := names.Add(f.parsed)
+			if err == nil && total+len(f.parsed.Targets) > config.MaxTargets {
+				names.Remove(f.parsed)
+				err = &config.Error{File: path, Err: fmt.Errorf("%d targets would make %d in all with the configuration file's and the other target files', more than the limit of %d",
+					len(f.parsed.Targets), total+len(f.parsed.Targets), config.MaxTargets)}
+			}
+			if err != nil {
+				if held {
+					_ = names.Add(f.current) // its names were free a moment ago
+					total += len(f.current.Targets)
+				}
+				f.err = err
+				refused = append(refused, path)
+				continue
+			}
+			total += len(f.parsed.Targets)
+			f.current, f.err = f.parsed, nil
+			delete(clashes, path)
+			progress = true
+		}
+		pending = refused
+	}
+
+	for _, path := range paths {
+		if f := files[path]; clashes[path] {
+			n := config.NewNames()
+			_ = n.Add(f.current)
+			return n.Add(own)
+		}
+	}
+	if total > config.MaxTargets {
+		return &config.Error{File: main.File, Err: fmt.Errorf("%d targets of its own and %d in the target files in use, more than the limit of %d in all",
+			len(main.Targets), total-len(main.Targets), config.MaxTargets)}
+	}
+	return nil
+}
+
+// inUse returns the version in use of every file that has one, in path order.
+func inUse(files map[string]*file) []*config.TargetFile {
+	var out []*config.TargetFile
+	for _, path := range sortedPaths(files) {
+		if f := files[path]; f.current != nil {
+			out = append(out, f.current)
+		}
+	}
+	return out
+}
+
+// sameVersions says whether a and b run the same versions of the same files.
+func sameVersions(a, b map[string]*file) bool {
+	if len(inUse(a)) != len(inUse(b)) {
+		return false
+	}
+	for path, f := range b {
+		if old, ok := a[path]; (!ok && f.current != nil) || ok && old.current != f.current {
+			return false
+		}
+	}
+	return true
+}
+
+// Check reads every target file of main as Load does at the start, without running anything,
+// and returns main with the targets of the files that can be used, and an error naming every
+// file that cannot (nil when all can). For --config.check.
+func Check(main *config.Config) (*config.Config, error) {
+	files, err := scan(main, nil)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, path := range sortedPaths(files) {
+		if err := files[path].err; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return main.WithTargets(inUse(files)...), errors.Join(errs...)
+}
+
+// Run watches the directories of the target files and reads the files again after every
+// change, and every rescan interval, until ctx is cancelled. It returns when it has stopped
+// watching. Without a way to watch (no inotify instance left, say) it only rescans.
+func (fs *Files) Run(ctx context.Context) {
+	w := newWatcher(fs.logger)
+	defer w.close()
+	w.sync(fs.patterns())
+	// Files may have changed between Load and the start of the watch.
+	fs.rescan()
+
+	var tick <-chan time.Time
+	if fs.opts.RescanInterval > 0 {
+		t := time.NewTicker(fs.opts.RescanInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	debounce := time.NewTimer(time.Hour)
+	debounce.Stop()
+	defer debounce.Stop()
+	var first time.Time // of the notices not read yet; zero when none
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.events:
+			now := time.Now()
+			if first.IsZero() {
+				first = now
+			}
+			// Wait for a quiet moment, but not for ever.
+			debounce.Reset(min(fs.opts.Debounce, first.Add(maxDebounces*fs.opts.Debounce).Sub(now)))
+			continue
+		case err := <-w.errors:
+			level.Warn(fs.logger).Log("msg", "watching target files", "err", err)
+			continue
+		case <-fs.changed:
+			w.sync(fs.patterns())
+			continue
+		case <-debounce.C:
+		case <-tick:
+		}
+		first = time.Time{}
+		fs.rescan()
+		w.sync(fs.patterns()) // a directory matched by a pattern may have come or gone
+	}
+}
+
+// patterns returns the target file patterns of the current configuration.
+func (fs *Files) patterns() []string {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.main == nil {
+		return nil
+	}
+	return fs.main.TargetFilePatterns()
+}
+
+// sortedPaths returns the paths of files in order.
+func sortedPaths(files map[string]*file) []string {
+	return slices.Sorted(maps.Keys(files))
+}
