@@ -18,6 +18,10 @@
 // exporter to trust. --print-config prints a pop_exporter configuration probing every target;
 // --config.out writes the same once the listeners are bound (so port 0 works), one per
 // vantage with {vantage} in its path. See README.md.
+//
+// It imports config (to write the exporter's configuration) and collector/edge and
+// collector/geo (the vendors' formats it renders are checked against the identifier), never
+// the exporter's collector: it plays the CDN, not the prober.
 package main
 
 import (

@@ -86,6 +86,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if exited { // --help or --version printed what was asked
 		return 0
 	}
+	if webFlags.WebSystemdSocket != nil && *webFlags.WebSystemdSocket {
+		// exporter-toolkit adds the flag, but the exporter opens its own listeners (to bound
+		// their connections), so a socket systemd passed would be ignored: say so instead.
+		fmt.Fprintf(stderr, "%s: --web.systemd-socket is not supported; use --web.listen-address\n", program)
+		return 2
+	}
 
 	logger, slogger, stdLogger := newLoggers(stderr, *logFormat, *logLevel)
 	defer routeStdlibLog(stdLogger)()

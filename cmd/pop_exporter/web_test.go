@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -54,5 +58,49 @@ func TestPprofOnlyWhenEnabled(t *testing.T) {
 		if got := rec.Code == http.StatusOK && strings.Contains(rec.Body.String(), "goroutine"); got != enabled {
 			t.Errorf("enabled=%v: GET /debug/pprof/ answered %d", enabled, rec.Code)
 		}
+	}
+}
+
+// The README's flag table lists exactly the flags the exporter has.
+func TestREADMEFlagTable(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &out, &errOut); code != 0 {
+		t.Fatalf("--help: exit %d: %s", code, errOut.String())
+	}
+	flagRE := regexp.MustCompile(`--(?:\[no-\])?([a-z][a-z0-9.-]+)`)
+	have := map[string]bool{}
+	for _, m := range flagRE.FindAllStringSubmatch(out.String(), -1) {
+		have[m[1]] = true
+	}
+	for _, builtin := range []string{"help", "version", "help-long", "help-man", "completion-bash", "completion-script-bash", "completion-script-zsh"} {
+		delete(have, builtin)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rowRE := regexp.MustCompile("(?m)^\\| `--([a-z][a-z0-9.-]+)` \\|")
+	documented := map[string]bool{}
+	for _, m := range rowRE.FindAllStringSubmatch(string(readme), -1) {
+		documented[m[1]] = true
+	}
+	for f := range have {
+		if !documented[f] {
+			t.Errorf("flag --%s is not in the README's flag table", f)
+		}
+	}
+	for f := range documented {
+		if !have[f] {
+			t.Errorf("the README's flag table lists --%s, which the exporter does not have", f)
+		}
+	}
+}
+
+// --web.systemd-socket comes with exporter-toolkit's flags but cannot work here: refused.
+func TestSystemdSocketRefused(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"--web.systemd-socket"}, &out, &errOut); code != 2 ||
+		!strings.Contains(errOut.String(), "--web.systemd-socket is not supported") {
+		t.Errorf("exit %d, stderr %q; want 2 and a message", code, errOut.String())
 	}
 }
