@@ -1,11 +1,13 @@
-// Package collector schedules probes and records their results: a Manager runs one goroutine
-// per probe (target × IP family) under a global concurrency bound, applies reloads without
-// disturbing unchanged probes (manager.go), keeps each probe's PoP state (state.go) and turns
-// every probe result into metrics in one place (record.go), declared once (metrics.go).
+// Package collector schedules probes and records their results: a Manager keeps every probe
+// (target × IP family) on one schedule run by a bounded pool of workers (schedule.go), applies
+// reloads without disturbing unchanged probes (manager.go), keeps each probe's PoP state
+// (state.go) and turns every probe result into metrics in one place (record.go), declared once
+// (metrics.go).
 //
 // It sits at the top of the collector packages: it imports collector/prober (one probe),
 // collector/exposition (the per-probe series store), collector/shard (which targets are this
-// replica's), collector/edge, collector/geo and config. None of those may import it.
+// replica's), collector/geoip (a PoP for edges that name none), collector/edge, collector/geo
+// and config. None of those may import it.
 package collector
 
 import (
@@ -118,7 +120,9 @@ type runner struct {
 	next     time.Time      // when the probe is due
 	index    int            // in the schedule's heap; -1 while running or removed
 	stopped  bool           // removed: never scheduled again
-	inFlight sync.WaitGroup // a probe of this runner is handed out or running
+	// running is held by the worker that runs and records a probe of this runner, so that
+	// stopping a runner can wait for a probe under way (never for one still queued).
+	running sync.Mutex
 
 	tracker      *popTracker
 	pops         capSet   // pop label values this probe has used
@@ -208,14 +212,16 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		return errors.New("collector stopped")
 	}
 	vantageChanged := v != m.vantage
+	var leaving []string
 	for key, r := range m.runners {
 		next, keep := specs[key]
 		if keep && !vantageChanged && sameTarget(r.spec.Load().Target, next.Target) {
 			r.spec.Store(next) // same schedule and state; freshly read CA file and rules
 			continue
 		}
-		m.stopRunner(key, r)
+		leaving = append(leaving, key)
 	}
+	m.stopRunners(leaving)
 	if vantageChanged {
 		for _, f := range m.metrics.perProbe {
 			f.Reset()
@@ -381,14 +387,27 @@ func (m *Manager) startRunner(s *prober.Spec) {
 	m.sched.add(r)
 }
 
-// stopRunner must be called with m.mu held. It waits for the probe to end, then deletes every
-// series of the probe so a removed target leaves nothing behind.
-func (m *Manager) stopRunner(key string, r *runner) {
-	r.cancel()
-	m.sched.remove(r)
-	delete(m.runners, key)
-	for _, f := range m.metrics.perProbe {
-		f.RemovePrefix(r.labelsPrefix)
+// stopRunners must be called with m.mu held. It stops the probes of keys, waits for those under
+// way to end, then deletes every series of the probes so a removed target leaves nothing
+// behind.
+func (m *Manager) stopRunners(keys []string) {
+	// Cancel them all before waiting for any: each probe under way then ends at once, and none
+	// waits behind the timeout of another one that is leaving too.
+	for _, key := range keys {
+		r := m.runners[key]
+		r.cancel()
+		m.sched.remove(r)
+	}
+	for _, key := range keys {
+		r := m.runners[key]
+		// A probe of r that a worker is running ends quickly now that it is cancelled, and
+		// records nothing; one still waiting in the queue is skipped when a worker takes it.
+		r.running.Lock()
+		delete(m.runners, key)
+		for _, f := range m.metrics.perProbe {
+			f.RemovePrefix(r.labelsPrefix)
+		}
+		r.running.Unlock()
 	}
 }
 
@@ -408,8 +427,9 @@ func baselineProbes(t config.Target) (n int, capped bool) {
 func (m *Manager) worker() {
 	defer m.workers.Done()
 	for r := range m.sched.work {
+		r.running.Lock()
 		m.runOnce(r)
-		r.inFlight.Done()
+		r.running.Unlock()
 	}
 }
 

@@ -28,8 +28,9 @@ func (m *Manager) initSeries(r *runner) {
 	}
 }
 
-// record turns one probe result into metrics. It is the only place that does, and only the
-// probe's own goroutine calls it, so the runner's state needs no lock.
+// record turns one probe result into metrics. It is the only place that does, and it runs on
+// the worker that holds the runner (one at a time, see schedule.go), so the runner's state
+// needs no lock.
 func (m *Manager) record(r *runner, res prober.Result) {
 	mt, lv := m.metrics, r.labelsPrefix
 	s := r.spec.Load()

@@ -48,7 +48,9 @@ func (s *schedule) poke() {
 	}
 }
 
-// remove takes r off the schedule and waits until a probe of it that is under way has ended.
+// remove takes r off the schedule for good: it is not scheduled again, and a probe of it that
+// is queued or running is not put back (the caller waits for a running one, see
+// Manager.stopRunners).
 func (s *schedule) remove(r *runner) {
 	s.mu.Lock()
 	r.stopped = true
@@ -56,7 +58,6 @@ func (s *schedule) remove(r *runner) {
 		heap.Remove(&s.due, r.index)
 	}
 	s.mu.Unlock()
-	r.inFlight.Wait()
 }
 
 // requeue puts r back on the schedule after a probe, at its next due time after now; due
@@ -93,9 +94,7 @@ func (s *schedule) run(ctx context.Context) {
 		s.mu.Lock()
 		now := time.Now()
 		for len(s.due) > 0 && !s.due[0].next.After(now) {
-			r := heap.Pop(&s.due).(*runner)
-			r.inFlight.Add(1)
-			ready = append(ready, r)
+			ready = append(ready, heap.Pop(&s.due).(*runner))
 		}
 		wait := time.Hour
 		if len(s.due) > 0 {
@@ -103,13 +102,10 @@ func (s *schedule) run(ctx context.Context) {
 		}
 		s.mu.Unlock()
 
-		for i, r := range ready {
+		for _, r := range ready {
 			select {
 			case s.work <- r:
 			case <-ctx.Done():
-				for _, r := range ready[i:] {
-					r.inFlight.Done()
-				}
 				return
 			}
 		}

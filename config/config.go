@@ -64,7 +64,7 @@ type Settings struct {
 	BodySizeLimit   ByteSize          `yaml:"body_size_limit,omitempty"`  // default 64KiB, at most 16MiB
 	FollowRedirects *bool             `yaml:"follow_redirects,omitempty"` // default true
 	// FollowRedirectsHeaders sends the configured headers on redirects to another host too;
-	// by default they go to the target's own host only (see the prober's checkRedirect).
+	// by default they go to the target's own host only (see the prober's Spec.redirect).
 	FollowRedirectsHeaders bool     `yaml:"follow_redirects_headers,omitempty"`
 	ValidStatusCodes       []int    `yaml:"valid_status_codes,omitempty"` // default none: any 2xx or 3xx
 	BaselineWindow         Duration `yaml:"baseline_window,omitempty"`    // default 30m

@@ -86,6 +86,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if exited { // --help or --version printed what was asked
 		return 0
 	}
+	// SIGHUP's default action ends the process: catch it from the start, so that a reload
+	// asked for while the exporter is still starting is taken once it runs, not a crash.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if webFlags.WebSystemdSocket != nil && *webFlags.WebSystemdSocket {
 		// exporter-toolkit adds the flag, but the exporter opens its own listeners (to bound
 		// their connections), so a socket systemd passed would be ignored: say so instead.
@@ -191,9 +196,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-hup:

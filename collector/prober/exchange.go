@@ -44,13 +44,30 @@ func (e *phaseError) Error() string { return e.err.Error() }
 func (e *phaseError) Unwrap() error { return e.err }
 
 // failAt wraps err as a failure of a phase with the given reason, unless the probe's time ran
-// out, which is a timeout whatever the phase.
+// out, which is a timeout whatever the phase. A resolver that gives up on its own, before the
+// probe's deadline, is a dns failure, not a timeout.
 func failAt(ctx context.Context, reason string, err error) error {
-	var ne net.Error
-	if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+	if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		reason = ReasonTimeout
 	}
 	return &phaseError{reason: reason, err: err}
+}
+
+// minDialTime is the least time one address of several gets to connect, as net.Dialer gives.
+const minDialTime = 2 * time.Second
+
+// dialDeadline shares the time left among the addresses still to try, like net.Dialer: a
+// first address that never answers must not take the time the next one needs.
+func dialDeadline(ctx context.Context, left int) (time.Time, bool) {
+	deadline, ok := ctx.Deadline()
+	if !ok || left <= 1 {
+		return deadline, ok
+	}
+	share := time.Until(deadline) / time.Duration(left)
+	if share < minDialTime {
+		share = min(minDialTime, time.Until(deadline))
+	}
+	return time.Now().Add(share), true
 }
 
 // request is one hop of a probe: where it goes and what it sends.
@@ -125,8 +142,11 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result) (*hop, er
 	start := time.Now()
 	var conn net.Conn
 	var addr netip.Addr
-	for _, a := range addrs { // in the resolver's order, like net.Dialer; the first that answers
+	for i, a := range addrs { // in the resolver's order, like net.Dialer; the first that answers
 		d := net.Dialer{LocalAddr: s.localAddr(s.network, "")}
+		if deadline, ok := dialDeadline(ctx, len(addrs)-i); ok {
+			d.Deadline = deadline
+		}
 		conn, err = d.DialContext(ctx, s.network, net.JoinHostPort(a.String(), port))
 		if err == nil {
 			addr = a
@@ -146,7 +166,8 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result) (*hop, er
 	if deadline, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(deadline)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	raw := conn // the TLS connection below sits on the same socket
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
 	h := &hop{conn: conn, addr: addr, stop: stop}
 	fail := func(reason string, err error) (*hop, error) {
 		stop()
@@ -275,15 +296,23 @@ func headerBlock(h http.Header) string {
 }
 
 // readBody reads the body up to limit bytes, keeping the first bodyPeekBytes for
-// identification in *peek, which the caller returns to peekPool.
+// identification in *peek, which the caller returns to peekPool. Only io.EOF ends a body
+// cleanly: a body cut short of its Content-Length or its last chunk is an error
+// (io.ErrUnexpectedEOF from the body reader).
 func readBody(body io.Reader, limit int64) (peek *[]byte, n int, err error) {
 	peek = peekPool.Get().(*[]byte)
-	n, err = io.ReadFull(body, (*peek)[:min(limit, bodyPeekBytes)])
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	buf := (*peek)[:min(limit, bodyPeekBytes)]
+	for n < len(buf) && err == nil {
+		var m int
+		m, err = body.Read(buf[n:])
+		n += m
+	}
+	switch {
+	case err == io.EOF:
 		return peek, n, nil
+	case err != nil:
+		return peek, n, err
 	}
-	if err == nil {
-		_, err = io.Copy(io.Discard, io.LimitReader(body, limit-int64(n)))
-	}
+	_, err = io.Copy(io.Discard, io.LimitReader(body, limit-int64(n)))
 	return peek, n, err
 }

@@ -224,7 +224,7 @@ func (s *Spec) Run(ctx context.Context) Result {
 
 // redirect returns the next hop when resp is a redirect to follow, nil when it is the final
 // response. Like net/http's client: at most maxRedirects, 301/302/303 turn other methods than
-// GET and HEAD into GET, and a Host override survives a redirect on the same host. Unlike it,
+// GET and HEAD into GET, and a Host override survives a relative Location. Unlike it,
 // the configured headers are meant for the target's own host: a redirect to another host
 // gets none of them (only the exporter's User-Agent), as browsers and curl drop credentials,
 // unless the target sets follow_redirects_headers.
@@ -242,15 +242,16 @@ func (s *Spec) redirect(resp *http.Response, rq request, redirects int) (*reques
 	if redirects >= maxRedirects {
 		return nil, fmt.Errorf("stopped after %d redirects", maxRedirects)
 	}
-	u, err := rq.url.Parse(loc)
+	ref, err := url.Parse(loc)
 	if err != nil {
 		return nil, fmt.Errorf("redirect to an invalid Location %q: %w", loc, err)
 	}
+	u := rq.url.ResolveReference(ref)
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("redirect to unsupported scheme %q", u.Scheme)
 	}
 	next := request{url: u, method: rq.method, own: strings.EqualFold(u.Hostname(), s.url.Hostname())}
-	if u.Host == rq.url.Host {
+	if ref.Host == "" { // a relative Location keeps the Host override, as net/http does
 		next.host = rq.host
 	}
 	switch resp.StatusCode {

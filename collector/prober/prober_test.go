@@ -478,3 +478,49 @@ func TestLocalAddr(t *testing.T) {
 		}
 	}
 }
+
+// A body cut short of its Content-Length, or in the middle of a chunk, is a failed probe
+// (reason body), not a short success; a body that simply ends is fine.
+func TestTruncatedBodyFails(t *testing.T) {
+	respond := func(raw string) string {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					buf := make([]byte, 4096)
+					c.Read(buf) // the request
+					io.WriteString(c, raw)
+				}()
+			}
+		}()
+		return "http://" + l.Addr().String() + "/"
+	}
+	for _, tc := range []struct {
+		name, raw string
+		ok        bool
+	}{
+		{"content-length cut short", "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nhello", false},
+		{"chunked cut mid-chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nhello", false},
+		{"ends with the connection", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello", true},
+		{"complete content-length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := probeOnce(t, testhelp.Target(t, "cut", respond(tc.raw)))
+			if tc.ok && !res.Success {
+				t.Errorf("failed: %s %v", res.FailureReason, res.Err)
+			}
+			if !tc.ok && (res.Success || res.FailureReason != ReasonBody) {
+				t.Errorf("success=%v reason=%q, want a body failure", res.Success, res.FailureReason)
+			}
+		})
+	}
+}
