@@ -117,9 +117,9 @@ type runner struct {
 
 	// Scheduling, guarded by the schedule's lock (see schedule.go).
 	interval time.Duration
-	next     time.Time      // when the probe is due
-	index    int            // in the schedule's heap; -1 while running or removed
-	stopped  bool           // removed: never scheduled again
+	next     time.Time // when the probe is due
+	index    int       // in the schedule's heap; -1 while running or removed
+	stopped  bool      // removed: never scheduled again
 	// running is held by the worker that runs and records a probe of this runner, so that
 	// stopping a runner can wait for a probe under way (never for one still queued).
 	running sync.Mutex
