@@ -155,34 +155,18 @@ func TestProbeFailureReasons(t *testing.T) {
 // broken or hostile server might.
 func newTrickleServer(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { close(done); l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
+	return testhelp.RawServer(t, func(c net.Conn, done <-chan struct{}) {
+		for _, b := range []byte("HTTP/1.1 200 OK\r\nX-Slow: " + strings.Repeat("a", 200) + "\r\n\r\n") {
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if _, err := c.Write([]byte{b}); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				for _, b := range []byte("HTTP/1.1 200 OK\r\nX-Slow: " + strings.Repeat("a", 200) + "\r\n\r\n") {
-					select {
-					case <-done:
-						return
-					case <-time.After(100 * time.Millisecond):
-					}
-					if _, err := c.Write([]byte{b}); err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
-	return l.Addr().String()
+	})
 }
 
 func TestProbeRequestShape(t *testing.T) {
@@ -483,26 +467,10 @@ func TestLocalAddr(t *testing.T) {
 // (reason body), not a short success; a body that simply ends is fine.
 func TestTruncatedBodyFails(t *testing.T) {
 	respond := func(raw string) string {
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					buf := make([]byte, 4096)
-					c.Read(buf) // the request
-					io.WriteString(c, raw)
-				}()
-			}
-		}()
-		return "http://" + l.Addr().String() + "/"
+		return "http://" + testhelp.RawServer(t, func(c net.Conn, _ <-chan struct{}) {
+			c.Read(make([]byte, 4096)) // the request
+			io.WriteString(c, raw)
+		}) + "/"
 	}
 	for _, tc := range []struct {
 		name, raw string

@@ -5,6 +5,7 @@ package testhelp
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -61,4 +62,30 @@ func WaitFor(t testing.TB, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// RawServer accepts TCP connections on a loopback port and hands each to serve on its own
+// goroutine, for servers that misbehave below HTTP (dripping bytes, cutting bodies short). The
+// channel given to serve is closed when the test ends. It returns the listening address.
+func RawServer(t testing.TB, serve func(c net.Conn, done <-chan struct{})) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c, done)
+			}()
+		}
+	}()
+	return l.Addr().String()
 }
