@@ -26,6 +26,9 @@ func newPoPTracker(window int) *popTracker {
 // observe records the PoP of one response and reports whether it differs from the previous
 // response's PoP.
 func (t *popTracker) observe(pop string, now time.Time) (changed bool) {
+	if pop == t.current {
+		pop = t.current // keep one copy in the window, not one per probe
+	}
 	if t.filled == len(t.window) {
 		old := t.window[t.next]
 		if t.counts[old]--; t.counts[old] == 0 {

@@ -80,10 +80,12 @@ type Family struct {
 
 // columns hold a family's series field by field, indexed by slot.
 type columns struct {
-	keys        []string   // seriesKey of the label values; "" for a free slot
-	labels      []string   // `{a="x",b="y"` (no closing brace), or "" without labels
-	labelValues [][]string // in declaration order
-	values      []float64  // gauge or counter value; a histogram's sum
+	// keys hold each series' label values joined with \xff, which no valid UTF-8 label value
+	// contains: the index and the output order use it, and Gather splits it again (label
+	// values are not kept a second time: at 10,000 probes that was tens of megabytes).
+	keys   []string  // seriesKey of the label values; "" for a free slot
+	labels []string  // `{a="x",b="y"` (no closing brace), or "" without labels
+	values []float64 // gauge or counter value; a histogram's sum
 	// counts holds, for a histogram, len(buckets)+1 numbers per slot: the observations per
 	// classic bucket (not cumulative), then the total.
 	counts []uint64
@@ -159,7 +161,7 @@ func (f *Family) get(lv []string) int32 {
 	var slot int32
 	if n := len(f.free); n > 0 {
 		slot, f.free = f.free[n-1], f.free[:n-1]
-		f.keys[slot], f.labels[slot], f.labelValues[slot], f.values[slot] = key, labels, slices.Clone(lv), 0
+		f.keys[slot], f.labels[slot], f.values[slot] = key, labels, 0
 		if f.kind == Histogram {
 			clear(f.counts[int(slot)*f.stride() : int(slot+1)*f.stride()])
 			f.native[slot] = native
@@ -168,7 +170,6 @@ func (f *Family) get(lv []string) int32 {
 		slot = int32(len(f.keys))
 		f.keys = append(f.keys, key)
 		f.labels = append(f.labels, labels)
-		f.labelValues = append(f.labelValues, slices.Clone(lv))
 		f.values = append(f.values, 0)
 		if f.kind == Histogram {
 			f.counts = append(f.counts, make([]uint64, f.stride())...)
@@ -188,7 +189,7 @@ func (f *Family) search(key string) (int, bool) {
 
 // release frees a slot that f.index and f.ordered no longer name.
 func (f *Family) release(slot int32) {
-	f.keys[slot], f.labels[slot], f.labelValues[slot] = "", "", nil
+	f.keys[slot], f.labels[slot] = "", ""
 	if f.kind == Histogram {
 		f.native[slot] = nil
 	}
@@ -284,7 +285,7 @@ func (f *Family) Reset() {
 type familySnapshot struct {
 	f       *Family
 	ordered []int32 // slots in output order
-	columns         // labelValues and native only when the snapshot is for Gather
+	columns         // keys and native only when the snapshot is for Gather
 }
 
 // snapshot is a copy of every non-empty family, in arenas that the next snapshot reuses.
@@ -296,7 +297,7 @@ type snapshot struct {
 // snapshot copies the series of every non-empty family under the lock, for the caller to read
 // without it and hand back with release. Nothing is formatted or allocated here (once the
 // reused arenas have grown to the store's size): the lock is held for a few memmoves per
-// family, which is all that Set, Add and Observe may have to wait for. Label values and native
+// family, which is all that Set, Add and Observe may have to wait for. Keys (the label values) and native
 // histograms are copied only for Gather, which needs them.
 func (s *Store) snapshot(forGather bool) *snapshot {
 	sn, _ := s.snapshots.Get().(*snapshot)
@@ -305,7 +306,7 @@ func (s *Store) snapshot(forGather bool) *snapshot {
 	}
 	a := &sn.arena
 	a.ordered, a.labels, a.values, a.counts = a.ordered[:0], a.labels[:0], a.values[:0], a.counts[:0]
-	a.labelValues, a.native = a.labelValues[:0], a.native[:0]
+	a.keys, a.native = a.keys[:0], a.native[:0]
 	sn.families = sn.families[:0]
 
 	s.mu.Lock()
@@ -314,20 +315,20 @@ func (s *Store) snapshot(forGather bool) *snapshot {
 		if len(f.ordered) == 0 {
 			continue
 		}
-		o, l, v, c, lv, n := len(a.ordered), len(a.labels), len(a.values), len(a.counts), len(a.labelValues), len(a.native)
+		o, l, v, c, k, n := len(a.ordered), len(a.labels), len(a.values), len(a.counts), len(a.keys), len(a.native)
 		a.ordered = append(a.ordered, f.ordered...)
 		a.labels = append(a.labels, f.labels...)
 		a.values = append(a.values, f.values...)
 		a.counts = append(a.counts, f.counts...)
 		if forGather {
-			a.labelValues = append(a.labelValues, f.labelValues...)
+			a.keys = append(a.keys, f.keys...)
 			a.native = append(a.native, f.native...)
 		}
 		// Slices of the arenas as they are now: a later append that moves an arena leaves
 		// these pointing at the copy they were made from, which stays valid.
 		sn.families = append(sn.families, familySnapshot{f: f, ordered: a.ordered[o:], columns: columns{
 			labels: a.labels[l:], values: a.values[v:], counts: a.counts[c:],
-			labelValues: a.labelValues[lv:], native: a.native[n:],
+			keys: a.keys[k:], native: a.native[n:],
 		}})
 	}
 	return sn
@@ -480,9 +481,10 @@ func (s *Store) Gather() ([]*dto.MetricFamily, error) {
 			case Counter:
 				m.Counter = &dto.Counter{Value: proto.Float64(fs.values[slot])}
 			}
-			if f.kind != Histogram {
+			if f.kind != Histogram && len(f.labelNames) > 0 {
+				lv := strings.Split(fs.keys[slot], "\xff")
 				for _, i := range f.order {
-					m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(f.labelNames[i]), Value: proto.String(fs.labelValues[slot][i])})
+					m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(f.labelNames[i]), Value: proto.String(lv[i])})
 				}
 			}
 			mf.Metric = append(mf.Metric, m)
