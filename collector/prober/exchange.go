@@ -177,9 +177,8 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result) (*hop, er
 
 	if rq.url.Scheme == "https" {
 		cfg := s.tlsConfig
-		if !rq.own && !s.sniSet { // another host: its own name, as net/http does
-			cfg = cfg.Clone()
-			cfg.ServerName = hostname
+		if cfg == nil || !rq.own && !s.sniSet { // another host gets its own name, as in net/http
+			cfg = s.newTLSConfig(hostname)
 		}
 		start = time.Now()
 		tc := tls.Client(conn, cfg)

@@ -11,6 +11,7 @@ package prober
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -46,8 +47,9 @@ type Spec struct {
 	IPVersion string
 
 	network   string      // "tcp4" or "tcp6"
-	tlsConfig *tls.Config // ServerName set: the configured one or the URL's host
+	tlsConfig *tls.Config // for the URL's host, when it is https; ServerName set
 	sniSet    bool        // tls.server_name was configured: it applies to every hop
+	rootCAs   *x509.CertPool
 	resolver  *net.Resolver
 	pinned    netip.Addr // resolve: the address of the URL's host
 	host      string     // Host header override, "" for the URL's host
@@ -108,16 +110,10 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, userAgent str
 		}
 		s.pinned = addr
 	}
-	// No ClientSessionCache: every probe does a full handshake, because routing and handshake
-	// cost are what we measure. No NextProtos: the probe speaks HTTP/1.1.
-	s.tlsConfig = &tls.Config{
-		ServerName:         t.TLS.ServerName,
-		InsecureSkipVerify: t.TLS.InsecureSkipVerify, //nolint:gosec // the user asked for it
-		RootCAs:            c.RootCAs,                // read and parsed by config at load time
-	}
+	s.rootCAs = c.RootCAs // read and parsed by config at load time
 	s.sniSet = t.TLS.ServerName != ""
-	if !s.sniSet {
-		s.tlsConfig.ServerName = c.URL.Hostname()
+	if c.URL.Scheme == "https" { // prepared once; a plain-HTTP target makes one only if redirected to HTTPS
+		s.tlsConfig = s.newTLSConfig(c.URL.Hostname())
 	}
 	if t.DNSServer != "" {
 		server := t.DNSServer
@@ -148,6 +144,21 @@ func (s *Spec) localAddr(network, remote string) net.Addr {
 		return net.UDPAddrFromAddrPort(ap)
 	}
 	return net.TCPAddrFromAddrPort(ap)
+}
+
+// newTLSConfig is the TLS configuration of a hop to host: the configured server name, else
+// host. No ClientSessionCache: every probe does a full handshake, because routing and
+// handshake cost are what we measure. No NextProtos: the probe speaks HTTP/1.1.
+func (s *Spec) newTLSConfig(host string) *tls.Config {
+	name := s.Target.TLS.ServerName
+	if name == "" {
+		name = host
+	}
+	return &tls.Config{
+		ServerName:         name,
+		InsecureSkipVerify: s.Target.TLS.InsecureSkipVerify, //nolint:gosec // the user asked for it
+		RootCAs:            s.rootCAs,
+	}
 }
 
 // Run performs one probe: a fresh DNS lookup, a fresh TCP connection and TLS handshake, one

@@ -492,3 +492,22 @@ func TestTruncatedBodyFails(t *testing.T) {
 		})
 	}
 }
+
+// A plain-HTTP target that redirects to HTTPS gets a TLS configuration for that hop (with the
+// target's TLS settings), though it needs none for itself.
+func TestRedirectFromHTTPToHTTPS(t *testing.T) {
+	secure := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "secure") }))
+	secure.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusted probe makes it log a handshake error
+	secure.StartTLS()
+	defer secure.Close()
+	plain := httptest.NewServer(http.RedirectHandler(secure.URL+"/landing", http.StatusMovedPermanently))
+	defer plain.Close()
+	target := testhelp.Target(t, "upgrade", plain.URL+"/")
+	if res := probeOnce(t, target); res.Success || res.FailureReason != ReasonTLS {
+		t.Errorf("untrusted certificate after the redirect: success=%v reason=%q, want a tls failure", res.Success, res.FailureReason)
+	}
+	target.TLS.InsecureSkipVerify = true
+	if res := probeOnce(t, target); !res.Success || !res.Happened[PhaseTLS] {
+		t.Errorf("redirect to https: success=%v reason=%q err=%v tls=%v", res.Success, res.FailureReason, res.Err, res.Happened[PhaseTLS])
+	}
+}
