@@ -131,6 +131,7 @@ type runner struct {
 	edgeLabels   []string // label values of this probe's pop_probe_edge_info series
 	baseLabels   []string // label values of this probe's pop_probe_baseline_info series
 	labelsPrefix []string // vantage, target, ip_version
+	scratch      []string // label values of one store call (see labels)
 }
 
 // New creates a Manager that registers its own metrics with reg and keeps the per-probe series

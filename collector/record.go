@@ -39,7 +39,7 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	mt.duration.Set(res.Duration.Seconds(), lv...)
 	mt.statusCode.Set(float64(res.StatusCode), lv...)
 	if !res.Success {
-		mt.failures.Add(1, append(lv, res.FailureReason)...)
+		mt.failures.Add(1, r.labels(res.FailureReason)...)
 		level.Debug(m.logger).Log("msg", "probe failed", "target", s.Target.Name, "ip_version", s.IPVersion,
 			"reason", res.FailureReason, "err", res.Err)
 	}
@@ -49,7 +49,7 @@ func (m *Manager) record(r *runner, res prober.Result) {
 
 	full := m.opts.Detail == DetailFull
 	for p, d := range res.Phases {
-		phase := append(lv, prober.PhaseNames[p])
+		phase := r.labels(prober.PhaseNames[p])
 		if !res.Happened[p] {
 			mt.phaseLast.Remove(phase...)
 			continue
@@ -62,15 +62,14 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	e := res.Edge
 	popSource := m.placePoP(&e, res.EdgeAddr)
 	popLabel := r.pops.cap(e.PoP, m.opts.MaxPoPsPerProbe)
-	perPoP := append(lv, e.CDN, popLabel, e.CacheStatus)
-	if full {
-		mt.ttfb.Observe(res.TTFB.Seconds(), perPoP...)
-	} else {
+	perPoP := r.labels(e.CDN, popLabel, e.CacheStatus)
+	mt.responses.Add(1, perPoP...)
+	if !full {
 		// One histogram per probe: its cdn, pop and cache_status are empty, which Prometheus
 		// stores as absent; the rules attribute it to the PoP answering now.
-		mt.ttfb.Observe(res.TTFB.Seconds(), append(lv, "", "", "")...)
+		perPoP = r.labels("", "", "") // reuses the buffer: perPoP's values are not needed again
 	}
-	mt.responses.Add(1, perPoP...)
+	mt.ttfb.Observe(res.TTFB.Seconds(), perPoP...)
 	if res.CacheAge >= 0 {
 		mt.cacheAge.Set(res.CacheAge, lv...)
 	} else {
@@ -211,4 +210,11 @@ func boolFloat(b bool) float64 {
 // formatCoord renders a coordinate for a label: 4 decimals (about 11 m) is plenty for a map.
 func formatCoord(v float64) string {
 	return strconv.FormatFloat(v, 'f', 4, 64)
+}
+
+// labels returns the probe's label values followed by extra, in a buffer of the runner that the
+// next call reuses: for a store call, which does not keep it.
+func (r *runner) labels(extra ...string) []string {
+	r.scratch = append(append(r.scratch[:0], r.labelsPrefix...), extra...)
+	return r.scratch
 }

@@ -73,6 +73,7 @@ type Family struct {
 	// The series, under the store's lock: slot by key, slots in output order, and the
 	// columns indexed by slot. A removed series' slot goes to free and is reused.
 	index   map[string]int32
+	scratch []byte  // get's key buffer
 	ordered []int32 // sorted by key
 	free    []int32
 	columns
@@ -122,16 +123,31 @@ func (s *Store) NewFamily(name, help string, kind Kind, labelNames []string, opt
 
 func seriesKey(lv []string) string { return strings.Join(lv, "\xff") }
 
+// appendSeriesKey appends seriesKey(lv) to b.
+func appendSeriesKey(b []byte, lv []string) []byte {
+	for i, v := range lv {
+		if i > 0 {
+			b = append(b, '\xff')
+		}
+		b = append(b, v...)
+	}
+	return b
+}
+
 // stride is the number of counts a histogram series keeps.
 func (f *Family) stride() int { return len(f.buckets) + 1 }
 
 // get returns the slot of the series with these label values, creating it. f.store.mu must
 // be held.
 func (f *Family) get(lv []string) int32 {
-	key := seriesKey(lv)
-	if slot, ok := f.index[key]; ok {
+	// The key is built in a buffer the family reuses (under the store's lock) and looked up
+	// without converting it to a string: a series that exists, which is nearly every call,
+	// costs no allocation.
+	f.scratch = appendSeriesKey(f.scratch[:0], lv)
+	if slot, ok := f.index[string(f.scratch)]; ok {
 		return slot
 	}
+	key := string(f.scratch)
 	labels := ""
 	if len(lv) > 0 {
 		var b strings.Builder
