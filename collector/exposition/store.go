@@ -39,7 +39,9 @@ import (
 type Store struct {
 	mu        sync.Mutex
 	families  []*Family // sorted by name
-	snapshots sync.Pool // of *snapshot, whose arenas a scrape reuses
+	// sizes are the arena lengths the last snapshot needed (under mu): the next one allocates
+	// them before taking the lock, so that copying under it allocates nothing.
+	sizes [6]int
 }
 
 // Kind is the type of a metric family.
@@ -304,27 +306,48 @@ type familySnapshot struct {
 	columns         // keys and native only when the snapshot is for Gather
 }
 
-// snapshot is a copy of every non-empty family, in arenas that the next snapshot reuses.
+// snapshot is a copy of every non-empty family, in arenas sized from the previous one.
 type snapshot struct {
 	families []familySnapshot
 	arena    familySnapshot // the backing arrays the families' columns are slices of
 }
 
 // snapshot copies the series of every non-empty family under the lock, for the caller to read
-// without it and hand back with release. Nothing is formatted or allocated here (once the
-// reused arenas have grown to the store's size): the lock is held for a few memmoves per
-// family, which is all that Set, Add and Observe may have to wait for. Keys (the label values) and native
-// histograms are copied only for Gather, which needs them.
+// without it and hand back with release. Nothing is formatted, and nothing allocated while
+// the store has not grown since the last snapshot (newSnapshot sizes the arenas before): the
+// lock is held for a few memmoves per family, which is all that Set, Add and Observe may have
+// to wait for. Keys (the label values) and native histograms are copied only for Gather,
+// which needs them.
 func (s *Store) snapshot(forGather bool) *snapshot {
-	sn, _ := s.snapshots.Get().(*snapshot)
-	if sn == nil {
-		sn = &snapshot{}
-	}
-	a := &sn.arena
-	a.ordered, a.labels, a.values, a.counts = a.ordered[:0], a.labels[:0], a.values[:0], a.counts[:0]
-	a.keys, a.native = a.keys[:0], a.native[:0]
-	sn.families = sn.families[:0]
+	sn, sizes := s.newSnapshot(forGather)
+	s.fill(sn, sizes, forGather)
+	return sn
+}
 
+// newSnapshot allocates a snapshot with arenas sized from the last one.
+func (s *Store) newSnapshot(forGather bool) (*snapshot, [6]int) {
+	s.mu.Lock()
+	sizes := s.sizes
+	s.mu.Unlock()
+	// A little room for series added since; a scrape holds its arenas only while it runs, so
+	// they are garbage, not retained memory, between scrapes.
+	grow := func(n int) int { return n + n/16 + 64 }
+	sn := &snapshot{families: make([]familySnapshot, 0, 32)}
+	a := &sn.arena
+	a.ordered = make([]int32, 0, grow(sizes[0]))
+	a.labels = make([]string, 0, grow(sizes[1]))
+	a.values = make([]float64, 0, grow(sizes[2]))
+	a.counts = make([]uint64, 0, grow(sizes[3]))
+	if forGather {
+		a.keys = make([]string, 0, grow(sizes[4]))
+		a.native = make([]prometheus.Histogram, 0, grow(sizes[5]))
+	}
+	return sn, sizes
+}
+
+// fill copies the store into sn under the lock.
+func (s *Store) fill(sn *snapshot, sizes [6]int, forGather bool) {
+	a := &sn.arena
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.families {
@@ -347,11 +370,14 @@ func (s *Store) snapshot(forGather bool) *snapshot {
 			keys: a.keys[k:], native: a.native[n:],
 		}})
 	}
-	return sn
+	s.sizes = [6]int{len(a.ordered), len(a.labels), len(a.values), len(a.counts), len(a.keys), len(a.native)}
+	if !forGather { // keep the Gather sizes from the last Gather
+		s.sizes[4], s.sizes[5] = sizes[4], sizes[5]
+	}
 }
 
-// release hands a snapshot's arenas back for the next one.
-func (s *Store) release(sn *snapshot) { s.snapshots.Put(sn) }
+// release ends a snapshot's use; its arenas are left to the garbage collector.
+func (s *Store) release(*snapshot) {}
 
 // Write appends every family in the text exposition format 0.0.4, or in OpenMetrics 1.0
 // (without the final "# EOF", which the caller writes after all other families). It formats
