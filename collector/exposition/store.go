@@ -37,8 +37,8 @@ import (
 // columns (one slice per field, indexed by slot), so that copy is a few memmoves per family
 // rather than a walk over every series.
 type Store struct {
-	mu        sync.Mutex
-	families  []*Family // sorted by name
+	mu       sync.Mutex
+	families []*Family // sorted by name
 	// sizes are the arena lengths the last snapshot needed (under mu): the next one allocates
 	// them before taking the lock, so that copying under it allocates nothing.
 	sizes [6]int
