@@ -143,7 +143,9 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result) (*hop, er
 	var conn net.Conn
 	var addr netip.Addr
 	for i, a := range addrs { // in the resolver's order, like net.Dialer; the first that answers
-		d := net.Dialer{LocalAddr: s.localAddr(s.network, "")}
+		// No TCP keep-alive: the connection lives for one exchange, and enabling it costs four
+		// setsockopt calls per probe.
+		d := net.Dialer{LocalAddr: s.localAddr(s.network, ""), KeepAlive: -1}
 		if deadline, ok := dialDeadline(ctx, len(addrs)-i); ok {
 			d.Deadline = deadline
 		}
