@@ -1,6 +1,8 @@
 package dashboards
 
 import (
+	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -34,5 +36,41 @@ func TestImportInputsAreUsed(t *testing.T) {
 				t.Errorf("%s: the datasource variable defaults to %v, want the data source chosen at import (${DS_PROMETHEUS})", name, vm["current"])
 			}
 		}
+	}
+}
+
+// metersRE finds a series measured in metres.
+var metersRE = regexp.MustCompile(`[a-z_:]+_meters(:[a-z_]+)?\b`)
+
+// TestDistancesInKilometres: Grafana's lengthm unit scales with SI prefixes, so 2,000 km reads
+// "2 Mm". Distances are divided by 1000 in the query and shown in lengthkm.
+func TestDistancesInKilometres(t *testing.T) {
+	found := 0
+	for name, d := range loadDashboards(t) {
+		b, _ := File(name)
+		if strings.Contains(string(b), `"lengthm"`) {
+			t.Errorf("%s uses unit lengthm, which prints 2,000 km as 2 Mm", name)
+		}
+		for _, p := range allPanels(d) {
+			pb, _ := json.Marshal(p)
+			if !strings.Contains(string(pb), `"lengthkm"`) {
+				continue
+			}
+			targets, _ := p["targets"].([]any)
+			for _, tg := range targets {
+				tm, _ := tg.(map[string]any)
+				expr, _ := tm["expr"].(string)
+				if !metersRE.MatchString(expr) {
+					continue
+				}
+				found++
+				if !strings.Contains(expr, "/ 1000") {
+					t.Errorf("%s panel %q %s: shown in km but reads metres without dividing by 1000: %s", name, p["title"], tm["refId"], expr)
+				}
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no panel shows a distance in km")
 	}
 }
