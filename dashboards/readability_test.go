@@ -74,3 +74,33 @@ func TestDistancesInKilometres(t *testing.T) {
 		t.Error("no panel shows a distance in km")
 	}
 }
+
+// TestPoPChangeAnnotations: an annotation from increase(counter[$__interval]) spans one
+// scrape per window and, with left-open range selectors, sees no change at all. The PoP
+// change annotation takes its time from the change timestamp the exporter records.
+func TestPoPChangeAnnotations(t *testing.T) {
+	d := loadDashboards(t)["pop-shifts.json"]
+	ann, _ := d["annotations"].(map[string]any)
+	list, _ := ann["list"].([]any)
+	found := false
+	for _, a := range list {
+		am, _ := a.(map[string]any)
+		if am["name"] != "PoP changes" {
+			continue
+		}
+		found = true
+		expr, _ := am["expr"].(string)
+		if !strings.Contains(expr, "pop_probe_last_pop_change_timestamp_seconds") || !strings.HasSuffix(strings.TrimSpace(expr), "* 1000") {
+			t.Errorf("PoP changes annotation does not read the change time in ms from pop_probe_last_pop_change_timestamp_seconds: %s", expr)
+		}
+		if strings.Contains(expr, "$__interval") || strings.Contains(expr, "$__rate_interval") {
+			t.Errorf("PoP changes annotation depends on the query step: %s", expr)
+		}
+		if am["useValueForTime"] != true {
+			t.Error("PoP changes annotation does not use the value (the change timestamp) as its time")
+		}
+	}
+	if !found {
+		t.Error(`pop-shifts.json has no "PoP changes" annotation`)
+	}
+}
