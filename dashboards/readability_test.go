@@ -3,6 +3,7 @@ package dashboards
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -102,5 +103,69 @@ func TestPoPChangeAnnotations(t *testing.T) {
 	}
 	if !found {
 		t.Error(`pop-shifts.json has no "PoP changes" annotation`)
+	}
+}
+
+// panelByTitle returns the panel of a dashboard with the given title.
+func panelByTitle(t *testing.T, file, title string) map[string]any {
+	t.Helper()
+	for _, p := range allPanels(loadDashboards(t)[file]) {
+		if p["title"] == title {
+			return p
+		}
+	}
+	t.Fatalf("%s has no panel %q", file, title)
+	return nil
+}
+
+// panelTargets returns the expressions of a panel's targets.
+func panelTargets(p map[string]any) []map[string]any {
+	ts, _ := p["targets"].([]any)
+	var out []map[string]any
+	for _, x := range ts {
+		if m, ok := x.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestPoPTimelineOneRowPerProbe: a state timeline fed one series per probe and PoP draws one
+// band per pair, and a target's history is spread over as many rows as it had PoPs. The
+// timeline gets a table (one row per sample, the pop label a column) partitioned by probe, so
+// each probe is one row whose state is the PoP code.
+func TestPoPTimelineOneRowPerProbe(t *testing.T) {
+	p := panelByTitle(t, "pop-shifts.json", "PoP answering each target")
+	if p["type"] != "state-timeline" {
+		t.Fatalf("panel type %v, want state-timeline", p["type"])
+	}
+	for _, tg := range panelTargets(p) {
+		if tg["format"] != "table" {
+			t.Errorf("target %s has format %v, want table: the pop label must be a column, not part of a series name", tg["refId"], tg["format"])
+		}
+	}
+	var partition []string
+	excluded := map[string]any{}
+	tr, _ := p["transformations"].([]any)
+	for _, x := range tr {
+		m, _ := x.(map[string]any)
+		opts, _ := m["options"].(map[string]any)
+		switch m["id"] {
+		case "partitionByValues":
+			partition = stringList(opts["fields"])
+		case "organize":
+			excluded, _ = opts["excludeByName"].(map[string]any)
+		}
+	}
+	for _, want := range []string{"vantage", "target", "ip_version"} {
+		if !slices.Contains(partition, want) {
+			t.Errorf("timeline is not partitioned by %s (partitionByValues fields %v): probes share rows", want, partition)
+		}
+	}
+	if slices.Contains(partition, "pop") || excluded["pop"] == true {
+		t.Error("the pop column must stay the state of each row, not split or drop it")
+	}
+	if opts, _ := p["options"].(map[string]any); opts["showValue"] == "never" {
+		t.Error("the timeline hides its values: the PoP code would not be shown")
 	}
 }
