@@ -169,3 +169,42 @@ func TestPoPTimelineOneRowPerProbe(t *testing.T) {
 		t.Error("the timeline hides its values: the PoP code would not be shown")
 	}
 }
+
+// countPanel reports whether a panel shows counts per time bucket: bars or a heatmap.
+func countPanel(p map[string]any) bool {
+	if p["type"] == "heatmap" {
+		return true
+	}
+	fc, _ := p["fieldConfig"].(map[string]any)
+	def, _ := fc["defaults"].(map[string]any)
+	custom, _ := def["custom"].(map[string]any)
+	return p["type"] == "timeseries" && custom["drawStyle"] == "bars"
+}
+
+// TestCountsPerStep: a bar or heatmap cell counts what happened in its own step. A window of
+// $__rate_interval (four scrapes) evaluated every $__interval counts each event in several
+// cells; the windows are $__interval, with a minimum interval of at least a minute so that a
+// window holds more than one scrape.
+func TestCountsPerStep(t *testing.T) {
+	found := 0
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			if !countPanel(p) {
+				continue
+			}
+			found++
+			if iv, _ := p["interval"].(string); iv != "1m" && iv != "2m" && iv != "5m" {
+				t.Errorf("%s panel %q: min interval %q; want at least 1m so that each step holds several scrapes", name, p["title"], iv)
+			}
+			for _, tg := range panelTargets(p) {
+				expr, _ := tg["expr"].(string)
+				if !strings.Contains(expr, "$__interval") || strings.Contains(expr, "$__rate_interval") {
+					t.Errorf("%s panel %q %s: counts must cover exactly one step ($__interval): %s", name, p["title"], tg["refId"], expr)
+				}
+			}
+		}
+	}
+	if found < 2 {
+		t.Errorf("found %d bar or heatmap panels, want the PoP changes bars and the TTFB heatmap", found)
+	}
+}
