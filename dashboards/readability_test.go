@@ -208,3 +208,18 @@ func TestCountsPerStep(t *testing.T) {
 		t.Errorf("found %d bar or heatmap panels, want the PoP changes bars and the TTFB heatmap", found)
 	}
 }
+
+// TestWindowsHoldTwoProbes: a probe runs every 60 s by default, and $__rate_interval is often
+// exactly that; with left-open windows a quarter of such windows hold one probe and the graph
+// of one target is gappy. Rates and averages use windows of 5 minutes (or recording rules).
+func TestWindowsHoldTwoProbes(t *testing.T) {
+	qs, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range qs {
+		if strings.Contains(q.Expr, "$__rate_interval") {
+			t.Errorf("%s %q %s: a $__rate_interval window may hold a single 60 s probe: %s", q.File, q.Panel, q.RefID, q.Expr)
+		}
+	}
+}
