@@ -223,3 +223,32 @@ func TestWindowsHoldTwoProbes(t *testing.T) {
 		}
 	}
 }
+
+// awayByDistanceRE finds "away from baseline" written as a positive shift distance, which
+// misses every shift to or from a PoP without coordinates (its distance is 0).
+var awayByDistanceRE = regexp.MustCompile(`shift_distance_meters(\{[^}]*\})?\s*>\s*0\b`)
+
+// TestAwayFromBaselineComparesPoPs: "away from baseline" is the answering PoP differing from
+// the baseline PoP, which the vantage_target:pop_probe_edge_baseline:info rule carries as
+// baseline_pop.
+func TestAwayFromBaselineComparesPoPs(t *testing.T) {
+	qs, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	away := 0
+	for _, q := range qs {
+		if awayByDistanceRE.MatchString(q.Expr) {
+			t.Errorf("%s %q %s counts a probe as away when its shift distance is > 0: %s", q.File, q.Panel, q.RefID, q.Expr)
+		}
+		if q.Kind == KindPanel && strings.Contains(strings.ToLower(q.Panel), "away from") && q.RefID == "A" {
+			away++
+			if !strings.Contains(q.Expr, `"baseline_pop"`) || !strings.Contains(q.Expr, "vantage_target:pop_probe_edge_baseline:info") {
+				t.Errorf("%s %q: does not compare the answering PoP with baseline_pop: %s", q.File, q.Panel, q.Expr)
+			}
+		}
+	}
+	if away < 3 {
+		t.Errorf("found %d away-from-baseline panels, want 3 (overview stat, fleet stat and graph)", away)
+	}
+}
