@@ -2,6 +2,8 @@ package dashboards
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -250,5 +252,64 @@ func TestAwayFromBaselineComparesPoPs(t *testing.T) {
 	}
 	if away < 3 {
 		t.Errorf("found %d away-from-baseline panels, want 3 (overview stat, fleet stat and graph)", away)
+	}
+}
+
+// alertNameRE finds the alerts of a rule file.
+var alertNameRE = regexp.MustCompile(`(?m)^\s*-\s*alert:\s*(\w+)`)
+
+// TestEveryAlertHasAPanel: an alert a user cannot find on a dashboard is an alert nobody can
+// judge. Every alert of the rules file is named by a panel (in its description or query) that
+// shows its signal against its threshold, and the README's row for the alert names that panel
+// in italics, as *Panel title*.
+func TestEveryAlertHasAPanel(t *testing.T) {
+	rules, err := os.ReadFile(filepath.Join(rulesDir, "pop_exporter.rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if name, rest, ok := strings.Cut(strings.TrimPrefix(line, "| "), " |"); ok && strings.HasPrefix(line, "| Pop") {
+			rows[name] = rest
+		}
+	}
+	ds := loadDashboards(t)
+	alerts := alertNameRE.FindAllStringSubmatch(string(rules), -1)
+	if len(alerts) < 5 {
+		t.Fatalf("found %d alerts in the rules file", len(alerts))
+	}
+	for _, m := range alerts {
+		alert := m[1]
+		nameRE := regexp.MustCompile(`\b` + alert + `\b`)
+		var titles []string
+		for _, d := range ds {
+			for _, p := range allPanels(d) {
+				desc, _ := p["description"].(string)
+				named := nameRE.MatchString(desc)
+				for _, tg := range panelTargets(p) {
+					expr, _ := tg["expr"].(string)
+					named = named || nameRE.MatchString(expr)
+				}
+				if named && p["type"] != "stat" {
+					titles = append(titles, p["title"].(string))
+				}
+			}
+		}
+		if len(titles) == 0 {
+			t.Errorf("alert %s is named by no dashboard panel (description or query)", alert)
+			continue
+		}
+		row, ok := rows[alert]
+		if !ok {
+			t.Errorf("README.md has no row for alert %s", alert)
+			continue
+		}
+		if !slices.ContainsFunc(titles, func(title string) bool { return strings.Contains(row, "*"+title+"*") }) {
+			t.Errorf("README.md's row for %s names none of the panels that show it: %q", alert, titles)
+		}
 	}
 }
