@@ -313,3 +313,62 @@ func TestEveryAlertHasAPanel(t *testing.T) {
 		}
 	}
 }
+
+// TestColoursFollowThresholdRules: a panel that colours an alerting quantity takes its
+// colour steps from the pop_alert:*:threshold recording rule of that alert (a config query
+// and Grafana's "config from query results"), so changing the rule recolours the dashboards
+// as it moves the alert; a hard-coded step would keep the old number.
+func TestColoursFollowThresholdRules(t *testing.T) {
+	for _, tc := range []struct{ file, panel, ref, rule string }{
+		{"pop-shifts.json", "Current and baseline PoP", "B", "pop_alert:shift_distance_meters:threshold"},
+		{"pop-overview.json", "Targets", "H", "pop_alert:ttfb_p95_seconds:threshold"},
+		{"fleet.json", "PoP serving each target from $vantage", "A", "pop_alert:shift_distance_meters:threshold"},
+	} {
+		p := panelByTitle(t, tc.file, tc.panel)
+		exprs := map[string]string{}
+		for _, tg := range panelTargets(p) {
+			exprs[tg["refId"].(string)], _ = tg["expr"].(string)
+		}
+		found := false
+		tr, _ := p["transformations"].([]any)
+		for _, x := range tr {
+			m, _ := x.(map[string]any)
+			opts, _ := m["options"].(map[string]any)
+			apply, _ := opts["applyTo"].(map[string]any)
+			if m["id"] != "configFromData" || apply["options"] != tc.ref {
+				continue
+			}
+			found = true
+			cfgRef, _ := opts["configRefId"].(string)
+			if !strings.Contains(exprs[cfgRef], tc.rule) {
+				t.Errorf("%s %q: the colours of %s come from query %s = %q, not from %s", tc.file, tc.panel, tc.ref, cfgRef, exprs[cfgRef], tc.rule)
+			}
+			b, _ := json.Marshal(opts["mappings"])
+			if !strings.Contains(string(b), `"threshold1"`) {
+				t.Errorf("%s %q: the config query sets no threshold: %s", tc.file, tc.panel, b)
+			}
+		}
+		if !found {
+			t.Errorf("%s %q: %s is not coloured from the %s rule (no configFromData applied to it)", tc.file, tc.panel, tc.ref, tc.rule)
+		}
+	}
+	// No colour step repeats the PopShiftedFar default distance (2000 km, 2e6 m) or the
+	// PopTTFBHigh default (1 s) by hand.
+	stepRE := regexp.MustCompile(`"value":\s*(2000|2000000|2e\+06)\b`)
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			fc, _ := json.Marshal(p["fieldConfig"])
+			for _, m := range regexp.MustCompile(`"thresholds","value":\{[^}]*"steps":\[[^\]]*\]`).FindAllString(string(fc), -1) {
+				if stepRE.MatchString(m) {
+					t.Errorf("%s %q hard-codes an alert threshold as a colour step: %s", name, p["title"], m)
+				}
+			}
+			def, _ := p["fieldConfig"].(map[string]any)
+			defs, _ := def["defaults"].(map[string]any)
+			th, _ := json.Marshal(defs["thresholds"])
+			if stepRE.MatchString(string(th)) {
+				t.Errorf("%s %q hard-codes an alert threshold as a colour step: %s", name, p["title"], th)
+			}
+		}
+	}
+}
