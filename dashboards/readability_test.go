@@ -372,3 +372,53 @@ func TestColoursFollowThresholdRules(t *testing.T) {
 		}
 	}
 }
+
+// TestInstantStatsDrawNoSparkline: an instant query returns one point, so a stat's sparkline
+// (graphMode area) never draws and only takes room.
+func TestInstantStatsDrawNoSparkline(t *testing.T) {
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			if p["type"] != "stat" {
+				continue
+			}
+			instant := true
+			for _, tg := range panelTargets(p) {
+				instant = instant && tg["instant"] == true
+			}
+			if opts, _ := p["options"].(map[string]any); instant && opts["graphMode"] != "none" {
+				t.Errorf("%s %q: instant queries only, but graphMode %v draws an empty sparkline", name, p["title"], opts["graphMode"])
+			}
+		}
+	}
+}
+
+// nanProneRE finds the series that are NaN for a probe that fails: quantiles of no responses
+// and the share of zero responses served from cache.
+var nanProneRE = regexp.MustCompile(`:p\d\d_rate5m|cache_hit_ratio`)
+
+// TestTablesShowNoNaN: a failing probe has no TTFB and no responses, so its quantiles and
+// cache ratio are NaN, which a table prints as "NaN"; table queries drop them (x >= 0 is false
+// for NaN) and the cell stays empty.
+func TestTablesShowNoNaN(t *testing.T) {
+	found := 0
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			if p["type"] != "table" {
+				continue
+			}
+			for _, tg := range panelTargets(p) {
+				expr, _ := tg["expr"].(string)
+				if !nanProneRE.MatchString(expr) {
+					continue
+				}
+				found++
+				if !regexp.MustCompile(`>=\s*0\s*$`).MatchString(expr) {
+					t.Errorf("%s %q %s: a failing probe's NaN reaches the table: %s", name, p["title"], tg["refId"], expr)
+				}
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no table reads a quantile or a cache ratio")
+	}
+}
