@@ -422,3 +422,45 @@ func TestTablesShowNoNaN(t *testing.T) {
 		t.Error("no table reads a quantile or a cache ratio")
 	}
 }
+
+// linkVarRE finds the variables a link fills in from the clicked row or field.
+var linkVarRE = regexp.MustCompile(`\$\{(__data\.fields\.[^}:]+|__field\.labels\.[^}:]+|__value\.[^}:]+)(:[a-z]+)?\}`)
+
+// TestLinksKeepFiltersAndEncode: a link from a probe's row or tile opens the other dashboard
+// on that probe (vantage, target and IP family) and keeps the data source and CDN; values are
+// URL-encoded (a target name or a URL may hold & or #), dashboard variables passed as
+// ${var:queryparam}.
+func TestLinksKeepFiltersAndEncode(t *testing.T) {
+	urlRE := regexp.MustCompile(`"url":\s*"([^"]+)"`)
+	found := 0
+	for name := range loadDashboards(t) {
+		b, _ := File(name)
+		for _, m := range urlRE.FindAllStringSubmatch(string(b), -1) {
+			u := m[1]
+			if !strings.HasPrefix(u, "/d/") {
+				continue
+			}
+			found++
+			for _, v := range linkVarRE.FindAllStringSubmatch(u, -1) {
+				if v[2] != ":percentencode" {
+					t.Errorf("%s: link %s inserts ${%s} without :percentencode", name, u, v[1])
+				}
+			}
+			if regexp.MustCompile(`var-[a-z_]+=\$\{?[a-z_]+\}?(&|$)`).MatchString(u) {
+				t.Errorf("%s: link %s passes a dashboard variable as var-x=$x; ${x:queryparam} keeps every selected value, encoded", name, u)
+			}
+			if !strings.Contains(u, "${datasource:queryparam}") {
+				t.Errorf("%s: link %s drops the data source", name, u)
+			}
+			if strings.Contains(u, "var-target=") && !strings.Contains(u, "var-ip_version=") && !strings.Contains(u, "${ip_version:queryparam}") {
+				t.Errorf("%s: link %s opens a target without its IP family", name, u)
+			}
+			if !strings.Contains(u, "var-cdn=") && !strings.Contains(u, "${cdn:queryparam}") {
+				t.Errorf("%s: link %s drops the CDN filter", name, u)
+			}
+		}
+	}
+	if found < 4 {
+		t.Errorf("found %d links between dashboards, want at least 4", found)
+	}
+}
