@@ -464,3 +464,30 @@ func TestLinksKeepFiltersAndEncode(t *testing.T) {
 		t.Errorf("found %d links between dashboards, want at least 4", found)
 	}
 }
+
+// quantileRuleAggRE finds an aggregation directly over a TTFB quantile recording rule.
+var quantileRuleAggRE = regexp.MustCompile(`\b(sum|avg|max|min|quantile)\s*(by\s*\(([^)]*)\))?\s*\(\s*[a-z_]+:pop_probe_ttfb_seconds:p\d\d_rate5m`)
+
+// TestQuantileRulesKeepVantagesApart: the per-PoP and per-cache-status quantile rules are per
+// vantage; a panel that aggregates them (TTFB by PoP, by cache status, by target) keeps
+// vantage in its grouping, so two networks that see a PoP at different distances are never
+// averaged into one line.
+func TestQuantileRulesKeepVantagesApart(t *testing.T) {
+	qs, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, q := range qs {
+		for _, m := range quantileRuleAggRE.FindAllStringSubmatch(q.Expr, -1) {
+			found++
+			labels := strings.Split(strings.ReplaceAll(m[3], " ", ""), ",")
+			if !slices.Contains(labels, "vantage") && !slices.Contains(labels, "instance") {
+				t.Errorf("%s %q %s: %s over a quantile rule pools every selected vantage: %s", q.File, q.Panel, q.RefID, m[0], q.Expr)
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no panel aggregates a TTFB quantile rule")
+	}
+}
