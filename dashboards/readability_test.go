@@ -491,3 +491,19 @@ func TestQuantileRulesKeepVantagesApart(t *testing.T) {
 		t.Error("no panel aggregates a TTFB quantile rule")
 	}
 }
+
+// TestTargetsShowUptime: the Targets table gives each probe's success share over the whole
+// time range, so a target that failed an hour ago and recovered is still visible.
+func TestTargetsShowUptime(t *testing.T) {
+	p := panelByTitle(t, "pop-overview.json", "Targets")
+	found := false
+	for _, tg := range panelTargets(p) {
+		expr, _ := tg["expr"].(string)
+		if strings.Contains(expr, "avg_over_time(pop_probe_success{") && strings.Contains(expr, "[$__range])") && tg["instant"] == true {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the Targets table has no uptime over the time range (avg_over_time(pop_probe_success[$__range]))")
+	}
+}
