@@ -507,3 +507,21 @@ func TestTargetsShowUptime(t *testing.T) {
 		t.Error("the Targets table has no uptime over the time range (avg_over_time(pop_probe_success[$__range]))")
 	}
 }
+
+// TestTTFBAgainstDistance: the latency dashboard plots each probe's TTFB against the distance
+// to its PoP, which tells a far PoP from a slow origin at a glance.
+func TestTTFBAgainstDistance(t *testing.T) {
+	p := panelByTitle(t, "latency.json", "TTFB against distance")
+	if p["type"] != "xychart" {
+		t.Errorf("panel type %v, want xychart", p["type"])
+	}
+	var distance, ttfb bool
+	for _, tg := range panelTargets(p) {
+		expr, _ := tg["expr"].(string)
+		distance = distance || strings.Contains(expr, "pop_probe_distance_meters")
+		ttfb = ttfb || strings.Contains(expr, "pop_probe_ttfb_seconds:p50_rate5m")
+	}
+	if !distance || !ttfb {
+		t.Errorf("TTFB against distance reads distance %v, TTFB %v; want both", distance, ttfb)
+	}
+}
