@@ -1,0 +1,527 @@
+package dashboards
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// These tests keep the dashboards reading right: what a panel shows must be what its title
+// says, at any time range and with any filter.
+
+// TestImportInputsAreUsed: Grafana's import asks for each __inputs entry and substitutes the
+// answer for ${NAME} wherever it appears; an input nothing references is asked for and
+// ignored, and the dashboard then opens on whatever data source is the default.
+func TestImportInputsAreUsed(t *testing.T) {
+	for name, d := range loadDashboards(t) {
+		b, _ := File(name)
+		inputs, _ := d["__inputs"].([]any)
+		for _, in := range inputs {
+			m, _ := in.(map[string]any)
+			ref := "${" + m["name"].(string) + "}"
+			if strings.Count(string(b), ref) == 0 {
+				t.Errorf("%s: __inputs declares %s but nothing references %s", name, m["name"], ref)
+			}
+		}
+		tpl, _ := d["templating"].(map[string]any)
+		list, _ := tpl["list"].([]any)
+		for _, v := range list {
+			vm, _ := v.(map[string]any)
+			if vm["name"] != "datasource" {
+				continue
+			}
+			cur, _ := vm["current"].(map[string]any)
+			if cur["value"] != "${DS_PROMETHEUS}" {
+				t.Errorf("%s: the datasource variable defaults to %v, want the data source chosen at import (${DS_PROMETHEUS})", name, vm["current"])
+			}
+		}
+	}
+}
+
+// metersRE finds a series measured in metres.
+var metersRE = regexp.MustCompile(`[a-z_:]+_meters(:[a-z_]+)?\b`)
+
+// TestDistancesInKilometres: Grafana's lengthm unit scales with SI prefixes, so 2,000 km reads
+// "2 Mm". Distances are divided by 1000 in the query and shown in lengthkm.
+func TestDistancesInKilometres(t *testing.T) {
+	found := 0
+	for name, d := range loadDashboards(t) {
+		b, _ := File(name)
+		if strings.Contains(string(b), `"lengthm"`) {
+			t.Errorf("%s uses unit lengthm, which prints 2,000 km as 2 Mm", name)
+		}
+		for _, p := range allPanels(d) {
+			pb, _ := json.Marshal(p)
+			if !strings.Contains(string(pb), `"lengthkm"`) {
+				continue
+			}
+			targets, _ := p["targets"].([]any)
+			for _, tg := range targets {
+				tm, _ := tg.(map[string]any)
+				expr, _ := tm["expr"].(string)
+				if !metersRE.MatchString(expr) {
+					continue
+				}
+				found++
+				if !strings.Contains(expr, "/ 1000") {
+					t.Errorf("%s panel %q %s: shown in km but reads metres without dividing by 1000: %s", name, p["title"], tm["refId"], expr)
+				}
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no panel shows a distance in km")
+	}
+}
+
+// TestPoPChangeAnnotations: an annotation from increase(counter[$__interval]) spans one
+// scrape per window and, with left-open range selectors, sees no change at all. The PoP
+// change annotation takes its time from the change timestamp the exporter records.
+func TestPoPChangeAnnotations(t *testing.T) {
+	d := loadDashboards(t)["pop-shifts.json"]
+	ann, _ := d["annotations"].(map[string]any)
+	list, _ := ann["list"].([]any)
+	found := false
+	for _, a := range list {
+		am, _ := a.(map[string]any)
+		if am["name"] != "PoP changes" {
+			continue
+		}
+		found = true
+		expr, _ := am["expr"].(string)
+		if !strings.Contains(expr, "pop_probe_last_pop_change_timestamp_seconds") || !strings.HasSuffix(strings.TrimSpace(expr), "* 1000") {
+			t.Errorf("PoP changes annotation does not read the change time in ms from pop_probe_last_pop_change_timestamp_seconds: %s", expr)
+		}
+		if strings.Contains(expr, "$__interval") || strings.Contains(expr, "$__rate_interval") {
+			t.Errorf("PoP changes annotation depends on the query step: %s", expr)
+		}
+		if am["useValueForTime"] != true {
+			t.Error("PoP changes annotation does not use the value (the change timestamp) as its time")
+		}
+	}
+	if !found {
+		t.Error(`pop-shifts.json has no "PoP changes" annotation`)
+	}
+}
+
+// panelByTitle returns the panel of a dashboard with the given title.
+func panelByTitle(t *testing.T, file, title string) map[string]any {
+	t.Helper()
+	for _, p := range allPanels(loadDashboards(t)[file]) {
+		if p["title"] == title {
+			return p
+		}
+	}
+	t.Fatalf("%s has no panel %q", file, title)
+	return nil
+}
+
+// panelTargets returns the expressions of a panel's targets.
+func panelTargets(p map[string]any) []map[string]any {
+	ts, _ := p["targets"].([]any)
+	var out []map[string]any
+	for _, x := range ts {
+		if m, ok := x.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestPoPTimelineOneRowPerProbe: a state timeline fed one series per probe and PoP draws one
+// band per pair, and a target's history is spread over as many rows as it had PoPs. The
+// timeline gets a table (one row per sample, the pop label a column) partitioned by probe, so
+// each probe is one row whose state is the PoP code.
+func TestPoPTimelineOneRowPerProbe(t *testing.T) {
+	p := panelByTitle(t, "pop-shifts.json", "PoP answering each target")
+	if p["type"] != "state-timeline" {
+		t.Fatalf("panel type %v, want state-timeline", p["type"])
+	}
+	for _, tg := range panelTargets(p) {
+		if tg["format"] != "table" {
+			t.Errorf("target %s has format %v, want table: the pop label must be a column, not part of a series name", tg["refId"], tg["format"])
+		}
+	}
+	var partition []string
+	excluded := map[string]any{}
+	tr, _ := p["transformations"].([]any)
+	for _, x := range tr {
+		m, _ := x.(map[string]any)
+		opts, _ := m["options"].(map[string]any)
+		switch m["id"] {
+		case "partitionByValues":
+			partition = stringList(opts["fields"])
+		case "organize":
+			excluded, _ = opts["excludeByName"].(map[string]any)
+		}
+	}
+	for _, want := range []string{"vantage", "target", "ip_version"} {
+		if !slices.Contains(partition, want) {
+			t.Errorf("timeline is not partitioned by %s (partitionByValues fields %v): probes share rows", want, partition)
+		}
+	}
+	if slices.Contains(partition, "pop") || excluded["pop"] == true {
+		t.Error("the pop column must stay the state of each row, not split or drop it")
+	}
+	if opts, _ := p["options"].(map[string]any); opts["showValue"] == "never" {
+		t.Error("the timeline hides its values: the PoP code would not be shown")
+	}
+}
+
+// countPanel reports whether a panel shows counts per time bucket: bars or a heatmap.
+func countPanel(p map[string]any) bool {
+	if p["type"] == "heatmap" {
+		return true
+	}
+	fc, _ := p["fieldConfig"].(map[string]any)
+	def, _ := fc["defaults"].(map[string]any)
+	custom, _ := def["custom"].(map[string]any)
+	return p["type"] == "timeseries" && custom["drawStyle"] == "bars"
+}
+
+// TestCountsPerStep: a bar or heatmap cell counts what happened in its own step. A window of
+// $__rate_interval (four scrapes) evaluated every $__interval counts each event in several
+// cells; the windows are $__interval, with a minimum interval of at least a minute so that a
+// window holds more than one scrape.
+func TestCountsPerStep(t *testing.T) {
+	found := 0
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			if !countPanel(p) {
+				continue
+			}
+			found++
+			if iv, _ := p["interval"].(string); iv != "1m" && iv != "2m" && iv != "5m" {
+				t.Errorf("%s panel %q: min interval %q; want at least 1m so that each step holds several scrapes", name, p["title"], iv)
+			}
+			for _, tg := range panelTargets(p) {
+				expr, _ := tg["expr"].(string)
+				if !strings.Contains(expr, "$__interval") || strings.Contains(expr, "$__rate_interval") {
+					t.Errorf("%s panel %q %s: counts must cover exactly one step ($__interval): %s", name, p["title"], tg["refId"], expr)
+				}
+			}
+		}
+	}
+	if found < 2 {
+		t.Errorf("found %d bar or heatmap panels, want the PoP changes bars and the TTFB heatmap", found)
+	}
+}
+
+// TestWindowsHoldTwoProbes: a probe runs every 60 s by default, and $__rate_interval is often
+// exactly that; with left-open windows a quarter of such windows hold one probe and the graph
+// of one target is gappy. Rates and averages use windows of 5 minutes (or recording rules).
+func TestWindowsHoldTwoProbes(t *testing.T) {
+	qs, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range qs {
+		if strings.Contains(q.Expr, "$__rate_interval") {
+			t.Errorf("%s %q %s: a $__rate_interval window may hold a single 60 s probe: %s", q.File, q.Panel, q.RefID, q.Expr)
+		}
+	}
+}
+
+// awayByDistanceRE finds "away from baseline" written as a positive shift distance, which
+// misses every shift to or from a PoP without coordinates (its distance is 0).
+var awayByDistanceRE = regexp.MustCompile(`shift_distance_meters(\{[^}]*\})?\s*>\s*0\b`)
+
+// TestAwayFromBaselineComparesPoPs: "away from baseline" is the answering PoP differing from
+// the baseline PoP, which the vantage_target:pop_probe_edge_baseline:info rule carries as
+// baseline_pop.
+func TestAwayFromBaselineComparesPoPs(t *testing.T) {
+	qs, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	away := 0
+	for _, q := range qs {
+		if awayByDistanceRE.MatchString(q.Expr) {
+			t.Errorf("%s %q %s counts a probe as away when its shift distance is > 0: %s", q.File, q.Panel, q.RefID, q.Expr)
+		}
+		if q.Kind == KindPanel && strings.Contains(strings.ToLower(q.Panel), "away from") && q.RefID == "A" {
+			away++
+			if !strings.Contains(q.Expr, `"baseline_pop"`) || !strings.Contains(q.Expr, "vantage_target:pop_probe_edge_baseline:info") {
+				t.Errorf("%s %q: does not compare the answering PoP with baseline_pop: %s", q.File, q.Panel, q.Expr)
+			}
+		}
+	}
+	if away < 3 {
+		t.Errorf("found %d away-from-baseline panels, want 3 (overview stat, fleet stat and graph)", away)
+	}
+}
+
+// alertNameRE finds the alerts of a rule file.
+var alertNameRE = regexp.MustCompile(`(?m)^\s*-\s*alert:\s*(\w+)`)
+
+// TestEveryAlertHasAPanel: an alert a user cannot find on a dashboard is an alert nobody can
+// judge. Every alert of the rules file is named by a panel (in its description or query) that
+// shows its signal against its threshold, and the README's row for the alert names that panel
+// in italics, as *Panel title*.
+func TestEveryAlertHasAPanel(t *testing.T) {
+	rules, err := os.ReadFile(filepath.Join(rulesDir, "pop_exporter.rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if name, rest, ok := strings.Cut(strings.TrimPrefix(line, "| "), " |"); ok && strings.HasPrefix(line, "| Pop") {
+			rows[name] = rest
+		}
+	}
+	ds := loadDashboards(t)
+	alerts := alertNameRE.FindAllStringSubmatch(string(rules), -1)
+	if len(alerts) < 5 {
+		t.Fatalf("found %d alerts in the rules file", len(alerts))
+	}
+	for _, m := range alerts {
+		alert := m[1]
+		nameRE := regexp.MustCompile(`\b` + alert + `\b`)
+		var titles []string
+		for _, d := range ds {
+			for _, p := range allPanels(d) {
+				desc, _ := p["description"].(string)
+				named := nameRE.MatchString(desc)
+				for _, tg := range panelTargets(p) {
+					expr, _ := tg["expr"].(string)
+					named = named || nameRE.MatchString(expr)
+				}
+				if named && p["type"] != "stat" {
+					titles = append(titles, p["title"].(string))
+				}
+			}
+		}
+		if len(titles) == 0 {
+			t.Errorf("alert %s is named by no dashboard panel (description or query)", alert)
+			continue
+		}
+		row, ok := rows[alert]
+		if !ok {
+			t.Errorf("README.md has no row for alert %s", alert)
+			continue
+		}
+		if !slices.ContainsFunc(titles, func(title string) bool { return strings.Contains(row, "*"+title+"*") }) {
+			t.Errorf("README.md's row for %s names none of the panels that show it: %q", alert, titles)
+		}
+	}
+}
+
+// TestColoursFollowThresholdRules: a panel that colours an alerting quantity takes its
+// colour steps from the pop_alert:*:threshold recording rule of that alert (a config query
+// and Grafana's "config from query results"), so changing the rule recolours the dashboards
+// as it moves the alert; a hard-coded step would keep the old number.
+func TestColoursFollowThresholdRules(t *testing.T) {
+	for _, tc := range []struct{ file, panel, ref, rule string }{
+		{"pop-shifts.json", "Current and baseline PoP", "B", "pop_alert:shift_distance_meters:threshold"},
+		{"pop-overview.json", "Targets", "H", "pop_alert:ttfb_p95_seconds:threshold"},
+		{"fleet.json", "PoP serving each target from $vantage", "A", "pop_alert:shift_distance_meters:threshold"},
+	} {
+		p := panelByTitle(t, tc.file, tc.panel)
+		exprs := map[string]string{}
+		for _, tg := range panelTargets(p) {
+			exprs[tg["refId"].(string)], _ = tg["expr"].(string)
+		}
+		found := false
+		tr, _ := p["transformations"].([]any)
+		for _, x := range tr {
+			m, _ := x.(map[string]any)
+			opts, _ := m["options"].(map[string]any)
+			apply, _ := opts["applyTo"].(map[string]any)
+			if m["id"] != "configFromData" || apply["options"] != tc.ref {
+				continue
+			}
+			found = true
+			cfgRef, _ := opts["configRefId"].(string)
+			if !strings.Contains(exprs[cfgRef], tc.rule) {
+				t.Errorf("%s %q: the colours of %s come from query %s = %q, not from %s", tc.file, tc.panel, tc.ref, cfgRef, exprs[cfgRef], tc.rule)
+			}
+			b, _ := json.Marshal(opts["mappings"])
+			if !strings.Contains(string(b), `"threshold1"`) {
+				t.Errorf("%s %q: the config query sets no threshold: %s", tc.file, tc.panel, b)
+			}
+		}
+		if !found {
+			t.Errorf("%s %q: %s is not coloured from the %s rule (no configFromData applied to it)", tc.file, tc.panel, tc.ref, tc.rule)
+		}
+	}
+	// No colour step repeats the PopShiftedFar default distance (2000 km, 2e6 m) or the
+	// PopTTFBHigh default (1 s) by hand.
+	stepRE := regexp.MustCompile(`"value":\s*(2000|2000000|2e\+06)\b`)
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			fc, _ := json.Marshal(p["fieldConfig"])
+			for _, m := range regexp.MustCompile(`"thresholds","value":\{[^}]*"steps":\[[^\]]*\]`).FindAllString(string(fc), -1) {
+				if stepRE.MatchString(m) {
+					t.Errorf("%s %q hard-codes an alert threshold as a colour step: %s", name, p["title"], m)
+				}
+			}
+			def, _ := p["fieldConfig"].(map[string]any)
+			defs, _ := def["defaults"].(map[string]any)
+			th, _ := json.Marshal(defs["thresholds"])
+			if stepRE.MatchString(string(th)) {
+				t.Errorf("%s %q hard-codes an alert threshold as a colour step: %s", name, p["title"], th)
+			}
+		}
+	}
+}
+
+// TestInstantStatsDrawNoSparkline: an instant query returns one point, so a stat's sparkline
+// (graphMode area) never draws and only takes room.
+func TestInstantStatsDrawNoSparkline(t *testing.T) {
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			if p["type"] != "stat" {
+				continue
+			}
+			instant := true
+			for _, tg := range panelTargets(p) {
+				instant = instant && tg["instant"] == true
+			}
+			if opts, _ := p["options"].(map[string]any); instant && opts["graphMode"] != "none" {
+				t.Errorf("%s %q: instant queries only, but graphMode %v draws an empty sparkline", name, p["title"], opts["graphMode"])
+			}
+		}
+	}
+}
+
+// nanProneRE finds the series that are NaN for a probe that fails: quantiles of no responses
+// and the share of zero responses served from cache.
+var nanProneRE = regexp.MustCompile(`:p\d\d_rate5m|cache_hit_ratio`)
+
+// TestTablesShowNoNaN: a failing probe has no TTFB and no responses, so its quantiles and
+// cache ratio are NaN, which a table prints as "NaN"; table queries drop them (x >= 0 is false
+// for NaN) and the cell stays empty.
+func TestTablesShowNoNaN(t *testing.T) {
+	found := 0
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			if p["type"] != "table" {
+				continue
+			}
+			for _, tg := range panelTargets(p) {
+				expr, _ := tg["expr"].(string)
+				if !nanProneRE.MatchString(expr) {
+					continue
+				}
+				found++
+				if !regexp.MustCompile(`>=\s*0\s*$`).MatchString(expr) {
+					t.Errorf("%s %q %s: a failing probe's NaN reaches the table: %s", name, p["title"], tg["refId"], expr)
+				}
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no table reads a quantile or a cache ratio")
+	}
+}
+
+// linkVarRE finds the variables a link fills in from the clicked row or field.
+var linkVarRE = regexp.MustCompile(`\$\{(__data\.fields\.[^}:]+|__field\.labels\.[^}:]+|__value\.[^}:]+)(:[a-z]+)?\}`)
+
+// TestLinksKeepFiltersAndEncode: a link from a probe's row or tile opens the other dashboard
+// on that probe (vantage, target and IP family) and keeps the data source and CDN; values are
+// URL-encoded (a target name or a URL may hold & or #), dashboard variables passed as
+// ${var:queryparam}.
+func TestLinksKeepFiltersAndEncode(t *testing.T) {
+	urlRE := regexp.MustCompile(`"url":\s*"([^"]+)"`)
+	found := 0
+	for name := range loadDashboards(t) {
+		b, _ := File(name)
+		for _, m := range urlRE.FindAllStringSubmatch(string(b), -1) {
+			u := m[1]
+			if !strings.HasPrefix(u, "/d/") {
+				continue
+			}
+			found++
+			for _, v := range linkVarRE.FindAllStringSubmatch(u, -1) {
+				if v[2] != ":percentencode" {
+					t.Errorf("%s: link %s inserts ${%s} without :percentencode", name, u, v[1])
+				}
+			}
+			if regexp.MustCompile(`var-[a-z_]+=\$\{?[a-z_]+\}?(&|$)`).MatchString(u) {
+				t.Errorf("%s: link %s passes a dashboard variable as var-x=$x; ${x:queryparam} keeps every selected value, encoded", name, u)
+			}
+			if !strings.Contains(u, "${datasource:queryparam}") {
+				t.Errorf("%s: link %s drops the data source", name, u)
+			}
+			if strings.Contains(u, "var-target=") && !strings.Contains(u, "var-ip_version=") && !strings.Contains(u, "${ip_version:queryparam}") {
+				t.Errorf("%s: link %s opens a target without its IP family", name, u)
+			}
+			if !strings.Contains(u, "var-cdn=") && !strings.Contains(u, "${cdn:queryparam}") {
+				t.Errorf("%s: link %s drops the CDN filter", name, u)
+			}
+		}
+	}
+	if found < 4 {
+		t.Errorf("found %d links between dashboards, want at least 4", found)
+	}
+}
+
+// quantileRuleAggRE finds an aggregation directly over a TTFB quantile recording rule.
+var quantileRuleAggRE = regexp.MustCompile(`\b(sum|avg|max|min|quantile)\s*(by\s*\(([^)]*)\))?\s*\(\s*[a-z_]+:pop_probe_ttfb_seconds:p\d\d_rate5m`)
+
+// TestQuantileRulesKeepVantagesApart: the per-PoP and per-cache-status quantile rules are per
+// vantage; a panel that aggregates them (TTFB by PoP, by cache status, by target) keeps
+// vantage in its grouping, so two networks that see a PoP at different distances are never
+// averaged into one line.
+func TestQuantileRulesKeepVantagesApart(t *testing.T) {
+	qs, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, q := range qs {
+		for _, m := range quantileRuleAggRE.FindAllStringSubmatch(q.Expr, -1) {
+			found++
+			labels := strings.Split(strings.ReplaceAll(m[3], " ", ""), ",")
+			if !slices.Contains(labels, "vantage") && !slices.Contains(labels, "instance") {
+				t.Errorf("%s %q %s: %s over a quantile rule pools every selected vantage: %s", q.File, q.Panel, q.RefID, m[0], q.Expr)
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no panel aggregates a TTFB quantile rule")
+	}
+}
+
+// TestTargetsShowUptime: the Targets table gives each probe's success share over the whole
+// time range, so a target that failed an hour ago and recovered is still visible.
+func TestTargetsShowUptime(t *testing.T) {
+	p := panelByTitle(t, "pop-overview.json", "Targets")
+	found := false
+	for _, tg := range panelTargets(p) {
+		expr, _ := tg["expr"].(string)
+		if strings.Contains(expr, "avg_over_time(pop_probe_success{") && strings.Contains(expr, "[$__range])") && tg["instant"] == true {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the Targets table has no uptime over the time range (avg_over_time(pop_probe_success[$__range]))")
+	}
+}
+
+// TestTTFBAgainstDistance: the latency dashboard plots each probe's TTFB against the distance
+// to its PoP, which tells a far PoP from a slow origin at a glance.
+func TestTTFBAgainstDistance(t *testing.T) {
+	p := panelByTitle(t, "latency.json", "TTFB against distance")
+	if p["type"] != "xychart" {
+		t.Errorf("panel type %v, want xychart", p["type"])
+	}
+	var distance, ttfb bool
+	for _, tg := range panelTargets(p) {
+		expr, _ := tg["expr"].(string)
+		distance = distance || strings.Contains(expr, "pop_probe_distance_meters")
+		ttfb = ttfb || strings.Contains(expr, "pop_probe_ttfb_seconds:p50_rate5m")
+	}
+	if !distance || !ttfb {
+		t.Errorf("TTFB against distance reads distance %v, TTFB %v; want both", distance, ttfb)
+	}
+}
