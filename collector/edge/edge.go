@@ -241,17 +241,7 @@ func narrow(cand, keep uint64) uint64 {
 // rule, or -1. Only the last 16 hops are looked at.
 func viaOwner(detected uint64, vias []string) int {
 	var ring [16]string
-	n := 0
-	for _, v := range vias {
-		for v != "" {
-			var e string
-			e, v = nextElem(v)
-			if e != "" {
-				ring[n%len(ring)] = e
-				n++
-			}
-		}
-	}
+	n := lastElems(vias, &ring)
 	for i := n - 1; i >= 0 && i >= n-len(ring); i-- {
 		hop := ring[i%len(ring)]
 		for j := range viaHops {

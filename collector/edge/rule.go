@@ -410,17 +410,7 @@ func (p *popSource) extract(resp *Response, res *Result) bool {
 	// the shield / upstream layer. Elements are split forward (cheap) and matched from the end
 	// (a regex each), so usually only one or two are matched.
 	var ring [16]string
-	n := 0
-	for _, v := range vals {
-		for v != "" {
-			var e string
-			e, v = nextElem(v)
-			if e != "" {
-				ring[n%len(ring)] = e
-				n++
-			}
-		}
-	}
+	n := lastElems(vals, &ring)
 	var raw, prev string
 	for i := n - 1; i >= 0 && i >= n-len(ring); i-- {
 		code, ok := p.code(ring[i%len(ring)])

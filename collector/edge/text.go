@@ -197,3 +197,21 @@ func ipString(a netip.Addr) string {
 	}
 	return a.Unmap().String()
 }
+
+// lastElems splits every value of a list header (elements separated by commas, across
+// repeated headers) into ring, keeping the last len(ring) elements; ring[i%len(ring)] is the
+// i-th element for the returned count n's last len(ring) values of i. Splitting forward is
+// cheap, so callers then look at elements from the end.
+func lastElems(vals []string, ring *[16]string) (n int) {
+	for _, v := range vals {
+		for v != "" {
+			var e string
+			e, v = nextElem(v)
+			if e != "" {
+				ring[n%len(ring)] = e
+				n++
+			}
+		}
+	}
+	return n
+}
