@@ -38,7 +38,7 @@ run:
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./collector/edge/ ./collector/geo/
-	$(GO) test -run XXX -bench TTFBAccuracy -benchtime 1x ./collector/prober/
+	$(GO) test -run XXX -bench TTFB -benchtime 1x ./collector/prober/
 
 # The scale scenario against the real binary (README, Performance). Parameters:
 #   make loadtest TARGETS=10000 INTERVAL=30s DURATION=120 DETAIL=full BLACKBOX=1

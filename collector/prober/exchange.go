@@ -22,8 +22,9 @@ import (
 // (dial, read loop, write loop), allocates its connection buffers and reports phases through
 // httptrace callbacks on other goroutines. A probe never reuses anything, so all of that was
 // overhead, and it blurred the phase boundaries the probe exists to measure. Here each phase
-// is timed where it happens, on the probe's own goroutine; net/http still writes nothing and
-// parses the response (http.ReadResponse: status line, headers, chunked or sized bodies).
+// is timed where it happens, on the probe's own goroutine. The request head is written here;
+// net/http only parses the response (http.ReadResponse: status line, headers, chunked or
+// sized bodies).
 
 var (
 	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
