@@ -255,7 +255,12 @@ func (f *Family) Observe(v float64, lv ...string) {
 // Remove deletes the series with exactly these label values, if it exists.
 func (f *Family) Remove(lv ...string) {
 	f.store.mu.Lock()
-	f.removeKey(seriesKey(lv))
+	// Most calls find nothing to remove (a phase that did not happen, an Age header that is
+	// still absent): look up without building a key string, as get does.
+	f.scratch = appendSeriesKey(f.scratch[:0], lv)
+	if _, ok := f.index[string(f.scratch)]; ok {
+		f.removeKey(string(f.scratch))
+	}
 	f.store.mu.Unlock()
 }
 
