@@ -52,8 +52,8 @@ func lookupHelm(budget time.Duration) (string, error) {
 
 func buildHelm(budget time.Duration) (string, error) {
 	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
+	if err != nil { // no $HOME or $XDG_CACHE_HOME: a machine-wide temporary directory will do
+		cache = os.TempDir()
 	}
 	dir := filepath.Join(cache, "pop_exporter")
 	bin := filepath.Join(dir, "helm-"+helmVersion)
