@@ -129,6 +129,9 @@ type runner struct {
 	shields      capSet   // shield_pop label values
 	edgeIPs      capSet   // edge_ip label values
 	edgeLabels   []string // label values of this probe's pop_probe_edge_info series
+	edge         edgeKey  // the edge those labels are of
+	edgeLoc      geo.Location
+	edgeLocated  bool
 	baseLabels   []string // label values of this probe's pop_probe_baseline_info series
 	labelsPrefix []string // vantage, target, ip_version
 	scratch      []string // label values of one store call (see labels)

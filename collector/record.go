@@ -76,8 +76,15 @@ func (m *Manager) record(r *runner, res prober.Result) {
 		mt.cacheAge.Remove(lv...)
 	}
 
-	loc, located := lookupPoP(e.CDN, e.PoP)
-	r.edgeLabels = replaceSeries(mt.edgeInfo.Remove, r.edgeLabels, r.edgeInfoLabels(e, popLabel, popSource, loc, located, m.opts.MaxPoPsPerProbe))
+	// The edge is nearly always the one of the previous probe: its location and its edge_info
+	// labels (coordinates formatted, label slice built) are worked out only when it changes.
+	if key := (edgeKey{e.CDN, e.PoP, popLabel, popSource, e.UpstreamPoP, e.EdgeIP}); r.edgeLabels == nil || key != r.edge {
+		r.edge = key
+		r.edgeLoc, r.edgeLocated = lookupPoP(e.CDN, e.PoP)
+		r.edgeLabels = replaceSeries(mt.edgeInfo.Remove, r.edgeLabels,
+			r.edgeInfoLabels(e, popLabel, popSource, r.edgeLoc, r.edgeLocated, m.opts.MaxPoPsPerProbe))
+	}
+	loc, located := r.edgeLoc, r.edgeLocated
 	mt.edgeInfo.Set(1, r.edgeLabels...)
 
 	if located && r.vantage.known {
@@ -218,3 +225,6 @@ func (r *runner) labels(extra ...string) []string {
 	r.scratch = append(append(r.scratch[:0], r.labelsPrefix...), extra...)
 	return r.scratch
 }
+
+// edgeKey is what decides a probe's edge_info labels and PoP location.
+type edgeKey struct{ cdn, pop, popLabel, popSource, shield, edgeIP string }

@@ -214,15 +214,6 @@ func (f *Family) release(slot int32) {
 	f.free = append(f.free, slot)
 }
 
-// Name returns the family's metric name.
-func (f *Family) Name() string { return f.name }
-
-// Kind returns the family's type.
-func (f *Family) Kind() Kind { return f.kind }
-
-// LabelNames returns the family's label names in declaration order.
-func (f *Family) LabelNames() []string { return slices.Clone(f.labelNames) }
-
 // Set sets the gauge or counter value of the series with label values lv, creating it.
 func (f *Family) Set(v float64, lv ...string) {
 	f.store.mu.Lock()
