@@ -86,13 +86,20 @@ func TestInvalidConfigs(t *testing.T) {
 		"target-files-glob":              `:5: target_files[1]: invalid glob "targets/[ab.yml": syntax error in pattern`,
 		"target-files-empty":             `:2: target_files[0]: pattern must not be empty`,
 	}
-	files, err := filepath.Glob("testdata/invalid-*.yml")
+	checkInvalidFiles(t, "testdata/invalid-*.yml", tests, "Load", func(file string) (any, error) { return Load(file) })
+}
+
+// checkInvalidFiles loads every file matching pattern (named invalid-<case>.yml) and asserts
+// its exact error, tests[<case>] after the file name, and that the error is a *config.Error
+// naming that file. Every file has a case and every case a file, so neither can rot unnoticed.
+func checkInvalidFiles(t *testing.T, pattern string, tests map[string]string, what string, load func(file string) (any, error)) {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every testdata file has a case and every case a file, so neither can rot unnoticed.
 	if len(files) != len(tests) {
-		t.Errorf("%d testdata/invalid-*.yml files but %d test cases", len(files), len(tests))
+		t.Errorf("%d %s files but %d test cases", len(files), pattern, len(tests))
 	}
 	for _, file := range files {
 		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(file), "invalid-"), ".yml")
@@ -102,16 +109,16 @@ func TestInvalidConfigs(t *testing.T) {
 				t.Fatalf("no expected error for %s", file)
 			}
 			want = file + want
-			cfg, err := Load(file)
+			got, err := load(file)
 			if err == nil {
-				t.Fatalf("Load(%s) = %+v, want error %q", file, cfg, want)
+				t.Fatalf("%s(%s) = %+v, want error %q", what, file, got, want)
 			}
 			if err.Error() != want {
-				t.Errorf("Load(%s) error\n got: %s\nwant: %s", file, err, want)
+				t.Errorf("%s(%s) error\n got: %s\nwant: %s", what, file, err, want)
 			}
 			var ce *Error
 			if !errors.As(err, &ce) || ce.File != file {
-				t.Errorf("Load(%s) error is not a *config.Error for that file: %#v", file, err)
+				t.Errorf("%s(%s) error is not a *config.Error for that file: %#v", what, file, err)
 			}
 		})
 	}

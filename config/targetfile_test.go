@@ -41,33 +41,8 @@ func TestInvalidTargetFiles(t *testing.T) {
 		"ca-file":          `:4: [0].tls.ca_file: cannot read CA file: open testdata/targets/missing.pem: no such file or directory`,
 		"header-name":      `:4: [0].headers.X Probe: invalid header name "X Probe"`,
 	}
-	files, err := filepath.Glob("testdata/targets/invalid-*.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) != len(tests) {
-		t.Errorf("%d testdata/targets/invalid-*.yml files but %d test cases", len(files), len(tests))
-	}
-	for _, file := range files {
-		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(file), "invalid-"), ".yml")
-		t.Run(name, func(t *testing.T) {
-			want, ok := tests[name]
-			if !ok {
-				t.Fatalf("no expected error for %s", file)
-			}
-			want = file + want
-			tf, err := cfg.LoadTargetFile(file)
-			if err == nil {
-				t.Fatalf("LoadTargetFile(%s) = %+v, want error %q", file, tf, want)
-			}
-			if err.Error() != want {
-				t.Errorf("LoadTargetFile(%s) error\n got: %s\nwant: %s", file, err, want)
-			}
-			if ce, ok := errors.AsType[*Error](err); !ok || ce.File != file {
-				t.Errorf("LoadTargetFile(%s) error is not a *config.Error for that file: %#v", file, err)
-			}
-		})
-	}
+	checkInvalidFiles(t, "testdata/targets/invalid-*.yml", tests, "LoadTargetFile",
+		func(file string) (any, error) { return cfg.LoadTargetFile(file) })
 }
 
 // TestTargetFileDefaults: a target in a target file gets exactly the effective values it would
