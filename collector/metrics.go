@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/popexporter/pop_exporter/collector/exposition"
-	"github.com/popexporter/pop_exporter/collector/prober"
 )
 
 const namespace = "pop"
@@ -180,9 +179,6 @@ func newMetrics(st *exposition.Store, detail Detail) *metrics {
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.reloadSuccess, m.reloadTimestamp, m.targetFileLoaded, m.targets, m.shardInfo, m.inFlight, m.scheduleDelay, m.missed}
 }
-
-// failureReasons are the reason label values every probe starts with at 0.
-var failureReasons = prober.FailureReasons
 
 // BuildInfoName is the metric the version collector registers (see cmd/pop_exporter).
 const BuildInfoName = "pop_exporter_build_info"

@@ -19,7 +19,7 @@ import (
 // thresholds from the config.
 func (m *Manager) initSeries(r *runner) {
 	lv := r.labelsPrefix
-	for _, reason := range failureReasons {
+	for _, reason := range prober.FailureReasons {
 		m.metrics.failures.Add(0, append(lv, reason)...)
 	}
 	m.metrics.popChanges.Add(0, lv...)
