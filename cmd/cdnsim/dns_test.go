@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -476,5 +477,41 @@ func TestServeAnnouncesDNS(t *testing.T) {
 	r := query(t, "udp", "127.0.53.2:"+m[4], "cf-dns.cdnsim.test", dns.TypeA, "", 0)
 	if a := aRecords(r); !slices.Equal(a, []string{"127.0.10.3"}) {
 		t.Errorf("far resolver: A %v, want 127.0.10.3", a)
+	}
+}
+
+// A vantage can be steered by DNS while the target's own timeline is not, and the other way
+// round: the vantage's timeline decides for requests from its source address.
+func TestDNSSteeringPerVantage(t *testing.T) {
+	sc := mustScenario(t, `
+vantages:
+  - {name: sin-office, source: 127.0.0.3, location: SIN}
+dns:
+  regions: {AMS: 127.0.10.1, SIN: 127.0.10.2}
+  resolvers: [{listen: 127.0.53.1, region: AMS}]
+targets:
+  - name: www
+    cdn: cloudflare
+    pops: {stay: FRA}
+    vantages: {sin-office: {pops: {dns: true}, ttfb: {SIN: {median: 1ms}}}}
+`)
+	s := newSimulator(sc, 1, newFakeClock().now, promslog.NewNopLogger())
+	get := func(client, local string) string {
+		req := httptest.NewRequest("GET", "/www/", nil)
+		req.RemoteAddr = client + ":40000"
+		req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.ParseIP(local), Port: 8081}))
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec.Header().Get("Cf-Ray")[17:]
+	}
+	for _, tc := range []struct{ client, local, want string }{
+		{"127.0.0.3", "127.0.10.2", "SIN"},
+		{"127.0.0.3", "127.0.10.1", "AMS"},
+		{"127.0.0.3", "127.0.0.1", "AMS"},  // no region address: the first resolver's region
+		{"127.0.0.1", "127.0.10.2", "FRA"}, // the target's own timeline ignores the address
+	} {
+		if got := get(tc.client, tc.local); got != tc.want {
+			t.Errorf("from %s to %s: PoP %s, want %s", tc.client, tc.local, got, tc.want)
+		}
 	}
 }

@@ -9,8 +9,10 @@
 // the TTFB per PoP, the cache-status mix and faults (error status, timeouts, TCP resets, slow
 // headers). Scenario vantages are client networks told apart by source address (127.0.0.2,
 // 127.0.0.3, … on loopback): each can see a target on its own timeline and TTFB, the way
-// anycast or DNS steering sends different networks to different PoPs. Time counts from
-// cdnsim's start. Every draw comes from a generator seeded by
+// anycast or DNS steering sends different networks to different PoPs. An optional dns section
+// adds an authoritative DNS server on loopback: each resolver address (and EDNS Client Subnet)
+// resolves <target>.cdnsim.test to a region address where DNS-steered targets answer as that
+// region's PoP. Time counts from cdnsim's start. Every draw comes from a generator seeded by
 // (--seed, target, request number), so a run is reproducible for a given seed and request
 // sequence.
 //
