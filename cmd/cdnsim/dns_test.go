@@ -382,6 +382,9 @@ func TestBindSamePortRetries(t *testing.T) {
 	bind := func(i, port int) (int, error) {
 		if i == 0 {
 			attempts++
+			if port != 0 {
+				return port, nil
+			}
 			return 40000 + attempts, nil
 		}
 		if attempts < 3 {
@@ -394,8 +397,13 @@ func TestBindSamePortRetries(t *testing.T) {
 		t.Errorf("port 0: got port %d, err %v after %d attempts, %d undone; want 40003 after 3, 2 undone", port, err, attempts, undone)
 	}
 	attempts, undone = 0, 0
-	if _, err := bindSamePort(8053, 3, bind, func() { undone++ }); err == nil || attempts != 1 || undone != 1 {
-		t.Errorf("fixed port: err %v after %d attempts, want an error after 1", err, attempts)
+	if _, err := bindSamePort(8053, 3, bind, func() { undone++ }); err == nil || err.Error() != "port 8053 taken" || attempts != 1 || undone != 1 {
+		t.Errorf("fixed port: err %v after %d attempts, want the bind error after 1", err, attempts)
+	}
+	attempts, undone = -10, 0 // never reaches 3 within 5 attempts
+	_, err = bindSamePort(0, 3, bind, func() { undone++ })
+	if want := "no port free on all 3 addresses in 5 attempts, the last: port 39995 taken"; err == nil || err.Error() != want || undone != 5 {
+		t.Errorf("port 0, always taken: err %v, %d undone; want %q, 5 undone", err, undone, want)
 	}
 }
 

@@ -267,7 +267,8 @@ const bindAttempts = 5
 // what was bound and the whole set is tried again.
 func bindSamePort(port, n int, bind func(i, port int) (int, error), undo func()) (int, error) {
 	var err error
-	for range bindAttempts {
+	for attempt := 1; ; attempt++ {
+		err = nil
 		p := port
 		for i := 0; i < n && err == nil; i++ {
 			var got int
@@ -280,14 +281,12 @@ func bindSamePort(port, n int, bind func(i, port int) (int, error), undo func())
 		}
 		undo()
 		if port != 0 {
-			break
+			return 0, err
 		}
-		err = nil
+		if attempt == bindAttempts {
+			return 0, fmt.Errorf("no port free on all %d addresses in %d attempts, the last: %w", n, bindAttempts, err)
+		}
 	}
-	if err == nil {
-		err = fmt.Errorf("no port free on all %d addresses after %d attempts", n, bindAttempts)
-	}
-	return 0, err
 }
 
 // listenTCPSet binds addr and, with the same port, every extra address the first listener
@@ -297,15 +296,15 @@ func listenTCPSet(addr string, extra []netip.Addr) ([]net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil && portStr != "" {
-		return nil, fmt.Errorf("port %q of %s is not a number", portStr, addr)
+	port, err := net.LookupPort("tcp", portStr) // a number, or a service name such as http
+	if err != nil {
+		return nil, err
 	}
 	hosts := []string{host}
-	main, perr := netip.ParseAddr(host)
-	if host != "" && (perr != nil || !main.IsUnspecified()) {
+	mainAddr, perr := netip.ParseAddr(host)
+	if host != "" && (perr != nil || !mainAddr.IsUnspecified()) {
 		for _, a := range extra {
-			if a != main.Unmap() {
+			if a != mainAddr.Unmap() {
 				hosts = append(hosts, a.String())
 			}
 		}
