@@ -42,10 +42,16 @@ func mix64(z uint64) uint64 {
 	return z ^ (z >> 31)
 }
 
-// popAt says which PoP answers at elapsed time since the simulator started. Only a random
-// timeline draws from r.
-func (tl *Timeline) popAt(elapsed time.Duration, r *rng) string {
+// popAt says which PoP answers at elapsed time since the simulator started; region is the
+// dns region whose address the request arrived on ("" for none). Only a random timeline
+// draws from r.
+func (tl *Timeline) popAt(elapsed time.Duration, r *rng, region string) string {
 	switch {
+	case tl.DNS:
+		if region == "" {
+			return tl.dns.fallbackRegion()
+		}
+		return region
 	case tl.Stay != "":
 		return tl.Stay
 	case tl.Shift != nil:

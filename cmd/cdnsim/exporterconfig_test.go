@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +185,84 @@ func TestExporterAcceptsPrintedConfig(t *testing.T) {
 		if time.Duration(tg.Timeout) >= time.Duration(tg.Interval) {
 			t.Errorf("%s: timeout %v not below interval %v", tg.Name, time.Duration(tg.Timeout), time.Duration(tg.Interval))
 		}
+	}
+}
+
+// A DNS-steered target is probed by name, so that the resolver picks the region; it expects
+// every region its resolvers lead to. Other targets keep the listener's address. The resolver
+// list for the exporter names each resolver and ECS subnet with the DNS port.
+func TestExporterConfigDNS(t *testing.T) {
+	sc := mustScenario(t, resolversScenario(t))
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	ca, err := newCertAuthority(time.Now())
+	if err == nil {
+		err = ca.writeCAFile(caFile)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := buildExporterConfig(sc, endpoints{httpAddr: "127.0.0.1:8081", httpsAddr: "127.0.0.1:8443", caFile: caFile, dnsPort: 8053}, 5*time.Second, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(out, "cdnsim-printed.yml")
+	if err != nil {
+		t.Fatalf("exporter rejects the printed config: %v\n%s", err, out)
+	}
+	urls := map[string]string{}
+	pops := map[string][]string{}
+	for _, tg := range cfg.Targets {
+		urls[tg.Name] = tg.URL
+		pops[tg.Name] = tg.ExpectedPoPs
+	}
+	for name, want := range map[string]string{
+		"cf-dns":         "https://cf-dns.cdnsim.test:8443/cf-dns/",
+		"cloudfront-dns": "http://cloudfront-dns.cdnsim.test:8081/cloudfront-dns/",
+		"cf-anycast":     "https://127.0.0.1:8443/cf-anycast/",
+	} {
+		if urls[name] != want {
+			t.Errorf("%s: url %q, want %q", name, urls[name], want)
+		}
+	}
+	if want := []string{"AMS", "IAD", "SIN"}; !slices.Equal(pops["cf-dns"], want) || !slices.Equal(pops["azure-dns"], want) {
+		t.Errorf("expected_pops of cf-dns %v, azure-dns %v; want %v", pops["cf-dns"], pops["azure-dns"], want)
+	}
+	if len(pops["akamai-dns"]) != 0 || !slices.Equal(pops["cf-anycast"], []string{"AMS"}) {
+		t.Errorf("expected_pops of akamai-dns %v (want none), cf-anycast %v (want AMS)", pops["akamai-dns"], pops["cf-anycast"])
+	}
+
+	got := exporterResolvers(sc, 8053)
+	want := []ExporterResolver{
+		{Name: "local", Server: "127.0.53.1:8053"},
+		{Name: "far", Server: "127.0.53.2:8053", Transport: "tcp"},
+		{Name: "ecs-sin", Server: "127.0.53.1:8053", ECS: "203.0.113.0/24"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("exporter resolvers:\n got %+v\nwant %+v", got, want)
+	}
+	var doc bytes.Buffer
+	if err := yaml.NewEncoder(&doc).Encode(got[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if want := "- name: far\n  server: 127.0.53.2:8053\n  transport: tcp\n- name: ecs-sin\n  server: 127.0.53.1:8053\n  ecs: 203.0.113.0/24\n"; doc.String() != want {
+		t.Errorf("resolvers as YAML:\n%s\nwant:\n%s", doc.String(), want)
+	}
+	if exporterResolvers(mustScenario(t, timelineScenario), 8053) != nil {
+		t.Errorf("a scenario without dns has resolvers")
+	}
+}
+
+// --print-config cannot name the DNS server's port when the kernel is to pick it.
+func TestRunPrintConfigDNSPort(t *testing.T) {
+	var out bytes.Buffer
+	opts := options{seed: 1, scenarioFile: "resolvers-scenario.yml", httpAddr: "127.0.0.1:8081", httpsAddr: "127.0.0.1:8443",
+		caFile: "ca.pem", printConfig: true, configInterval: 5 * time.Second}
+	err := run(opts, nil, &out)
+	if want := "--print-config cannot know the port picked for --dns.listen-port=0: use --config.out"; err == nil || err.Error() != want {
+		t.Errorf("dns port 0: err %v, want %q", err, want)
+	}
+	opts.dnsPort = 8053
+	if err := run(opts, nil, &out); err != nil || !strings.Contains(out.String(), "url: https://cf-dns.cdnsim.test:8443/cf-dns/") {
+		t.Errorf("dns port 8053: err %v, config:\n%s", err, out.String())
 	}
 }

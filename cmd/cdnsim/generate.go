@@ -28,7 +28,7 @@ func (s *Scenario) addGenerated(n int) error {
 		if names[t.Name] {
 			return fmt.Errorf("generated target %s: name already used in the scenario", t.Name)
 		}
-		if err := t.validate(); err != nil {
+		if err := t.validate(s.DNS); err != nil {
 			return fmt.Errorf("generated target %s: %w", t.Name, err)
 		}
 		s.Targets = append(s.Targets, t)

@@ -9,8 +9,10 @@
 // the TTFB per PoP, the cache-status mix and faults (error status, timeouts, TCP resets, slow
 // headers). Scenario vantages are client networks told apart by source address (127.0.0.2,
 // 127.0.0.3, … on loopback): each can see a target on its own timeline and TTFB, the way
-// anycast or DNS steering sends different networks to different PoPs. Time counts from
-// cdnsim's start. Every draw comes from a generator seeded by
+// anycast or DNS steering sends different networks to different PoPs. An optional dns section
+// adds an authoritative DNS server on loopback: each resolver address (and EDNS Client Subnet)
+// resolves <target>.cdnsim.test to a region address where DNS-steered targets answer as that
+// region's PoP. Time counts from cdnsim's start. Every draw comes from a generator seeded by
 // (--seed, target, request number), so a run is reproducible for a given seed and request
 // sequence.
 //
@@ -33,14 +35,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/miekg/dns"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 )
@@ -61,6 +66,7 @@ type options struct {
 	configHost     string
 	configVantage  string
 	generate       int
+	dnsPort        int
 }
 
 func main() {
@@ -77,6 +83,7 @@ func main() {
 	app.Flag("print-config.host", "Host in the URLs of the exporter config instead of the listen host (e.g. a compose service name); also put in the certificate.").StringVar(&opts.configHost)
 	app.Flag("print-config.vantage", "Print or write the config of this scenario vantage: its name, location and source address.").StringVar(&opts.configVantage)
 	app.Flag("config.out", "Once listening, write the pop_exporter config (with the bound addresses) to this file; with {vantage} in the path, one file per scenario vantage.").StringVar(&opts.configOut)
+	app.Flag("dns.listen-port", "Port of the DNS server on every address of the scenario's dns.resolvers (0 picks one free on all of them).").Default("8053").IntVar(&opts.dnsPort)
 	app.Flag("targets.generate", "Add N synthetic targets cycling through the CDN formats (load tests).").Default("0").IntVar(&opts.generate)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
@@ -132,11 +139,14 @@ func run(opts options, logger *slog.Logger, stdout io.Writer) error {
 				return fmt.Errorf("--print-config cannot know the port picked for %s: use --config.out", a)
 			}
 		}
+		if sc.DNS != nil && opts.dnsPort == 0 {
+			return fmt.Errorf("--print-config cannot know the port picked for --dns.listen-port=0: use --config.out")
+		}
 		v, err := vantageIndex(sc, opts.configVantage)
 		if err != nil {
 			return err
 		}
-		ep := endpoints{httpAddr: opts.httpAddr, httpsAddr: opts.httpsAddr, caFile: caFile}
+		ep := endpoints{httpAddr: opts.httpAddr, httpsAddr: opts.httpsAddr, caFile: caFile, dnsPort: opts.dnsPort}
 		out, err := buildExporterConfig(sc, ep.withHost(opts.configHost), opts.configInterval, v)
 		if err != nil {
 			return err
@@ -215,8 +225,12 @@ func serveScenario(ctx context.Context, sc *Scenario, opts options, caFile strin
 		return err
 	}
 	// One parseable line with the bound addresses: tests and scripts wait for it.
-	logger.Info("listening", "http", rs.ep.httpAddr, "https", rs.ep.httpsAddr, "ca_file", caFile,
-		"targets", len(sc.Targets), "seed", opts.seed)
+	attrs := []any{"http", rs.ep.httpAddr, "https", rs.ep.httpsAddr, "ca_file", caFile,
+		"targets", len(sc.Targets), "seed", opts.seed}
+	if sc.DNS != nil {
+		attrs = append(attrs, "dns", strings.Join(rs.dnsAddrs, ","), "regions", strings.Join(rs.regionAddrs, ","))
+	}
+	logger.Info("listening", attrs...)
 	for _, o := range outputs {
 		out, err := buildExporterConfig(sc, rs.ep.withHost(opts.configHost), opts.configInterval, o.vantage)
 		if err == nil {
@@ -236,55 +250,212 @@ func serveScenario(ctx context.Context, sc *Scenario, opts options, caFile strin
 
 // running is a simulator with its listeners bound and serving.
 type running struct {
-	sim     *simulator
-	ep      endpoints
-	servers []*http.Server
+	sim         *simulator
+	ep          endpoints
+	servers     []*http.Server
+	dnsServers  []*dns.Server
+	dnsAddrs    []string // host:port of each DNS resolver address, in scenario order
+	regionAddrs []string // host:port of the HTTP and HTTPS listeners on the region addresses
 }
 
-// startServers binds the listeners (writing the CA file for HTTPS) and starts serving.
+// bindAttempts bounds the retries of a set of listeners sharing a kernel-picked port.
+const bindAttempts = 5
+
+// bindSamePort runs bind(i, port) for i = 0..n-1, the first with port and the rest with the
+// port the first got, so that a set of addresses shares one port. When port is 0 and a later
+// bind fails (the kernel's pick for the first address is taken on another), undo releases
+// what was bound and the whole set is tried again.
+func bindSamePort(port, n int, bind func(i, port int) (int, error), undo func()) (int, error) {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = nil
+		p := port
+		for i := 0; i < n && err == nil; i++ {
+			var got int
+			if got, err = bind(i, p); i == 0 {
+				p = got
+			}
+		}
+		if err == nil {
+			return p, nil
+		}
+		undo()
+		if port != 0 {
+			return 0, err
+		}
+		if attempt == bindAttempts {
+			return 0, fmt.Errorf("no port free on all %d addresses in %d attempts, the last: %w", n, bindAttempts, err)
+		}
+	}
+}
+
+// listenTCPSet binds addr and, with the same port, every extra address the first listener
+// does not already cover (a wildcard host covers them all).
+func listenTCPSet(addr string, extra []netip.Addr) ([]net.Listener, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	port, err := net.LookupPort("tcp", portStr) // a number, or a service name such as http
+	if err != nil {
+		return nil, err
+	}
+	hosts := []string{host}
+	mainAddr, perr := netip.ParseAddr(host)
+	if host != "" && (perr != nil || !mainAddr.IsUnspecified()) {
+		for _, a := range extra {
+			if a != mainAddr.Unmap() {
+				hosts = append(hosts, a.String())
+			}
+		}
+	}
+	var lns []net.Listener
+	undo := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+		lns = nil
+	}
+	_, err = bindSamePort(port, len(hosts), func(i, p int) (int, error) {
+		ln, err := net.Listen("tcp", net.JoinHostPort(hosts[i], strconv.Itoa(p)))
+		if err != nil {
+			return 0, err
+		}
+		lns = append(lns, ln)
+		return ln.Addr().(*net.TCPAddr).Port, nil
+	}, undo)
+	return lns, err
+}
+
+// startServers binds the listeners (writing the CA file for HTTPS) and starts serving. With a
+// dns section, HTTP and HTTPS are served on every region address too, with the main
+// listeners' ports, and DNS on every resolver address (UDP and TCP) with one port.
 func startServers(sc *Scenario, opts options, caFile string, logger *slog.Logger) (*running, error) {
 	if opts.httpAddr == "" && opts.httpsAddr == "" {
 		return nil, fmt.Errorf("both listeners are disabled")
 	}
 	rs := &running{sim: newSimulator(sc, opts.seed, time.Now, logger), ep: endpoints{caFile: caFile}}
-	var lns []net.Listener
-	if opts.httpAddr != "" {
-		ln, err := net.Listen("tcp", opts.httpAddr)
-		if err != nil {
-			return nil, fmt.Errorf("listening for HTTP: %w", err)
+	var regions []netip.Addr
+	if sc.DNS != nil {
+		for _, code := range sc.DNS.regionCodes {
+			regions = append(regions, sc.DNS.regionAddr[code])
 		}
-		rs.ep.httpAddr = ln.Addr().String()
-		rs.servers = append(rs.servers, newHTTPServer(rs.sim, nil, logger))
-		lns = append(lns, ln)
+	}
+	type serving struct {
+		srv *http.Server
+		ln  net.Listener
+	}
+	var all []serving
+	fail := func(err error) (*running, error) {
+		for _, s := range all {
+			s.ln.Close()
+		}
+		closeDNS(rs.dnsServers)
+		return nil, err
+	}
+	// bound records the listeners of one scheme; the first is the main one.
+	bound := func(srv *http.Server, lns []net.Listener, wrap func(net.Listener) net.Listener) string {
+		rs.servers = append(rs.servers, srv)
+		for i, ln := range lns {
+			if i > 0 {
+				rs.regionAddrs = append(rs.regionAddrs, ln.Addr().String())
+			}
+			all = append(all, serving{srv, wrap(ln)})
+		}
+		return lns[0].Addr().String()
+	}
+	if opts.httpAddr != "" {
+		lns, err := listenTCPSet(opts.httpAddr, regions)
+		if err != nil {
+			return fail(fmt.Errorf("listening for HTTP: %w", err))
+		}
+		rs.ep.httpAddr = bound(newHTTPServer(rs.sim, nil, logger), lns, func(ln net.Listener) net.Listener { return ln })
 	}
 	if opts.httpsAddr != "" {
 		host, _, _ := net.SplitHostPort(opts.httpsAddr)
-		ca, err := newCertAuthority(time.Now(), host, opts.configHost)
+		hosts := []string{host, opts.configHost}
+		if sc.DNS != nil {
+			hosts = append(hosts, certNames(sc)...)
+		}
+		ca, err := newCertAuthority(time.Now(), hosts...)
 		if err == nil {
 			err = ca.writeCAFile(caFile)
 		}
-		var ln net.Listener
-		if err == nil {
-			ln, err = net.Listen("tcp", opts.httpsAddr)
-			if err != nil {
-				err = fmt.Errorf("listening for HTTPS: %w", err)
-			}
-		}
 		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil, err
+			return fail(err)
 		}
-		rs.ep.httpsAddr = ln.Addr().String()
+		lns, err := listenTCPSet(opts.httpsAddr, regions)
+		if err != nil {
+			return fail(fmt.Errorf("listening for HTTPS: %w", err))
+		}
 		srv := newHTTPServer(rs.sim, ca.tlsConfig(), logger)
-		rs.servers = append(rs.servers, srv)
-		lns = append(lns, tls.NewListener(ln, srv.TLSConfig))
+		rs.ep.httpsAddr = bound(srv, lns, func(ln net.Listener) net.Listener { return tls.NewListener(ln, srv.TLSConfig) })
 	}
-	for i, srv := range rs.servers {
-		go serve(srv, lns[i], logger)
+	if sc.DNS != nil {
+		port, err := rs.bindDNS(sc, opts.dnsPort, logger)
+		if err != nil {
+			return fail(fmt.Errorf("listening for DNS: %w", err))
+		}
+		rs.ep.dnsPort = port
+		rs.sim.dnsPort = port
+		for _, r := range sc.DNS.Resolvers {
+			rs.dnsAddrs = append(rs.dnsAddrs, netip.AddrPortFrom(r.addr, uint16(port)).String())
+		}
+	}
+	for _, s := range all {
+		go serve(s.srv, s.ln, logger)
+	}
+	for i, srv := range rs.dnsServers {
+		if err := startDNS(srv); err != nil {
+			unstarted := rs.dnsServers[i:]
+			rs.dnsServers = rs.dnsServers[:i]
+			rs.shutdown()
+			closeDNS(unstarted)
+			return nil, fmt.Errorf("serving DNS: %w", err)
+		}
 	}
 	return rs, nil
+}
+
+// bindDNS binds UDP and TCP on every resolver address with one port (port, or one the kernel
+// picks for all of them when 0) and prepares a server for each; they start in startServers.
+func (rs *running) bindDNS(sc *Scenario, port int, logger *slog.Logger) (int, error) {
+	d := newDNSServer(sc, logger)
+	resolvers := sc.DNS.Resolvers
+	undo := func() {
+		closeDNS(rs.dnsServers)
+		rs.dnsServers = nil
+	}
+	return bindSamePort(port, 2*len(resolvers), func(i, p int) (int, error) {
+		r := resolvers[i/2]
+		addr := netip.AddrPortFrom(r.addr, uint16(p)).String()
+		h := d.handler(i / 2)
+		if i%2 == 0 {
+			pc, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				return 0, err
+			}
+			rs.dnsServers = append(rs.dnsServers, &dns.Server{PacketConn: pc, Handler: h})
+			return pc.LocalAddr().(*net.UDPAddr).Port, nil
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return 0, err
+		}
+		rs.dnsServers = append(rs.dnsServers, &dns.Server{Listener: ln, Handler: h})
+		return ln.Addr().(*net.TCPAddr).Port, nil
+	}, undo)
+}
+
+// closeDNS releases the sockets of DNS servers that were bound but never started.
+func closeDNS(servers []*dns.Server) {
+	for _, srv := range servers {
+		if srv.PacketConn != nil {
+			srv.PacketConn.Close()
+		} else {
+			srv.Listener.Close()
+		}
+	}
 }
 
 // shutdown releases held requests, then stops the servers gracefully (5 s at most).
@@ -296,5 +467,8 @@ func (rs *running) shutdown() {
 		if err := srv.Shutdown(ctx); err != nil {
 			srv.Close()
 		}
+	}
+	for _, srv := range rs.dnsServers {
+		srv.ShutdownContext(ctx)
 	}
 }

@@ -21,6 +21,9 @@ import (
 type Scenario struct {
 	Vantages []*Vantage `yaml:"vantages"`
 	Targets  []*Target  `yaml:"targets"`
+	// DNS, when set, serves the targets' names on loopback and steers DNS-steered targets
+	// (pops: {dns: true}) by the resolver that asked; see DNSSpec.
+	DNS *DNSSpec `yaml:"dns"`
 }
 
 // Target is one simulated edge, served at /<Name>/ on both listeners.
@@ -59,6 +62,11 @@ type Timeline struct {
 	Shift  *ShiftSpec `yaml:"shift"`
 	Flap   *FlapSpec  `yaml:"flap"`
 	Random []string   `yaml:"random"`
+	// DNS steers by DNS: the PoP is the dns region whose address the request arrived on
+	// (the first resolver's region on any other address).
+	DNS bool `yaml:"dns"`
+
+	dns *DNSSpec // the scenario's dns section, set when DNS is
 }
 
 // ShiftSpec moves traffic from one PoP to another once, After the simulator started.
@@ -159,6 +167,9 @@ func ParseScenario(name string, data []byte) (*Scenario, error) {
 				s.Vantages[i].line = n.Line
 			}
 		}
+		if s.DNS != nil {
+			s.DNS.setLines(&doc)
+		}
 	}
 	if err := s.validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -190,14 +201,19 @@ func (s *Scenario) validate() error {
 	if err := s.validateVantages(); err != nil {
 		return err
 	}
+	if s.DNS != nil {
+		if err := s.DNS.validate(); err != nil {
+			return err
+		}
+	}
 	seen := make(map[string]int, len(s.Targets))
 	for i, t := range s.Targets {
 		if t == nil {
 			return fmt.Errorf("target #%d is empty", i+1)
 		}
-		err := t.validate()
+		err := t.validate(s.DNS)
 		if err == nil {
-			err = t.resolveViews(s.Vantages)
+			err = t.resolveViews(s.Vantages, s.DNS)
 		}
 		if err != nil {
 			return fmt.Errorf("line %d: target %q: %w", t.line, t.Name, err)
@@ -210,7 +226,9 @@ func (s *Scenario) validate() error {
 	return nil
 }
 
-func (t *Target) validate() error {
+// validate checks the target and fills in its defaults; d is the scenario's dns section (nil
+// without one).
+func (t *Target) validate(d *DNSSpec) error {
 	if !targetNameRE.MatchString(t.Name) {
 		return fmt.Errorf("name must match %s", targetNameRE)
 	}
@@ -235,7 +253,7 @@ func (t *Target) validate() error {
 	if t.Interval != 0 && time.Duration(t.Interval) < 10*time.Millisecond {
 		return fmt.Errorf("interval %s is shorter than 10ms", time.Duration(t.Interval))
 	}
-	if err := t.PoPs.validate(v); err != nil {
+	if err := t.PoPs.validate(v, d); err != nil {
 		return fmt.Errorf("pops: %w", err)
 	}
 	if t.Shield != "" {
@@ -277,10 +295,12 @@ func validateTTFB(ttfb map[string]TTFBSpec, pops []string, whose string) error {
 
 // isZero reports whether no field of the timeline is set.
 func (tl *Timeline) isZero() bool {
-	return tl.Stay == "" && tl.Shift == nil && tl.Flap == nil && tl.Random == nil
+	return tl.Stay == "" && tl.Shift == nil && tl.Flap == nil && tl.Random == nil && !tl.DNS
 }
 
-func (tl *Timeline) validate(v *vendor) error {
+// validate checks the timeline against the vendor's PoP codes; d is the scenario's dns
+// section, whose regions a DNS-steered timeline answers from.
+func (tl *Timeline) validate(v *vendor, d *DNSSpec) error {
 	set := 0
 	var codes []string
 	if tl.Stay != "" {
@@ -311,8 +331,20 @@ func (tl *Timeline) validate(v *vendor) error {
 		}
 		codes = append(codes, tl.Random...)
 	}
+	if tl.DNS {
+		set++
+		if d == nil {
+			return errors.New("dns needs the scenario's dns section")
+		}
+		for _, c := range d.regionCodes {
+			if !v.popRE.MatchString(c) {
+				return fmt.Errorf("dns region %q is not a %s PoP code (%s)", c, v.name, v.popRE)
+			}
+		}
+		tl.dns = d
+	}
 	if set != 1 {
-		return fmt.Errorf("exactly one of stay, shift, flap, random is required (%d given)", set)
+		return fmt.Errorf("exactly one of stay, shift, flap, random, dns is required (%d given)", set)
 	}
 	for _, c := range codes {
 		if !v.popRE.MatchString(c) {
@@ -400,6 +432,8 @@ func (tl *Timeline) allPoPs() []string {
 		out = []string{tl.Shift.From, tl.Shift.To}
 	case tl.Flap != nil:
 		out = slices.Clone(tl.Flap.Between)
+	case tl.DNS:
+		out = slices.Clone(tl.dns.regionCodes)
 	default:
 		out = slices.Clone(tl.Random)
 	}
@@ -408,8 +442,8 @@ func (tl *Timeline) allPoPs() []string {
 }
 
 // initialPoPs are the PoPs a target is expected to answer from: the first one, except that
-// a flap expects both of its PoPs and a random timeline its whole set. A shift's destination
-// is deliberately not expected.
+// a flap expects both of its PoPs, a random timeline its whole set and a DNS-steered one the
+// regions its resolvers lead to. A shift's destination is deliberately not expected.
 func (tl *Timeline) initialPoPs() []string {
 	switch {
 	case tl.Stay != "":
@@ -418,6 +452,8 @@ func (tl *Timeline) initialPoPs() []string {
 		return []string{tl.Shift.From}
 	case tl.Flap != nil:
 		return slices.Clone(tl.Flap.Between)
+	case tl.DNS:
+		return slices.Clone(tl.dns.reached)
 	default:
 		return tl.allPoPs()
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,8 @@ type simulator struct {
 	targets  map[string]*simTarget
 	order    []*simTarget
 	vantages []*Vantage
+	dns      *DNSSpec // nil without a dns section
+	dnsPort  int      // port of the DNS listeners once bound, for the index page
 	seed     int64
 	start    time.Time
 	now      func() time.Time
@@ -48,6 +51,7 @@ func newSimulator(sc *Scenario, seed int64, now func() time.Time, logger *slog.L
 	s := &simulator{
 		targets:  make(map[string]*simTarget, len(sc.Targets)),
 		vantages: sc.Vantages,
+		dns:      sc.DNS,
 		seed:     seed,
 		now:      now,
 		start:    now(),
@@ -77,12 +81,13 @@ type decision struct {
 
 // decide draws the fault, PoP, cache status and TTFB of request number n of a target at
 // elapsed time since start, in this fixed order, for a client of vantage v (an index of the
-// scenario's vantages, -1 for none).
-func (s *simulator) decide(t *simTarget, n uint64, elapsed time.Duration, v int) decision {
+// scenario's vantages, -1 for none) whose request arrived on the address of the dns region
+// region ("" for none).
+func (s *simulator) decide(t *simTarget, n uint64, elapsed time.Duration, v int, region string) decision {
 	r := newRNG(s.seed, t.hash, n)
 	var d decision
 	d.fault = t.faultFor(elapsed, &r)
-	d.pop = t.timeline(v).popAt(elapsed, &r)
+	d.pop = t.timeline(v).popAt(elapsed, &r, region)
 	d.cache = t.cacheFor(&r)
 	d.ttfb = t.ttfbFor(d.pop, t.view(v), &r)
 	d.rng = r
@@ -105,14 +110,18 @@ func (s *simulator) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	n := t.requests.Add(1) - 1
 	elapsed := s.now().Sub(s.start)
 	v := vantageOf(s.vantages, req.RemoteAddr)
-	d := s.decide(t, n, elapsed, v)
+	region := ""
+	if s.dns != nil {
+		region = s.regionOf(req)
+	}
+	d := s.decide(t, n, elapsed, v, region)
 	if s.logger.Enabled(req.Context(), slog.LevelDebug) {
 		vantage := ""
 		if v >= 0 {
 			vantage = s.vantages[v].Name
 		}
 		s.logger.Debug("request", "target", t.Name, "n", n, "client", req.RemoteAddr, "vantage", vantage,
-			"pop", d.pop, "cache", d.cache, "ttfb", d.ttfb, "fault", d.fault)
+			"region", region, "pop", d.pop, "cache", d.cache, "ttfb", d.ttfb, "fault", d.fault)
 	}
 
 	switch d.fault {
@@ -157,14 +166,31 @@ func (s *simulator) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// serveIndex lists the vantages, then the targets, one per line: name, cdn, scheme, timeline;
-// below a target, indented, the timeline of each vantage that sees it differently.
+// regionOf is the dns region whose address the request arrived on, or "".
+func (s *simulator) regionOf(req *http.Request) string {
+	la, ok := req.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return ""
+	}
+	ap, err := netip.ParseAddrPort(la.String())
+	if err != nil {
+		return ""
+	}
+	return s.dns.addrRegion[ap.Addr().Unmap()]
+}
+
+// serveIndex lists the vantages and the DNS setup, then the targets, one per line: name, cdn,
+// scheme, timeline; below a target, indented, the timeline of each vantage that sees it
+// differently.
 func (s *simulator) serveIndex(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# cdnsim: %d targets, seed %d, started %s\n", len(s.order), s.seed, s.start.UTC().Format(time.RFC3339))
 	for _, v := range s.vantages {
 		fmt.Fprintf(&b, "# vantage %s: clients in %s, at %s\n", v.Name, v.prefix, cmp.Or(v.Location, "an unknown location"))
+	}
+	if s.dns != nil {
+		s.describeDNS(&b)
 	}
 	for _, t := range s.order {
 		fmt.Fprintf(&b, "/%s/\t%s\t%s\t%s%s\n", t.Name, t.CDN, t.Scheme, t.PoPs.describe(), t.Faults.describe())
@@ -177,9 +203,32 @@ func (s *simulator) serveIndex(w http.ResponseWriter, _ *http.Request) {
 	w.Write(b.Bytes())
 }
 
+// describeDNS writes the DNS setup for the index page: zone, regions, resolvers, subnets.
+func (s *simulator) describeDNS(b *bytes.Buffer) {
+	d := s.dns
+	server := func(a netip.Addr) string {
+		if s.dnsPort == 0 {
+			return a.String()
+		}
+		return netip.AddrPortFrom(a, uint16(s.dnsPort)).String()
+	}
+	fmt.Fprintf(b, "# dns zone %s, ttl %s: <target>.%s\n", d.Zone, time.Duration(d.TTL), d.Zone)
+	for _, code := range d.regionCodes {
+		fmt.Fprintf(b, "# dns region %s: %s\n", code, d.regionAddr[code])
+	}
+	for _, r := range d.Resolvers {
+		fmt.Fprintf(b, "# dns resolver %s: %s -> %s\n", r.Name, server(r.addr), r.Region)
+	}
+	for _, e := range d.ECS {
+		fmt.Fprintf(b, "# dns ecs %s: %s -> %s, scope %d\n", e.Name, e.prefix, e.Region, e.scope)
+	}
+}
+
 // describe is a one-line summary of a timeline for the index page.
 func (tl *Timeline) describe() string {
 	switch {
+	case tl.DNS:
+		return "dns " + strings.Join(tl.dns.regionCodes, ",")
 	case tl.Stay != "":
 		return "stay " + tl.Stay
 	case tl.Shift != nil:

@@ -109,8 +109,8 @@ func (v *Vantage) sourceAddress() netip.Addr {
 }
 
 // resolveViews checks the target's per-vantage views against the scenario's vantages and
-// lays them out by vantage index for the request path.
-func (t *Target) resolveViews(vantages []*Vantage) error {
+// lays them out by vantage index for the request path. d is the scenario's dns section.
+func (t *Target) resolveViews(vantages []*Vantage, d *DNSSpec) error {
 	t.views = nil
 	if len(t.Vantages) == 0 {
 		return nil
@@ -135,7 +135,7 @@ func (t *Target) resolveViews(vantages []*Vantage) error {
 		}
 		pops, whose := t.PoPs.allPoPs(), "target's"
 		if !view.PoPs.isZero() {
-			if err := view.PoPs.validate(t.vendor); err != nil {
+			if err := view.PoPs.validate(t.vendor, d); err != nil {
 				return fmt.Errorf("vantages: %s: pops: %w", name, err)
 			}
 			pops, whose = view.PoPs.allPoPs(), "vantage's"
