@@ -15,10 +15,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Store holds the per-probe series and writes them in the text and OpenMetrics formats itself.
@@ -28,8 +30,8 @@ import (
 // the GC collect them again on every scrape: ~0.6 s per scrape on a 2-core machine, against a
 // budget of 250 ms. The store keeps each series' label text rendered once, its families and
 // series in a fixed order, and appends lines straight to the output. Histograms keep their
-// classic buckets for the text formats and a client_golang histogram beside them for the
-// protobuf format (native histograms), which Gather serves through the ordinary path.
+// classic buckets and their native buckets (native.go) side by side; the text formats write
+// the classic ones, and Gather, which serves the protobuf format, both.
 //
 // Writers never wait for a client: Write and Gather copy what they need under the lock (a
 // snapshot) and format and send it after releasing it, so a scrape whose client stops reading
@@ -41,8 +43,12 @@ type Store struct {
 	families []*Family // sorted by name
 	// sizes are the arena lengths the last snapshot needed (under mu): the next one allocates
 	// them before taking the lock, so that copying under it allocates nothing.
-	sizes [6]int
+	sizes [arenas]int
 }
+
+// arenas is the number of arenas a snapshot has: ordered, labels, values, counts, and for
+// Gather keys, native, and the native buckets' keys and counts.
+const arenas = 8
 
 // Kind is the type of a metric family.
 type Kind int
@@ -70,7 +76,7 @@ type Family struct {
 	buckets    []float64
 	bucketText []string // le values as the text format writes them
 	bucketOM   []string // le values as OpenMetrics writes them
-	opts       prometheus.HistogramOpts
+	nopts      nativeOpts
 
 	// The series, under the store's lock: slot by key, slots in output order, and the
 	// columns indexed by slot. A removed series' slot goes to free and is reused.
@@ -92,7 +98,7 @@ type columns struct {
 	// counts holds, for a histogram, len(buckets)+1 numbers per slot: the observations per
 	// classic bucket (not cumulative), then the total.
 	counts []uint64
-	native []prometheus.Histogram // histograms: the same observations, for the protobuf format
+	native []nativeHist // histograms: their native buckets (native.go)
 }
 
 // NewStore returns an empty Store.
@@ -108,8 +114,7 @@ func (s *Store) NewFamily(name, help string, kind Kind, labelNames []string, opt
 	}
 	sort.Slice(f.order, func(a, b int) bool { return labelNames[f.order[a]] < labelNames[f.order[b]] })
 	if opts != nil {
-		f.opts = *opts
-		f.opts.Name, f.opts.Help, f.opts.Namespace, f.opts.Subsystem = name, help, "", ""
+		f.nopts = newNativeOpts(*opts)
 		f.buckets = opts.Buckets
 		for _, b := range f.buckets {
 			f.bucketText = append(f.bucketText, string(appendFloat(nil, b, false)))
@@ -166,14 +171,9 @@ func (f *Family) get(lv []string) int32 {
 		}
 		labels = b.String()
 	}
-	var native prometheus.Histogram
+	var native nativeHist
 	if f.kind == Histogram {
-		opts := f.opts
-		opts.ConstLabels = prometheus.Labels{}
-		for i, n := range f.labelNames {
-			opts.ConstLabels[n] = lv[i]
-		}
-		native = prometheus.NewHistogram(opts)
+		native.clear(f.nopts, time.Now().UnixNano())
 	}
 
 	var slot int32
@@ -209,7 +209,7 @@ func (f *Family) search(key string) (int, bool) {
 func (f *Family) release(slot int32) {
 	f.keys[slot], f.labels[slot] = "", ""
 	if f.kind == Histogram {
-		f.native[slot] = nil
+		f.native[slot] = nativeHist{}
 	}
 	f.free = append(f.free, slot)
 }
@@ -230,16 +230,24 @@ func (f *Family) Add(v float64, lv ...string) {
 
 // Observe adds one observation to the histogram series with label values lv, creating it.
 func (f *Family) Observe(v float64, lv ...string) {
+	now := time.Now().UnixNano()
 	f.store.mu.Lock()
 	slot := f.get(lv)
 	counts := f.counts[int(slot)*f.stride() : int(slot+1)*f.stride()]
+	if !f.native[slot].observe(v, f.nopts, now) {
+		// Too many native buckets and the last reset long enough ago: the series starts
+		// again, from this observation, as client_golang's histograms do.
+		clear(counts)
+		f.values[slot] = 0
+		f.native[slot].clear(f.nopts, now)
+		f.native[slot].observe(v, f.nopts, now)
+	}
 	i, _ := slices.BinarySearch(f.buckets, v) // first bucket with bound >= v
-	if i < len(f.buckets) {
+	if i < len(f.buckets) && !math.IsNaN(v) { // NaN is counted in no bucket but +Inf
 		counts[i]++
 	}
 	counts[len(f.buckets)]++
 	f.values[slot] += v
-	f.native[slot].Observe(v)
 	f.store.mu.Unlock()
 }
 
@@ -306,6 +314,9 @@ type familySnapshot struct {
 type snapshot struct {
 	families []familySnapshot
 	arena    familySnapshot // the backing arrays the families' columns are slices of
+	// The native histograms' buckets (Gather only): the copies in arena.native point into these.
+	bucketKeys   []int32
+	bucketCounts []uint64
 }
 
 // snapshot copies the series of every non-empty family under the lock, for the caller to read
@@ -321,7 +332,7 @@ func (s *Store) snapshot(forGather bool) *snapshot {
 }
 
 // newSnapshot allocates a snapshot with arenas sized from the last one.
-func (s *Store) newSnapshot(forGather bool) (*snapshot, [6]int) {
+func (s *Store) newSnapshot(forGather bool) (*snapshot, [arenas]int) {
 	s.mu.Lock()
 	sizes := s.sizes
 	s.mu.Unlock()
@@ -336,13 +347,15 @@ func (s *Store) newSnapshot(forGather bool) (*snapshot, [6]int) {
 	a.counts = make([]uint64, 0, grow(sizes[3]))
 	if forGather {
 		a.keys = make([]string, 0, grow(sizes[4]))
-		a.native = make([]prometheus.Histogram, 0, grow(sizes[5]))
+		a.native = make([]nativeHist, 0, grow(sizes[5]))
+		sn.bucketKeys = make([]int32, 0, grow(sizes[6]))
+		sn.bucketCounts = make([]uint64, 0, grow(sizes[7]))
 	}
 	return sn, sizes
 }
 
 // fill copies the store into sn under the lock.
-func (s *Store) fill(sn *snapshot, sizes [6]int, forGather bool) {
+func (s *Store) fill(sn *snapshot, sizes [arenas]int, forGather bool) {
 	a := &sn.arena
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -357,7 +370,11 @@ func (s *Store) fill(sn *snapshot, sizes [6]int, forGather bool) {
 		a.counts = append(a.counts, f.counts...)
 		if forGather {
 			a.keys = append(a.keys, f.keys...)
-			a.native = append(a.native, f.native...)
+			for i := range f.native {
+				var h nativeHist
+				h, sn.bucketKeys, sn.bucketCounts = f.native[i].copyTo(sn.bucketKeys, sn.bucketCounts)
+				a.native = append(a.native, h)
+			}
 		}
 		// Slices of the arenas as they are now: a later append that moves an arena leaves
 		// these pointing at the copy they were made from, which stays valid.
@@ -366,9 +383,10 @@ func (s *Store) fill(sn *snapshot, sizes [6]int, forGather bool) {
 			keys: a.keys[k:], native: a.native[n:],
 		}})
 	}
-	s.sizes = [6]int{len(a.ordered), len(a.labels), len(a.values), len(a.counts), len(a.keys), len(a.native)}
+	s.sizes = [arenas]int{len(a.ordered), len(a.labels), len(a.values), len(a.counts), len(a.keys), len(a.native),
+		len(sn.bucketKeys), len(sn.bucketCounts)}
 	if !forGather { // keep the Gather sizes from the last Gather
-		s.sizes[4], s.sizes[5] = sizes[4], sizes[5]
+		copy(s.sizes[4:], sizes[4:])
 	}
 }
 
@@ -490,8 +508,7 @@ func escapeLabelValue(v string) string { return labelEscaper.Replace(v) }
 
 // Gather returns the store's families as protobuf messages, for the protobuf exposition
 // format (native histograms) and for tests. It is the slow path the text formats avoid, and
-// like Write it builds the messages from a snapshot, without the store's lock (a native
-// histogram is safe to read concurrently with observations).
+// like Write it builds the messages from a snapshot, without the store's lock.
 func (s *Store) Gather() ([]*dto.MetricFamily, error) {
 	sn := s.snapshot(true)
 	defer s.release(sn)
@@ -507,19 +524,33 @@ func (s *Store) Gather() ([]*dto.MetricFamily, error) {
 		case Histogram:
 			mf.Type = dto.MetricType_HISTOGRAM.Enum()
 		}
+		stride := f.stride()
 		for _, slot := range fs.ordered {
 			m := &dto.Metric{}
 			switch f.kind {
 			case Histogram:
-				if err := fs.native[slot].Write(m); err != nil {
-					return nil, err
+				counts := fs.counts[int(slot)*stride : int(slot+1)*stride]
+				h := &dto.Histogram{
+					SampleCount:      proto.Uint64(counts[len(f.buckets)]),
+					SampleSum:        proto.Float64(fs.values[slot]),
+					Bucket:           make([]*dto.Bucket, len(f.buckets)),
+					CreatedTimestamp: timestamppb.New(time.Unix(0, fs.native[slot].created)),
 				}
+				var cum uint64
+				for b, bound := range f.buckets {
+					cum += counts[b]
+					h.Bucket[b] = &dto.Bucket{CumulativeCount: proto.Uint64(cum), UpperBound: proto.Float64(bound)}
+				}
+				if f.nopts.schema != math.MinInt32 {
+					fs.native[slot].write(h)
+				}
+				m.Histogram = h
 			case Gauge:
 				m.Gauge = &dto.Gauge{Value: proto.Float64(fs.values[slot])}
 			case Counter:
 				m.Counter = &dto.Counter{Value: proto.Float64(fs.values[slot])}
 			}
-			if f.kind != Histogram && len(f.labelNames) > 0 {
+			if len(f.labelNames) > 0 {
 				lv := strings.Split(fs.keys[slot], "\xff")
 				for _, i := range f.order {
 					m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(f.labelNames[i]), Value: proto.String(lv[i])})
