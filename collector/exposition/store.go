@@ -44,6 +44,40 @@ type Store struct {
 	// sizes are the arena lengths the last snapshot needed (under mu): the next one allocates
 	// them before taking the lock, so that copying under it allocates nothing.
 	sizes [arenas]int
+	// shared holds one copy of each series key and label text in use, with the number of
+	// series using it: a probe's series in the families that carry only the probe's labels
+	// have the same key and text, which are then kept once instead of once per family.
+	shared map[string]*sharedString
+}
+
+// sharedString is one string of Store.shared and how many series use it.
+type sharedString struct {
+	s    string
+	refs int32
+}
+
+// share returns the store's copy of s, making one (from a copy of s, which may be a
+// temporary) if there is none, and counts one more use of it. s.mu must be held.
+func (s *Store) share(str string) string {
+	if str == "" {
+		return ""
+	}
+	if e, ok := s.shared[str]; ok {
+		e.refs++
+		return e.s
+	}
+	e := &sharedString{s: strings.Clone(str), refs: 1}
+	s.shared[e.s] = e
+	return e.s
+}
+
+// unshare counts one use less of a string share returned, forgetting it after the last.
+func (s *Store) unshare(str string) {
+	if e, ok := s.shared[str]; ok {
+		if e.refs--; e.refs == 0 {
+			delete(s.shared, str)
+		}
+	}
 }
 
 // arenas is the number of arenas a snapshot has: ordered, labels, values, counts, and for
@@ -102,7 +136,7 @@ type columns struct {
 }
 
 // NewStore returns an empty Store.
-func NewStore() *Store { return &Store{} }
+func NewStore() *Store { return &Store{shared: map[string]*sharedString{}} }
 
 // NewFamily adds a family to the store. opts is required for a Histogram (its buckets and
 // native-histogram settings; name and help are taken from the arguments) and ignored otherwise.
@@ -154,7 +188,7 @@ func (f *Family) get(lv []string) int32 {
 	if slot, ok := f.index[string(f.scratch)]; ok {
 		return slot
 	}
-	key := string(f.scratch)
+	key := f.store.share(string(f.scratch))
 	labels := ""
 	if len(lv) > 0 {
 		var b strings.Builder
@@ -169,7 +203,7 @@ func (f *Family) get(lv []string) int32 {
 			b.WriteString(escapeLabelValue(lv[i]))
 			b.WriteByte('"')
 		}
-		labels = b.String()
+		labels = f.store.share(b.String())
 	}
 	var native nativeHist
 	if f.kind == Histogram {
@@ -207,6 +241,8 @@ func (f *Family) search(key string) (int, bool) {
 
 // release frees a slot that f.index and f.ordered no longer name.
 func (f *Family) release(slot int32) {
+	f.store.unshare(f.keys[slot])
+	f.store.unshare(f.labels[slot])
 	f.keys[slot], f.labels[slot] = "", ""
 	if f.kind == Histogram {
 		f.native[slot] = nativeHist{}
@@ -299,6 +335,10 @@ func (f *Family) RemovePrefix(prefix []string) {
 // Reset deletes every series of the family.
 func (f *Family) Reset() {
 	f.store.mu.Lock()
+	for _, slot := range f.ordered {
+		f.store.unshare(f.keys[slot])
+		f.store.unshare(f.labels[slot])
+	}
 	f.index, f.ordered, f.free, f.columns = map[string]int32{}, nil, nil, columns{}
 	f.store.mu.Unlock()
 }

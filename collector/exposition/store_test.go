@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -107,5 +108,45 @@ func TestStoreRemovePrefix(t *testing.T) {
 	}
 	if seen["t1"] || !seen["t10"] || !seen["t2"] || len(seen) != 11 {
 		t.Errorf("targets left after removing t1: %v, want t0, t2..t10 and histograms", seen)
+	}
+}
+
+// Series of different families with the same labels share one copy of their key and label
+// text, and a removed series gives its copies up: a store emptied of its series keeps none.
+func TestStoreSharesLabelText(t *testing.T) {
+	st := NewStore()
+	probeLabels := []string{"vantage", "target", "ip_version"}
+	up := st.NewFamily("up", "h", Gauge, probeLabels, nil)
+	dur := st.NewFamily("duration", "h", Gauge, probeLabels, nil)
+	phase := st.NewFamily("phase", "h", Gauge, append(probeLabels, "phase"), nil)
+	for i := range 100 {
+		lv := []string{"ams", fmt.Sprint("t", i), "ip4"}
+		up.Set(1, lv...)
+		dur.Set(2, lv...)
+		phase.Set(3, append(lv, "dns")...)
+		phase.Set(4, append(lv, "connect")...)
+	}
+	// Per probe: one key and one text for up and duration together, two of each for phase.
+	if n := len(st.shared); n != 100*6 {
+		t.Errorf("%d shared strings, want %d", n, 100*6)
+	}
+	if a, b := up.labels[up.index["ams\xfft7\xffip4"]], dur.labels[dur.index["ams\xfft7\xffip4"]]; unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Errorf("up and duration keep separate copies of %q", a)
+	}
+	for i := range 50 {
+		lv := []string{"ams", fmt.Sprint("t", i), "ip4"}
+		up.Remove(lv...)
+		for _, f := range []*Family{dur, phase} {
+			f.RemovePrefix(lv)
+		}
+	}
+	if n := len(st.shared); n != 50*6 {
+		t.Errorf("%d shared strings after removing half the probes, want %d", n, 50*6)
+	}
+	for _, f := range []*Family{up, dur, phase} {
+		f.Reset()
+	}
+	if n := len(st.shared); n != 0 {
+		t.Errorf("%d shared strings left in an empty store", n)
 	}
 }
