@@ -41,9 +41,6 @@ import (
 type Store struct {
 	mu       sync.Mutex
 	families []*Family // sorted by name
-	// sizes are the arena lengths the last snapshot needed (under mu): the next one allocates
-	// them before taking the lock, so that copying under it allocates nothing.
-	sizes [arenas]int
 	// shared holds one copy of each series key and label text in use, with the number of
 	// series using it: a probe's series in the families that carry only the probe's labels
 	// have the same key and text, which are then kept once instead of once per family.
@@ -79,10 +76,6 @@ func (s *Store) unshare(str string) {
 		}
 	}
 }
-
-// arenas is the number of arenas a snapshot has: ordered, labels, values, counts, and for
-// Gather keys, native, and the native buckets' keys and counts.
-const arenas = 8
 
 // Kind is the type of a metric family.
 type Kind int
@@ -343,105 +336,103 @@ func (f *Family) Reset() {
 	f.store.mu.Unlock()
 }
 
-// familySnapshot is one non-empty family as a snapshot copied it.
+// familySnapshot is one family as a scrape copied it.
 type familySnapshot struct {
 	f       *Family
 	ordered []int32 // slots in output order
-	columns         // keys and native only when the snapshot is for Gather
-}
-
-// snapshot is a copy of every non-empty family, in arenas sized from the previous one.
-type snapshot struct {
-	families []familySnapshot
-	arena    familySnapshot // the backing arrays the families' columns are slices of
-	// The native histograms' buckets (Gather only): the copies in arena.native point into these.
+	columns         // keys and native only when the copy is for Gather
+	// The native histograms' buckets (Gather only): the copies in native point into these.
 	bucketKeys   []int32
 	bucketCounts []uint64
 }
 
-// snapshot copies the series of every non-empty family under the lock, for the caller to read
-// without it and hand back with release. Nothing is formatted, and nothing allocated while
-// the store has not grown since the last snapshot (newSnapshot sizes the arenas before): the
-// lock is held for a few memmoves per family, which is all that Set, Add and Observe may have
-// to wait for. Keys (the label values) and native histograms are copied only for Gather,
-// which needs them.
-func (s *Store) snapshot(forGather bool) *snapshot {
-	sn, sizes := s.newSnapshot(forGather)
-	s.fill(sn, sizes, forGather)
-	return sn
-}
-
-// newSnapshot allocates a snapshot with arenas sized from the last one.
-func (s *Store) newSnapshot(forGather bool) (*snapshot, [arenas]int) {
+// eachFamily calls fn with a copy of every non-empty family in turn, made under the lock and
+// read by fn without it. A scrape copies one family at a time into the same arrays: the
+// lock is held for a few memmoves of one family, which is all Set, Add and Observe may have
+// to wait for, and a scrape holds a copy of one family at a time, not of the whole store.
+// (A probe's results are recorded family by family, each under the lock on its own, so a
+// copy of every family at once would not be one moment of every probe anyway.) Nothing is
+// allocated under the lock: the arrays grow, when a family has outgrown them, between two
+// attempts. Keys (the label values) and native histograms are copied only for Gather, which
+// needs them.
+func (s *Store) eachFamily(forGather bool, fn func(*familySnapshot) error) error {
 	s.mu.Lock()
-	sizes := s.sizes
+	families := slices.Clone(s.families)
 	s.mu.Unlock()
-	// A little room for series added since; a scrape holds its arenas only while it runs, so
-	// they are garbage, not retained memory, between scrapes.
-	grow := func(n int) int { return n + n/16 + 64 }
-	sn := &snapshot{families: make([]familySnapshot, 0, 32)}
-	a := &sn.arena
-	a.ordered = make([]int32, 0, grow(sizes[0]))
-	a.labels = make([]string, 0, grow(sizes[1]))
-	a.values = make([]float64, 0, grow(sizes[2]))
-	a.counts = make([]uint64, 0, grow(sizes[3]))
-	if forGather {
-		a.keys = make([]string, 0, grow(sizes[4]))
-		a.native = make([]nativeHist, 0, grow(sizes[5]))
-		sn.bucketKeys = make([]int32, 0, grow(sizes[6]))
-		sn.bucketCounts = make([]uint64, 0, grow(sizes[7]))
-	}
-	return sn, sizes
-}
-
-// fill copies the store into sn under the lock.
-func (s *Store) fill(sn *snapshot, sizes [arenas]int, forGather bool) {
-	a := &sn.arena
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, f := range s.families {
-		if len(f.ordered) == 0 {
+	var fs familySnapshot
+	for _, f := range families {
+		if !fs.copyFrom(f, forGather) {
 			continue
 		}
-		o, l, v, c, k, n := len(a.ordered), len(a.labels), len(a.values), len(a.counts), len(a.keys), len(a.native)
-		a.ordered = append(a.ordered, f.ordered...)
-		a.labels = append(a.labels, f.labels...)
-		a.values = append(a.values, f.values...)
-		a.counts = append(a.counts, f.counts...)
-		if forGather {
-			a.keys = append(a.keys, f.keys...)
-			for i := range f.native {
-				var h nativeHist
-				h, sn.bucketKeys, sn.bucketCounts = f.native[i].copyTo(sn.bucketKeys, sn.bucketCounts)
-				a.native = append(a.native, h)
-			}
+		if err := fn(&fs); err != nil {
+			return err
 		}
-		// Slices of the arenas as they are now: a later append that moves an arena leaves
-		// these pointing at the copy they were made from, which stays valid.
-		sn.families = append(sn.families, familySnapshot{f: f, ordered: a.ordered[o:], columns: columns{
-			labels: a.labels[l:], values: a.values[v:], counts: a.counts[c:],
-			keys: a.keys[k:], native: a.native[n:],
-		}})
 	}
-	s.sizes = [arenas]int{len(a.ordered), len(a.labels), len(a.values), len(a.counts), len(a.keys), len(a.native),
-		len(sn.bucketKeys), len(sn.bucketCounts)}
-	if !forGather { // keep the Gather sizes from the last Gather
-		copy(s.sizes[4:], sizes[4:])
-	}
+	return nil
 }
 
-// release ends a snapshot's use; its arenas are left to the garbage collector.
-func (s *Store) release(*snapshot) {}
+// copyFrom copies f into fs's arrays, growing them (without the lock) until f fits; it returns
+// false for an empty family.
+func (fs *familySnapshot) copyFrom(f *Family, forGather bool) bool {
+	for {
+		f.store.mu.Lock()
+		if len(f.ordered) == 0 {
+			f.store.mu.Unlock()
+			return false
+		}
+		nb := 0
+		if forGather {
+			for i := range f.native {
+				nb += len(f.native[i].pos.keys) + len(f.native[i].neg.keys)
+			}
+		}
+		need := [...]int{len(f.ordered), len(f.labels), len(f.counts), len(f.native), nb}
+		have := [...]int{cap(fs.ordered), cap(fs.labels), cap(fs.counts), cap(fs.native), cap(fs.bucketKeys)}
+		if !forGather {
+			need[3], need[4] = 0, 0
+		}
+		if need[0] <= have[0] && need[1] <= have[1] && need[2] <= have[2] && need[3] <= have[3] && need[4] <= have[4] {
+			fs.f = f
+			fs.ordered = append(fs.ordered[:0], f.ordered...)
+			fs.labels = append(fs.labels[:0], f.labels...)
+			fs.values = append(fs.values[:0], f.values...)
+			fs.counts = append(fs.counts[:0], f.counts...)
+			if forGather {
+				fs.keys = append(fs.keys[:0], f.keys...)
+				fs.native = fs.native[:0]
+				fs.bucketKeys, fs.bucketCounts = fs.bucketKeys[:0], fs.bucketCounts[:0]
+				for i := range f.native {
+					var h nativeHist
+					h, fs.bucketKeys, fs.bucketCounts = f.native[i].copyTo(fs.bucketKeys, fs.bucketCounts)
+					fs.native = append(fs.native, h)
+				}
+			}
+			f.store.mu.Unlock()
+			return true
+		}
+		f.store.mu.Unlock()
+		// A little room for series added in the meantime.
+		grow := func(n int) int { return n + n/16 + 64 }
+		fs.ordered = make([]int32, 0, grow(need[0]))
+		fs.labels = make([]string, 0, grow(need[1]))
+		fs.values = make([]float64, 0, grow(need[1]))
+		fs.counts = make([]uint64, 0, grow(need[2]))
+		if forGather {
+			fs.keys = make([]string, 0, grow(need[1]))
+			fs.native = make([]nativeHist, 0, grow(need[3]))
+			fs.bucketKeys = make([]int32, 0, grow(need[4]))
+			fs.bucketCounts = make([]uint64, 0, grow(need[4]))
+		}
+	}
+}
 
 // Write appends every family in the text exposition format 0.0.4, or in OpenMetrics 1.0
 // (without the final "# EOF", which the caller writes after all other families). It formats
 // and writes a snapshot without holding the store's lock, so a slow or stalled w delays
 // nothing but this call.
 func (s *Store) Write(w *bufio.Writer, openMetrics bool) error {
-	sn := s.snapshot(false)
-	defer s.release(sn)
 	buf := make([]byte, 0, 256)
-	for _, fs := range sn.families {
+	return s.eachFamily(false, func(fs *familySnapshot) error {
 		f := fs.f
 		metaName := f.name
 		if openMetrics && f.kind == Counter {
@@ -489,8 +480,8 @@ func (s *Store) Write(w *bufio.Writer, openMetrics bool) error {
 				return err
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func appendLabelsClose(buf []byte, labels string) []byte {
@@ -550,10 +541,8 @@ func escapeLabelValue(v string) string { return labelEscaper.Replace(v) }
 // format (native histograms) and for tests. It is the slow path the text formats avoid, and
 // like Write it builds the messages from a snapshot, without the store's lock.
 func (s *Store) Gather() ([]*dto.MetricFamily, error) {
-	sn := s.snapshot(true)
-	defer s.release(sn)
 	var out []*dto.MetricFamily
-	for _, fs := range sn.families {
+	err := s.eachFamily(true, func(fs *familySnapshot) error {
 		f := fs.f
 		mf := &dto.MetricFamily{Name: proto.String(f.name), Help: proto.String(f.help)}
 		switch f.kind {
@@ -599,6 +588,7 @@ func (s *Store) Gather() ([]*dto.MetricFamily, error) {
 			mf.Metric = append(mf.Metric, m)
 		}
 		out = append(out, mf)
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
