@@ -118,7 +118,6 @@ type runner struct {
 	// Scheduling, guarded by the schedule's lock (see schedule.go).
 	interval time.Duration
 	next     time.Time // when the probe is due
-	index    int       // in the schedule's heap; -1 while running or removed
 	stopped  bool      // removed: never scheduled again
 	// running is held by the worker that runs and records a probe of this runner, so that
 	// stopping a runner can wait for a probe under way (never for one still queued).
@@ -364,7 +363,6 @@ func newRunner(s *prober.Spec, v vantage) *runner {
 	r := &runner{
 		vantage:      v,
 		interval:     time.Duration(s.Target.Interval),
-		index:        -1,
 		tracker:      newPoPTracker(window),
 		pops:         capSet{},
 		shields:      capSet{},
