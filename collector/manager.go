@@ -132,6 +132,10 @@ type runner struct {
 	edgeLoc      geo.Location
 	edgeLocated  bool
 	baseLabels   []string // label values of this probe's pop_probe_baseline_info series
+	baseline     string   // the baseline ("cdn/pop") those labels are of
+	baseLoc      geo.Location
+	baseLocated  bool
+	handles      seriesHandles
 	labelsPrefix []string // vantage, target, ip_version
 	scratch      []string // label values of one store call (see labels)
 }

@@ -227,6 +227,44 @@ func (f *Family) get(lv []string) int32 {
 	return slot
 }
 
+// Handle remembers which slot of a family a caller's series was in, so that writing the same
+// series again (a probe's success, duration, … on every probe) needs no lookup: the slot's
+// label values are compared with the call's, and only when they differ (the series was
+// removed, or the caller writes another one) is the series looked up again. The zero Handle
+// is ready to use; a Handle is for one family and one caller at a time.
+type Handle struct{ slot int32 }
+
+// getCached is get through h. f.store.mu must be held.
+func (f *Family) getCached(h *Handle, lv []string) int32 {
+	if h.slot > 0 && int(h.slot) <= len(f.keys) && keyIs(f.keys[h.slot-1], lv) {
+		return h.slot - 1
+	}
+	slot := f.get(lv)
+	h.slot = slot + 1 // 0 is "none"
+	return slot
+}
+
+// keyIs says whether key is seriesKey(lv), without building it. It is false for the key ""
+// (a free slot's, and that of a series without label values, which is looked up instead).
+func keyIs(key string, lv []string) bool {
+	if key == "" {
+		return false
+	}
+	for i, v := range lv {
+		if i > 0 {
+			if key == "" || key[0] != '\xff' {
+				return false
+			}
+			key = key[1:]
+		}
+		if len(key) < len(v) || key[:len(v)] != v {
+			return false
+		}
+		key = key[len(v):]
+	}
+	return key == ""
+}
+
 // search finds where the series with this key is or would be in f.ordered.
 func (f *Family) search(key string) (int, bool) {
 	return slices.BinarySearchFunc(f.ordered, key, func(slot int32, k string) int { return strings.Compare(f.keys[slot], k) })
@@ -250,6 +288,20 @@ func (f *Family) Set(v float64, lv ...string) {
 	f.store.mu.Unlock()
 }
 
+// SetCached is Set through a Handle (see Handle).
+func (f *Family) SetCached(h *Handle, v float64, lv ...string) {
+	f.store.mu.Lock()
+	f.values[f.getCached(h, lv)] = v
+	f.store.mu.Unlock()
+}
+
+// AddCached is Add through a Handle (see Handle).
+func (f *Family) AddCached(h *Handle, v float64, lv ...string) {
+	f.store.mu.Lock()
+	f.values[f.getCached(h, lv)] += v
+	f.store.mu.Unlock()
+}
+
 // Add adds v to the value of the series with label values lv, creating it at 0 first.
 func (f *Family) Add(v float64, lv ...string) {
 	f.store.mu.Lock()
@@ -261,7 +313,20 @@ func (f *Family) Add(v float64, lv ...string) {
 func (f *Family) Observe(v float64, lv ...string) {
 	now := time.Now().UnixNano()
 	f.store.mu.Lock()
-	slot := f.get(lv)
+	f.observe(f.get(lv), v, now)
+	f.store.mu.Unlock()
+}
+
+// ObserveCached is Observe through a Handle (see Handle).
+func (f *Family) ObserveCached(h *Handle, v float64, lv ...string) {
+	now := time.Now().UnixNano()
+	f.store.mu.Lock()
+	f.observe(f.getCached(h, lv), v, now)
+	f.store.mu.Unlock()
+}
+
+// observe adds v to the histogram in slot. f.store.mu must be held.
+func (f *Family) observe(slot int32, v float64, now int64) {
 	counts := f.counts[int(slot)*f.stride() : int(slot+1)*f.stride()]
 	if !f.native[slot].observe(v, f.nopts, now) {
 		// Too many native buckets and the last reset long enough ago: the series starts
@@ -277,7 +342,6 @@ func (f *Family) Observe(v float64, lv ...string) {
 	}
 	counts[len(f.buckets)]++
 	f.values[slot] += v
-	f.store.mu.Unlock()
 }
 
 // Remove deletes the series with exactly these label values, if it exists.

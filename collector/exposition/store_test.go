@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"unsafe"
@@ -148,5 +149,49 @@ func TestStoreSharesLabelText(t *testing.T) {
 	}
 	if n := len(st.shared); n != 0 {
 		t.Errorf("%d shared strings left in an empty store", n)
+	}
+}
+
+// A Handle finds its series again without a lookup, and never writes to another series: not
+// after the caller changes the label values it passes, nor after its series was removed and
+// its slot given to another one.
+func TestHandleWritesTheRightSeries(t *testing.T) {
+	st := NewStore()
+	f := st.NewFamily("g", "h", Gauge, []string{"target", "pop"}, nil)
+	value := func(lv ...string) float64 {
+		slot, ok := f.index[seriesKey(lv)]
+		if !ok {
+			return math.NaN()
+		}
+		return f.values[slot]
+	}
+	var h Handle
+	f.SetCached(&h, 1, "a", "AMS")
+	f.SetCached(&h, 2, "a", "AMS")
+	if v := value("a", "AMS"); v != 2 || len(f.ordered) != 1 {
+		t.Fatalf("a/AMS = %v with %d series, want 2 with 1", v, len(f.ordered))
+	}
+	f.SetCached(&h, 3, "a", "FRA") // another series through the same handle
+	if a, b := value("a", "AMS"), value("a", "FRA"); a != 2 || b != 3 {
+		t.Fatalf("a/AMS = %v, a/FRA = %v; want 2 and 3", a, b)
+	}
+	f.Remove("a", "FRA")
+	f.Set(4, "b", "FRA") // takes the free slot the handle points at
+	f.SetCached(&h, 5, "a", "FRA")
+	if b, a := value("b", "FRA"), value("a", "FRA"); b != 4 || a != 5 {
+		t.Fatalf("b/FRA = %v, a/FRA = %v; want 4 and 5", b, a)
+	}
+	// Prefixes of one another are different series: "a" "AMS" is not "a\xffAMS" "".
+	if keyIs("a\xffAMS", []string{"a", "AM"}) || keyIs("a\xffAMS", []string{"a"}) || keyIs("", []string{""}) || !keyIs("a\xffAMS", []string{"a", "AMS"}) {
+		t.Error("keyIs matches a key it is not")
+	}
+	hf := st.NewFamily("h_seconds", "h", Histogram, []string{"target"}, &prometheus.HistogramOpts{Buckets: []float64{1}})
+	var hh Handle
+	for range 3 {
+		hf.ObserveCached(&hh, 0.5, "a")
+	}
+	hf.ObserveCached(&hh, 2, "b")
+	if n := hf.counts[int(hf.index["a"])*hf.stride()+1]; n != 3 {
+		t.Errorf("histogram a counted %d observations, want 3", n)
 	}
 }
