@@ -116,8 +116,9 @@ func TestLoad(t *testing.T) {
 	fmt.Printf("  missed intervals         %.0f\n", missed)
 	fmt.Printf("  schedule delay p50/p99   %.1f ms / %.1f ms\n", p50*1000, p99*1000)
 	fmt.Printf("  CPU per probe            %.3f ms (%.1f CPU s total)\n", cpuPerProbe*1000, cpu)
-	fmt.Printf("  peak RSS                 %.1f MiB (heap in use %.1f MiB, stacks %.1f MiB at the end)\n", float64(rss)/(1<<20),
-		sumMetric(body, "go_memstats_heap_inuse_bytes")/(1<<20), sumMetric(body, "go_memstats_stack_inuse_bytes")/(1<<20))
+	fmt.Printf("  peak RSS                 %.1f MiB (heap in use %.1f MiB, GC goal %.1f MiB, stacks %.1f MiB at the end)\n", float64(rss)/(1<<20),
+		sumMetric(body, "go_memstats_heap_inuse_bytes")/(1<<20), sumMetric(body, "go_memstats_next_gc_bytes")/(1<<20),
+		sumMetric(body, "go_memstats_stack_inuse_bytes")/(1<<20))
 	fmt.Printf("  series on /metrics       %d (%.1f per target)\n", seriesCount(body), float64(seriesCount(body))/float64(targets))
 	fmt.Printf("  /metrics render (gzip)   median %v, max %v; %.1f MB compressed, %.1f MB text\n",
 		renders[len(renders)/2].Round(time.Millisecond), renders[len(renders)-1].Round(time.Millisecond),
