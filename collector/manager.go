@@ -118,7 +118,6 @@ type runner struct {
 	// Scheduling, guarded by the schedule's lock (see schedule.go).
 	interval time.Duration
 	next     time.Time // when the probe is due
-	index    int       // in the schedule's heap; -1 while running or removed
 	stopped  bool      // removed: never scheduled again
 	// running is held by the worker that runs and records a probe of this runner, so that
 	// stopping a runner can wait for a probe under way (never for one still queued).
@@ -133,6 +132,10 @@ type runner struct {
 	edgeLoc      geo.Location
 	edgeLocated  bool
 	baseLabels   []string // label values of this probe's pop_probe_baseline_info series
+	baseline     string   // the baseline ("cdn/pop") those labels are of
+	baseLoc      geo.Location
+	baseLocated  bool
+	handles      seriesHandles
 	labelsPrefix []string // vantage, target, ip_version
 	scratch      []string // label values of one store call (see labels)
 }
@@ -364,7 +367,6 @@ func newRunner(s *prober.Spec, v vantage) *runner {
 	r := &runner{
 		vantage:      v,
 		interval:     time.Duration(s.Target.Interval),
-		index:        -1,
 		tracker:      newPoPTracker(window),
 		pops:         capSet{},
 		shields:      capSet{},

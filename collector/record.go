@@ -9,6 +9,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/collector/exposition"
 	"github.com/popexporter/pop_exporter/collector/geo"
 	"github.com/popexporter/pop_exporter/collector/geoip"
 	"github.com/popexporter/pop_exporter/collector/prober"
@@ -32,12 +33,12 @@ func (m *Manager) initSeries(r *runner) {
 // the worker that holds the runner (one at a time, see schedule.go), so the runner's state
 // needs no lock.
 func (m *Manager) record(r *runner, res prober.Result) {
-	mt, lv := m.metrics, r.labelsPrefix
+	mt, lv, h := m.metrics, r.labelsPrefix, &r.handles
 	s := r.spec.Load()
 
-	mt.success.Set(boolFloat(res.Success), lv...)
-	mt.duration.Set(res.Duration.Seconds(), lv...)
-	mt.statusCode.Set(float64(res.StatusCode), lv...)
+	mt.success.SetCached(&h.success, boolFloat(res.Success), lv...)
+	mt.duration.SetCached(&h.duration, res.Duration.Seconds(), lv...)
+	mt.statusCode.SetCached(&h.statusCode, float64(res.StatusCode), lv...)
 	if !res.Success {
 		mt.failures.Add(1, r.labels(res.FailureReason)...)
 		level.Debug(m.logger).Log("msg", "probe failed", "target", s.Target.Name, "ip_version", s.IPVersion,
@@ -51,10 +52,14 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	for p, d := range res.Phases {
 		phase := r.labels(prober.PhaseNames[p])
 		if !res.Happened[p] {
-			mt.phaseLast.Remove(phase...)
+			if h.hasPhase[p] { // this runner is the only writer of its series: no lookup to find none
+				mt.phaseLast.Remove(phase...)
+				h.hasPhase[p] = false
+			}
 			continue
 		}
-		mt.phaseLast.Set(d.Seconds(), phase...)
+		mt.phaseLast.SetCached(&h.phaseLast[p], d.Seconds(), phase...)
+		h.hasPhase[p] = true
 		if full {
 			mt.phaseDuration.Observe(d.Seconds(), phase...)
 		}
@@ -63,17 +68,19 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	popSource := m.placePoP(&e, res.EdgeAddr)
 	popLabel := r.pops.cap(e.PoP, m.opts.MaxPoPsPerProbe)
 	perPoP := r.labels(e.CDN, popLabel, e.CacheStatus)
-	mt.responses.Add(1, perPoP...)
+	mt.responses.AddCached(&h.responses, 1, perPoP...)
 	if !full {
 		// One histogram per probe: its cdn, pop and cache_status are empty, which Prometheus
 		// stores as absent; the rules attribute it to the PoP answering now.
 		perPoP = r.labels("", "", "") // reuses the buffer: perPoP's values are not needed again
 	}
-	mt.ttfb.Observe(res.TTFB.Seconds(), perPoP...)
+	mt.ttfb.ObserveCached(&h.ttfb, res.TTFB.Seconds(), perPoP...)
 	if res.CacheAge >= 0 {
-		mt.cacheAge.Set(res.CacheAge, lv...)
-	} else {
+		mt.cacheAge.SetCached(&h.cacheAge, res.CacheAge, lv...)
+		h.hasCacheAge = true
+	} else if h.hasCacheAge {
 		mt.cacheAge.Remove(lv...)
+		h.hasCacheAge = false
 	}
 
 	// The edge is nearly always the one of the previous probe: its location and its edge_info
@@ -85,34 +92,40 @@ func (m *Manager) record(r *runner, res prober.Result) {
 			r.edgeInfoLabels(e, popLabel, popSource, r.edgeLoc, r.edgeLocated, m.opts.MaxPoPsPerProbe))
 	}
 	loc, located := r.edgeLoc, r.edgeLocated
-	mt.edgeInfo.Set(1, r.edgeLabels...)
+	mt.edgeInfo.SetCached(&h.edgeInfo, 1, r.edgeLabels...)
 
 	if located && r.vantage.known {
-		mt.distance.Set(geo.DistanceMeters(r.vantage.loc, loc), lv...)
+		mt.distance.SetCached(&h.distance, geo.DistanceMeters(r.vantage.loc, loc), lv...)
 	} else {
 		mt.distance.Remove(lv...)
 	}
 
 	current := e.CDN + "/" + e.PoP
 	if r.tracker.observe(current, res.Start) {
-		mt.popChanges.Add(1, lv...)
-		mt.lastPoPChange.Set(float64(r.tracker.changed.UnixNano())/1e9, lv...)
+		mt.popChanges.AddCached(&h.popChanges, 1, lv...)
+		mt.lastPoPChange.SetCached(&h.lastPoPChange, float64(r.tracker.changed.UnixNano())/1e9, lv...)
 	}
-	baseCDN, basePoP, _ := strings.Cut(r.tracker.baseline, "/")
-	baseLabels := append(append([]string(nil), lv...), baseCDN, r.pops.cap(basePoP, m.opts.MaxPoPsPerProbe))
-	r.baseLabels = replaceSeries(mt.baselineInfo.Remove, r.baseLabels, baseLabels)
-	mt.baselineInfo.Set(1, baseLabels...)
-	switch baseLoc, baseLocated := lookupPoP(baseCDN, basePoP); {
-	case r.tracker.baseline == current:
-		mt.shiftDistance.Set(0, lv...)
-	case located && baseLocated:
-		mt.shiftDistance.Set(geo.DistanceMeters(baseLoc, loc), lv...)
+	// Like the edge, the baseline nearly never changes: its labels and location are worked
+	// out when it does.
+	if r.baseLabels == nil || r.tracker.baseline != r.baseline {
+		r.baseline = r.tracker.baseline
+		baseCDN, basePoP, _ := strings.Cut(r.baseline, "/")
+		baseLabels := append(append([]string(nil), lv...), baseCDN, r.pops.cap(basePoP, m.opts.MaxPoPsPerProbe))
+		r.baseLabels = replaceSeries(mt.baselineInfo.Remove, r.baseLabels, baseLabels)
+		r.baseLoc, r.baseLocated = lookupPoP(baseCDN, basePoP)
+	}
+	mt.baselineInfo.SetCached(&h.baselineInfo, 1, r.baseLabels...)
+	switch {
+	case r.baseline == current:
+		mt.shiftDistance.SetCached(&h.shiftDistance, 0, lv...)
+	case located && r.baseLocated:
+		mt.shiftDistance.SetCached(&h.shiftDistance, geo.DistanceMeters(r.baseLoc, loc), lv...)
 	default:
 		mt.shiftDistance.Remove(lv...)
 	}
 
 	if expected := s.Target.ExpectedPoPs; len(expected) > 0 {
-		mt.expectedPoP.Set(boolFloat(slices.Contains(expected, e.PoP)), lv...)
+		mt.expectedPoP.SetCached(&h.expectedPoP, boolFloat(slices.Contains(expected, e.PoP)), lv...)
 	}
 }
 
@@ -224,6 +237,17 @@ func formatCoord(v float64) string {
 func (r *runner) labels(extra ...string) []string {
 	r.scratch = append(append(r.scratch[:0], r.labelsPrefix...), extra...)
 	return r.scratch
+}
+
+// seriesHandles find a runner's series in the store without a lookup (see exposition.Handle):
+// one per series it writes on every probe.
+type seriesHandles struct {
+	success, duration, statusCode, responses, ttfb, cacheAge, edgeInfo, distance,
+	baselineInfo, shiftDistance, popChanges, lastPoPChange, expectedPoP exposition.Handle
+	phaseLast [prober.NumPhases]exposition.Handle
+	// Which of the series that come and go exist.
+	hasPhase    [prober.NumPhases]bool
+	hasCacheAge bool
 }
 
 // edgeKey is what decides a probe's edge_info labels and PoP location.

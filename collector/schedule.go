@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"container/heap"
 	"context"
 	"math/rand/v2"
 	"sync"
@@ -16,10 +15,11 @@ import (
 // every probe due at once.
 
 // schedule dispatches due runners to the workers. Its lock guards the heap and each runner's
-// next, index and stopped fields.
+// next and stopped fields.
 type schedule struct {
 	mu   sync.Mutex
-	due  runnerHeap
+	base time.Time // due times are kept as nanoseconds since base (monotonic)
+	due  dueHeap
 	wake chan struct{} // a runner was added: the earliest due time may have changed
 	work chan *runner
 	done sync.WaitGroup // the scheduler and the workers
@@ -28,7 +28,7 @@ type schedule struct {
 // newSchedule makes a schedule for this many workers: as many due runners wait in the work
 // queue without holding the scheduler up.
 func newSchedule(workers int) *schedule {
-	return &schedule{wake: make(chan struct{}, 1), work: make(chan *runner, workers)}
+	return &schedule{base: time.Now(), wake: make(chan struct{}, 1), work: make(chan *runner, workers)}
 }
 
 // add schedules a new runner at a random offset within its first interval, so that probes
@@ -36,7 +36,7 @@ func newSchedule(workers int) *schedule {
 func (s *schedule) add(r *runner) {
 	s.mu.Lock()
 	r.next = time.Now().Add(rand.N(r.interval))
-	heap.Push(&s.due, r)
+	s.due.push(dueEntry{int64(r.next.Sub(s.base)), r})
 	s.mu.Unlock()
 	s.poke()
 }
@@ -50,13 +50,10 @@ func (s *schedule) poke() {
 
 // remove takes r off the schedule for good: it is not scheduled again, and a probe of it that
 // is queued or running is not put back (the caller waits for a running one, see
-// Manager.stopRunners).
+// Manager.stopRunners). Its entry in the heap, if any, is dropped when it comes due.
 func (s *schedule) remove(r *runner) {
 	s.mu.Lock()
 	r.stopped = true
-	if r.index >= 0 {
-		heap.Remove(&s.due, r.index)
-	}
 	s.mu.Unlock()
 }
 
@@ -65,20 +62,19 @@ func (s *schedule) remove(r *runner) {
 // its interval neither overlaps itself nor runs back to back to catch up.
 func (s *schedule) requeue(r *runner, now time.Time) (missed int64) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer func() {
-		if r.index == 0 { // due before everything else: the scheduler may be sleeping past it
-			s.poke()
-		}
-	}()
 	r.next = r.next.Add(r.interval)
 	if !r.next.After(now) {
 		n := now.Sub(r.next)/r.interval + 1
 		r.next = r.next.Add(n * r.interval)
 		missed = int64(n)
 	}
+	first := false
 	if !r.stopped {
-		heap.Push(&s.due, r)
+		first = s.due.push(dueEntry{int64(r.next.Sub(s.base)), r}) == 0
+	}
+	s.mu.Unlock()
+	if first { // due before everything else: the scheduler may be sleeping past it
+		s.poke()
 	}
 	return missed
 }
@@ -92,13 +88,15 @@ func (s *schedule) run(ctx context.Context) {
 	var ready []*runner
 	for {
 		s.mu.Lock()
-		now := time.Now()
-		for len(s.due) > 0 && !s.due[0].next.After(now) {
-			ready = append(ready, heap.Pop(&s.due).(*runner))
+		now := int64(time.Since(s.base))
+		for len(s.due) > 0 && s.due[0].at <= now {
+			if e := s.due.pop(); !e.r.stopped {
+				ready = append(ready, e.r)
+			}
 		}
 		wait := time.Hour
 		if len(s.due) > 0 {
-			wait = s.due[0].next.Sub(now)
+			wait = time.Duration(s.due[0].at - now)
 		}
 		s.mu.Unlock()
 
@@ -124,25 +122,60 @@ func (s *schedule) run(ctx context.Context) {
 	}
 }
 
-// runnerHeap orders runners by next due time.
-type runnerHeap []*runner
+// dueEntry is a runner and its next due time, in nanoseconds since schedule.base. The heap
+// compares the entries' own copies of the due times: ordering it touches no runner.
+type dueEntry struct {
+	at int64
+	r  *runner
+}
 
-func (h runnerHeap) Len() int           { return len(h) }
-func (h runnerHeap) Less(i, j int) bool { return h[i].next.Before(h[j].next) }
-func (h runnerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
+// dueHeap is a binary min-heap of entries by due time.
+type dueHeap []dueEntry
+
+// push adds e and returns the index it settled at (0: it is the earliest).
+func (h *dueHeap) push(e dueEntry) int {
+	*h = append(*h, e)
+	q := *h
+	i := len(q) - 1
+	for i > 0 {
+		parent := (i - 1) / 2
+		if q[parent].at <= e.at {
+			break
+		}
+		q[i] = q[parent]
+		i = parent
+	}
+	q[i] = e
+	return i
 }
-func (h *runnerHeap) Push(x any) {
-	r := x.(*runner)
-	r.index = len(*h)
-	*h = append(*h, r)
-}
-func (h *runnerHeap) Pop() any {
-	old := *h
-	r := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	r.index = -1
-	return r
+
+// pop removes and returns the earliest entry; the heap must not be empty.
+func (h *dueHeap) pop() dueEntry {
+	q := *h
+	top := q[0]
+	n := len(q) - 1
+	last := q[n]
+	q[n] = dueEntry{}
+	q = q[:n]
+	*h = q
+	if n == 0 {
+		return top
+	}
+	i := 0
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && q[c+1].at < q[c].at {
+			c++
+		}
+		if last.at <= q[c].at {
+			break
+		}
+		q[i] = q[c]
+		i = c
+	}
+	q[i] = last
+	return top
 }

@@ -29,7 +29,9 @@ import (
 //	make loadtest TARGETS=10000 INTERVAL=30s DURATION=120 DETAIL=full BLACKBOX=1
 //
 // (POP_LOADTEST_TARGETS, _INTERVAL, _SECONDS and _DETAIL underneath; defaults 2,000 targets
-// at 10 s for 60 s in the default detail). With POP_LOADTEST_BLACKBOX=1 and Debian's
+// at 10 s for 60 s in the default detail). POP_LOADTEST_PROFILE=dir (make loadtest
+// PROFILE=dir) saves a CPU profile of the measurement window and a heap profile at its end
+// there, for `go tool pprof`. With POP_LOADTEST_BLACKBOX=1 and Debian's
 // prometheus-blackbox-exporter (or blackbox_exporter) on PATH, the same edge is then probed
 // through blackbox_exporter at the same rate, the way Prometheus drives it (/probe), and the
 // CPU per probe of both is printed side by side.
@@ -63,6 +65,10 @@ func TestLoad(t *testing.T) {
 	if detail != "" {
 		args = append(args, "--metrics.detail="+detail)
 	}
+	profileDir := os.Getenv("POP_LOADTEST_PROFILE")
+	if profileDir != "" {
+		args = append(args, "--web.enable-pprof")
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {
@@ -76,7 +82,13 @@ func TestLoad(t *testing.T) {
 	cpu0 := cpuSeconds(t, cmd.Process.Pid)
 	before := probeTotals(t, scrape(t, addr))
 	start := time.Now()
-	time.Sleep(time.Duration(seconds) * time.Second)
+	if profileDir != "" {
+		// The CPU profile covers the measurement window; the heap profile is taken at its end.
+		saveProfile(t, addr, fmt.Sprintf("profile?seconds=%d", seconds), filepath.Join(profileDir, "cpu.pprof"))
+		saveProfile(t, addr, "heap", filepath.Join(profileDir, "heap.pprof"))
+	} else {
+		time.Sleep(time.Duration(seconds) * time.Second)
+	}
 	elapsed := time.Since(start)
 	cpu := cpuSeconds(t, cmd.Process.Pid) - cpu0
 	after := probeTotals(t, scrape(t, addr))
@@ -104,8 +116,9 @@ func TestLoad(t *testing.T) {
 	fmt.Printf("  missed intervals         %.0f\n", missed)
 	fmt.Printf("  schedule delay p50/p99   %.1f ms / %.1f ms\n", p50*1000, p99*1000)
 	fmt.Printf("  CPU per probe            %.3f ms (%.1f CPU s total)\n", cpuPerProbe*1000, cpu)
-	fmt.Printf("  peak RSS                 %.1f MiB (heap in use %.1f MiB, stacks %.1f MiB at the end)\n", float64(rss)/(1<<20),
-		sumMetric(body, "go_memstats_heap_inuse_bytes")/(1<<20), sumMetric(body, "go_memstats_stack_inuse_bytes")/(1<<20))
+	fmt.Printf("  peak RSS                 %.1f MiB (heap in use %.1f MiB, GC goal %.1f MiB, stacks %.1f MiB at the end)\n", float64(rss)/(1<<20),
+		sumMetric(body, "go_memstats_heap_inuse_bytes")/(1<<20), sumMetric(body, "go_memstats_next_gc_bytes")/(1<<20),
+		sumMetric(body, "go_memstats_stack_inuse_bytes")/(1<<20))
 	fmt.Printf("  series on /metrics       %d (%.1f per target)\n", seriesCount(body), float64(seriesCount(body))/float64(targets))
 	fmt.Printf("  /metrics render (gzip)   median %v, max %v; %.1f MB compressed, %.1f MB text\n",
 		renders[len(renders)/2].Round(time.Millisecond), renders[len(renders)-1].Round(time.Millisecond),
@@ -128,6 +141,22 @@ func TestLoad(t *testing.T) {
 	if rate < expected*0.99 {
 		t.Errorf("probes/s %.1f, want at least 99%% of %.1f", rate, expected)
 	}
+}
+
+// saveProfile writes /debug/pprof/<what> of the exporter at addr to file.
+func saveProfile(t *testing.T, addr, what, file string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/debug/pprof/" + what)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("pprof %s: %v %s", what, err, resp.Status)
+	}
+	writeFile(t, file, string(b))
+	fmt.Printf("  profile                  %s\n", file)
 }
 
 // loadEdge is the edge of the load scenario: one loopback server answering as Cloudflare

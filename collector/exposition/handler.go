@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -76,14 +77,22 @@ func serve(reg prometheus.Gatherer, st *Store, logger log.Logger) http.Handler {
 		var out io.Writer = w
 		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
 			w.Header().Set("Content-Encoding", "gzip")
-			// BestSpeed: a 2,000-target page is ~17 MB of text; default compression would
-			// take longer than rendering it.
-			gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-			defer gz.Close()
+			gz := gzipWriters.Get().(*gzip.Writer)
+			gz.Reset(w)
+			defer func() {
+				gz.Close()
+				gz.Reset(io.Discard) // let go of the response
+				gzipWriters.Put(gz)
+			}()
 			out = gz
 		}
-		bw := bufio.NewWriterSize(out, 64<<10)
-		defer bw.Flush()
+		bw := bufWriters.Get().(*bufio.Writer)
+		bw.Reset(out)
+		defer func() {
+			bw.Flush()
+			bw.Reset(io.Discard)
+			bufWriters.Put(bw)
+		}()
 		enc := expfmt.NewEncoder(bw, format)
 		for _, mf := range mfs {
 			if err := enc.Encode(mf); err != nil {
@@ -120,3 +129,15 @@ func acceptsGzip(acceptEncoding string) bool {
 	}
 	return false
 }
+
+// A scrape's compressor (about a megabyte of window and tables) and output buffer are kept for
+// the next scrape rather than made afresh for each.
+var (
+	gzipWriters = sync.Pool{New: func() any {
+		// BestSpeed: a 10,000-target page is ~28 MB of text; default compression would take
+		// longer than rendering it.
+		gz, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+		return gz
+	}}
+	bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(io.Discard, 64<<10) }}
+)

@@ -15,10 +15,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Store holds the per-probe series and writes them in the text and OpenMetrics formats itself.
@@ -28,8 +30,8 @@ import (
 // the GC collect them again on every scrape: ~0.6 s per scrape on a 2-core machine, against a
 // budget of 250 ms. The store keeps each series' label text rendered once, its families and
 // series in a fixed order, and appends lines straight to the output. Histograms keep their
-// classic buckets for the text formats and a client_golang histogram beside them for the
-// protobuf format (native histograms), which Gather serves through the ordinary path.
+// classic buckets and their native buckets (native.go) side by side; the text formats write
+// the classic ones, and Gather, which serves the protobuf format, both.
 //
 // Writers never wait for a client: Write and Gather copy what they need under the lock (a
 // snapshot) and format and send it after releasing it, so a scrape whose client stops reading
@@ -39,9 +41,40 @@ import (
 type Store struct {
 	mu       sync.Mutex
 	families []*Family // sorted by name
-	// sizes are the arena lengths the last snapshot needed (under mu): the next one allocates
-	// them before taking the lock, so that copying under it allocates nothing.
-	sizes [6]int
+	// shared holds one copy of each series key and label text in use, with the number of
+	// series using it: a probe's series in the families that carry only the probe's labels
+	// have the same key and text, which are then kept once instead of once per family.
+	shared map[string]*sharedString
+}
+
+// sharedString is one string of Store.shared and how many series use it.
+type sharedString struct {
+	s    string
+	refs int32
+}
+
+// share returns the store's copy of s, making one (from a copy of s, which may be a
+// temporary) if there is none, and counts one more use of it. s.mu must be held.
+func (s *Store) share(str string) string {
+	if str == "" {
+		return ""
+	}
+	if e, ok := s.shared[str]; ok {
+		e.refs++
+		return e.s
+	}
+	e := &sharedString{s: strings.Clone(str), refs: 1}
+	s.shared[e.s] = e
+	return e.s
+}
+
+// unshare counts one use less of a string share returned, forgetting it after the last.
+func (s *Store) unshare(str string) {
+	if e, ok := s.shared[str]; ok {
+		if e.refs--; e.refs == 0 {
+			delete(s.shared, str)
+		}
+	}
 }
 
 // Kind is the type of a metric family.
@@ -70,7 +103,7 @@ type Family struct {
 	buckets    []float64
 	bucketText []string // le values as the text format writes them
 	bucketOM   []string // le values as OpenMetrics writes them
-	opts       prometheus.HistogramOpts
+	nopts      nativeOpts
 
 	// The series, under the store's lock: slot by key, slots in output order, and the
 	// columns indexed by slot. A removed series' slot goes to free and is reused.
@@ -92,11 +125,11 @@ type columns struct {
 	// counts holds, for a histogram, len(buckets)+1 numbers per slot: the observations per
 	// classic bucket (not cumulative), then the total.
 	counts []uint64
-	native []prometheus.Histogram // histograms: the same observations, for the protobuf format
+	native []nativeHist // histograms: their native buckets (native.go)
 }
 
 // NewStore returns an empty Store.
-func NewStore() *Store { return &Store{} }
+func NewStore() *Store { return &Store{shared: map[string]*sharedString{}} }
 
 // NewFamily adds a family to the store. opts is required for a Histogram (its buckets and
 // native-histogram settings; name and help are taken from the arguments) and ignored otherwise.
@@ -108,8 +141,7 @@ func (s *Store) NewFamily(name, help string, kind Kind, labelNames []string, opt
 	}
 	sort.Slice(f.order, func(a, b int) bool { return labelNames[f.order[a]] < labelNames[f.order[b]] })
 	if opts != nil {
-		f.opts = *opts
-		f.opts.Name, f.opts.Help, f.opts.Namespace, f.opts.Subsystem = name, help, "", ""
+		f.nopts = newNativeOpts(*opts)
 		f.buckets = opts.Buckets
 		for _, b := range f.buckets {
 			f.bucketText = append(f.bucketText, string(appendFloat(nil, b, false)))
@@ -149,7 +181,7 @@ func (f *Family) get(lv []string) int32 {
 	if slot, ok := f.index[string(f.scratch)]; ok {
 		return slot
 	}
-	key := string(f.scratch)
+	key := f.store.share(string(f.scratch))
 	labels := ""
 	if len(lv) > 0 {
 		var b strings.Builder
@@ -164,16 +196,11 @@ func (f *Family) get(lv []string) int32 {
 			b.WriteString(escapeLabelValue(lv[i]))
 			b.WriteByte('"')
 		}
-		labels = b.String()
+		labels = f.store.share(b.String())
 	}
-	var native prometheus.Histogram
+	var native nativeHist
 	if f.kind == Histogram {
-		opts := f.opts
-		opts.ConstLabels = prometheus.Labels{}
-		for i, n := range f.labelNames {
-			opts.ConstLabels[n] = lv[i]
-		}
-		native = prometheus.NewHistogram(opts)
+		native.clear(f.nopts, time.Now().UnixNano())
 	}
 
 	var slot int32
@@ -200,6 +227,44 @@ func (f *Family) get(lv []string) int32 {
 	return slot
 }
 
+// Handle remembers which slot of a family a caller's series was in, so that writing the same
+// series again (a probe's success, duration, … on every probe) needs no lookup: the slot's
+// label values are compared with the call's, and only when they differ (the series was
+// removed, or the caller writes another one) is the series looked up again. The zero Handle
+// is ready to use; a Handle is for one family and one caller at a time.
+type Handle struct{ slot int32 }
+
+// getCached is get through h. f.store.mu must be held.
+func (f *Family) getCached(h *Handle, lv []string) int32 {
+	if h.slot > 0 && int(h.slot) <= len(f.keys) && keyIs(f.keys[h.slot-1], lv) {
+		return h.slot - 1
+	}
+	slot := f.get(lv)
+	h.slot = slot + 1 // 0 is "none"
+	return slot
+}
+
+// keyIs says whether key is seriesKey(lv), without building it. It is false for the key ""
+// (a free slot's, and that of a series without label values, which is looked up instead).
+func keyIs(key string, lv []string) bool {
+	if key == "" {
+		return false
+	}
+	for i, v := range lv {
+		if i > 0 {
+			if key == "" || key[0] != '\xff' {
+				return false
+			}
+			key = key[1:]
+		}
+		if len(key) < len(v) || key[:len(v)] != v {
+			return false
+		}
+		key = key[len(v):]
+	}
+	return key == ""
+}
+
 // search finds where the series with this key is or would be in f.ordered.
 func (f *Family) search(key string) (int, bool) {
 	return slices.BinarySearchFunc(f.ordered, key, func(slot int32, k string) int { return strings.Compare(f.keys[slot], k) })
@@ -207,9 +272,11 @@ func (f *Family) search(key string) (int, bool) {
 
 // release frees a slot that f.index and f.ordered no longer name.
 func (f *Family) release(slot int32) {
+	f.store.unshare(f.keys[slot])
+	f.store.unshare(f.labels[slot])
 	f.keys[slot], f.labels[slot] = "", ""
 	if f.kind == Histogram {
-		f.native[slot] = nil
+		f.native[slot] = nativeHist{}
 	}
 	f.free = append(f.free, slot)
 }
@@ -218,6 +285,20 @@ func (f *Family) release(slot int32) {
 func (f *Family) Set(v float64, lv ...string) {
 	f.store.mu.Lock()
 	f.values[f.get(lv)] = v
+	f.store.mu.Unlock()
+}
+
+// SetCached is Set through a Handle (see Handle).
+func (f *Family) SetCached(h *Handle, v float64, lv ...string) {
+	f.store.mu.Lock()
+	f.values[f.getCached(h, lv)] = v
+	f.store.mu.Unlock()
+}
+
+// AddCached is Add through a Handle (see Handle).
+func (f *Family) AddCached(h *Handle, v float64, lv ...string) {
+	f.store.mu.Lock()
+	f.values[f.getCached(h, lv)] += v
 	f.store.mu.Unlock()
 }
 
@@ -230,17 +311,37 @@ func (f *Family) Add(v float64, lv ...string) {
 
 // Observe adds one observation to the histogram series with label values lv, creating it.
 func (f *Family) Observe(v float64, lv ...string) {
+	now := time.Now().UnixNano()
 	f.store.mu.Lock()
-	slot := f.get(lv)
+	f.observe(f.get(lv), v, now)
+	f.store.mu.Unlock()
+}
+
+// ObserveCached is Observe through a Handle (see Handle).
+func (f *Family) ObserveCached(h *Handle, v float64, lv ...string) {
+	now := time.Now().UnixNano()
+	f.store.mu.Lock()
+	f.observe(f.getCached(h, lv), v, now)
+	f.store.mu.Unlock()
+}
+
+// observe adds v to the histogram in slot. f.store.mu must be held.
+func (f *Family) observe(slot int32, v float64, now int64) {
 	counts := f.counts[int(slot)*f.stride() : int(slot+1)*f.stride()]
+	if !f.native[slot].observe(v, f.nopts, now) {
+		// Too many native buckets and the last reset long enough ago: the series starts
+		// again, from this observation, as client_golang's histograms do.
+		clear(counts)
+		f.values[slot] = 0
+		f.native[slot].clear(f.nopts, now)
+		f.native[slot].observe(v, f.nopts, now)
+	}
 	i, _ := slices.BinarySearch(f.buckets, v) // first bucket with bound >= v
-	if i < len(f.buckets) {
+	if i < len(f.buckets) && !math.IsNaN(v) { // NaN is counted in no bucket but +Inf
 		counts[i]++
 	}
 	counts[len(f.buckets)]++
 	f.values[slot] += v
-	f.native[slot].Observe(v)
-	f.store.mu.Unlock()
 }
 
 // Remove deletes the series with exactly these label values, if it exists.
@@ -291,99 +392,111 @@ func (f *Family) RemovePrefix(prefix []string) {
 // Reset deletes every series of the family.
 func (f *Family) Reset() {
 	f.store.mu.Lock()
+	for _, slot := range f.ordered {
+		f.store.unshare(f.keys[slot])
+		f.store.unshare(f.labels[slot])
+	}
 	f.index, f.ordered, f.free, f.columns = map[string]int32{}, nil, nil, columns{}
 	f.store.mu.Unlock()
 }
 
-// familySnapshot is one non-empty family as a snapshot copied it.
+// familySnapshot is one family as a scrape copied it.
 type familySnapshot struct {
 	f       *Family
 	ordered []int32 // slots in output order
-	columns         // keys and native only when the snapshot is for Gather
+	columns         // keys and native only when the copy is for Gather
+	// The native histograms' buckets (Gather only): the copies in native point into these.
+	bucketKeys   []int32
+	bucketCounts []uint64
 }
 
-// snapshot is a copy of every non-empty family, in arenas sized from the previous one.
-type snapshot struct {
-	families []familySnapshot
-	arena    familySnapshot // the backing arrays the families' columns are slices of
-}
-
-// snapshot copies the series of every non-empty family under the lock, for the caller to read
-// without it and hand back with release. Nothing is formatted, and nothing allocated while
-// the store has not grown since the last snapshot (newSnapshot sizes the arenas before): the
-// lock is held for a few memmoves per family, which is all that Set, Add and Observe may have
-// to wait for. Keys (the label values) and native histograms are copied only for Gather,
-// which needs them.
-func (s *Store) snapshot(forGather bool) *snapshot {
-	sn, sizes := s.newSnapshot(forGather)
-	s.fill(sn, sizes, forGather)
-	return sn
-}
-
-// newSnapshot allocates a snapshot with arenas sized from the last one.
-func (s *Store) newSnapshot(forGather bool) (*snapshot, [6]int) {
+// eachFamily calls fn with a copy of every non-empty family in turn, made under the lock and
+// read by fn without it. A scrape copies one family at a time into the same arrays: the
+// lock is held for a few memmoves of one family, which is all Set, Add and Observe may have
+// to wait for, and a scrape holds a copy of one family at a time, not of the whole store.
+// (A probe's results are recorded family by family, each under the lock on its own, so a
+// copy of every family at once would not be one moment of every probe anyway.) Nothing is
+// allocated under the lock: the arrays grow, when a family has outgrown them, between two
+// attempts. Keys (the label values) and native histograms are copied only for Gather, which
+// needs them.
+func (s *Store) eachFamily(forGather bool, fn func(*familySnapshot) error) error {
 	s.mu.Lock()
-	sizes := s.sizes
+	families := slices.Clone(s.families)
 	s.mu.Unlock()
-	// A little room for series added since; a scrape holds its arenas only while it runs, so
-	// they are garbage, not retained memory, between scrapes.
-	grow := func(n int) int { return n + n/16 + 64 }
-	sn := &snapshot{families: make([]familySnapshot, 0, 32)}
-	a := &sn.arena
-	a.ordered = make([]int32, 0, grow(sizes[0]))
-	a.labels = make([]string, 0, grow(sizes[1]))
-	a.values = make([]float64, 0, grow(sizes[2]))
-	a.counts = make([]uint64, 0, grow(sizes[3]))
-	if forGather {
-		a.keys = make([]string, 0, grow(sizes[4]))
-		a.native = make([]prometheus.Histogram, 0, grow(sizes[5]))
-	}
-	return sn, sizes
-}
-
-// fill copies the store into sn under the lock.
-func (s *Store) fill(sn *snapshot, sizes [6]int, forGather bool) {
-	a := &sn.arena
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, f := range s.families {
-		if len(f.ordered) == 0 {
+	var fs familySnapshot
+	for _, f := range families {
+		if !fs.copyFrom(f, forGather) {
 			continue
 		}
-		o, l, v, c, k, n := len(a.ordered), len(a.labels), len(a.values), len(a.counts), len(a.keys), len(a.native)
-		a.ordered = append(a.ordered, f.ordered...)
-		a.labels = append(a.labels, f.labels...)
-		a.values = append(a.values, f.values...)
-		a.counts = append(a.counts, f.counts...)
-		if forGather {
-			a.keys = append(a.keys, f.keys...)
-			a.native = append(a.native, f.native...)
+		if err := fn(&fs); err != nil {
+			return err
 		}
-		// Slices of the arenas as they are now: a later append that moves an arena leaves
-		// these pointing at the copy they were made from, which stays valid.
-		sn.families = append(sn.families, familySnapshot{f: f, ordered: a.ordered[o:], columns: columns{
-			labels: a.labels[l:], values: a.values[v:], counts: a.counts[c:],
-			keys: a.keys[k:], native: a.native[n:],
-		}})
 	}
-	s.sizes = [6]int{len(a.ordered), len(a.labels), len(a.values), len(a.counts), len(a.keys), len(a.native)}
-	if !forGather { // keep the Gather sizes from the last Gather
-		s.sizes[4], s.sizes[5] = sizes[4], sizes[5]
-	}
+	return nil
 }
 
-// release ends a snapshot's use; its arenas are left to the garbage collector.
-func (s *Store) release(*snapshot) {}
+// copyFrom copies f into fs's arrays, growing them (without the lock) until f fits; it returns
+// false for an empty family.
+func (fs *familySnapshot) copyFrom(f *Family, forGather bool) bool {
+	for {
+		f.store.mu.Lock()
+		if len(f.ordered) == 0 {
+			f.store.mu.Unlock()
+			return false
+		}
+		nb := 0
+		if forGather {
+			for i := range f.native {
+				nb += len(f.native[i].pos.keys) + len(f.native[i].neg.keys)
+			}
+		}
+		need := [...]int{len(f.ordered), len(f.labels), len(f.counts), len(f.native), nb}
+		have := [...]int{cap(fs.ordered), cap(fs.labels), cap(fs.counts), cap(fs.native), cap(fs.bucketKeys)}
+		if !forGather {
+			need[3], need[4] = 0, 0
+		}
+		if need[0] <= have[0] && need[1] <= have[1] && need[2] <= have[2] && need[3] <= have[3] && need[4] <= have[4] {
+			fs.f = f
+			fs.ordered = append(fs.ordered[:0], f.ordered...)
+			fs.labels = append(fs.labels[:0], f.labels...)
+			fs.values = append(fs.values[:0], f.values...)
+			fs.counts = append(fs.counts[:0], f.counts...)
+			if forGather {
+				fs.keys = append(fs.keys[:0], f.keys...)
+				fs.native = fs.native[:0]
+				fs.bucketKeys, fs.bucketCounts = fs.bucketKeys[:0], fs.bucketCounts[:0]
+				for i := range f.native {
+					var h nativeHist
+					h, fs.bucketKeys, fs.bucketCounts = f.native[i].copyTo(fs.bucketKeys, fs.bucketCounts)
+					fs.native = append(fs.native, h)
+				}
+			}
+			f.store.mu.Unlock()
+			return true
+		}
+		f.store.mu.Unlock()
+		// A little room for series added in the meantime.
+		grow := func(n int) int { return n + n/16 + 64 }
+		fs.ordered = make([]int32, 0, grow(need[0]))
+		fs.labels = make([]string, 0, grow(need[1]))
+		fs.values = make([]float64, 0, grow(need[1]))
+		fs.counts = make([]uint64, 0, grow(need[2]))
+		if forGather {
+			fs.keys = make([]string, 0, grow(need[1]))
+			fs.native = make([]nativeHist, 0, grow(need[3]))
+			fs.bucketKeys = make([]int32, 0, grow(need[4]))
+			fs.bucketCounts = make([]uint64, 0, grow(need[4]))
+		}
+	}
+}
 
 // Write appends every family in the text exposition format 0.0.4, or in OpenMetrics 1.0
 // (without the final "# EOF", which the caller writes after all other families). It formats
 // and writes a snapshot without holding the store's lock, so a slow or stalled w delays
 // nothing but this call.
 func (s *Store) Write(w *bufio.Writer, openMetrics bool) error {
-	sn := s.snapshot(false)
-	defer s.release(sn)
 	buf := make([]byte, 0, 256)
-	for _, fs := range sn.families {
+	return s.eachFamily(false, func(fs *familySnapshot) error {
 		f := fs.f
 		metaName := f.name
 		if openMetrics && f.kind == Counter {
@@ -431,8 +544,8 @@ func (s *Store) Write(w *bufio.Writer, openMetrics bool) error {
 				return err
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func appendLabelsClose(buf []byte, labels string) []byte {
@@ -490,13 +603,10 @@ func escapeLabelValue(v string) string { return labelEscaper.Replace(v) }
 
 // Gather returns the store's families as protobuf messages, for the protobuf exposition
 // format (native histograms) and for tests. It is the slow path the text formats avoid, and
-// like Write it builds the messages from a snapshot, without the store's lock (a native
-// histogram is safe to read concurrently with observations).
+// like Write it builds the messages from a snapshot, without the store's lock.
 func (s *Store) Gather() ([]*dto.MetricFamily, error) {
-	sn := s.snapshot(true)
-	defer s.release(sn)
 	var out []*dto.MetricFamily
-	for _, fs := range sn.families {
+	err := s.eachFamily(true, func(fs *familySnapshot) error {
 		f := fs.f
 		mf := &dto.MetricFamily{Name: proto.String(f.name), Help: proto.String(f.help)}
 		switch f.kind {
@@ -507,19 +617,33 @@ func (s *Store) Gather() ([]*dto.MetricFamily, error) {
 		case Histogram:
 			mf.Type = dto.MetricType_HISTOGRAM.Enum()
 		}
+		stride := f.stride()
 		for _, slot := range fs.ordered {
 			m := &dto.Metric{}
 			switch f.kind {
 			case Histogram:
-				if err := fs.native[slot].Write(m); err != nil {
-					return nil, err
+				counts := fs.counts[int(slot)*stride : int(slot+1)*stride]
+				h := &dto.Histogram{
+					SampleCount:      proto.Uint64(counts[len(f.buckets)]),
+					SampleSum:        proto.Float64(fs.values[slot]),
+					Bucket:           make([]*dto.Bucket, len(f.buckets)),
+					CreatedTimestamp: timestamppb.New(time.Unix(0, fs.native[slot].created)),
 				}
+				var cum uint64
+				for b, bound := range f.buckets {
+					cum += counts[b]
+					h.Bucket[b] = &dto.Bucket{CumulativeCount: proto.Uint64(cum), UpperBound: proto.Float64(bound)}
+				}
+				if f.nopts.schema != math.MinInt32 {
+					fs.native[slot].write(h)
+				}
+				m.Histogram = h
 			case Gauge:
 				m.Gauge = &dto.Gauge{Value: proto.Float64(fs.values[slot])}
 			case Counter:
 				m.Counter = &dto.Counter{Value: proto.Float64(fs.values[slot])}
 			}
-			if f.kind != Histogram && len(f.labelNames) > 0 {
+			if len(f.labelNames) > 0 {
 				lv := strings.Split(fs.keys[slot], "\xff")
 				for _, i := range f.order {
 					m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(f.labelNames[i]), Value: proto.String(lv[i])})
@@ -528,6 +652,7 @@ func (s *Store) Gather() ([]*dto.MetricFamily, error) {
 			mf.Metric = append(mf.Metric, m)
 		}
 		out = append(out, mf)
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }

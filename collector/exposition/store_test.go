@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -107,5 +109,89 @@ func TestStoreRemovePrefix(t *testing.T) {
 	}
 	if seen["t1"] || !seen["t10"] || !seen["t2"] || len(seen) != 11 {
 		t.Errorf("targets left after removing t1: %v, want t0, t2..t10 and histograms", seen)
+	}
+}
+
+// Series of different families with the same labels share one copy of their key and label
+// text, and a removed series gives its copies up: a store emptied of its series keeps none.
+func TestStoreSharesLabelText(t *testing.T) {
+	st := NewStore()
+	probeLabels := []string{"vantage", "target", "ip_version"}
+	up := st.NewFamily("up", "h", Gauge, probeLabels, nil)
+	dur := st.NewFamily("duration", "h", Gauge, probeLabels, nil)
+	phase := st.NewFamily("phase", "h", Gauge, append(probeLabels, "phase"), nil)
+	for i := range 100 {
+		lv := []string{"ams", fmt.Sprint("t", i), "ip4"}
+		up.Set(1, lv...)
+		dur.Set(2, lv...)
+		phase.Set(3, append(lv, "dns")...)
+		phase.Set(4, append(lv, "connect")...)
+	}
+	// Per probe: one key and one text for up and duration together, two of each for phase.
+	if n := len(st.shared); n != 100*6 {
+		t.Errorf("%d shared strings, want %d", n, 100*6)
+	}
+	if a, b := up.labels[up.index["ams\xfft7\xffip4"]], dur.labels[dur.index["ams\xfft7\xffip4"]]; unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Errorf("up and duration keep separate copies of %q", a)
+	}
+	for i := range 50 {
+		lv := []string{"ams", fmt.Sprint("t", i), "ip4"}
+		up.Remove(lv...)
+		for _, f := range []*Family{dur, phase} {
+			f.RemovePrefix(lv)
+		}
+	}
+	if n := len(st.shared); n != 50*6 {
+		t.Errorf("%d shared strings after removing half the probes, want %d", n, 50*6)
+	}
+	for _, f := range []*Family{up, dur, phase} {
+		f.Reset()
+	}
+	if n := len(st.shared); n != 0 {
+		t.Errorf("%d shared strings left in an empty store", n)
+	}
+}
+
+// A Handle finds its series again without a lookup, and never writes to another series: not
+// after the caller changes the label values it passes, nor after its series was removed and
+// its slot given to another one.
+func TestHandleWritesTheRightSeries(t *testing.T) {
+	st := NewStore()
+	f := st.NewFamily("g", "h", Gauge, []string{"target", "pop"}, nil)
+	value := func(lv ...string) float64 {
+		slot, ok := f.index[seriesKey(lv)]
+		if !ok {
+			return math.NaN()
+		}
+		return f.values[slot]
+	}
+	var h Handle
+	f.SetCached(&h, 1, "a", "AMS")
+	f.SetCached(&h, 2, "a", "AMS")
+	if v := value("a", "AMS"); v != 2 || len(f.ordered) != 1 {
+		t.Fatalf("a/AMS = %v with %d series, want 2 with 1", v, len(f.ordered))
+	}
+	f.SetCached(&h, 3, "a", "FRA") // another series through the same handle
+	if a, b := value("a", "AMS"), value("a", "FRA"); a != 2 || b != 3 {
+		t.Fatalf("a/AMS = %v, a/FRA = %v; want 2 and 3", a, b)
+	}
+	f.Remove("a", "FRA")
+	f.Set(4, "b", "FRA") // takes the free slot the handle points at
+	f.SetCached(&h, 5, "a", "FRA")
+	if b, a := value("b", "FRA"), value("a", "FRA"); b != 4 || a != 5 {
+		t.Fatalf("b/FRA = %v, a/FRA = %v; want 4 and 5", b, a)
+	}
+	// Prefixes of one another are different series: "a" "AMS" is not "a\xffAMS" "".
+	if keyIs("a\xffAMS", []string{"a", "AM"}) || keyIs("a\xffAMS", []string{"a"}) || keyIs("", []string{""}) || !keyIs("a\xffAMS", []string{"a", "AMS"}) {
+		t.Error("keyIs matches a key it is not")
+	}
+	hf := st.NewFamily("h_seconds", "h", Histogram, []string{"target"}, &prometheus.HistogramOpts{Buckets: []float64{1}})
+	var hh Handle
+	for range 3 {
+		hf.ObserveCached(&hh, 0.5, "a")
+	}
+	hf.ObserveCached(&hh, 2, "b")
+	if n := hf.counts[int(hf.index["a"])*hf.stride()+1]; n != 3 {
+		t.Errorf("histogram a counted %d observations, want 3", n)
 	}
 }
