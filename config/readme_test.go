@@ -53,6 +53,18 @@ func TestREADMEConfigurationReference(t *testing.T) {
 		}
 	}
 
+	// The entries of resolvers: have their own table in the targets section.
+	_, targets, _ := strings.Cut(ref, "### `targets`")
+	targets, _, _ = strings.Cut(targets, "\n### ")
+	var resolverKeys []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `resolvers\\[\\]\\.([a-z_]+)` \\|").FindAllStringSubmatch(targets, -1) {
+		resolverKeys = append(resolverKeys, m[1])
+	}
+	slices.Sort(resolverKeys)
+	if want := schemaKeys(reflect.TypeFor[Resolver](), ""); !slices.Equal(resolverKeys, want) {
+		t.Errorf("README resolvers table documents %v; the schema has %v", resolverKeys, want)
+	}
+
 	_, defaults, _ := strings.Cut(ref, "### `defaults`")
 	defaults, _, _ = strings.Cut(defaults, "\n### ")
 	_, list, _ := strings.Cut(defaults, "Keys:")
