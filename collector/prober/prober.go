@@ -56,8 +56,8 @@ type Spec struct {
 	sniSet    bool        // tls.server_name was configured: it applies to every hop
 	rootCAs   *x509.CertPool
 	dns       *dnsResolver // the configured resolver; nil for the system's
-	pinned    netip.Addr // resolve: the address of the URL's host
-	host      string     // Host header override, "" for the URL's host
+	pinned    netip.Addr   // resolve: the address of the URL's host
+	host      string       // Host header override, "" for the URL's host
 	ident     *edge.Identifier
 	url       *url.URL // the target's URL, parsed by config
 
