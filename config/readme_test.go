@@ -95,3 +95,34 @@ func schemaKeys(typ reflect.Type, prefix string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// The worked example of the README's "Resolvers and client subnets" section is a valid
+// configuration that makes the probes it says it makes.
+func TestREADMEResolversExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(readme), "\n## Resolvers and client subnets\n")
+	if !ok {
+		t.Fatal("README.md has no Resolvers and client subnets section")
+	}
+	_, example, ok := strings.Cut(sec, "```yaml\n")
+	example, _, _ = strings.Cut(example, "```")
+	if !ok {
+		t.Fatal("the section has no yaml example")
+	}
+	cfg, err := Parse([]byte(example), "README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i, tg := range cfg.Targets {
+		for _, r := range cfg.Compiled.Targets[i].Resolvers {
+			got = append(got, tg.Name+"/"+r.Name)
+		}
+	}
+	if want := []string{"www/os", "www/isp", "www/public-ecs", "www/doh", "api/isp"}; !slices.Equal(got, want) {
+		t.Errorf("the example's probes are %v, want %v as the section says", got, want)
+	}
+}
