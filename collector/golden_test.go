@@ -15,6 +15,7 @@ import (
 	"github.com/popexporter/pop_exporter/collector/geoip"
 	"github.com/popexporter/pop_exporter/collector/geoip/geoiptest"
 	"github.com/popexporter/pop_exporter/collector/prober"
+	"github.com/popexporter/pop_exporter/config"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden-*.txt from the current output")
@@ -57,6 +58,8 @@ func testGoldenExposition(t *testing.T, detail Detail) {
 			if j%2 == 0 {
 				res.CacheAge = float64(j * 10)
 			}
+			// The system resolver's answer: an address, no rcode (only the full set shows it).
+			res.DNS = prober.DNSAnswer{Answered: true, Addr: netip.MustParseAddr("127.0.0.1")}
 			m.record(r, res)
 		}
 		m.record(r, prober.Result{Start: start.Add(10 * time.Minute), Duration: time.Second, CacheAge: -1, FailureReason: prober.ReasonTimeout})
@@ -86,6 +89,31 @@ func testGoldenExposition(t *testing.T, detail Detail) {
 	m.record(placedEdge, akamai)
 	akamai.Start, akamai.Edge.EdgeIP = start.Add(13*time.Minute), "192.0.2.27"
 	m.record(placedEdge, akamai)
+	// A configured resolver with a client subnet: its answers (address, rcode, ECS scope) in
+	// both sets, one series replaced as they change; past the cap of 3 the address becomes
+	// "other"; NXDOMAIN has no address; a timeout (no answer) leaves the last answer.
+	steered := testTarget(t, "steered", "http://cdn.example/")
+	steered.Resolvers = []config.Resolver{{Name: "isp", Server: "192.0.2.53", ECS: "198.51.100.0/24"}}
+	dnsRunner := newRecordingRunner(t, m, steered)
+	for j, a := range []prober.DNSAnswer{
+		{Answered: true, Addr: netip.MustParseAddr("192.0.2.10"), Rcode: "NOERROR", ECSScope: "24"},
+		{Answered: true, Addr: netip.MustParseAddr("192.0.2.11"), Rcode: "NOERROR", ECSScope: "24"},
+		{Answered: true, Addr: netip.MustParseAddr("192.0.2.12"), Rcode: "NOERROR", ECSScope: "20"},
+		{Answered: true, Addr: netip.MustParseAddr("192.0.2.13"), Rcode: "NOERROR", ECSScope: "0"},
+		{Answered: true, Rcode: "NXDOMAIN"},
+		{},
+	} {
+		res := prober.Result{Start: start.Add(time.Duration(j) * time.Minute), Duration: 50 * time.Millisecond, CacheAge: -1, DNS: a}
+		if a.Addr.IsValid() {
+			res = cloudflareResult("FRA", edge.CacheHit)
+			res.Start, res.TTFB, res.Duration, res.DNS = start.Add(time.Duration(j)*time.Minute), 20*time.Millisecond, 30*time.Millisecond, a
+		} else if a.Answered {
+			res.FailureReason = prober.ReasonDNS
+		} else {
+			res.FailureReason = prober.ReasonTimeout
+		}
+		m.record(dnsRunner, res)
+	}
 	m.metrics.vantageInfo.Set(1, "ams-office", "AMS", "Amsterdam", "NL", "EU", "52.3086", "4.7639")
 
 	for _, om := range []bool{false, true} {

@@ -21,7 +21,8 @@ func compiledTarget(target config.Target) config.CompiledTarget {
 
 func testSpec(t testing.TB, target config.Target) *prober.Spec {
 	t.Helper()
-	s, err := prober.NewSpec(target, compiledTarget(target), target.IPProtocols[0], "pop_exporter/test", nil)
+	c := compiledTarget(target)
+	s, err := prober.NewSpec(target, c, target.IPProtocols[0], c.Resolvers[0], "pop_exporter/test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 // Package collector schedules probes and records their results: a Manager keeps every probe
-// (target × IP family) on one schedule run by a bounded pool of workers (schedule.go), applies
+// (target × IP family × resolver) on one schedule run by a bounded pool of workers (schedule.go), applies
 // reloads without disturbing unchanged probes (manager.go), keeps each probe's PoP state
 // (state.go) and turns every probe result into metrics in one place (record.go), declared once
 // (metrics.go).
@@ -65,8 +65,8 @@ type Options struct {
 	GeoIP *geoip.Current
 }
 
-// Manager owns the probes of the current configuration: it schedules one probe per target
-// and IP family on a pool of workers (schedule.go), applies new configurations without
+// Manager owns the probes of the current configuration: it schedules one probe per target,
+// IP family and resolver on a pool of workers (schedule.go), applies new configurations without
 // disturbing unchanged probes, and records their results as metrics.
 type Manager struct {
 	opts    Options
@@ -136,7 +136,9 @@ type runner struct {
 	baseLoc      geo.Location
 	baseLocated  bool
 	handles      seriesHandles
-	labelsPrefix []string // vantage, target, ip_version
+	answerAddrs  capSet   // address label values of pop_probe_dns_answer_info
+	answerLabels []string // label values of this probe's pop_probe_dns_answer_info series
+	labelsPrefix []string // vantage, target, ip_version, resolver
 	scratch      []string // label values of one store call (see labels)
 }
 
@@ -203,12 +205,19 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		}
 		owned++
 		longest = max(longest, time.Duration(t.Interval))
+		c := cfg.Compiled.Targets[i]
+		resolvers := c.Resolvers
+		if len(resolvers) == 0 { // a configuration built by hand rather than by config.Parse
+			resolvers = config.CompileResolvers(&t)
+		}
 		for _, proto := range t.IPProtocols {
-			s, err := prober.NewSpec(t, cfg.Compiled.Targets[i], proto, m.opts.UserAgent, ident)
-			if err != nil {
-				return err
+			for _, r := range resolvers {
+				s, err := prober.NewSpec(t, c, proto, r, m.opts.UserAgent, ident)
+				if err != nil {
+					return err
+				}
+				specs[s.Key] = s
 			}
-			specs[s.Key] = s
 		}
 	}
 	v := resolveVantage(cfg.Vantage)
@@ -371,7 +380,8 @@ func newRunner(s *prober.Spec, v vantage) *runner {
 		pops:         capSet{},
 		shields:      capSet{},
 		edgeIPs:      capSet{},
-		labelsPrefix: []string{v.name, s.Target.Name, s.IPVersion},
+		answerAddrs:  capSet{},
+		labelsPrefix: []string{v.name, s.Target.Name, s.IPVersion, s.Resolver},
 	}
 	r.spec.Store(s)
 	return r
@@ -384,7 +394,7 @@ func (m *Manager) startRunner(s *prober.Spec) {
 	r.ctx, r.cancel = ctx, cancel
 	if window, capped := baselineProbes(s.Target); capped {
 		level.Warn(m.logger).Log("msg", "baseline_window is longer than the probes the exporter keeps; the baseline covers the last probes only",
-			"target", s.Target.Name, "ip_version", s.IPVersion, "baseline_window", time.Duration(s.Target.BaselineWindow),
+			"target", s.Target.Name, "ip_version", s.IPVersion, "resolver", s.Resolver, "baseline_window", time.Duration(s.Target.BaselineWindow),
 			"interval", time.Duration(s.Target.Interval), "probes", window,
 			"covers", time.Duration(window)*time.Duration(s.Target.Interval))
 	}
@@ -465,7 +475,7 @@ func (m *Manager) runProbe(ctx context.Context, s *prober.Spec) (res prober.Resu
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
-			level.Error(m.logger).Log("msg", "probe panicked", "target", s.Target.Name, "ip_version", s.IPVersion,
+			level.Error(m.logger).Log("msg", "probe panicked", "target", s.Target.Name, "ip_version", s.IPVersion, "resolver", s.Resolver,
 				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			res = prober.Result{Start: start, Duration: time.Since(start), CacheAge: -1,
 				FailureReason: prober.ReasonPanic, Err: fmt.Errorf("probe panicked: %v", p)}

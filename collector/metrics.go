@@ -13,7 +13,7 @@ import (
 const namespace = "pop"
 
 // probeLabels are carried by every per-probe series (the metrics contract).
-var probeLabels = []string{"vantage", "target", "ip_version"}
+var probeLabels = []string{"vantage", "target", "ip_version", "resolver"}
 
 // ttfbBuckets suit web latency from a few milliseconds (a PoP next door) to seconds (an
 // origin fetch across an ocean, a timeout), finest where PoP distance shows: 10-300 ms.
@@ -81,6 +81,7 @@ type metrics struct {
 	expectedPoP   *exposition.Family
 	maxDistance   *exposition.Family
 	cacheAge      *exposition.Family
+	dnsAnswerInfo *exposition.Family
 	vantageInfo   *exposition.Family
 	perProbe      []*exposition.Family // the families that start with probeLabels
 
@@ -153,6 +154,8 @@ func newMetrics(st *exposition.Store, detail Detail) *metrics {
 	m.expectedPoP = probe("probe_expected_pop", "1 if the PoP that answered last is in expected_pops, 0 if not; absent when expected_pops is not set.", G)
 	m.maxDistance = probe("probe_max_distance_meters", "max_distance_km of the target, in meters; absent when not set.", G)
 	m.cacheAge = probe("probe_cache_age_seconds", "Age header of the last response, when present.", G)
+	m.dnsAnswerInfo = probe("probe_dns_answer_info", "What the probe's resolver last answered for the target's host: the address dialled (capped per probe like edge_ip), the DNS rcode (empty for the system resolver) and the EDNS Client Subnet scope prefix length (empty when the answer carried none); always 1. For the system resolver only with --metrics.detail=full.", G,
+		"address", "rcode", "ecs_scope")
 	m.vantageInfo = family("vantage_info", "Where this exporter stands; always 1.", G,
 		[]string{"vantage", "code", "city", "country", "continent", "latitude", "longitude"}, nil)
 
@@ -162,7 +165,7 @@ func newMetrics(st *exposition.Store, detail Detail) *metrics {
 	fileHelp := "1 if the last version of this target file is in use, 0 if it could not be used (its previous targets keep running); one series per file target_files matches."
 	m.targetFileLoaded = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: own("gauge", "target_file_last_load_successful", fileHelp, "file"), Help: fileHelp},
 		[]string{"file"})
-	m.targets = gauge("targets", "Probes of this replica: the targets of its shard times their IP families.")
+	m.targets = gauge("targets", "Probes of this replica: the targets of its shard times their IP families and resolvers.")
 	shardHelp := "This replica's shard: it probes the targets whose name rendezvous-hashes to index among total replicas; always 1."
 	m.shardInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: own("gauge", "shard_info", shardHelp, "index", "total"), Help: shardHelp},
 		[]string{"index", "total"})

@@ -42,7 +42,10 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	if !res.Success {
 		mt.failures.Add(1, r.labels(res.FailureReason)...)
 		level.Debug(m.logger).Log("msg", "probe failed", "target", s.Target.Name, "ip_version", s.IPVersion,
-			"reason", res.FailureReason, "err", res.Err)
+			"resolver", s.Resolver, "reason", res.FailureReason, "rcode", res.DNS.Rcode, "err", res.Err)
+	}
+	if res.DNS.Answered && (!s.SystemResolver || m.opts.Detail == DetailFull) {
+		m.recordDNSAnswer(r, res.DNS)
 	}
 	if !res.Responded {
 		return // nothing answered: the last edge stays the last edge
@@ -127,6 +130,26 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	if expected := s.Target.ExpectedPoPs; len(expected) > 0 {
 		mt.expectedPoP.SetCached(&h.expectedPoP, boolFloat(slices.Contains(expected, e.PoP)), lv...)
 	}
+}
+
+// recordDNSAnswer sets the probe's one pop_probe_dns_answer_info series to what its resolver
+// answered, replacing the previous one when a value changed. The address is capped per probe
+// like edge_ip on pop_probe_edge_info; the rcode is one of the DNS rcode names and the scope a
+// number from 0 to 255, both bounded.
+func (m *Manager) recordDNSAnswer(r *runner, a prober.DNSAnswer) {
+	addr := ""
+	if a.Addr.IsValid() {
+		addr = r.answerAddrs.cap(a.Addr.String(), m.opts.MaxPoPsPerProbe)
+	}
+	if l := r.answerLabels; l != nil {
+		if n := len(l); l[n-3] == addr && l[n-2] == a.Rcode && l[n-1] == a.ECSScope {
+			m.metrics.dnsAnswerInfo.SetCached(&r.handles.dnsAnswer, 1, l...)
+			return
+		}
+	}
+	labels := append(slices.Clone(r.labelsPrefix), addr, a.Rcode, a.ECSScope)
+	r.answerLabels = replaceSeries(m.metrics.dnsAnswerInfo.Remove, r.answerLabels, labels)
+	m.metrics.dnsAnswerInfo.SetCached(&r.handles.dnsAnswer, 1, labels...)
 }
 
 // The pop_source label values of pop_probe_edge_info: where the pop label came from.
@@ -243,7 +266,7 @@ func (r *runner) labels(extra ...string) []string {
 // one per series it writes on every probe.
 type seriesHandles struct {
 	success, duration, statusCode, responses, ttfb, cacheAge, edgeInfo, distance,
-	baselineInfo, shiftDistance, popChanges, lastPoPChange, expectedPoP exposition.Handle
+	baselineInfo, shiftDistance, popChanges, lastPoPChange, expectedPoP, dnsAnswer exposition.Handle
 	phaseLast [prober.NumPhases]exposition.Handle
 	// Which of the series that come and go exist.
 	hasPhase    [prober.NumPhases]bool

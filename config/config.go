@@ -72,6 +72,20 @@ type Settings struct {
 	// source_ip_address: a multi-homed host (several uplinks, a VPN) is one vantage per
 	// address. "" lets the system choose. Its family must be the probes' (ip_protocols).
 	SourceAddress string `yaml:"source_address,omitempty"`
+	// Resolvers are the DNS resolvers the target is probed through, each a probe of its own
+	// (label resolver). Empty: the target's dns_server, else the system resolver (see
+	// CompileResolvers). A target that sets resolve or dns_server does not inherit them.
+	Resolvers []Resolver `yaml:"resolvers,omitempty"`
+}
+
+// Resolver is one named DNS resolver of the resolvers list.
+type Resolver struct {
+	Name string `yaml:"name"` // value of the resolver label; unique within the list
+	// Server is host[:port] (port 53 when left out), an https:// URL (DNS over HTTPS), or
+	// "system" for the operating system's resolver.
+	Server    string `yaml:"server"`
+	Transport string `yaml:"transport,omitempty"` // udp (default), tcp or https; https by default for an https:// server
+	ECS       string `yaml:"ecs,omitempty"`       // EDNS Client Subnet prefix (RFC 7871) sent with every query
 }
 
 // Defaults is the defaults section, applied to every target that does not set its own value.
@@ -91,7 +105,7 @@ type Target struct {
 	Settings `yaml:",inline"`
 
 	Resolve       string    `yaml:"resolve,omitempty"`       // IP to connect to instead of DNS
-	DNSServer     string    `yaml:"dns_server,omitempty"`    // host:port of a resolver; "" = system
+	DNSServer     string    `yaml:"dns_server,omitempty"`    // host:port of a resolver, short for resolvers: [{name: default, server: …}]
 	TLS           TLSConfig `yaml:"tls,omitempty"`           // server_name, ca_file, insecure_skip_verify
 	ExpectedPoPs  []string  `yaml:"expected_pops,omitempty"` // uppercase after load
 	MaxDistanceKM float64   `yaml:"max_distance_km,omitempty"`
@@ -125,6 +139,9 @@ type Compiled struct {
 type CompiledTarget struct {
 	URL     *url.URL       // Target.URL parsed: scheme http or https, host set
 	RootCAs *x509.CertPool // the certificates of TLS.CAFile; nil when it is empty (system roots)
+	// Resolvers are the target's effective resolvers, each a probe of its own: never empty
+	// (see CompileResolvers).
+	Resolvers []CompiledResolver
 }
 
 // Duration is a time.Duration written as a Prometheus-style string ("15s", "1m30s").

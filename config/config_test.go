@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -72,6 +74,19 @@ func TestInvalidConfigs(t *testing.T) {
 		"source-address-defaults-family": `:2: defaults.source_address: address 127.0.0.2 is ip4, but target "both" probes ip6`,
 		"dns-server":                     `:4: targets[0].dns_server: "1.1.1.1" is not host:port: address 1.1.1.1: missing port in address`,
 		"dns-server-port":                `:4: targets[0].dns_server: "[2606:4700:4700::1111]:dns" is not host:port: invalid port "dns"`,
+		"resolver-name":                  `:7: targets[0].resolvers[1].name: invalid name "my resolver": must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`,
+		"resolver-duplicate":             `:7: defaults.resolvers[2].name: duplicate resolver name "local" (first at line 3)`,
+		"resolver-server":                `:6: targets[0].resolvers[0].server: "1.1.1.1:dns" is not host:port: invalid port "dns"`,
+		"resolver-transport":             `:7: targets[0].resolvers[0].transport: unknown transport "quic" (want udp, tcp or https)`,
+		"resolver-https-url":             `:7: targets[0].resolvers[0].server: transport https needs an https:// URL such as https://dns.example/dns-query, got "1.1.1.1:443"`,
+		"resolver-url-udp":               `:6: targets[0].resolvers[0].server: "https://dns.example/dns-query" is a URL, which only transport https takes (want host:port for udp)`,
+		"resolver-ecs":                   `:7: targets[0].resolvers[0].ecs: invalid prefix "203.0.113.0": want an address and a length such as 203.0.113.0/24 or 2001:db8::/56`,
+		"resolver-ecs-long":              `:5: defaults.resolvers[0].ecs: source prefix /64 is longer than /56, the most sent for an IPv6 client subnet (as public resolvers do)`,
+		"resolver-ecs-system":            `:7: targets[0].resolvers[0].ecs: the system resolver cannot send an EDNS Client Subnet option`,
+		"resolver-system-transport":      `:7: targets[0].resolvers[0].transport: the system resolver has no transport of its own`,
+		"resolver-dns-server":            `:4: targets[0].dns_server: set either dns_server or resolvers, not both (dns_server is short for one resolver)`,
+		"resolver-resolve":               `:6: targets[0].resolvers: resolve pins the address, so no resolver would be asked: set either resolve or resolvers`,
+		"resolvers-empty":                `:4: targets[0].resolvers: must list at least one resolver (leave the key out for the system resolver)`,
 		"expected-pops":                  `:4: targets[0].expected_pops[1]: invalid PoP code "FRA-1": must match ^[A-Za-z0-9]{2,16}$`,
 		"max-distance":                   `:4: targets[0].max_distance_km: must be a number >= 0, got -1`,
 		"body-size-limit":                `:4: targets[0].body_size_limit: must be between 1 and 16MiB, got 32MiB`,
@@ -187,13 +202,34 @@ func TestValidFull(t *testing.T) {
 			ValidStatusCodes: []int{200},
 			IPProtocols:      []string{"ip4", "ip6"},
 			BaselineWindow:   Duration(time.Hour),
+			Resolvers: []Resolver{{Name: "os", Server: "system"},
+				{Name: "local", Server: "127.0.0.53", Transport: "tcp", ECS: "203.0.113.77/24"},
+				{Name: "doh", Server: "https://127.0.0.1:8443/dns-query"}},
 		},
 	})
 	if u := cfg.Compiled.Targets[1]; u.URL.Port() != "8080" || u.RootCAs != nil {
 		t.Errorf("compiled URL port = %q, want 8080; RootCAs %v, want nil (system roots)", u.URL.Port(), u.RootCAs)
 	}
 
+	// The resolvers as the probes use them: the port defaulted, the client subnet masked,
+	// the transport of an https:// URL https.
+	doh, _ := url.Parse("https://127.0.0.1:8443/dns-query")
+	if got, want := cfg.Compiled.Targets[1].Resolvers, []CompiledResolver{{Name: "os"},
+		{Name: "local", Transport: "tcp", Addr: "127.0.0.53:53", ECS: netip.MustParsePrefix("203.0.113.0/24")},
+		{Name: "doh", Transport: "https", URL: doh}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("compiled resolvers\n got: %+v\nwant: %+v", got, want)
+	}
+	// www sets dns_server (and resolve): it inherits no resolvers; dns_server is its one,
+	// named default.
+	if got, want := cfg.Compiled.Targets[0].Resolvers, []CompiledResolver{{Name: "default", Transport: "udp", Addr: "127.0.0.1:53"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("dns_server: compiled resolvers %+v, want %+v", got, want)
+	}
+
 	v6 := cfg.Targets[2]
+	if got, want := cfg.Compiled.Targets[2].Resolvers, []CompiledResolver{{Name: "v6", Transport: "udp", Addr: "[::1]:5353",
+		ECS: netip.MustParsePrefix("2001:db8:aa00::/56")}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("v6-only: compiled resolvers %+v, want %+v", got, want)
+	}
 	if !slices.Equal(v6.IPProtocols, []string{"ip6"}) || v6.Timeout != Duration(5*time.Second) || v6.Interval != Duration(2*time.Minute) {
 		t.Errorf("v6-only: ip_protocols %v timeout %s interval %s, want [ip6] 5s 2m", v6.IPProtocols, v6.Timeout, v6.Interval)
 	}

@@ -146,6 +146,13 @@ func applyTargetDefaults(targets []Target, def *Settings, d *decoder) {
 		inherit(d, &t.ValidStatusCodes, &def.ValidStatusCodes, nil)
 		inherit(d, &t.BaselineWindow, &def.BaselineWindow, defaultBaselineWindow)
 		inherit(d, &t.SourceAddress, &def.SourceAddress, "")
+		// A target's own dns_server or resolve says how it resolves: the defaults' resolvers
+		// are not inherited then (dns_server is short for a resolvers list of its own; a
+		// pinned address asks no resolver).
+		if t.DNSServer == "" && t.Resolve == "" {
+			inherit(d, &t.Resolvers, &def.Resolvers, nil)
+		}
+		t.Resolvers = slices.Clone(t.Resolvers)
 
 		// A pinned address can only be reached over its own family, so unless the target
 		// itself lists ip_protocols, the address decides.

@@ -53,6 +53,18 @@ func TestREADMEConfigurationReference(t *testing.T) {
 		}
 	}
 
+	// The entries of resolvers: have their own table in the targets section.
+	_, targets, _ := strings.Cut(ref, "### `targets`")
+	targets, _, _ = strings.Cut(targets, "\n### ")
+	var resolverKeys []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `resolvers\\[\\]\\.([a-z_]+)` \\|").FindAllStringSubmatch(targets, -1) {
+		resolverKeys = append(resolverKeys, m[1])
+	}
+	slices.Sort(resolverKeys)
+	if want := schemaKeys(reflect.TypeFor[Resolver](), ""); !slices.Equal(resolverKeys, want) {
+		t.Errorf("README resolvers table documents %v; the schema has %v", resolverKeys, want)
+	}
+
 	_, defaults, _ := strings.Cut(ref, "### `defaults`")
 	defaults, _, _ = strings.Cut(defaults, "\n### ")
 	_, list, _ := strings.Cut(defaults, "Keys:")
@@ -82,4 +94,35 @@ func schemaKeys(typ reflect.Type, prefix string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// The worked example of the README's "Resolvers and client subnets" section is a valid
+// configuration that makes the probes it says it makes.
+func TestREADMEResolversExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(readme), "\n## Resolvers and client subnets\n")
+	if !ok {
+		t.Fatal("README.md has no Resolvers and client subnets section")
+	}
+	_, example, ok := strings.Cut(sec, "```yaml\n")
+	example, _, _ = strings.Cut(example, "```")
+	if !ok {
+		t.Fatal("the section has no yaml example")
+	}
+	cfg, err := Parse([]byte(example), "README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i, tg := range cfg.Targets {
+		for _, r := range cfg.Compiled.Targets[i].Resolvers {
+			got = append(got, tg.Name+"/"+r.Name)
+		}
+	}
+	if want := []string{"www/os", "www/isp", "www/public-ecs", "www/doh", "api/isp"}; !slices.Equal(got, want) {
+		t.Errorf("the example's probes are %v, want %v as the section says", got, want)
+	}
 }

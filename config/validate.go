@@ -151,6 +151,11 @@ func validateSettings(d *decoder, prefix string, s *Settings) error {
 			return d.at(prefix+".source_address", "invalid IP address %q", s.SourceAddress)
 		}
 	}
+	if d.written[&s.Resolvers] {
+		if err := validateResolvers(d, prefix+".resolvers", s.Resolvers); err != nil {
+			return err
+		}
+	}
 	if d.written[&s.IPProtocols] {
 		p := prefix + ".ip_protocols"
 		if len(s.IPProtocols) == 0 {
@@ -316,18 +321,34 @@ func (l targetList) validateTarget(targets []Target, i int, compiled *CompiledTa
 		if err := checkHostPort(t.DNSServer); err != nil {
 			return d.at(p+".dns_server", "%q is not host:port: %w", t.DNSServer, err)
 		}
+		if d.written[&t.Resolvers] {
+			return d.at(p+".dns_server", "set either dns_server or resolvers, not both (dns_server is short for one resolver)")
+		}
 	}
+	if t.Resolve != "" && d.written[&t.Resolvers] {
+		return d.at(p+".resolvers", "resolve pins the address, so no resolver would be asked: set either resolve or resolvers")
+	}
+	compiled.Resolvers = CompileResolvers(t)
 	if t.TLS.CAFile != "" {
 		// Relative to the directory of the file it is written in (as in Prometheus), so that
 		// a config and its CA can move together.
 		if !filepath.IsAbs(t.TLS.CAFile) && l.dir != "" {
 			t.TLS.CAFile = filepath.Join(l.dir, t.TLS.CAFile)
 		}
-		pool, err := loadCAFile(t.TLS.CAFile)
+		pool, pem, err := loadCAFile(t.TLS.CAFile)
 		if err != nil {
 			return d.at(p+".tls.ca_file", "%w", err)
 		}
 		compiled.RootCAs = pool
+		var doh *x509.CertPool
+		for j := range compiled.Resolvers {
+			if r := &compiled.Resolvers[j]; r.Transport == TransportHTTPS {
+				if doh == nil {
+					doh = dohRootCAs(pem)
+				}
+				r.RootCAs = doh
+			}
+		}
 	}
 	for j, pop := range t.ExpectedPoPs {
 		pj := fmt.Sprintf("%s.expected_pops[%d]", p, j)
@@ -423,16 +444,16 @@ func checkHostPort(s string) error {
 
 // loadCAFile reads a PEM CA bundle at load time, so that a probe never fails later on a CA
 // file that was fine when the config was checked; a reload reads it again.
-func loadCAFile(path string) (*x509.CertPool, error) {
+func loadCAFile(path string) (*x509.CertPool, []byte, error) {
 	pem, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read CA file: %w", err)
+		return nil, nil, fmt.Errorf("cannot read CA file: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("no PEM certificate found in %s", path)
+		return nil, nil, fmt.Errorf("no PEM certificate found in %s", path)
 	}
-	return pool, nil
+	return pool, pem, nil
 }
 
 // compileRule compiles a user rule with the edge package, which owns what a valid rule is;

@@ -125,8 +125,9 @@ func (r *firstByteReader) Read(p []byte) (int, error) {
 }
 
 // roundTrip sends one request on a fresh connection and reads the response head, adding the
-// time of each phase to res. The caller reads the body and closes the hop.
-func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result) (*hop, error) {
+// time of each phase to res. first is the probe's first request (to the target's own host),
+// whose DNS answer res.DNS records. The caller reads the body and closes the hop.
+func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result, first bool) (*hop, error) {
 	hostname, port := rq.url.Hostname(), rq.url.Port()
 	if port == "" {
 		port = "80"
@@ -135,7 +136,7 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result) (*hop, er
 		}
 	}
 
-	addrs, err := s.resolve(ctx, hostname, rq.own, res)
+	addrs, err := s.resolve(ctx, hostname, rq.own, res, first)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +164,9 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result) (*hop, er
 	res.Happened[PhaseConnect] = true
 	if err != nil {
 		return nil, failAt(ctx, ReasonConnect, err)
+	}
+	if first && res.DNS.Answered {
+		res.DNS.Addr = addr
 	}
 	// The connection obeys the probe's deadline, and ends at once when the probe is cancelled
 	// (a reload or shutdown): every read and write below returns instead of blocking.
@@ -236,24 +240,28 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result) (*hop, er
 
 // resolve returns the addresses to dial for hostname: the pinned address for the target's own
 // host, the literal for an IP URL, otherwise a fresh lookup on the probe's family through the
-// target's resolver (Go's resolver keeps no cache).
-func (s *Spec) resolve(ctx context.Context, hostname string, own bool, res *Result) ([]netip.Addr, error) {
+// probe's resolver (neither Go's resolver nor the configured ones keep a cache). On the first
+// request the answer goes to res.DNS.
+func (s *Spec) resolve(ctx context.Context, hostname string, own bool, res *Result, first bool) ([]netip.Addr, error) {
 	if own && s.pinned.IsValid() {
 		return []netip.Addr{s.pinned}, nil
 	}
 	if a, err := netip.ParseAddr(hostname); err == nil {
 		return []netip.Addr{a}, nil
 	}
+	var ans *DNSAnswer
+	if first {
+		ans = &res.DNS
+	}
+	if s.dns != nil {
+		return s.resolveWith(ctx, hostname, res, ans)
+	}
 	network := "ip4"
 	if s.network == "tcp6" {
 		network = "ip6"
 	}
-	r := s.resolver
-	if r == nil {
-		r = net.DefaultResolver
-	}
 	start := time.Now()
-	addrs, err := r.LookupNetIP(ctx, network, hostname)
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, network, hostname)
 	res.Phases[PhaseDNS] += time.Since(start)
 	res.Happened[PhaseDNS] = true
 	if err != nil {
@@ -261,6 +269,26 @@ func (s *Spec) resolve(ctx context.Context, hostname string, own bool, res *Resu
 	}
 	if len(addrs) == 0 {
 		return nil, failAt(ctx, ReasonDNS, &net.DNSError{Err: "no " + network + " address", Name: hostname, IsNotFound: true})
+	}
+	if ans != nil {
+		ans.Answered, ans.Addr = true, addrs[0]
+	}
+	return addrs, nil
+}
+
+// resolveWith looks hostname up through the probe's configured resolver. Whatever goes wrong
+// there, the resolver not answering in the probe's time included, is a dns failure: the
+// resolver label says which resolver, and the debug log its error and rcode.
+func (s *Spec) resolveWith(ctx context.Context, hostname string, res *Result, ans *DNSAnswer) ([]netip.Addr, error) {
+	start := time.Now()
+	addrs, err := s.dns.lookup(ctx, s, hostname, ans)
+	res.Phases[PhaseDNS] += time.Since(start)
+	res.Happened[PhaseDNS] = true
+	if ans != nil && len(addrs) > 0 {
+		ans.Addr = addrs[0]
+	}
+	if err != nil {
+		return nil, &phaseError{reason: ReasonDNS, err: err}
 	}
 	return addrs, nil
 }

@@ -39,20 +39,25 @@ const (
 // Spec is everything one probe (a target on one IP family) needs, prepared once when a config
 // is applied, so a probe run does no parsing or file reading.
 type Spec struct {
-	// Key identifies the probe across reloads: "<target>/<ip_version>".
+	// Key identifies the probe across reloads: "<target>/<ip_version>/<resolver>".
 	Key string
 	// Target is the configured target, with every field at its effective value.
 	Target config.Target
 	// IPVersion is the ip_version label value, "4" or "6".
 	IPVersion string
+	// Resolver is the resolver label value: the name of the resolver the probe asks.
+	Resolver string
+	// SystemResolver says the probe asks the operating system's resolver, which exposes no
+	// rcode or client subnet scope.
+	SystemResolver bool
 
 	network   string      // "tcp4" or "tcp6"
 	tlsConfig *tls.Config // for the URL's host, when it is https; ServerName set
 	sniSet    bool        // tls.server_name was configured: it applies to every hop
 	rootCAs   *x509.CertPool
-	resolver  *net.Resolver
-	pinned    netip.Addr // resolve: the address of the URL's host
-	host      string     // Host header override, "" for the URL's host
+	dns       *dnsResolver // the configured resolver; nil for the system's
+	pinned    netip.Addr   // resolve: the address of the URL's host
+	host      string       // Host header override, "" for the URL's host
 	ident     *edge.Identifier
 	url       *url.URL // the target's URL, parsed by config
 
@@ -62,10 +67,11 @@ type Spec struct {
 	source                          netip.Addr // source_address: the local address to connect from; invalid = any
 }
 
-// NewSpec prepares the probe of target t on one IP family ("ip4" or "ip6"); c holds what config
-// compiled for t (its parsed URL and CA pool). userAgent is sent unless the target sets its own
-// User-Agent header; ident identifies the edge of each response (nil: built-in rules only).
-func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, userAgent string, ident *edge.Identifier) (*Spec, error) {
+// NewSpec prepares the probe of target t on one IP family ("ip4" or "ip6") through resolver r,
+// one of c.Resolvers (the zero value is the system resolver); c holds what config compiled for
+// t (its parsed URL and CA pool). userAgent is sent unless the target sets its own User-Agent
+// header; ident identifies the edge of each response (nil: built-in rules only).
+func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol string, r config.CompiledResolver, userAgent string, ident *edge.Identifier) (*Spec, error) {
 	if ident == nil {
 		ident = edge.NewIdentifier(nil)
 	}
@@ -81,7 +87,11 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, userAgent str
 	default:
 		return nil, fmt.Errorf("target %q: unknown ip protocol %q", t.Name, ipProtocol)
 	}
-	s.Key = t.Name + "/" + s.IPVersion
+	s.Resolver, s.SystemResolver = r.Name, r.System()
+	if s.Resolver == "" {
+		s.Resolver = config.SystemResolver
+	}
+	s.Key = t.Name + "/" + s.IPVersion + "/" + s.Resolver
 	if t.SourceAddress != "" {
 		// config checked the address and that its family is the probe's.
 		a, err := netip.ParseAddr(t.SourceAddress)
@@ -115,14 +125,13 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, userAgent str
 	if c.URL.Scheme == "https" { // prepared once; a plain-HTTP target makes one only if redirected to HTTPS
 		s.tlsConfig = s.newTLSConfig(c.URL.Hostname())
 	}
-	if t.DNSServer != "" {
-		server := t.DNSServer
-		s.resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			// The lookup leaves from the source address too, if the server's family allows:
-			// a vantage's resolver path is part of what it sees.
-			d := net.Dialer{LocalAddr: s.localAddr(network, server)}
-			return d.DialContext(ctx, network, server)
-		}}
+	if !r.System() {
+		if r.Transport == config.TransportHTTPS && r.URL == nil {
+			return nil, fmt.Errorf("target %q: resolver %q: no DNS-over-HTTPS URL", t.Name, r.Name)
+		}
+		// The lookups leave from the source address too, if the server's family allows: a
+		// vantage's resolver path is part of what it sees.
+		s.dns = newDNSResolver(s, r)
 	}
 	return s, nil
 }
@@ -183,7 +192,7 @@ func (s *Spec) Run(ctx context.Context) Result {
 	var h *hop
 	for redirects := 0; ; redirects++ {
 		var err error
-		if h, err = s.roundTrip(ctx, rq, &res); err != nil {
+		if h, err = s.roundTrip(ctx, rq, &res, redirects == 0); err != nil {
 			return fail(err)
 		}
 		next, err := s.redirect(h.resp, rq, redirects)

@@ -28,7 +28,11 @@ func testSpec(t testing.TB, target config.Target) *Spec {
 
 func testSpecCompiled(t testing.TB, target config.Target, c config.CompiledTarget) *Spec {
 	t.Helper()
-	s, err := NewSpec(target, c, target.IPProtocols[0], "pop_exporter/test", nil)
+	var r config.CompiledResolver // the system resolver
+	if len(c.Resolvers) > 0 {
+		r = c.Resolvers[0]
+	}
+	s, err := NewSpec(target, c, target.IPProtocols[0], r, "pop_exporter/test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,9 @@ type Result struct {
 	EdgeAddr netip.Addr
 	// CacheAge is the Age header in seconds, -1 when absent or unparseable.
 	CacheAge float64
+	// DNS is what the probe's resolver answered for the target's host on the first request;
+	// zero when no lookup happened (an IP URL, a pinned address).
+	DNS DNSAnswer
 
 	Success       bool
 	FailureReason string // one of the Reason* constants when !Success

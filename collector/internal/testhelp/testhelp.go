@@ -38,10 +38,11 @@ func Target(t testing.TB, name, rawURL string) config.Target {
 	}
 }
 
-// Compiled is what config.Parse compiles for target: its parsed URL, and no CA pool.
+// Compiled is what config.Parse compiles for target: its parsed URL, its resolvers, and no CA
+// pool.
 func Compiled(target config.Target) config.CompiledTarget {
 	u, _ := url.Parse(target.URL) // Target checked it
-	return config.CompiledTarget{URL: u}
+	return config.CompiledTarget{URL: u, Resolvers: config.CompileResolvers(&target)}
 }
 
 // DelayServer answers every request after waiting exactly d before its first byte.
