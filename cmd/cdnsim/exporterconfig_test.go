@@ -211,9 +211,21 @@ func TestExporterConfigDNS(t *testing.T) {
 	}
 	urls := map[string]string{}
 	pops := map[string][]string{}
-	for _, tg := range cfg.Targets {
+	resolvers := map[string][]string{}
+	for i, tg := range cfg.Targets {
 		urls[tg.Name] = tg.URL
 		pops[tg.Name] = tg.ExpectedPoPs
+		for _, r := range cfg.Compiled.Targets[i].Resolvers {
+			resolvers[tg.Name] = append(resolvers[tg.Name], r.Name)
+		}
+	}
+	// The exporter probes a DNS-steered target through every resolver and subnet, and the
+	// others through the system resolver only.
+	if got, want := resolvers["cf-dns"], []string{"local", "far", "ecs-sin"}; !slices.Equal(got, want) {
+		t.Errorf("cf-dns is probed through %v, want %v", got, want)
+	}
+	if got := resolvers["cf-anycast"]; !slices.Equal(got, []string{"system"}) {
+		t.Errorf("cf-anycast is probed through %v, want [system]", got)
 	}
 	for name, want := range map[string]string{
 		"cf-dns":         "https://cf-dns.cdnsim.test:8443/cf-dns/",
@@ -232,7 +244,7 @@ func TestExporterConfigDNS(t *testing.T) {
 	}
 
 	got := exporterResolvers(sc, 8053)
-	want := []ExporterResolver{
+	want := []config.Resolver{
 		{Name: "local", Server: "127.0.53.1:8053"},
 		{Name: "far", Server: "127.0.53.2:8053", Transport: "tcp"},
 		{Name: "ecs-sin", Server: "127.0.53.1:8053", ECS: "203.0.113.0/24"},
