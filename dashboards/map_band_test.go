@@ -12,15 +12,21 @@ import (
 // ringEntryRE finds one entry of the per-CDN ring table of the overview map's PoP query.
 var ringEntryRE = regexp.MustCompile(`label_replace\(vector\((\d+)\), "cdn", "([a-z0-9_-]+)", "", ""\)`)
 
-// TestMapShowsEveryCDNAndVantage: on the overview map the PoPs of different CDNs in one city
-// share coordinates, so one circle per PoP would hide the others. Each CDN is drawn as a ring
-// of its own size and colour (the query gives each row its CDN's ring number, the layer sizes
-// and colours by it, value mappings name the CDN and give its colour), rings are nearly
-// transparent so inner ones show, every built-in CDN has a ring of its own and any other CDN
-// (a user rule) the outermost, and each row is one vantage's PoP, so the tooltip says which
-// vantage it serves.
+// TestMapShowsEveryCDNAndVantage: on a map the PoPs of different CDNs in one city share
+// coordinates, so one circle per PoP would hide the others. Each CDN is drawn as a ring of its
+// own size (the query gives each row its CDN's ring number, the layer sizes by it, value
+// mappings name the CDN), rings are nearly transparent so inner ones show, every built-in CDN
+// has a ring of its own and any other CDN (a user rule) the outermost, and each row is one
+// vantage's PoP, so the tooltip says which vantage it serves. The overview colours each CDN
+// (a colour of its own per ring); the fleet map colours by the vantage served.
 func TestMapShowsEveryCDNAndVantage(t *testing.T) {
-	p := panelByTitle(t, "pop-overview.json", "Vantage points and the PoPs answering them now")
+	checkRings(t, "pop-overview.json", "Vantage points and the PoPs answering them now", "Value #B")
+	checkRings(t, "fleet.json", "Vantages and the PoPs serving them now", "vantage_longitude")
+}
+
+func checkRings(t *testing.T, file, title, colourField string) {
+	t.Helper()
+	p := panelByTitle(t, file, title)
 	var expr string
 	for _, tg := range panelTargets(p) {
 		if tg["refId"] == "B" {
@@ -61,10 +67,11 @@ func TestMapShowsEveryCDNAndVantage(t *testing.T) {
 		t.Fatal("no map layer draws query B")
 	}
 	style := layer["config"].(map[string]any)["style"].(map[string]any)
-	for _, dim := range []string{"color", "size"} {
-		if f, _ := style[dim].(map[string]any)["field"].(string); f != "Value #B" {
-			t.Errorf("the PoP layer's %s is %v, want it from the ring number (Value #B)", dim, style[dim])
-		}
+	if f, _ := style["size"].(map[string]any)["field"].(string); f != "Value #B" {
+		t.Errorf("%s: the PoP layer's size is %v, want it from the ring number (Value #B)", file, style["size"])
+	}
+	if f, _ := style["color"].(map[string]any)["field"].(string); f != colourField {
+		t.Errorf("%s: the PoP layer's colour is %v, want it from %s", file, style["color"], colourField)
 	}
 	if op, _ := style["opacity"].(float64); op > 0.3 {
 		t.Errorf("the PoP rings have fill opacity %v: a large ring would cover the smaller ones", op)
@@ -94,6 +101,9 @@ func TestMapShowsEveryCDNAndVantage(t *testing.T) {
 					colour, _ := vm["color"].(string)
 					if n <= len(edge.CDNs()) && text != used[n] {
 						t.Errorf("ring %d is named %q, want %q", n, text, used[n])
+					}
+					if colourField == "Value #B" && colour == "" {
+						t.Errorf("%s: ring %d (%s) has no colour of its own", file, n, text)
 					}
 					if prev, dup := colours[colour]; dup && colour != "" {
 						t.Errorf("%s and %s share colour %s", text, prev, colour)
