@@ -11,12 +11,12 @@ import (
 // TestFleetEndToEnd runs a fleet on loopback: one cdnsim playing the CDN for three offices
 // (testdata/e2e-fleet-scenario.yml), three pop_exporters, one per office, each probing from
 // its own source address (127.0.0.2 Amsterdam, 127.0.0.3 Singapore, 127.0.0.4 Washington),
-// and the Prometheus servers of histogramModes (2.42 and 3, classic and native histograms)
-// scraping all three with the repository's rules. It shows that each office is served by its
-// own PoP, that a shift seen from one office pages PopShiftedFar for that office alone and
-// calls itself local, that a shift of every office pages PopShiftedFarCDNWide once (and each
-// PopShiftedFar calls itself CDN-wide), and that every panel of the fleet dashboard returns
-// data. Alerts' `for:` run 60 times faster than in the rule files.
+// and a Prometheus 2.42 (classic histograms) and a Prometheus 3 (native histograms), see
+// fleetModes, scraping all three with the repository's rules. It shows that each office is
+// served by its own PoP, that a shift seen from one office pages PopShiftedFar for that office
+// alone and calls itself local, that a shift of every office pages PopShiftedFarCDNWide once
+// (and each PopShiftedFar calls itself CDN-wide), and that every panel of the fleet dashboard
+// returns data. Alerts' `for:` run 60 times faster than in the rule files.
 func TestFleetEndToEnd(t *testing.T) {
 	env := requireE2E(t)
 	t.Parallel()
@@ -38,7 +38,7 @@ func TestFleetEndToEnd(t *testing.T) {
 	for _, v := range vantages {
 		exporters = append(exporters, startExporter(t, env, "pop_exporter "+v, filepath.Join(dir, "exporter-"+v+".yml")))
 	}
-	env.modes(t, func(mode histogramMode) {
+	env.modes(t, fleetModes, func(mode histogramMode) {
 		prom := startPrometheus(t, env, dir, mode, exporters...)
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()

@@ -38,7 +38,7 @@ func TestEndToEnd(t *testing.T) {
 	exporterAddr := startExporter(t, env, "pop_exporter", exporterCfg)
 
 	// 3. Prometheus in each histogram mode, scraping and evaluating every second.
-	env.modes(t, func(mode histogramMode) {
+	env.modes(t, histogramModes, func(mode histogramMode) {
 		prom := startPrometheus(t, env, dir, mode, exporterAddr)
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
@@ -98,9 +98,13 @@ func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, started, s
 		}
 		return prom.expectSeries(`pop_probe_pop_changes_total{target="cf-shift-sin"} >= 1`)
 	})
-	eventually(t, "PopShiftedFar for cf-shift-sin", 30*time.Second, func() error {
+	if !eventually(t, "PopShiftedFar for cf-shift-sin", 30*time.Second, func() error {
 		return prom.expectSeries(`ALERTS{alertname="PopShiftedFar",target="cf-shift-sin",alertstate=~"pending|firing"}`)
-	})
+	}) {
+		prom.logQueries(t, `up`, `pop_probe_shift_distance_meters{target="cf-shift-sin"}`,
+			`pop_probe_baseline_info{target="cf-shift-sin"}`, `pop_probe_edge_info{target="cf-shift-sin"}`,
+			`vantage_target:pop_probe_edge_baseline:info{target="cf-shift-sin"}`, `pop_alert:shift_distance_meters:threshold`)
+	}
 	if err := prom.expectSeries(`ALERTS{alertname="PopShiftedFar",target="cloudflare"}`); err == nil {
 		t.Error("PopShiftedFar also raised for a target that never moved")
 	}
