@@ -258,9 +258,9 @@ func startPrometheus(t *testing.T, env e2eEnv, dir string, mode histogramMode, e
 const forCompression = 60
 
 // writePrometheusConfig takes deploy/prometheus/prometheus.yml as users get it and changes only
-// what a test must: 1 s intervals, native histograms scraped in Prometheus 3's native mode, the exporters' addresses, no Alertmanager, and the rule
-// files copied with every alert's `for:` divided by forCompression. Expressions, thresholds
-// and annotations are the repository's.
+// what a test must: 1 s intervals, scrape_native_histograms in Prometheus 3's native mode, the
+// exporters' addresses, no Alertmanager, and the rule files copied with every alert's `for:`
+// divided by forCompression. Expressions, thresholds and annotations are the repository's.
 func writePrometheusConfig(t *testing.T, dir string, mode histogramMode, exporterAddrs ...string) string {
 	t.Helper()
 	raw, err := os.ReadFile("prometheus/prometheus.yml")

@@ -54,11 +54,11 @@ func buildHelm(budget time.Duration) (string, error) {
 	return goInstallCached("helm.sh/helm/v3/cmd/helm", helmVersion, "helm", budget)
 }
 
-// goInstallCached returns a command built by `go install pkg@version`, kept in the user cache
-// directory (the temporary directory when there is none) as <name>-<version>, building it
-// first if it is not there; budget bounds the build. Helm and Prometheus 3 are built this way:
-// the Go module proxy is the only registry these machines reach.
-func goInstallCached(pkg, version, name string, budget time.Duration) (string, error) {
+// goInstallCached returns a command built by `go install [flags] pkg@version`, kept in the
+// user cache directory (the temporary directory when there is none) as <name>-<version>,
+// building it first if it is not there; budget bounds the build. Helm and Prometheus 3 are
+// built this way: the Go module proxy is the only registry these machines reach.
+func goInstallCached(pkg, version, name string, budget time.Duration, flags ...string) (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil { // no $HOME or $XDG_CACHE_HOME: a machine-wide temporary directory will do
 		cache = os.TempDir()
@@ -78,7 +78,7 @@ func goInstallCached(pkg, version, name string, budget time.Duration) (string, e
 	defer os.RemoveAll(tmp)
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "install", pkg+"@"+version)
+	cmd := exec.CommandContext(ctx, "go", append(append([]string{"install"}, flags...), pkg+"@"+version)...)
 	cmd.Dir = tmp // outside this module: go install pkg@version builds with the command's own go.mod
 	cmd.Env = append(os.Environ(), "GOBIN="+tmp)
 	start := time.Now()

@@ -23,6 +23,10 @@ const (
 	// prometheus3Version is the module version of the Prometheus 3 server of the tests:
 	// v0.316.0 is Prometheus 3.16.0 (module v0.3XY.Z is Prometheus 3.XY.Z).
 	prometheus3Version = "v0.316.0"
+	// prometheus3Tags leaves out the cloud service discoveries (AWS, Azure, GCE, Kubernetes …),
+	// which the tests' static targets do not need and which are most of the build: file and
+	// HTTP discovery stay (Prometheus' plugins/minimum.go).
+	prometheus3Tags = "remove_all_sd"
 )
 
 var (
@@ -34,7 +38,7 @@ var (
 // lookupPrometheus3 returns the cached Prometheus 3, building it first if need be.
 func lookupPrometheus3(budget time.Duration) (string, error) {
 	prom3Once.Do(func() {
-		prom3Path, prom3Err = goInstallCached(prometheus3Package, prometheus3Version, "prometheus", budget)
+		prom3Path, prom3Err = goInstallCached(prometheus3Package, prometheus3Version, "prometheus", budget, "-tags", prometheus3Tags)
 	})
 	return prom3Path, prom3Err
 }
