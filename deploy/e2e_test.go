@@ -16,7 +16,8 @@ import (
 // probe-failing alert, a slow target raises the TTFB alert, a scripted AMS -> SIN shift is
 // counted and raises the distant-PoP alert, a flapping target raises the flapping alert, the
 // PoP-change annotation gives one event per scripted change and the change bars add up to
-// them, and every dashboard panel query returns data. Alerts' `for:` run 60 times faster than
+// them, the overview map gives the CDNs sharing a city different rings, and every dashboard
+// panel query returns data. Alerts' `for:` run 60 times faster than
 // in the rule files (see writePrometheusConfig).
 func TestEndToEnd(t *testing.T) {
 	env := requireE2E(t)
@@ -79,18 +80,9 @@ func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, started, s
 		})
 	}
 
-	// A failing target (503 from the edge) raises the probe-failing alert.
-	eventually(t, "PopProbeFailing firing for cf-failing", 30*time.Second, func() error {
-		return prom.expectSeries(`ALERTS{alertname="PopProbeFailing",target="cf-failing",alertstate="firing"}`)
-	})
-
-	// A target whose first byte takes 1.3 s raises the TTFB alert, from classic buckets or
-	// from the native histogram.
-	eventually(t, "PopTTFBHigh firing for cf-slow", 40*time.Second, func() error {
-		return prom.expectSeries(`ALERTS{alertname="PopTTFBHigh",target="cf-slow",alertstate="firing"}`)
-	})
-
-	// The scripted shift: Amsterdam to Singapore, seen from a vantage in Amsterdam.
+	// The scripted shift: Amsterdam to Singapore, seen from a vantage in Amsterdam. Checked
+	// first: the exporter has probed Amsterdam for only 20 s, so Singapore becomes the usual
+	// (baseline) PoP about 20 s after the shift and PopShiftedFar resolves.
 	time.Sleep(time.Until(shiftAt))
 	eventually(t, "the AMS -> SIN shift is counted", 30*time.Second, func() error {
 		if err := prom.expectSeries(`pop_probe_edge_info{target="cf-shift-sin",pop="SIN"}`); err != nil {
@@ -109,6 +101,17 @@ func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, started, s
 		t.Error("PopShiftedFar also raised for a target that never moved")
 	}
 
+	// A failing target (503 from the edge) raises the probe-failing alert.
+	eventually(t, "PopProbeFailing firing for cf-failing", 30*time.Second, func() error {
+		return prom.expectSeries(`ALERTS{alertname="PopProbeFailing",target="cf-failing",alertstate="firing"}`)
+	})
+
+	// A target whose first byte takes 1.3 s raises the TTFB alert, from classic buckets or
+	// from the native histogram.
+	eventually(t, "PopTTFBHigh firing for cf-slow", 40*time.Second, func() error {
+		return prom.expectSeries(`ALERTS{alertname="PopTTFBHigh",target="cf-slow",alertstate="firing"}`)
+	})
+
 	// A target flapping between Amsterdam and Frankfurt every 8 s raises PopFlapping.
 	eventually(t, "PopFlapping firing for cf-flap", 60*time.Second, func() error {
 		return prom.expectSeries(`ALERTS{alertname="PopFlapping",target="cf-flap",alertstate="firing"}`)
@@ -119,6 +122,9 @@ func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, started, s
 
 	// The PoP-change annotation and bars count each scripted change once.
 	checkPoPChangeEvents(t, prom, started)
+
+	// The overview map draws the CDNs sharing a city on rings of their own.
+	checkMapRings(t, prom)
 
 	// Every panel of every dashboard shows data.
 	expectPanelsReturnData(t, prom)
