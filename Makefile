@@ -7,7 +7,7 @@ VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) \
              -X $(VPKG).BuildUser=$(shell whoami)@$(shell hostname) -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all build test helm lint bench loadtest fuzz generate demo run clean
+.PHONY: all build test helm prometheus3 lint bench loadtest fuzz generate demo run clean
 
 all: lint test build
 
@@ -16,8 +16,9 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cdnsim ./cmd/cdnsim
 
 # The test command of README.md: unit, collector, promtool, Helm chart and end-to-end tests with
-# the race detector. The chart tests need Helm: `make helm` builds it once (minutes on a machine
-# that has never built it, then cached; .ci/run does it as an install step); without it they
+# the race detector. The chart tests need Helm and the end-to-end tests Prometheus 3 besides the
+# Debian 2.42: `make helm` and `make prometheus3` build them once (minutes on a machine that has
+# never built them, then cached; .ci/run does both as install steps); without them those tests
 # skip, saying so (and fail under CI=true).
 test:
 	$(GO) test -race -count=1 -timeout 20m ./...
@@ -25,6 +26,11 @@ test:
 # Builds the Helm version the chart tests use into the user cache directory, unless it is there.
 helm:
 	$(GO) test -count=1 -timeout 30m -run '^TestHelmBinary$$' ./deploy/
+
+# Builds the Prometheus 3 server the end-to-end tests run (from the Go module proxy, into the
+# user cache directory), unless it is there.
+prometheus3:
+	$(GO) test -count=1 -timeout 30m -run '^TestPrometheus3Binary$$' ./deploy/
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

@@ -11,12 +11,12 @@ import (
 // TestFleetEndToEnd runs a fleet on loopback: one cdnsim playing the CDN for three offices
 // (testdata/e2e-fleet-scenario.yml), three pop_exporters, one per office, each probing from
 // its own source address (127.0.0.2 Amsterdam, 127.0.0.3 Singapore, 127.0.0.4 Washington),
-// and one real Prometheus per histogram mode scraping all three with the repository's rules.
-// It shows that each office is served by its own PoP, that a shift seen from one office pages
-// PopShiftedFar for that office alone and calls itself local, that a shift of every office
-// pages PopShiftedFarCDNWide once (and each PopShiftedFar calls itself CDN-wide), and that
-// every panel of the fleet dashboard returns data. Alerts' `for:` run 60 times faster than in
-// the rule files.
+// and a Prometheus 2.42 (classic histograms) and a Prometheus 3 (native histograms), see
+// fleetModes, scraping all three with the repository's rules. It shows that each office is
+// served by its own PoP, that a shift seen from one office pages PopShiftedFar for that office
+// alone and calls itself local, that a shift of every office pages PopShiftedFarCDNWide once
+// (and each PopShiftedFar calls itself CDN-wide), and that every panel of the fleet dashboard
+// returns data. Alerts' `for:` run 60 times faster than in the rule files.
 func TestFleetEndToEnd(t *testing.T) {
 	env := requireE2E(t)
 	t.Parallel()
@@ -38,14 +38,14 @@ func TestFleetEndToEnd(t *testing.T) {
 	for _, v := range vantages {
 		exporters = append(exporters, startExporter(t, env, "pop_exporter "+v, filepath.Join(dir, "exporter-"+v+".yml")))
 	}
-	for _, mode := range histogramModes {
+	env.modes(t, fleetModes, func(mode histogramMode) {
 		prom := startPrometheus(t, env, dir, mode, exporters...)
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
 			checkFleet(t, prom, shiftAt)
-			t.Logf("fleet end-to-end test with %s histograms took %v", mode.name, time.Since(started).Round(time.Second))
+			t.Logf("fleet end-to-end test (%s) took %v", mode.name, time.Since(started).Round(time.Second))
 		})
-	}
+	})
 }
 
 func checkFleet(t *testing.T, prom promClient, shiftAt time.Time) {

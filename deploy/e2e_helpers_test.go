@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,25 +28,52 @@ import (
 	"github.com/popexporter/pop_exporter/dashboards"
 )
 
-// histogramMode is one way Prometheus ingests the exporter's histograms.
+// histogramMode is one Prometheus server and one way it ingests the exporter's histograms.
 type histogramMode struct {
-	name  string
-	flags []string
+	name   string
+	v3     bool // Prometheus 3 (built by `make prometheus3`) instead of the Debian 2.42 on PATH
+	native bool // native histograms instead of classic buckets
+	flags  []string
 }
 
-// histogramModes are the ways the end-to-end tests run Prometheus 2.42: classic buckets (the
-// default), and native histograms (--enable-feature=native-histograms: Prometheus scrapes
-// protobuf and keeps only the native histogram of a histogram that has native buckets).
-// Every dashboard panel and alert must work in both.
+// histogramModes are the Prometheus servers of the end-to-end tests, each run side by side
+// on the same exporters: the Debian 2.42 and Prometheus 3, each ingesting classic buckets
+// (the default) and native histograms (Prometheus then scrapes protobuf and keeps only the
+// native histogram of a histogram that has native buckets): on 2.x with
+// --enable-feature=native-histograms, on 3.x with scrape_native_histograms: true in the
+// configuration (the flag is a no-op there). Every dashboard panel and alert must work in
+// all four.
 var histogramModes = []histogramMode{
 	{name: "classic"},
-	{name: "native", flags: []string{"--enable-feature=native-histograms"}},
+	{name: "native", native: true, flags: []string{"--enable-feature=native-histograms"}},
+	{name: "v3-classic", v3: true},
+	{name: "v3-native", v3: true, native: true},
 }
 
-// e2eEnv is what an end-to-end test needs: the prometheus binary and the built binaries.
+// e2eEnv is what an end-to-end test needs: the prometheus binaries and the built binaries.
 type e2eEnv struct {
-	prometheus string
-	bins       map[string]string
+	prometheus     string // the Debian 2.42 on PATH
+	prometheus3    string // Prometheus 3, or empty with prometheus3Err saying why
+	prometheus3Err error
+	bins           map[string]string
+}
+
+// fleetModes are the servers of the fleet test, one per Prometheus version: the fleet
+// dashboard and the shift alerts read no histogram, and each server more costs CPU that the
+// 1 s scrapes and evaluations of the others need on a small machine.
+var fleetModes = []histogramMode{histogramModes[0], histogramModes[3]}
+
+// modes calls run for each of modes whose Prometheus is there, and for a Prometheus 3 mode
+// without Prometheus 3 runs a subtest that skips (fails under CI=true), saying why.
+func (env e2eEnv) modes(t *testing.T, modes []histogramMode, run func(mode histogramMode)) {
+	t.Helper()
+	for _, mode := range modes {
+		if mode.v3 && env.prometheus3Err != nil {
+			t.Run(mode.name, func(t *testing.T) { requirePrometheus3(t, env.prometheus3Err) })
+			continue
+		}
+		run(mode)
+	}
 }
 
 var (
@@ -76,7 +104,10 @@ func requireE2E(t *testing.T) e2eEnv {
 	if sharedBinsErr != nil {
 		t.Fatal(sharedBinsErr)
 	}
-	return e2eEnv{prometheus: promBin, bins: sharedBins}
+	// Built before any scenario starts: a cold build takes minutes, and the scenarios' clocks
+	// start with cdnsim.
+	prom3, prom3Err := lookupPrometheus3(buildBudget(t))
+	return e2eEnv{prometheus: promBin, prometheus3: prom3, prometheus3Err: prom3Err, bins: sharedBins}
 }
 
 // TestMain removes the binaries the end-to-end tests built.
@@ -201,7 +232,7 @@ func startExporter(t *testing.T, env e2eEnv, name, configFile string) string {
 	return addr
 }
 
-// startPrometheus runs a real Prometheus in one histogram mode, scraping exporterAddrs with
+// startPrometheus runs a real Prometheus of one histogram mode, scraping exporterAddrs with
 // the repository's config and rules (see writePrometheusConfig), and waits until it is ready.
 func startPrometheus(t *testing.T, env e2eEnv, dir string, mode histogramMode, exporterAddrs ...string) promClient {
 	t.Helper()
@@ -210,9 +241,13 @@ func startPrometheus(t *testing.T, env e2eEnv, dir string, mode histogramMode, e
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	args := append([]string{"--config.file=" + writePrometheusConfig(t, dir, exporterAddrs...),
+	bin, server := env.prometheus, "Prometheus 2"
+	if mode.v3 {
+		bin, server = env.prometheus3, "Prometheus 3"
+	}
+	args := append([]string{"--config.file=" + writePrometheusConfig(t, dir, mode, exporterAddrs...),
 		"--storage.tsdb.path=" + filepath.Join(dir, "tsdb"), "--web.listen-address=" + addr}, mode.flags...)
-	startProcess(t, "prometheus ("+mode.name+" histograms)", env.prometheus, args...)
+	startProcess(t, server+" ("+mode.name+")", bin, args...)
 	waitHTTP(t, "http://"+addr+"/-/ready")
 	return promClient{base: "http://" + addr}
 }
@@ -223,10 +258,10 @@ func startPrometheus(t *testing.T, env e2eEnv, dir string, mode histogramMode, e
 const forCompression = 60
 
 // writePrometheusConfig takes deploy/prometheus/prometheus.yml as users get it and changes only
-// what a test must: 1 s intervals, the exporters' addresses, no Alertmanager, and the rule
-// files copied with every alert's `for:` divided by forCompression. Expressions, thresholds
-// and annotations are the repository's.
-func writePrometheusConfig(t *testing.T, dir string, exporterAddrs ...string) string {
+// what a test must: 1 s intervals, scrape_native_histograms in Prometheus 3's native mode, the
+// exporters' addresses, no Alertmanager, and the rule files copied with every alert's `for:`
+// divided by forCompression. Expressions, thresholds and annotations are the repository's.
+func writePrometheusConfig(t *testing.T, dir string, mode histogramMode, exporterAddrs ...string) string {
 	t.Helper()
 	raw, err := os.ReadFile("prometheus/prometheus.yml")
 	if err != nil {
@@ -236,7 +271,11 @@ func writePrometheusConfig(t *testing.T, dir string, exporterAddrs ...string) st
 	if err := yaml.Unmarshal(raw, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	cfg["global"] = map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"}
+	global := map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"}
+	if mode.v3 && mode.native {
+		global["scrape_native_histograms"] = true
+	}
+	cfg["global"] = global
 	delete(cfg, "alerting")
 	var ruleFiles []any
 	for _, f := range cfg["rule_files"].([]any) {
@@ -327,6 +366,60 @@ func (p promClient) query(query string) (int, error) {
 		return 1, nil
 	}
 	return len(r.Result), nil
+}
+
+// series is one series of a query result: its labels and its samples (one for an instant
+// query), each a unix time and a value.
+type series struct {
+	Metric map[string]string `json:"metric"`
+	Value  [2]any            `json:"value"`
+	Values [][2]any          `json:"values"`
+}
+
+// samples returns the series' samples as unix seconds and values.
+func (s series) samples() (ts []float64, vs []float64, err error) {
+	pts := s.Values
+	if pts == nil && s.Value[0] != nil {
+		pts = [][2]any{s.Value}
+	}
+	for _, p := range pts {
+		t, ok := p[0].(float64)
+		str, ok2 := p[1].(string)
+		if !ok || !ok2 {
+			return nil, nil, fmt.Errorf("sample %v: not [time, \"value\"]", p)
+		}
+		v, err := strconv.ParseFloat(str, 64)
+		if err != nil {
+			return nil, nil, err
+		}
+		ts, vs = append(ts, t), append(vs, v)
+	}
+	return ts, vs, nil
+}
+
+// queryAt runs an instant query evaluated at time at.
+func (p promClient) queryAt(query string, at time.Time) ([]series, error) {
+	var r struct {
+		Result []series `json:"result"`
+	}
+	q := url.Values{"query": {query}, "time": {strconv.FormatInt(at.Unix(), 10)}}
+	if err := p.get("/api/v1/query?"+q.Encode(), &r); err != nil {
+		return nil, fmt.Errorf("query %s: %w", query, err)
+	}
+	return r.Result, nil
+}
+
+// queryRange runs a range query, as Grafana runs a panel's or an annotation's query.
+func (p promClient) queryRange(query string, start, end time.Time, step time.Duration) ([]series, error) {
+	var r struct {
+		Result []series `json:"result"`
+	}
+	q := url.Values{"query": {query}, "start": {strconv.FormatInt(start.Unix(), 10)},
+		"end": {strconv.FormatInt(end.Unix(), 10)}, "step": {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)}}
+	if err := p.get("/api/v1/query_range?"+q.Encode(), &r); err != nil {
+		return nil, fmt.Errorf("query_range %s: %w", query, err)
+	}
+	return r.Result, nil
 }
 
 // get fetches a Prometheus API path and decodes its data into v.
@@ -426,18 +519,31 @@ func expectPanelsReturnData(t *testing.T, prom promClient, files ...string) {
 	}
 }
 
-// eventually retries check until it passes or the time is up.
-func eventually(t *testing.T, what string, within time.Duration, check func() error) {
+// logQueries logs what each query returns now, to explain a failure.
+func (p promClient) logQueries(t *testing.T, queries ...string) {
+	t.Helper()
+	for _, q := range queries {
+		res, err := p.queryAt(q, time.Now())
+		var b strings.Builder
+		for _, s := range res {
+			fmt.Fprintf(&b, "\n  %v %v", s.Metric, s.Value[1])
+		}
+		t.Logf("%s: %v%s", q, err, b.String())
+	}
+}
+
+// eventually retries check until it passes or the time is up, and reports whether it passed.
+func eventually(t *testing.T, what string, within time.Duration, check func() error) bool {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		err := check()
 		if err == nil {
-			return
+			return true
 		}
 		if time.Now().After(deadline) {
 			t.Errorf("%s: not within %v: %v", what, within, err)
-			return
+			return false
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

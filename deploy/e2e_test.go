@@ -8,14 +8,17 @@ import (
 )
 
 // TestEndToEnd runs the whole product on loopback: cmd/cdnsim serving simulated CDN edges,
-// pop_exporter probing them, and real Prometheus servers (Debian package prometheus) loaded
-// with this repository's Prometheus config and rules at a 1 s interval, one ingesting classic
-// histogram buckets and one native histograms, both scraping the same exporter. In each mode it
-// checks what a user would look at: the exporter is up, every simulated CDN is identified with
-// its scripted PoP, a failing target raises the probe-failing alert, a slow target raises the
-// TTFB alert, a scripted AMS -> SIN shift is counted and raises the distant-PoP alert, and
-// every dashboard panel query returns data. Alerts' `for:` run 60 times faster than in the
-// rule files (see writePrometheusConfig).
+// pop_exporter probing them, and real Prometheus servers loaded with this repository's
+// Prometheus config and rules at a 1 s interval: the Debian 2.42 and Prometheus 3, each once
+// ingesting classic histogram buckets and once native histograms, all four scraping the same
+// exporter. Against each it checks what a user would look at: the exporter is up, every
+// simulated CDN is identified with its scripted PoP, a failing target raises the
+// probe-failing alert, a slow target raises the TTFB alert, a scripted AMS -> SIN shift is
+// counted and raises the distant-PoP alert, a flapping target raises the flapping alert, the
+// PoP-change annotation gives one event per scripted change and the change bars add up to
+// them, the overview map gives the CDNs sharing a city different rings, and every dashboard
+// panel query returns data. Alerts' `for:` run 60 times faster than
+// in the rule files (see writePrometheusConfig).
 func TestEndToEnd(t *testing.T) {
 	env := requireE2E(t)
 	t.Parallel()
@@ -36,17 +39,17 @@ func TestEndToEnd(t *testing.T) {
 	exporterAddr := startExporter(t, env, "pop_exporter", exporterCfg)
 
 	// 3. Prometheus in each histogram mode, scraping and evaluating every second.
-	for _, mode := range histogramModes {
+	env.modes(t, histogramModes, func(mode histogramMode) {
 		prom := startPrometheus(t, env, dir, mode, exporterAddr)
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
-			checkEndToEnd(t, prom, mode, shiftAt)
-			t.Logf("end-to-end test with %s histograms took %v", mode.name, time.Since(started).Round(time.Second))
+			checkEndToEnd(t, prom, mode, started, shiftAt)
+			t.Logf("end-to-end test (%s) took %v", mode.name, time.Since(started).Round(time.Second))
 		})
-	}
+	})
 }
 
-func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, shiftAt time.Time) {
+func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, started, shiftAt time.Time) {
 	eventually(t, "the exporter is up", 30*time.Second, func() error {
 		return prom.expectSeries(`up{job="pop_exporter"} == 1`)
 	})
@@ -54,7 +57,7 @@ func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, shiftAt ti
 	// Prometheus really ingests the TTFB histogram the way this mode says.
 	eventually(t, "TTFB histogram ingested as "+mode.name, 20*time.Second, func() error {
 		classic, native := `pop_probe_ttfb_seconds_bucket`, `pop_probe_ttfb_seconds`
-		if mode.name == "native" {
+		if mode.native {
 			classic, native = native, classic
 		}
 		if err := prom.expectSeries(classic); err != nil {
@@ -77,6 +80,27 @@ func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, shiftAt ti
 		})
 	}
 
+	// The scripted shift: Amsterdam to Singapore, seen from a vantage in Amsterdam. Checked
+	// first: the exporter has probed Amsterdam for only 20 s, so Singapore becomes the usual
+	// (baseline) PoP about 20 s after the shift and PopShiftedFar resolves.
+	time.Sleep(time.Until(shiftAt))
+	eventually(t, "the AMS -> SIN shift is counted", 30*time.Second, func() error {
+		if err := prom.expectSeries(`pop_probe_edge_info{target="cf-shift-sin",pop="SIN"}`); err != nil {
+			return err
+		}
+		return prom.expectSeries(`pop_probe_pop_changes_total{target="cf-shift-sin"} >= 1`)
+	})
+	if !eventually(t, "PopShiftedFar for cf-shift-sin", 30*time.Second, func() error {
+		return prom.expectSeries(`ALERTS{alertname="PopShiftedFar",target="cf-shift-sin",alertstate=~"pending|firing"}`)
+	}) {
+		prom.logQueries(t, `up`, `pop_probe_shift_distance_meters{target="cf-shift-sin"}`,
+			`pop_probe_baseline_info{target="cf-shift-sin"}`, `pop_probe_edge_info{target="cf-shift-sin"}`,
+			`vantage_target:pop_probe_edge_baseline:info{target="cf-shift-sin"}`, `pop_alert:shift_distance_meters:threshold`)
+	}
+	if err := prom.expectSeries(`ALERTS{alertname="PopShiftedFar",target="cloudflare"}`); err == nil {
+		t.Error("PopShiftedFar also raised for a target that never moved")
+	}
+
 	// A failing target (503 from the edge) raises the probe-failing alert.
 	eventually(t, "PopProbeFailing firing for cf-failing", 30*time.Second, func() error {
 		return prom.expectSeries(`ALERTS{alertname="PopProbeFailing",target="cf-failing",alertstate="firing"}`)
@@ -88,20 +112,19 @@ func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, shiftAt ti
 		return prom.expectSeries(`ALERTS{alertname="PopTTFBHigh",target="cf-slow",alertstate="firing"}`)
 	})
 
-	// The scripted shift: Amsterdam to Singapore, seen from a vantage in Amsterdam.
-	time.Sleep(time.Until(shiftAt))
-	eventually(t, "the AMS -> SIN shift is counted", 30*time.Second, func() error {
-		if err := prom.expectSeries(`pop_probe_edge_info{target="cf-shift-sin",pop="SIN"}`); err != nil {
-			return err
-		}
-		return prom.expectSeries(`pop_probe_pop_changes_total{target="cf-shift-sin"} >= 1`)
+	// A target flapping between Amsterdam and Frankfurt every 8 s raises PopFlapping.
+	eventually(t, "PopFlapping firing for cf-flap", 60*time.Second, func() error {
+		return prom.expectSeries(`ALERTS{alertname="PopFlapping",target="cf-flap",alertstate="firing"}`)
 	})
-	eventually(t, "PopShiftedFar for cf-shift-sin", 30*time.Second, func() error {
-		return prom.expectSeries(`ALERTS{alertname="PopShiftedFar",target="cf-shift-sin",alertstate=~"pending|firing"}`)
-	})
-	if err := prom.expectSeries(`ALERTS{alertname="PopShiftedFar",target="cloudflare"}`); err == nil {
-		t.Error("PopShiftedFar also raised for a target that never moved")
+	if err := prom.expectSeries(`ALERTS{alertname="PopFlapping",target=~"cloudflare|cf-shift-sin"}`); err == nil {
+		t.Error("PopFlapping also raised for a target that stayed or moved once")
 	}
+
+	// The PoP-change annotation and bars count each scripted change once.
+	checkPoPChangeEvents(t, prom, started)
+
+	// The overview map draws the CDNs sharing a city on rings of their own.
+	checkMapRings(t, prom)
 
 	// Every panel of every dashboard shows data.
 	expectPanelsReturnData(t, prom)

@@ -51,12 +51,20 @@ func lookupHelm(budget time.Duration) (string, error) {
 }
 
 func buildHelm(budget time.Duration) (string, error) {
+	return goInstallCached("helm.sh/helm/v3/cmd/helm", helmVersion, "helm", budget)
+}
+
+// goInstallCached returns a command built by `go install [flags] pkg@version`, kept in the
+// user cache directory (the temporary directory when there is none) as <name>-<version>,
+// building it first if it is not there; budget bounds the build. Helm and Prometheus 3 are
+// built this way: the Go module proxy is the only registry these machines reach.
+func goInstallCached(pkg, version, name string, budget time.Duration, flags ...string) (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil { // no $HOME or $XDG_CACHE_HOME: a machine-wide temporary directory will do
 		cache = os.TempDir()
 	}
 	dir := filepath.Join(cache, "pop_exporter")
-	bin := filepath.Join(dir, "helm-"+helmVersion)
+	bin := filepath.Join(dir, name+"-"+version)
 	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
 		return bin, nil
 	}
@@ -70,25 +78,25 @@ func buildHelm(budget time.Duration) (string, error) {
 	defer os.RemoveAll(tmp)
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "install", "helm.sh/helm/v3/cmd/helm@"+helmVersion)
-	cmd.Dir = tmp // outside this module: go install pkg@version builds Helm with its own go.mod
+	cmd := exec.CommandContext(ctx, "go", append(append([]string{"install"}, flags...), pkg+"@"+version)...)
+	cmd.Dir = tmp // outside this module: go install pkg@version builds with the command's own go.mod
 	cmd.Env = append(os.Environ(), "GOBIN="+tmp)
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if ctx.Err() != nil {
-			return "", fmt.Errorf("go install helm.sh/helm/v3/cmd/helm@%s did not finish within %v (run `make test`, which builds it first)", helmVersion, budget)
+			return "", fmt.Errorf("go install %s@%s did not finish within %v (run `make test`, which builds it first)", pkg, version, budget)
 		}
-		return "", fmt.Errorf("go install helm.sh/helm/v3/cmd/helm@%s: %v\n%s", helmVersion, err, out)
+		return "", fmt.Errorf("go install %s@%s: %v\n%s", pkg, version, err, out)
 	}
-	fmt.Fprintf(os.Stderr, "deploy: built helm %s in %v into %s\n", helmVersion, time.Since(start).Round(time.Second), bin)
-	return bin, os.Rename(filepath.Join(tmp, "helm"), bin) // atomic: a parallel run sees all or nothing
+	fmt.Fprintf(os.Stderr, "deploy: built %s %s in %v into %s\n", name, version, time.Since(start).Round(time.Second), bin)
+	return bin, os.Rename(filepath.Join(tmp, name), bin) // atomic: a parallel run sees all or nothing
 }
 
 // helm returns the Helm binary. When it cannot be had the test is skipped, saying why, except
 // in CI (CI=true), where a missing Helm must not turn the chart tests into silent skips.
 func helm(t *testing.T) string {
 	t.Helper()
-	p, err := lookupHelm(helmBudget(t))
+	p, err := lookupHelm(buildBudget(t))
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("helm is needed for the chart tests: %v", err)
@@ -98,9 +106,9 @@ func helm(t *testing.T) string {
 	return p
 }
 
-// helmBudget is how long a build of Helm may take: at most 15 minutes, and 2 minutes less
-// than the test binary has left.
-func helmBudget(t *testing.T) time.Duration {
+// buildBudget is how long a build of Helm or Prometheus 3 may take: at most 15 minutes, and
+// 2 minutes less than the test binary has left.
+func buildBudget(t *testing.T) time.Duration {
 	budget := 15 * time.Minute
 	if d, ok := t.Deadline(); ok {
 		budget = min(budget, time.Until(d)-2*time.Minute)
@@ -417,7 +425,7 @@ func tgzFiles(t *testing.T, path string) map[string]string {
 // TestDeployFlagsExist; nil when Helm is not at hand.
 func chartArgs(t *testing.T) map[string][]string {
 	t.Helper()
-	if _, err := lookupHelm(helmBudget(t)); err != nil {
+	if _, err := lookupHelm(buildBudget(t)); err != nil {
 		t.Logf("the chart's flags are not checked: %v", err)
 		return nil
 	}

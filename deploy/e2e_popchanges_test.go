@@ -1,0 +1,132 @@
+package deploy
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/popexporter/pop_exporter/dashboards"
+)
+
+// changeBarsStep is the step of the "PoP changes" bars in checkPoPChangeEvents: their
+// $__interval, and the range query's step, as Grafana sends them.
+const changeBarsStep = 5 * time.Second
+
+// checkPoPChangeEvents runs the two views of PoP changes in pop-shifts.json as Grafana runs
+// them over the test's time range, and checks them against the scripted scenario: the
+// "PoP changes" annotation gives exactly one event per PoP change (Grafana's grouping of an
+// annotation query's results included), and the "PoP changes" bars add up to the number of
+// changes. cf-shift-sin moved once (AMS -> SIN), cf-flap as often as its counter says (at
+// least 3 times by now), and every other target never. from is a time before the exporter
+// started.
+func checkPoPChangeEvents(t *testing.T, prom promClient, from time.Time) {
+	t.Helper()
+	var anno, bars string
+	queries, err := dashboards.Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queries {
+		switch {
+		case q.File != "pop-shifts.json" || q.Panel != "PoP changes":
+		case q.Kind == dashboards.KindAnnotation:
+			anno = dashboards.Expand(q.Expr)
+		case q.Kind == dashboards.KindPanel:
+			bars = dashboards.Expand(strings.ReplaceAll(q.Expr, "$__interval", changeBarsStep.String()))
+		}
+	}
+	if anno == "" || bars == "" {
+		t.Fatal(`pop-shifts.json has no "PoP changes" annotation or no "PoP changes" panel`)
+	}
+
+	// One moment for every query, a little in the past so that its scrape has been ingested,
+	// and a range that starts before the exporter did.
+	end := time.Now().Add(-2 * time.Second).Truncate(time.Second)
+	start := end.Add(-time.Duration(int(end.Sub(from)/changeBarsStep)+2) * changeBarsStep)
+
+	changes := map[string]float64{} // per target: the exporter's count of PoP changes at end
+	res, err := prom.queryAt(`pop_probe_pop_changes_total{job="pop_exporter"}`, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range res {
+		_, vs, err := s.samples()
+		if err != nil || len(vs) != 1 {
+			t.Fatalf("pop_probe_pop_changes_total %v: %v %v", s.Metric, vs, err)
+		}
+		changes[s.Metric["target"]] += vs[0]
+	}
+
+	// The annotation, as Grafana turns its result into events with useValueForTime: per series,
+	// the values (change times in ms) are the event times, and values no more than one step
+	// apart are one event.
+	const annoStep = time.Second
+	res, err = prom.queryRange(anno, start, end, annoStep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := map[string]int{}
+	for _, s := range res {
+		_, vs, err := s.samples()
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, last := false, 0.0
+		for _, v := range vs {
+			if v <= 0 {
+				continue
+			}
+			if open && last+float64(annoStep.Milliseconds()) >= v {
+				last = v
+				continue
+			}
+			events[s.Metric["target"]]++
+			open, last = true, v
+		}
+	}
+
+	// The bars: what happened in each step, summed over the range.
+	res, err = prom.queryRange(bars, start, end, changeBarsStep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]float64{}
+	for _, s := range res {
+		_, vs, err := s.samples()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			sums[s.Metric["target"]] += v
+		}
+	}
+
+	if len(changes) == 0 {
+		t.Fatal("no pop_probe_pop_changes_total series")
+	}
+	for target, n := range changes {
+		want := 0.0
+		switch target {
+		case "cf-shift-sin":
+			want = 1
+		case "cf-flap": // every 8 s since cdnsim started: at least 3 changes once PopFlapping fired
+			want = math.Max(n, 3)
+		}
+		if n != want {
+			t.Errorf("%s: pop_probe_pop_changes_total is %v, the scenario scripted %v", target, n, want)
+		}
+		if float64(events[target]) != n {
+			t.Errorf("%s: the PoP changes annotation gives %d events for %v PoP changes", target, events[target], n)
+		}
+		if sums[target] != n {
+			t.Errorf("%s: the PoP changes bars add up to %v for %v PoP changes", target, sums[target], n)
+		}
+	}
+	for target, n := range events {
+		if _, ok := changes[target]; !ok {
+			t.Errorf("%s: %d PoP change events for a target without a change counter", target, n)
+		}
+	}
+	t.Logf("PoP changes at %s: counters %v, annotation events %v, bars %v", end.Format(time.TimeOnly), changes, events, sums)
+}
