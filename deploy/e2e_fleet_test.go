@@ -12,7 +12,7 @@ import (
 // (testdata/e2e-fleet-scenario.yml), three pop_exporters, one per office, each probing from
 // its own source address (127.0.0.2 Amsterdam, 127.0.0.3 Singapore, 127.0.0.4 Washington),
 // and a Prometheus 2.42 (classic histograms) and a Prometheus 3 (native histograms), see
-// fleetModes, scraping all three with the repository's rules. It shows that each office is
+// perVersionModes, scraping all three with the repository's rules. It shows that each office is
 // served by its own PoP, that a shift seen from one office pages PopShiftedFar for that office
 // alone and calls itself local, that a shift of every office pages PopShiftedFarCDNWide once
 // (and each PopShiftedFar calls itself CDN-wide), and that every panel of the fleet dashboard
@@ -38,7 +38,7 @@ func TestFleetEndToEnd(t *testing.T) {
 	for _, v := range vantages {
 		exporters = append(exporters, startExporter(t, env, "pop_exporter "+v, filepath.Join(dir, "exporter-"+v+".yml")))
 	}
-	env.modes(t, fleetModes, func(mode histogramMode) {
+	env.modes(t, perVersionModes, func(mode histogramMode) {
 		prom := startPrometheus(t, env, dir, mode, exporters...)
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()

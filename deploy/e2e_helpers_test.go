@@ -58,10 +58,10 @@ type e2eEnv struct {
 	bins           map[string]string
 }
 
-// fleetModes are the servers of the fleet test, one per Prometheus version: the fleet
-// dashboard and the shift alerts read no histogram, and each server more costs CPU that the
-// 1 s scrapes and evaluations of the others need on a small machine.
-var fleetModes = []histogramMode{histogramModes[0], histogramModes[3]}
+// perVersionModes are the servers of the fleet and resolvers tests, one per Prometheus
+// version: what they check reads no histogram, and each server more costs CPU that the 1 s
+// scrapes and evaluations of the others need on a small machine.
+var perVersionModes = []histogramMode{histogramModes[0], histogramModes[3]}
 
 // modes calls run for each of modes whose Prometheus is there, and for a Prometheus 3 mode
 // without Prometheus 3 runs a subtest that skips (fails under CI=true), saying why.

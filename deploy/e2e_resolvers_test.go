@@ -15,8 +15,8 @@ import (
 // (testdata/e2e-resolvers-scenario.yml) answers the name with Amsterdam's address to the
 // "local" resolver, Washington's to the "far" one (over TCP), and Singapore's to a query that
 // carries an Asian client subnet (EDNS Client Subnet, RFC 7871); a fourth resolver never
-// answers. One pop_exporter (vantage Amsterdam) and one real Prometheus per histogram mode
-// show three PoPs at their distances, the silent resolver failing its own probe only, the
+// answers. One pop_exporter (vantage Amsterdam) and one real Prometheus per version
+// (perVersionModes) show three PoPs at their distances, the silent resolver failing its own probe only, the
 // PopResolverFar alert for the far resolvers, and data in every resolver-aware panel.
 func TestResolversEndToEnd(t *testing.T) {
 	env := requireE2E(t)
@@ -42,14 +42,14 @@ func TestResolversEndToEnd(t *testing.T) {
 	cfgFile := withSilentResolver(t, generated, silent.LocalAddr().String(), filepath.Join(dir, "exporter.yml"))
 
 	exporter := startExporter(t, env, "pop_exporter (resolvers)", cfgFile)
-	for _, mode := range histogramModes {
+	env.modes(t, perVersionModes, func(mode histogramMode) {
 		prom := startPrometheus(t, env, dir, mode, exporter)
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
 			checkResolvers(t, prom)
-			t.Logf("resolvers end-to-end test with %s histograms took %v", mode.name, time.Since(started).Round(time.Second))
+			t.Logf("resolvers end-to-end test (%s) took %v", mode.name, time.Since(started).Round(time.Second))
 		})
-	}
+	})
 }
 
 // withSilentResolver writes the config cdnsim generated with one more resolver, named silent,
