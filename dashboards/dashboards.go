@@ -210,10 +210,10 @@ var intervalVars = map[string]string{
 
 // filterVars are the dashboards' template variables. They are only used in =~ matchers, so
 // matching everything is what "All" means.
-var filterVars = map[string]bool{"vantage": true, "target": true, "ip_version": true, "cdn": true, "pop": true}
+var filterVars = map[string]bool{"vantage": true, "target": true, "ip_version": true, "resolver": true, "cdn": true, "pop": true}
 
 // Expand substitutes Grafana variables so that expr can run against a real Prometheus:
-// the dashboard variables ($vantage, $target, $ip_version, $cdn, $pop, in any of Grafana's
+// the dashboard variables ($vantage, $target, $ip_version, $resolver, $cdn, $pop, in any of Grafana's
 // syntaxes) become ".*", and the interval variables ($__rate_interval, $__interval, $__range
 // and their _ms/_s forms) become one minute. Anything else that looks like a variable, such as "$1" in a
 // label_replace replacement, is left alone, as Grafana leaves it.

@@ -159,7 +159,7 @@ func TestPoPTimelineOneRowPerProbe(t *testing.T) {
 			excluded, _ = opts["excludeByName"].(map[string]any)
 		}
 	}
-	for _, want := range []string{"vantage", "target", "ip_version"} {
+	for _, want := range []string{"vantage", "target", "ip_version", "resolver"} {
 		if !slices.Contains(partition, want) {
 			t.Errorf("timeline is not partitioned by %s (partitionByValues fields %v): probes share rows", want, partition)
 		}
@@ -323,6 +323,7 @@ func TestColoursFollowThresholdRules(t *testing.T) {
 		{"pop-shifts.json", "Current and baseline PoP", "B", "pop_alert:shift_distance_meters:threshold"},
 		{"pop-overview.json", "Targets", "H", "pop_alert:ttfb_p95_seconds:threshold"},
 		{"fleet.json", "PoP serving each target from $vantage", "A", "pop_alert:shift_distance_meters:threshold"},
+		{"pop-overview.json", "PoP by resolver", "C", "pop_alert:resolver_spread:threshold"},
 	} {
 		p := panelByTitle(t, tc.file, tc.panel)
 		exprs := map[string]string{}
@@ -454,6 +455,9 @@ func TestLinksKeepFiltersAndEncode(t *testing.T) {
 			}
 			if strings.Contains(u, "var-target=") && !strings.Contains(u, "var-ip_version=") && !strings.Contains(u, "${ip_version:queryparam}") {
 				t.Errorf("%s: link %s opens a target without its IP family", name, u)
+			}
+			if strings.Contains(u, "var-target=") && !strings.Contains(u, "var-resolver=") && !strings.Contains(u, "${resolver:queryparam}") {
+				t.Errorf("%s: link %s opens a target without its resolver", name, u)
 			}
 			if !strings.Contains(u, "var-cdn=") && !strings.Contains(u, "${cdn:queryparam}") {
 				t.Errorf("%s: link %s drops the CDN filter", name, u)

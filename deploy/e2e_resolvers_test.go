@@ -5,10 +5,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/popexporter/pop_exporter/config"
+	"github.com/popexporter/pop_exporter/dashboards"
 )
 
 // TestResolversEndToEnd probes one DNS-steered URL through four resolvers, on loopback: cdnsim
@@ -143,4 +145,9 @@ func checkResolvers(t *testing.T, prom promClient) {
 	}
 	expectAnnotations(t, prom, "PopResolverFar", map[string]string{"resolver": "ecs-sin"},
 		"through resolver ecs-sin is served by PoP SIN", "client subnet scope /24")
+
+	// The panels that explain it return data.
+	expectPanelQueriesReturnData(t, prom, func(q dashboards.Query) bool {
+		return q.Panel == "PoP by resolver" || strings.HasPrefix(q.Panel, "Resolver spread")
+	})
 }
