@@ -30,8 +30,8 @@ import (
 //
 // (POP_LOADTEST_TARGETS, _INTERVAL, _SECONDS and _DETAIL underneath; defaults 2,000 targets
 // at 10 s for 60 s in the default detail). POP_LOADTEST_PROFILE=dir (make loadtest
-// PROFILE=dir) saves a CPU profile of the measurement window and a heap profile at its end
-// there, for `go tool pprof`. With POP_LOADTEST_BLACKBOX=1 and Debian's
+// PROFILE=dir) saves a CPU profile of the measurement window and heap profiles at its start
+// and end there, for `go tool pprof`. With POP_LOADTEST_BLACKBOX=1 and Debian's
 // prometheus-blackbox-exporter (or blackbox_exporter) on PATH, the same edge is then probed
 // through blackbox_exporter at the same rate, the way Prometheus drives it (/probe), and the
 // CPU per probe of both is printed side by side.
@@ -83,7 +83,10 @@ func TestLoad(t *testing.T) {
 	before := probeTotals(t, scrape(t, addr))
 	start := time.Now()
 	if profileDir != "" {
-		// The CPU profile covers the measurement window; the heap profile is taken at its end.
+		// The CPU profile covers the measurement window; heap profiles are taken at its start
+		// and end (go tool pprof -sample_index=alloc_space -base heap-start.pprof heap.pprof:
+		// what the window allocated).
+		saveProfile(t, addr, "heap", filepath.Join(profileDir, "heap-start.pprof"))
 		saveProfile(t, addr, fmt.Sprintf("profile?seconds=%d", seconds), filepath.Join(profileDir, "cpu.pprof"))
 		saveProfile(t, addr, "heap", filepath.Join(profileDir, "heap.pprof"))
 	} else {
