@@ -112,8 +112,12 @@ type vantage struct {
 type runner struct {
 	spec    atomic.Pointer[prober.Spec]
 	vantage vantage
-	ctx     context.Context // cancelled when the probe is removed or the Manager stops
-	cancel  context.CancelFunc
+	// stopMu guards stopped and cancelRun: stopping a runner cancels the probe under way (no
+	// context is kept per runner between probes: a cancellable one, with the map of children
+	// each probe's context left in it, weighed ~650 bytes per runner).
+	stopMu    sync.Mutex
+	cancelled bool               // removed: its probes end at once and record nothing
+	cancelRun context.CancelFunc // of the probe under way, if any
 
 	// Scheduling, guarded by the schedule's lock (see schedule.go).
 	interval time.Duration
@@ -389,9 +393,7 @@ func newRunner(s *prober.Spec, v vantage) *runner {
 
 // startRunner must be called with m.mu held.
 func (m *Manager) startRunner(s *prober.Spec) {
-	ctx, cancel := context.WithCancel(m.ctx)
 	r := newRunner(s, m.vantage)
-	r.ctx, r.cancel = ctx, cancel
 	if window, capped := baselineProbes(s.Target); capped {
 		level.Warn(m.logger).Log("msg", "baseline_window is longer than the probes the exporter keeps; the baseline covers the last probes only",
 			"target", s.Target.Name, "ip_version", s.IPVersion, "resolver", s.Resolver, "baseline_window", time.Duration(s.Target.BaselineWindow),
@@ -411,7 +413,7 @@ func (m *Manager) stopRunners(keys []string) {
 	// waits behind the timeout of another one that is leaving too.
 	for _, key := range keys {
 		r := m.runners[key]
-		r.cancel()
+		r.stop()
 		m.sched.remove(r)
 	}
 	for _, key := range keys {
@@ -452,20 +454,52 @@ func (m *Manager) worker() {
 // runOnce runs one probe of r, records its result and puts r back on the schedule. A probe
 // cancelled by a reload or shutdown records nothing: its result says nothing about the target.
 func (m *Manager) runOnce(r *runner) {
-	if r.ctx.Err() != nil {
+	s := r.spec.Load()
+	// The probe's context carries its timeout (Spec.Run keeps an earlier deadline it is given)
+	// and ends with the Manager or when the runner is stopped.
+	ctx, cancel := context.WithTimeout(m.ctx, time.Duration(s.Target.Timeout))
+	defer cancel()
+	if m.ctx.Err() != nil || !r.begin(cancel) {
 		return
 	}
 	m.metrics.scheduleDelay.Observe(max(time.Since(r.next), 0).Seconds())
 	m.metrics.inFlight.Inc()
-	res := m.runProbe(r.ctx, r.spec.Load())
+	res := m.runProbe(ctx, s)
 	m.metrics.inFlight.Dec()
-	if r.ctx.Err() != nil {
+	if r.end() || m.ctx.Err() != nil {
 		return
 	}
 	m.record(r, res)
 	m.lastProgress.Store(time.Now().UnixNano())
 	if missed := m.sched.requeue(r, time.Now()); missed > 0 {
 		m.metrics.missed.Add(float64(missed))
+	}
+}
+
+// begin records cancel as the way to stop the probe r is about to run; false when r was
+// stopped (the probe is not run).
+func (r *runner) begin(cancel context.CancelFunc) bool {
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
+	r.cancelRun = cancel
+	return !r.cancelled
+}
+
+// end forgets the probe that ran and says whether r was stopped meanwhile.
+func (r *runner) end() (stopped bool) {
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
+	r.cancelRun = nil
+	return r.cancelled
+}
+
+// stop cancels the probe of r under way, if any, and every later one.
+func (r *runner) stop() {
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
+	r.cancelled = true
+	if r.cancelRun != nil {
+		r.cancelRun()
 	}
 }
 

@@ -14,6 +14,16 @@ import (
 // goroutine. Here the stacks are the workers' only, and one timer wakes the scheduler for
 // every probe due at once.
 
+// dispatchTick is how often, at most, the scheduler wakes to start probes: every probe due
+// since the last tick starts at the next one, together (at most this late, which the
+// schedule-delay histogram shows). A wake-up per probe (333 a second at 10,000 targets every
+// 30 s) woke an idle processor for each, and the runtime's handing of the worker to another
+// one cost more CPU than the probe's own user-space work: with 10,000 targets at 30 s
+// (make loadtest), 0.55–0.60 ms of CPU per probe without the tick and 0.47 ms with it. Probes
+// started in the same tick run side by side, as they would with a few more targets; the
+// tick is short next to the TTFB of a PoP next door.
+const dispatchTick = 10 * time.Millisecond
+
 // schedule dispatches due runners to the workers. Its lock guards the heap and each runner's
 // next and stopped fields.
 type schedule struct {
@@ -96,7 +106,9 @@ func (s *schedule) run(ctx context.Context) {
 		}
 		wait := time.Hour
 		if len(s.due) > 0 {
-			wait = time.Duration(s.due[0].at - now)
+			// Sleep until the first tick at or after the earliest due time (see dispatchTick).
+			tick := int64(dispatchTick)
+			wait = time.Duration((s.due[0].at+tick-1)/tick*tick - now)
 		}
 		s.mu.Unlock()
 

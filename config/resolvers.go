@@ -50,6 +50,9 @@ type CompiledResolver struct {
 	RootCAs   *x509.CertPool // DNS over HTTPS: the roots its certificate is verified with; nil: the system's
 }
 
+// systemOnly is the resolvers of a target that configures none.
+var systemOnly = []CompiledResolver{{Name: SystemResolver}}
+
 // System says whether r is the operating system's resolver.
 func (r CompiledResolver) System() bool { return r.Transport == "" }
 
@@ -64,7 +67,7 @@ func CompileResolvers(t *Target) []CompiledResolver {
 	case t.DNSServer != "":
 		list = []Resolver{{Name: DNSServerResolver, Server: t.DNSServer}}
 	default:
-		return []CompiledResolver{{Name: SystemResolver}}
+		return systemOnly[:1:1] // shared by every target that configures no resolver; never written
 	}
 	out := make([]CompiledResolver, len(list))
 	for i, r := range list {

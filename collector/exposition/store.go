@@ -41,9 +41,12 @@ import (
 type Store struct {
 	mu       sync.Mutex
 	families []*Family // sorted by name
-	// shared holds one copy of each series key and label text in use, with the number of
-	// series using it: a probe's series in the families that carry only the probe's labels
-	// have the same key and text, which are then kept once instead of once per family.
+	// shared holds one copy of each series key and label text in use by families that have
+	// the same label names as another family, with the number of series using it: a probe's
+	// series in the families that carry only the probe's labels have the same key and text,
+	// which are then kept once instead of once per family. (A family whose label names no
+	// other family has keeps its strings itself: sharing them would cost an entry here and
+	// save nothing.)
 	shared map[string]*sharedString
 }
 
@@ -53,8 +56,8 @@ type sharedString struct {
 	refs int32
 }
 
-// share returns the store's copy of s, making one (from a copy of s, which may be a
-// temporary) if there is none, and counts one more use of it. s.mu must be held.
+// share returns the store's copy of str (for a family that shares its strings), making it
+// str if there is none, and counts one more use of it. s.mu must be held.
 func (s *Store) share(str string) string {
 	if str == "" {
 		return ""
@@ -63,13 +66,16 @@ func (s *Store) share(str string) string {
 		e.refs++
 		return e.s
 	}
-	e := &sharedString{s: strings.Clone(str), refs: 1}
+	e := &sharedString{s: str, refs: 1}
 	s.shared[e.s] = e
 	return e.s
 }
 
 // unshare counts one use less of a string share returned, forgetting it after the last.
-func (s *Store) unshare(str string) {
+func (s *Store) unshare(f *Family, str string) {
+	if !f.shares {
+		return
+	}
 	if e, ok := s.shared[str]; ok {
 		if e.refs--; e.refs == 0 {
 			delete(s.shared, str)
@@ -104,6 +110,7 @@ type Family struct {
 	bucketText []string // le values as the text format writes them
 	bucketOM   []string // le values as OpenMetrics writes them
 	nopts      nativeOpts
+	shares     bool // its keys and label text are in Store.shared
 
 	// The series, under the store's lock: slot by key, slots in output order, and the
 	// columns indexed by slot. A removed series' slot goes to free and is reused.
@@ -150,6 +157,20 @@ func (s *Store) NewFamily(name, help string, kind Kind, labelNames []string, opt
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Families with the same label names write the same keys and label text for the same
+	// label values: they share them (see Store.shared), unless one of them has series already.
+	var same []*Family
+	for _, g := range s.families {
+		if slices.Equal(g.labelNames, labelNames) {
+			same = append(same, g)
+		}
+	}
+	if len(same) > 0 && !slices.ContainsFunc(same, func(g *Family) bool { return len(g.ordered) > 0 }) {
+		for _, g := range same {
+			g.shares = true
+		}
+		f.shares = true
+	}
 	i, _ := slices.BinarySearchFunc(s.families, name, func(f *Family, n string) int { return strings.Compare(f.name, n) })
 	s.families = slices.Insert(s.families, i, f)
 	return f
@@ -181,7 +202,10 @@ func (f *Family) get(lv []string) int32 {
 	if slot, ok := f.index[string(f.scratch)]; ok {
 		return slot
 	}
-	key := f.store.share(string(f.scratch))
+	key := string(f.scratch)
+	if f.shares {
+		key = f.store.share(key)
+	}
 	labels := ""
 	if len(lv) > 0 {
 		var b strings.Builder
@@ -196,7 +220,10 @@ func (f *Family) get(lv []string) int32 {
 			b.WriteString(escapeLabelValue(lv[i]))
 			b.WriteByte('"')
 		}
-		labels = f.store.share(b.String())
+		labels = b.String()
+		if f.shares {
+			labels = f.store.share(labels)
+		}
 	}
 	var native nativeHist
 	if f.kind == Histogram {
@@ -272,8 +299,8 @@ func (f *Family) search(key string) (int, bool) {
 
 // release frees a slot that f.index and f.ordered no longer name.
 func (f *Family) release(slot int32) {
-	f.store.unshare(f.keys[slot])
-	f.store.unshare(f.labels[slot])
+	f.store.unshare(f, f.keys[slot])
+	f.store.unshare(f, f.labels[slot])
 	f.keys[slot], f.labels[slot] = "", ""
 	if f.kind == Histogram {
 		f.native[slot] = nativeHist{}
@@ -393,8 +420,8 @@ func (f *Family) RemovePrefix(prefix []string) {
 func (f *Family) Reset() {
 	f.store.mu.Lock()
 	for _, slot := range f.ordered {
-		f.store.unshare(f.keys[slot])
-		f.store.unshare(f.labels[slot])
+		f.store.unshare(f, f.keys[slot])
+		f.store.unshare(f, f.labels[slot])
 	}
 	f.index, f.ordered, f.free, f.columns = map[string]int32{}, nil, nil, columns{}
 	f.store.mu.Unlock()

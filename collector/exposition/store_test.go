@@ -127,9 +127,13 @@ func TestStoreSharesLabelText(t *testing.T) {
 		phase.Set(3, append(lv, "dns")...)
 		phase.Set(4, append(lv, "connect")...)
 	}
-	// Per probe: one key and one text for up and duration together, two of each for phase.
-	if n := len(st.shared); n != 100*6 {
-		t.Errorf("%d shared strings, want %d", n, 100*6)
+	// Per probe: one key and one text for up and duration together; phase, whose label names
+	// no other family has, keeps its own.
+	if n := len(st.shared); n != 100*2 {
+		t.Errorf("%d shared strings, want %d", n, 100*2)
+	}
+	if up.shares != true || dur.shares != true || phase.shares != false {
+		t.Errorf("shares: up %v, duration %v, phase %v; want true, true, false", up.shares, dur.shares, phase.shares)
 	}
 	if a, b := up.labels[up.index["ams\xfft7\xffip4"]], dur.labels[dur.index["ams\xfft7\xffip4"]]; unsafe.StringData(a) != unsafe.StringData(b) {
 		t.Errorf("up and duration keep separate copies of %q", a)
@@ -141,8 +145,8 @@ func TestStoreSharesLabelText(t *testing.T) {
 			f.RemovePrefix(lv)
 		}
 	}
-	if n := len(st.shared); n != 50*6 {
-		t.Errorf("%d shared strings after removing half the probes, want %d", n, 50*6)
+	if n := len(st.shared); n != 50*2 {
+		t.Errorf("%d shared strings after removing half the probes, want %d", n, 50*2)
 	}
 	for _, f := range []*Family{up, dur, phase} {
 		f.Reset()

@@ -173,10 +173,15 @@ func (s *Spec) newTLSConfig(host string) *tls.Config {
 // Run performs one probe: a fresh DNS lookup, a fresh TCP connection and TLS handshake, one
 // request with redirects as configured (each hop on a new connection), a bounded body read,
 // and edge identification of the final response. It ends by the target's timeout at the
-// latest, or earlier when ctx ends.
+// latest, or earlier when ctx ends (a ctx whose deadline is no later than the timeout is used
+// as it is).
 func (s *Spec) Run(ctx context.Context) Result {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.Target.Timeout))
-	defer cancel()
+	deadline := time.Now().Add(time.Duration(s.Target.Timeout))
+	if d, ok := ctx.Deadline(); !ok || d.After(deadline) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	res := Result{Start: time.Now(), CacheAge: -1}
 	fail := func(err error) Result {
 		res.Duration = time.Since(res.Start)
