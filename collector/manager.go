@@ -112,7 +112,7 @@ type vantage struct {
 type runner struct {
 	spec    atomic.Pointer[prober.Spec]
 	vantage vantage
-	// stopMu guards stopped and cancelRun: stopping a runner cancels the probe under way (no
+	// stopMu guards cancelled and cancelRun: stopping a runner cancels the probe under way (no
 	// context is kept per runner between probes: a cancellable one, with the map of children
 	// each probe's context left in it, weighed ~650 bytes per runner).
 	stopMu    sync.Mutex
