@@ -529,3 +529,48 @@ func TestTTFBAgainstDistance(t *testing.T) {
 		t.Errorf("TTFB against distance reads distance %v, TTFB %v; want both", distance, ttfb)
 	}
 }
+
+// legendLabelRE finds the labels a legend names, {{label}}.
+var legendLabelRE = regexp.MustCompile(`\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}`)
+
+// outerByRE finds the grouping of an expression's outermost aggregation.
+var outerByRE = regexp.MustCompile(`^\s*\(?\s*(?:sum|min|max|avg|count|topk|bottomk|quantile)\s+by\s*\(([^)]*)\)`)
+
+// TestLegendsNameKeptLabels: a legend may only name labels that its query's result keeps; a
+// label the outermost aggregation drops prints as nothing ("via " with no resolver), and
+// series that differed only by it get the same name.
+func TestLegendsNameKeptLabels(t *testing.T) {
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			for _, tg := range panelTargets(p) {
+				legend, _ := tg["legendFormat"].(string)
+				expr, _ := tg["expr"].(string)
+				m := outerByRE.FindStringSubmatch(expr)
+				if m == nil {
+					continue
+				}
+				kept := map[string]bool{}
+				for _, l := range strings.Split(m[1], ",") {
+					kept[strings.TrimSpace(l)] = true
+				}
+				for _, l := range legendLabelRE.FindAllStringSubmatch(legend, -1) {
+					if !kept[l[1]] {
+						t.Errorf("%s %q %v: legend %q names %s, which %q drops", name, p["title"], tg["refId"], legend, l[1], m[0])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestFleetCountsVantages: the fleet's counts of vantages per target count each vantage once,
+// whatever number of resolvers it probes the target through.
+func TestFleetCountsVantages(t *testing.T) {
+	b, err := File("fleet.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := regexp.MustCompile(`count by \(target, ip_version\) \(count by \(vantage[^)]*resolver`).Find(b); m != nil {
+		t.Errorf("fleet.json counts vantage and resolver pairs as vantages: %s", m)
+	}
+}
