@@ -235,7 +235,7 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	var leaving []string
 	for key, r := range m.runners {
 		next, keep := specs[key]
-		if keep && !vantageChanged && sameTarget(r.spec.Load().Target, next.Target) {
+		if keep && !vantageChanged && sameProbe(r.spec.Load(), next) {
 			r.spec.Store(next) // same schedule and state; freshly read CA file and rules
 			continue
 		}
@@ -348,10 +348,33 @@ func (m *Manager) Ready() error {
 	return m.Healthy()
 }
 
-// sameTarget says whether a reload left a target as it was. config.Target is a plain value
-// (the CA pool read from tls.ca_file is in config.Compiled, which the runner picks up afresh).
-func sameTarget(a, b config.Target) bool {
-	return reflect.DeepEqual(a, b)
+// sameProbe says whether a reload left a probe as it was: its target's settings, and its own
+// resolver. The target's other IP families and resolvers are probes of their own, so adding
+// a resolver (to the target or to the defaults) or an IP family leaves the others running
+// with their state. config.Target is a plain value (the CA pool read from tls.ca_file is in
+// config.Compiled, which the runner picks up afresh).
+func sameProbe(a, b *prober.Spec) bool {
+	ta, tb := a.Target, b.Target
+	if ownResolver(ta, a.Resolver) != ownResolver(tb, b.Resolver) {
+		return false
+	}
+	ta.IPProtocols, ta.Resolvers, ta.DNSServer = nil, nil, ""
+	tb.IPProtocols, tb.Resolvers, tb.DNSServer = nil, nil, ""
+	return reflect.DeepEqual(ta, tb)
+}
+
+// ownResolver is how target t configures its resolver name: an entry of resolvers, the
+// dns_server short form, or neither (the system resolver).
+func ownResolver(t config.Target, name string) config.Resolver {
+	for _, r := range t.Resolvers {
+		if r.Name == name {
+			return r
+		}
+	}
+	if name == config.DNSServerResolver && t.DNSServer != "" {
+		return config.Resolver{Name: name, Server: t.DNSServer}
+	}
+	return config.Resolver{Name: name}
 }
 
 func resolveVantage(cv config.Vantage) vantage {

@@ -401,6 +401,49 @@ func TestApplyKeepsUnchangedAndRemovesGone(t *testing.T) {
 		t.Error("target with an unchanged tls.ca_file was restarted by the reload")
 	}
 
+	// Another IP family or another resolver of the same target is a probe of its own: adding
+	// one leaves the probe that was there running, with its state; changing the probe's own
+	// resolver restarts it.
+	if err := m.Apply(amsConfig(keep)); err != nil {
+		t.Fatal(err)
+	}
+	kept = m.runners["keep/4/system"]
+	more := keep
+	more.IPProtocols = []string{"ip4", "ip6"}
+	if err := m.Apply(amsConfig(more)); err != nil {
+		t.Fatal(err)
+	}
+	if m.runners["keep/4/system"] != kept || m.runners["keep/6/system"] == nil {
+		t.Error("adding ip6 restarted the ip4 probe, or started no ip6 probe")
+	}
+	resolvers := func(rs ...config.Resolver) *config.Config {
+		tg := keep
+		tg.Resolvers = rs
+		return amsConfig(tg)
+	}
+	local := config.Resolver{Name: "local", Server: "127.0.0.1:1"}
+	if err := m.Apply(resolvers(local)); err != nil {
+		t.Fatal(err)
+	}
+	kept = m.runners["keep/4/local"]
+	if err := m.Apply(resolvers(local, config.Resolver{Name: "far", Server: "127.0.0.2:1"})); err != nil {
+		t.Fatal(err)
+	}
+	if m.runners["keep/4/local"] != kept || m.runners["keep/4/far"] == nil {
+		t.Error("adding a resolver restarted the probe of another one, or started none")
+	}
+	kept = m.runners["keep/4/local"]
+	if err := m.Apply(resolvers(config.Resolver{Name: "local", Server: "127.0.0.1:2"})); err != nil {
+		t.Fatal(err)
+	}
+	if m.runners["keep/4/local"] == kept || m.runners["keep/4/far"] != nil {
+		t.Error("a resolver whose server changed kept its probe, or a removed resolver's probe stayed")
+	}
+	if err := m.Apply(amsConfig(keep)); err != nil {
+		t.Fatal(err)
+	}
+	kept = m.runners["keep/4/system"]
+
 	changed := keep
 	changed.Interval = config.Duration(60 * time.Millisecond)
 	if err := m.Apply(amsConfig(changed)); err != nil {
