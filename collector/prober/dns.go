@@ -199,9 +199,18 @@ func (r *dnsResolver) exchange(ctx context.Context, s *Spec, q *dns.Msg, network
 		return nil, err
 	}
 	defer co.Close()
-	stop := context.AfterFunc(ctx, func() { co.SetDeadline(time.Unix(1, 0)) })
+	// The exchange sets the connection's deadlines from ctx's when it starts, which would undo
+	// a deadline set here by a cancellation that came just before: closing the connection
+	// ends the exchange whenever the cancellation comes.
+	stop := context.AfterFunc(ctx, func() { co.Close() })
 	defer stop()
 	resp, _, err := c.ExchangeWithConnContext(ctx, q, co)
+	if err != nil && ctx.Err() != nil { // the connection was closed under the exchange: say why
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, errors.New("no answer before the probe's timeout")
+		}
+		return nil, fmt.Errorf("probe cancelled: %w", ctx.Err())
+	}
 	return resp, err
 }
 

@@ -256,3 +256,27 @@ func TestResolverFailures(t *testing.T) {
 		})
 	}
 }
+
+// A probe cancelled while its resolver says nothing (a reload removing it, a shutdown) ends at
+// once, not at its timeout, whether the cancellation comes before or during the exchange.
+func TestResolverCancelledEndsAtOnce(t *testing.T) {
+	silent := testhelp.SilentDNS(t)
+	for _, after := range []time.Duration{0, time.Millisecond, 50 * time.Millisecond} {
+		target := testhelp.Target(t, "x", "http://fail.test/")
+		target.Timeout = config.Duration(10 * time.Second)
+		for _, transport := range []string{config.TransportUDP, config.TransportTCP} {
+			addr := silent
+			if transport == config.TransportTCP {
+				addr = testhelp.SilentTCP(t)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(after, cancel)
+			start := time.Now()
+			res := resolverSpec(t, target, config.CompiledResolver{Name: "r", Transport: transport, Addr: addr}).Run(ctx)
+			if d := time.Since(start); d > 2*time.Second || res.Success {
+				t.Errorf("%s, cancelled after %v: success %v after %v, want a failure at once", transport, after, res.Success, d)
+			}
+			cancel()
+		}
+	}
+}
