@@ -68,6 +68,9 @@ func TestLoad(t *testing.T) {
 	profileDir := os.Getenv("POP_LOADTEST_PROFILE")
 	if profileDir != "" {
 		args = append(args, "--web.enable-pprof")
+		if err := os.MkdirAll(profileDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = io.Discard
