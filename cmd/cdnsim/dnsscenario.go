@@ -10,6 +10,8 @@ import (
 
 	"github.com/miekg/dns"
 	"gopkg.in/yaml.v3"
+
+	"github.com/popexporter/pop_exporter/config"
 )
 
 // DNSSpec is the scenario's optional dns section: an authoritative server for Zone on
@@ -221,6 +223,15 @@ func (d *DNSSpec) validate() error {
 		}
 		if p.Addr().Is4In6() {
 			return fmt.Errorf("line %d: dns: ecs: subnet %q: write IPv4 subnets in IPv4 form", e.line, e.Subnet)
+		}
+		// The exporter's config carries the subnet as the resolver's client subnet, and the
+		// exporter sends none longer than public resolvers do.
+		most := config.MaxECSBitsIPv4
+		if p.Addr().Is6() {
+			most = config.MaxECSBitsIPv6
+		}
+		if p.Bits() > most {
+			return fmt.Errorf("line %d: dns: ecs: subnet %s is longer than an exporter sends (at most /%d)", e.line, p, most)
 		}
 		e.prefix = p.Masked()
 		if prev, dup := subnets[e.prefix]; dup {

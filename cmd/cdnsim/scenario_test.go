@@ -102,6 +102,7 @@ func TestParseScenarioErrors(t *testing.T) {
 		"invalid-dns-region-address.yml":   `line 4: dns: regions: SIN: "10.0.0.2" is not an IPv4 address in 127.0.0.0/8`,
 		"invalid-dns-scope.yml":            `line 6: dns: ecs: scope 25 is not between 0 and the prefix length of 203.0.113.0/24`,
 		"invalid-dns-subnet.yml":           `line 5: dns: ecs: subnet "203.0.113.0/33" is not a prefix such as 203.0.113.0/24`,
+		"invalid-dns-subnet-long.yml":      `line 5: dns: ecs: subnet 203.0.113.128/25 is longer than an exporter sends (at most /24)`,
 		"invalid-dns-transport.yml":        `line 3: dns: resolvers: transport "https" is not udp or tcp (cdnsim serves DNS over UDP and TCP only)`,
 		"invalid-dns-ttfb.yml":             `line 5: target "a": ttfb: "IAD" is neither one of the target's PoPs (AMS, SIN) nor default`,
 		"invalid-dns-unknown-region.yml":   `line 5: dns: resolvers: region "FRA" is not one of the regions (AMS, SIN)`,
