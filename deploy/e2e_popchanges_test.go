@@ -19,9 +19,13 @@ const changeBarsStep = 5 * time.Second
 // annotation query's results included), and the "PoP changes" bars add up to the number of
 // changes. cf-shift-sin moved once (AMS -> SIN), cf-flap as often as its counter says (at
 // least 3 times by now), and every other target never. from is a time before the exporter
-// started.
-func checkPoPChangeEvents(t *testing.T, prom promClient, from time.Time) {
+// started; shiftSeen, when the test saw the shift counted.
+func checkPoPChangeEvents(t *testing.T, prom promClient, from, shiftSeen time.Time) {
 	t.Helper()
+	// The queries below look a little into the past: past the moment the shift was seen.
+	if d := time.Until(shiftSeen.Add(4 * time.Second)); d > 0 {
+		time.Sleep(d)
+	}
 	var anno, bars string
 	queries, err := dashboards.Queries()
 	if err != nil {

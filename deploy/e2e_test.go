@@ -34,7 +34,7 @@ func TestEndToEnd(t *testing.T) {
 		"--tls.ca-file="+filepath.Join(dir, "ca.pem"),
 		"--config.out="+exporterCfg, "--print-config.interval=1s")
 	waitFile(t, exporterCfg)
-	shiftAt := time.Now().Add(20 * time.Second) // the scenario's shift, counted from cdnsim's start (at most this late)
+	shiftAt := time.Now().Add(45 * time.Second) // the scenario's shift, counted from cdnsim's start (at most this late)
 
 	// 2. pop_exporter probing every simulated edge once a second (cf-slow every 3 s).
 	exporterAddr := startExporter(t, env, "pop_exporter", exporterCfg)
@@ -82,8 +82,9 @@ func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, started, s
 	}
 
 	// The scripted shift: Amsterdam to Singapore, seen from a vantage in Amsterdam. Checked
-	// first: the exporter has probed Amsterdam for only 20 s, so Singapore becomes the usual
-	// (baseline) PoP about 20 s after the shift and PopShiftedFar resolves.
+	// first: the exporter has probed Amsterdam for only ~45 s, so Singapore becomes the usual
+	// (baseline) PoP about as long after the shift and PopShiftedFar resolves. (The 45 s
+	// leave a loaded machine, running the whole suite, time for the checks before it.)
 	time.Sleep(time.Until(shiftAt))
 	eventually(t, "the AMS -> SIN shift is counted", 30*time.Second, func() error {
 		if err := prom.expectSeries(`pop_probe_edge_info{target="cf-shift-sin",pop="SIN"}`); err != nil {
@@ -91,6 +92,7 @@ func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, started, s
 		}
 		return prom.expectSeries(`pop_probe_pop_changes_total{target="cf-shift-sin"} >= 1`)
 	})
+	shiftSeen := time.Now()
 	if !eventually(t, "PopShiftedFar for cf-shift-sin", 30*time.Second, func() error {
 		return prom.expectSeries(`ALERTS{alertname="PopShiftedFar",target="cf-shift-sin",alertstate=~"pending|firing"}`)
 	}) {
@@ -122,7 +124,7 @@ func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, started, s
 	}
 
 	// The PoP-change annotation and bars count each scripted change once.
-	checkPoPChangeEvents(t, prom, started)
+	checkPoPChangeEvents(t, prom, started, shiftSeen)
 
 	// The overview map draws the CDNs sharing a city on rings of their own.
 	checkMapRings(t, prom)
