@@ -140,10 +140,11 @@ type runner struct {
 	baseLoc      geo.Location
 	baseLocated  bool
 	handles      seriesHandles
-	answerAddrs  capSet   // address label values of pop_probe_dns_answer_info
-	answerLabels []string // label values of this probe's pop_probe_dns_answer_info series
-	labelsPrefix []string // vantage, target, ip_version, resolver
-	scratch      []string // label values of one store call (see labels)
+	answerAddrs  capSet           // address label values of pop_probe_dns_answer_info
+	answerLabels []string         // label values of this probe's pop_probe_dns_answer_info series
+	answer       prober.DNSAnswer // the answer those labels are of
+	labelsPrefix []string         // vantage, target, ip_version, resolver
+	scratch      []string         // label values of one store call (see labels)
 }
 
 // New creates a Manager that registers its own metrics with reg and keeps the per-probe series

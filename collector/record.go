@@ -137,15 +137,16 @@ func (m *Manager) record(r *runner, res prober.Result) {
 // like edge_ip on pop_probe_edge_info; the rcode is one of the DNS rcode names and the scope a
 // number from 0 to 255, both bounded.
 func (m *Manager) recordDNSAnswer(r *runner, a prober.DNSAnswer) {
+	// Nearly always the answer of the previous probe: its labels are worked out only when it
+	// changes (formatting the address is an allocation).
+	if l := r.answerLabels; l != nil && a == r.answer {
+		m.metrics.dnsAnswerInfo.SetCached(&r.handles.dnsAnswer, 1, l...)
+		return
+	}
+	r.answer = a
 	addr := ""
 	if a.Addr.IsValid() {
 		addr = r.answerAddrs.cap(a.Addr.String(), m.opts.MaxPoPsPerProbe)
-	}
-	if l := r.answerLabels; l != nil {
-		if n := len(l); l[n-3] == addr && l[n-2] == a.Rcode && l[n-1] == a.ECSScope {
-			m.metrics.dnsAnswerInfo.SetCached(&r.handles.dnsAnswer, 1, l...)
-			return
-		}
 	}
 	labels := append(slices.Clone(r.labelsPrefix), addr, a.Rcode, a.ECSScope)
 	r.answerLabels = replaceSeries(m.metrics.dnsAnswerInfo.Remove, r.answerLabels, labels)
