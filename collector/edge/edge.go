@@ -335,6 +335,13 @@ var selfDeclaredNames = map[string]string{
 	"tencentcloud": "tencent", "edgeone": "tencent", "imperva": "imperva", "incapsula": "imperva",
 	"sucuri": "sucuri", "arvancloud": "arvancloud", "ovh": "ovh", "ovhcloud": "ovh",
 	"cachefly": "cachefly", "google": "google", "googlecloudcdn": "google",
+	"wangsu": "wangsu", "chinanetcenter": "wangsu", "cdnetworks": "cdnetworks",
+	"byteplus": "byteplus", "volcengine": "byteplus", "myra": "myra", "myrasecurity": "myra",
+	"qrator": "qrator", "ddosguard": "ddosguard", "f5xc": "f5xc", "volterra": "f5xc",
+	"f5distributedcloud": "f5xc", "wpvip": "wpvip", "wordpressvip": "wpvip", "kinsta": "kinsta",
+	"wpengine": "wpengine", "cloudinary": "cloudinary", "squarespace": "squarespace",
+	"wix": "wix", "render": "render", "railway": "railway", "deno": "deno",
+	"denodeploy": "deno", "heroku": "heroku",
 }
 
 // selfDeclaredIndex is selfDeclaredNames with rule indexes (set by init).

@@ -1,6 +1,9 @@
 package edge
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // The rule table's regexes are the specification of each vendor's format: README.md shows
 // them and every row's samples are matched through them. Go's regexp engine costs about
@@ -105,14 +108,16 @@ func matchFastlyNode(s string) (int, int, bool) {
 	return 0, len(s), true
 }
 
-// matchAlibabaHop is ^(?:cache|kunlun)[0-9]+\.([a-z0-9-]+)\[.
+// matchAlibabaHop is ^(?:cache|kunlun|ens-cache)[0-9]+\.([a-z0-9-]+)\[.
 func matchAlibabaHop(s string) (int, int, bool) {
 	var n int
 	switch {
-	case len(s) >= len("cache") && s[:len("cache")] == "cache":
+	case strings.HasPrefix(s, "cache"):
 		n = len("cache")
-	case len(s) >= len("kunlun") && s[:len("kunlun")] == "kunlun":
+	case strings.HasPrefix(s, "kunlun"):
 		n = len("kunlun")
+	case strings.HasPrefix(s, "ens-cache"):
+		n = len("ens-cache")
 	default:
 		return 0, 0, false
 	}
