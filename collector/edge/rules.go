@@ -450,7 +450,7 @@ var builtin = []rule{
 			prefixed("Server", "volt-adc"), has("X-Volterra-Location"),
 		},
 		pop: []popSource{
-			{header: "X-Volterra-Location", pick: pickLast, re: regexp.MustCompile(`^(?:[a-z]+-)?[a-z]+[0-9]+-([a-z]{3})$`), norm: same},
+			{header: "X-Volterra-Location", pick: pickLast, re: f5LocationRe, norm: same},
 		},
 		popNote: "metro airport code after the site (`pa4-par` → PAR, `b-sv10-sjc` → SJC)",
 	},
@@ -516,7 +516,7 @@ var builtin = []rule{
 			prefixed("Server", "railway"), has("X-Railway-Edge"), has("X-Railway-Request-Id"),
 		},
 		pop: []popSource{
-			{header: "X-Railway-Edge", pick: pickLast, re: regexp.MustCompile(`^railway/([a-z]+-[a-z]+[0-9]+)(?:-[a-z0-9]+)?$`), norm: gcpRegion},
+			{header: "X-Railway-Edge", pick: pickLast, re: railwayEdgeRe, norm: gcpRegion},
 		},
 		popNote: "cloud region of `x-railway-edge` without dashes (`railway/us-east4-eqdc4a` → USEAST4); see Region codes",
 	},
@@ -526,7 +526,7 @@ var builtin = []rule{
 		cdn: "deno", name: "Deno Deploy", role: rolePlatform, anycast: true,
 		detect: []detector{prefixed("Server", "deno/")},
 		pop: []popSource{
-			{header: "Server", pick: pickWhole, re: regexp.MustCompile(`^deno/(?:gcp-)?([a-z]+-[a-z]+[0-9]+)(?:-[a-z])?$`), norm: gcpRegion},
+			{header: "Server", pick: pickWhole, re: denoServerRe, norm: gcpRegion},
 		},
 		popNote: "cloud region in `Server` without dashes (`deno/gcp-asia-northeast1` → ASIANORTHEAST1); see Region codes",
 	},
@@ -570,6 +570,9 @@ var (
 	wikimediaTimingRe     = regexp.MustCompile(`^host;\s*desc="?(cp[1-9][0-9]{3})"?$`)
 	wangsuHopRe           = regexp.MustCompile(`^[0-9.]+\s+(?:PS)?([a-z]{2,16})[0-9][0-9a-z]*(?::[0-9]+)?\s+\(Cdn Cache Server`)
 	byteplusHopRe         = regexp.MustCompile(`^cache[0-9]+\.([a-z]{2,8}[0-9]{0,3})$`)
+	f5LocationRe          = regexp.MustCompile(`^(?:[a-z]+-)?[a-z]+[0-9]+-([a-z]{3})$`)
+	railwayEdgeRe         = regexp.MustCompile(`^railway/([a-z]+-[a-z]+[0-9]+)(?:-[a-z0-9]+)?$`)
+	denoServerRe          = regexp.MustCompile(`^deno/(?:gcp-)?([a-z]+-[a-z]+[0-9]+)(?:-[a-z])?$`)
 	wpvipRqRe             = regexp.MustCompile(`^([a-z]{3})[0-9]{1,2} [0-9]`)
 	herokuVegurRe         = regexp.MustCompile(`^[0-9.]+\s+vegur$`)
 	wikimediaCentreFor    = [10]string{1: "EQIAD", 2: "CODFW", 3: "ESAMS", 4: "ULSFO", 5: "EQSIN", 6: "DRMRS", 7: "MAGRU"}
@@ -622,7 +625,8 @@ func iataPrefix(code string) string {
 
 // gcpRegion turns a cloud region into a label: dashes dropped and the long continent words
 // shortened so every region fits the 16 characters of a pop label (us-east4 → USEAST4,
-// northamerica-northeast1 → NANORTHEAST1, australia-southeast1 → AUSOUTHEAST1).
+// northamerica-northeast1 → NANORTHEAST1, australia-southeast1 → AUSOUTHEAST1). It builds the
+// upper-cased label in one allocation; anything longer than a label is rejected.
 func gcpRegion(region string) string {
 	continent, rest, _ := strings.Cut(region, "-")
 	switch continent {
@@ -633,7 +637,25 @@ func gcpRegion(region string) string {
 	case "australia":
 		continent = "au"
 	}
-	return continent + strings.ReplaceAll(rest, "-", "")
+	var buf [16]byte
+	n := 0
+	for _, part := range [2]string{continent, rest} {
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if c == '-' {
+				continue
+			}
+			if n == len(buf) {
+				return ""
+			}
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			buf[n] = c
+			n++
+		}
+	}
+	return string(buf[:n])
 }
 
 // alibabaPoP rejects the l2 (second tier) hops: they are Alibaba's internal layer, not the
