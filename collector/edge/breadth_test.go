@@ -60,6 +60,59 @@ var breadthSamples = []sample{
 		want:   Result{CDN: "cloudflare", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
 	},
 
+	// Huawei Cloud CDN
+	{
+		name: "huawei edge tier first in Via", source: "public capture quoted in GitHub test code: via: CHN-ZJwenzhou-AREACT1-CACHE66[117],CHN-ZJwenzhou-AREACT1-CACHE4[80,TCP_MISS,115],CHN-JSwuxi-GLOBAL2-CACHE103[66],CHN-JSwuxi-GLOBAL2-CACHE4[62,TCP_MISS,64], x-hcs-proxy-type: 0, X-CCDN-CacheTTL: 0",
+		header: hdr("via", "CHN-ZJwenzhou-AREACT1-CACHE66[117],CHN-ZJwenzhou-AREACT1-CACHE4[80,TCP_MISS,115],CHN-JSwuxi-GLOBAL2-CACHE103[66],CHN-JSwuxi-GLOBAL2-CACHE4[62,TCP_MISS,64]",
+			"x-hcs-proxy-type", "0", "X-CCDN-CacheTTL", "0", "X-CCDN-REQ-ID-46B1", "61b0b5983a9ed0c7202e2c79172cced7", "Cache-Control", "max-age=60"),
+		want: Result{CDN: "huawei", PoP: "CHNZJWENZHOU", RawPoP: "CHN-ZJwenzhou", CacheStatus: CacheMiss, Source: "Via"},
+	},
+	{
+		name: "huawei parent tiers only: detected, no PoP", source: "public capture quoted in GitHub code (the visible end of its Via: CHN-JSwuxi-GLOBAL2-CACHE74[0,TCP_HIT,2],CHN-SH-GLOBAL1-CACHE92[589],…, X-Hcs-Proxy-Type: 1, X-Ccdn-Cachettl: 31536000, X-Ccdn-Expires: 30684021, Nginx-Hit: 1)",
+		header: hdr("Via", "CHN-JSwuxi-GLOBAL2-CACHE74[0,TCP_HIT,2],CHN-SH-GLOBAL1-CACHE92[589],CHN-SH-GLOBAL1-CACHE152[555,TCP_MISS,588],CHN-HElangfang-GLOBAL2-CACHE41[493],CHN-HElangfang-GLOBAL2-CACHE24[487,TCP_MISS,491]",
+			"X-Hcs-Proxy-Type", "1", "X-Ccdn-Cachettl", "31536000", "X-Ccdn-Expires", "30684021", "Nginx-Hit", "1", "Age", "851993"),
+		want: Result{CDN: "huawei", PoP: Unknown, CacheStatus: CacheHit, Source: "X-Hcs-Proxy-Type"},
+	},
+
+	// BaishanCloud
+	{
+		name: "baishan X-Ser: the last node answered", source: "public capture of dlied6.qq.com (2019) quoted in GitHub code: X-Ser: BC155_dx-lt-shandong-qingdao-2-cache-2, BC90_dx-zhejiang-jinhua-4-cache-4, X-Cache: HIT from BC90_dx-zhejiang-jinhua-4-cache-4(baishan)",
+		header: hdr("Server", "Tengine", "X-Ser", "BC155_dx-lt-shandong-qingdao-2-cache-2, BC90_dx-zhejiang-jinhua-4-cache-4",
+			"X-Cache", "HIT from BC90_dx-zhejiang-jinhua-4-cache-4(baishan)"),
+		want: Result{CDN: "baishan", PoP: "JINHUA4", RawPoP: "jinhua-4", UpstreamPoP: "QINGDAO2", CacheStatus: CacheHit, Source: "X-Ser"},
+	},
+	{
+		name: "baishan block page", source: "public capture of 2021-06-29 quoted in GitHub test code: 403, Server: web cache, X-Ser: BC22_dx-guangdong-zhuhai-16-cache-5, X-Cache-Remote: HIT, cdn-source: baishan",
+		status: 403,
+		header: hdr("Server", "web cache", "X-Ser", "BC22_dx-guangdong-zhuhai-16-cache-5", "X-Cache-Remote", "HIT", "cdn-source", "baishan"),
+		want:   Result{CDN: "baishan", PoP: "ZHUHAI16", RawPoP: "zhuhai-16", CacheStatus: CacheUnknown, Source: "X-Ser"},
+	},
+	{
+		name: "baishan three nodes", source: "www.163.com response headers printed by public example code: X-Ser: BC51_dx-lt-yd-shandong-jinan-5-cache-6, BC18_dx-lt-yd-shandong-jinan-5-cache-6, BC79_dx-guangdong-jiangmen-7-cache-4",
+		header: hdr("Server", "nginx", "X-Ser", "BC51_dx-lt-yd-shandong-jinan-5-cache-6, BC18_dx-lt-yd-shandong-jinan-5-cache-6, BC79_dx-guangdong-jiangmen-7-cache-4"),
+		want:   Result{CDN: "baishan", PoP: "JIANGMEN7", RawPoP: "jiangmen-7", UpstreamPoP: "JINAN5", CacheStatus: CacheUnknown, Source: "X-Ser"},
+	},
+	{
+		name: "baishan in front of qiniu", source: "curl -v capture of 2018-04-05 quoted in GitHub notes: X-Qnm-Cache: Hit (Qiniu), X-Ser: BC23_dx-lt-yd-shandong-jinan-5-cache-8, BC12_dx-jiangsu-yancheng-3-cache-1, X-Cache: HIT from BC12_dx-jiangsu-yancheng-3-cache-1(baishan)",
+		header: hdr("Server", "nginx", "X-Qnm-Cache", "Hit", "X-Ser", "BC23_dx-lt-yd-shandong-jinan-5-cache-8, BC12_dx-jiangsu-yancheng-3-cache-1",
+			"X-Cache", "HIT from BC12_dx-jiangsu-yancheng-3-cache-1(baishan)"),
+		want: Result{CDN: "baishan", PoP: "YANCHENG3", RawPoP: "yancheng-3", UpstreamPoP: "JINAN5", CacheStatus: CacheHit, Source: "X-Ser"},
+	},
+
+	// VK
+	{
+		name: "vk front end", source: "github.com/phonedude/cs533-f23 curl dumps (curl -ILk vk.com: HTTP/1.1 418, Server: kittenx, X-Frontend: front224006)",
+		status: 418,
+		header: hdr("Server", "kittenx", "X-Frontend", "front224006", "Access-Control-Expose-Headers", "X-Frontend"),
+		want:   Result{CDN: "vk", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
+	},
+	{
+		name: "vk redirect", source: "curl -v capture of 2022-02-14 quoted in public code: HTTP/1.1 301, Server: kittenx, Location: https://vk.com/",
+		status: 301,
+		header: hdr("Server", "kittenx", "Content-Type", "text/html", "Location", "https://vk.com/"),
+		want:   Result{CDN: "vk", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
+	},
+
 	// Myra Security
 	{
 		name: "myra", source: "public curl capture of warnung.bund.de (2026-08) quoted in GitHub code: HTTP/1.1 200, Server: myracloud",

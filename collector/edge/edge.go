@@ -341,7 +341,8 @@ var selfDeclaredNames = map[string]string{
 	"f5distributedcloud": "f5xc", "wpvip": "wpvip", "wordpressvip": "wpvip", "kinsta": "kinsta",
 	"wpengine": "wpengine", "cloudinary": "cloudinary", "squarespace": "squarespace",
 	"wix": "wix", "render": "render", "railway": "railway", "deno": "deno",
-	"denodeploy": "deno", "heroku": "heroku",
+	"denodeploy": "deno", "heroku": "heroku", "huawei": "huawei", "huaweicloud": "huawei",
+	"baishan": "baishan", "baishancloud": "baishan", "vk": "vk",
 }
 
 // selfDeclaredIndex is selfDeclaredNames with rule indexes (set by init).

@@ -180,6 +180,7 @@ const (
 	pickWhole             // the whole last value
 	pickList              // every element of every value in order: the last match is the PoP
 	pickBody              // the body, for URLs containing urlContains
+	pickFirst             // every element of every value in order: the first match is the PoP (lists written client-facing node first)
 )
 
 // popSource is one place a CDN writes its PoP code.
@@ -405,6 +406,17 @@ func (p *popSource) extract(resp *Response, res *Result) bool {
 		return p.matchOne(lastElem(vals[len(vals)-1]), res)
 	case pickWhole:
 		return p.matchOne(vals[len(vals)-1], res)
+	case pickFirst:
+		for _, v := range vals {
+			for v != "" {
+				var e string
+				e, v = nextElem(v)
+				if code, ok := p.code(e); ok {
+					return p.accept(code, "", p.key, res)
+				}
+			}
+		}
+		return false
 	}
 	// pickList: the last matching element is the edge nearest the client, the one before it
 	// the shield / upstream layer. Elements are split forward (cheap) and matched from the end

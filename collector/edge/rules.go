@@ -424,6 +424,42 @@ var builtin = []rule{
 		},
 	},
 	{
+		// Huawei Cloud CDN writes its whole path into Via, client-facing node first (the
+		// response times in the brackets shrink along the list):
+		// `CHN-ZJwenzhou-AREACT1-CACHE4[80,TCP_MISS,115],CHN-JSwuxi-GLOBAL2-CACHE4[62,TCP_MISS,64]`.
+		// AREA nodes are the edge tier, GLOBAL nodes the parents; the node's own cache word is
+		// the second field of its brackets.
+		cdn: "huawei", name: "Huawei Cloud CDN", role: roleCDN,
+		detect: []detector{
+			has("X-Hcs-Proxy-Type"), has("X-Ccdn-Cachettl"), has("X-Ccdn-Expires"),
+			matchingElem("Via", "-CACHE", huaweiHopRe),
+		},
+		pop: []popSource{
+			{header: "Via", pick: pickFirst, re: huaweiEdgeHopRe, norm: dropDashes},
+		},
+		popNote: "country, province and city of the first edge-tier (`AREA…`) Via hop (`CHN-ZJwenzhou-AREACT1-…` → CHNZJWENZHOU); `GLOBAL` parent tiers are skipped",
+		cache: []cacheSource{
+			{header: "Via", parse: huaweiViaCache},
+		},
+	},
+	{
+		// BaishanCloud lists its nodes in X-Ser, parent first and the node that answered last
+		// (`BC155_dx-lt-shandong-qingdao-2-cache-2, BC90_dx-zhejiang-jinhua-4-cache-4`), and
+		// that node writes X-Cache: `HIT from BC90_dx-zhejiang-jinhua-4-cache-4(baishan)`.
+		cdn: "baishan", name: "BaishanCloud", role: roleCDN,
+		detect: []detector{
+			matchingElem("X-Ser", "BC", regexp.MustCompile(`^BC[0-9]+_`)),
+			containing("X-Cache", "(baishan)"), containing("Cdn-Source", "baishan"),
+		},
+		pop: []popSource{
+			{header: "X-Ser", pick: pickList, listUpstream: true, re: baishanNodeRe, norm: dropDashes},
+		},
+		popNote: "city and site number of the last `X-Ser` node (`BC90_dx-zhejiang-jinhua-4-cache-4` → JINHUA4); the node before it is upstream",
+		cache: []cacheSource{
+			{header: "X-Cache", parse: baishanXCache},
+		},
+	},
+	{
 		// Myra Security answers with `Server: myracloud` whatever the origin runs.
 		cdn: "myra", name: "Myra Security", role: roleSecurity, ownsServer: true, anycast: true,
 		detect:  []detector{prefixed("Server", "myracloud")},
@@ -531,6 +567,13 @@ var builtin = []rule{
 		popNote: "cloud region in `Server` without dashes (`deno/gcp-asia-northeast1` → ASIANORTHEAST1); see Region codes",
 	},
 	{
+		// VK's (vk.com, vk.ru) own front ends: `Server: kittenx`, with the front-end host in
+		// X-Frontend (`front224006`), a machine rather than a place.
+		cdn: "vk", name: "VK", role: rolePlatform,
+		detect:  []detector{prefixed("Server", "kittenx")},
+		popNote: "none: VK names a front-end machine, not a PoP",
+	},
+	{
 		// Heroku's router adds a Via hop: `1.1 vegur` (the router until 2024), `1.1
 		// heroku-router` (Router 2.0), with `Server: Heroku`.
 		cdn: "heroku", name: "Heroku", role: rolePlatform, addsVia: true,
@@ -570,6 +613,9 @@ var (
 	wikimediaTimingRe     = regexp.MustCompile(`^host;\s*desc="?(cp[1-9][0-9]{3})"?$`)
 	wangsuHopRe           = regexp.MustCompile(`^[0-9.]+\s+(?:PS)?([a-z]{2,16})[0-9][0-9a-z]*(?::[0-9]+)?\s+\(Cdn Cache Server`)
 	byteplusHopRe         = regexp.MustCompile(`^cache[0-9]+\.([a-z]{2,8}[0-9]{0,3})$`)
+	huaweiHopRe           = regexp.MustCompile(`^[A-Z]{3}-[A-Z]{2}[a-z0-9]*-[A-Z]+[0-9]*-CACHE[0-9]+\[`)
+	huaweiEdgeHopRe       = regexp.MustCompile(`^([A-Z]{3}-[A-Z]{2}[a-z0-9]*)-AREA[A-Z]*[0-9]*-CACHE[0-9]+\[`)
+	baishanNodeRe         = regexp.MustCompile(`^BC[0-9]+_(?:[a-z]{2}-)+[a-z0-9]+-([a-z]+-[0-9]+)-cache-[0-9]+$`)
 	f5LocationRe          = regexp.MustCompile(`^(?:[a-z]+-)?[a-z]+[0-9]+-([a-z]{3})$`)
 	railwayEdgeRe         = regexp.MustCompile(`^railway/([a-z]+-[a-z]+[0-9]+)(?:-[a-z0-9]+)?$`)
 	denoServerRe          = regexp.MustCompile(`^deno/(?:gcp-)?([a-z]+-[a-z]+[0-9]+)(?:-[a-z])?$`)
@@ -657,6 +703,9 @@ func gcpRegion(region string) string {
 	}
 	return string(buf[:n])
 }
+
+// dropDashes joins the parts of a code: CHN-ZJwenzhou → CHNZJwenzhou, jinhua-4 → jinhua4.
+func dropDashes(code string) string { return strings.ReplaceAll(code, "-", "") }
 
 // alibabaPoP rejects the l2 (second tier) hops: they are Alibaba's internal layer, not the
 // edge that answered.
