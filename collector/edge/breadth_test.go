@@ -113,6 +113,30 @@ var breadthSamples = []sample{
 		want:   Result{CDN: "vk", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
 	},
 
+	// Limelight / Edgio Delivery
+	{
+		name: "limelight EdgePrism redirect", source: "capture of a www.nasa.gov video redirect (2018-11-21) quoted in public code: Server = \"EdgePrism/4.6.1.0\", Content-Length 0, Location …",
+		status: 302,
+		header: hdr("Server", "EdgePrism/4.6.1.0", "Content-Length", "0", "Location", "https://www.nasa.gov/sites/default/files/atoms/video/285_lightningacrosssolarsystem.mp4"),
+		want:   Result{CDN: "limelight", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
+	},
+	{
+		name: "limelight Via names the site, debug header the cache", source: "github.com/edgio-docs/edgio-docs guides/delivery/delivery/guide/features.md (Via: 1.1 cds539.lax.llnw.net:80(EdgePrism/4.0.0.3); X-LLNW-Dbg-Is-Cacheable: Yes, X-LLNW-Dbg-Cache-Hit-Type: HIT)",
+		header: hdr("Via", "1.1 cds539.lax.llnw.net:80(EdgePrism/4.0.0.3)", "X-LLNW-Dbg-Is-Cacheable", "Yes", "X-LLNW-Dbg-Cache-Hit-Type", "HIT"),
+		want:   Result{CDN: "limelight", PoP: "LAX", RawPoP: "lax", CacheStatus: CacheHit, Source: "Via"},
+	},
+	{
+		name: "limelight refresh hit and the edge address", source: "github.com/edgio-docs/edgio-docs guides/delivery/delivery/guide/features.md (REFRESH_HIT) and guides/delivery/control/configure/caching_and_delivery.md (X-IP-Address); the address is of the documented log example's edge (185.76.48.149)",
+		header: hdr("X-LLNW-Dbg-Cache-Hit-Type", "REFRESH_HIT", "X-IP-Address", "185.76.48.149"),
+		want:   Result{CDN: "limelight", PoP: Unknown, CacheStatus: CacheRevalidated, EdgeIP: "185.76.48.149", Source: "X-Llnw-Dbg-Cache-Hit-Type"},
+	},
+	{
+		name: "limelight request id", source: "public capture of 2023-05-15 quoted in GitHub notes (HTTP/2.0 404, x-amcn-cache: MISS, x-llid: ab3cd1cdbdb7b80adde1a535a486570a)",
+		status: 404,
+		header: hdr("content-type", "application/json; charset=utf-8", "x-amcn-cache", "MISS", "x-llid", "ab3cd1cdbdb7b80adde1a535a486570a"),
+		want:   Result{CDN: "limelight", PoP: Unknown, CacheStatus: CacheUnknown, Source: "X-Llid"},
+	},
+
 	// Myra Security
 	{
 		name: "myra", source: "public curl capture of warnung.bund.de (2026-08) quoted in GitHub code: HTTP/1.1 200, Server: myracloud",

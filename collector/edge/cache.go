@@ -37,6 +37,12 @@ var cacheWords = map[string]string{
 	"FUNCTIONTHROTTLEDERROR": CacheError,
 
 	"NONE": CacheUnknown, "UNKNOWN": CacheUnknown,
+
+	// Limelight / Edgio Delivery's X-LLNW-Dbg-Cache-Hit-Type (edgio-docs
+	// guides/delivery/delivery/guide/features.md), Squid's words without the TCP_ prefix.
+	"REFRESH_HIT": CacheRevalidated, "REF_FAIL_HIT": CacheStale, "REFRESH_MISS": CacheExpired,
+	"CLIENT_REFRESH_MISS": CacheBypass, "IMS_HIT": CacheHit, "NEGATIVE_HIT": CacheHit,
+	"OFFLINE_HIT": CacheStale, "DENIED": CacheError,
 }
 
 // word looks a vendor word up in cacheWords, case-insensitively and without allocating.

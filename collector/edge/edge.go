@@ -342,7 +342,8 @@ var selfDeclaredNames = map[string]string{
 	"wpengine": "wpengine", "cloudinary": "cloudinary", "squarespace": "squarespace",
 	"wix": "wix", "render": "render", "railway": "railway", "deno": "deno",
 	"denodeploy": "deno", "heroku": "heroku", "huawei": "huawei", "huaweicloud": "huawei",
-	"baishan": "baishan", "baishancloud": "baishan", "vk": "vk",
+	"baishan": "baishan", "baishancloud": "baishan", "vk": "vk", "limelight": "limelight",
+	"limelightnetworks": "limelight",
 }
 
 // selfDeclaredIndex is selfDeclaredNames with rule indexes (set by init).

@@ -460,6 +460,28 @@ var builtin = []rule{
 		},
 	},
 	{
+		// Limelight (Edgio Delivery after 2022): its EdgePrism servers (`Server:
+		// EdgePrism/4.6.1.0`) name themselves in Via as `1.1 cds539.lax.llnw.net:80(EdgePrism/…)`,
+		// and on request (X-LLNW-Dbg-Hdrs) answer the documented debug headers
+		// (edgio-docs guides/delivery/delivery/guide/features.md) and X-IP-Address (the edge's
+		// address, guides/delivery/control/configure/caching_and_delivery.md).
+		cdn: "limelight", name: "Limelight / Edgio Delivery (EdgePrism)", role: roleCDN, addsVia: true,
+		detect: []detector{
+			prefixed("Server", "EdgePrism"), containing("Via", ".llnw.net"),
+			has("X-LLNW-Dbg-Cache-Hit-Type"), has("X-LLNW-Dbg-Is-Cacheable"), has("X-LLID"),
+		},
+		pop: []popSource{
+			{header: "Via", pick: pickList, re: limelightHopRe, norm: same},
+		},
+		popNote: "site of the last `….<site>.llnw.net` Via hop (`cds539.lax.llnw.net` → LAX)",
+		cache: []cacheSource{
+			{header: "X-LLNW-Dbg-Cache-Hit-Type", parse: lastWord},
+		},
+		edgeIP: []ipSource{
+			{header: "X-IP-Address", re: regexp.MustCompile(`^\s*([0-9a-fA-F.:]{2,45})\s*$`), parse: parseIP},
+		},
+	},
+	{
 		// Myra Security answers with `Server: myracloud` whatever the origin runs.
 		cdn: "myra", name: "Myra Security", role: roleSecurity, ownsServer: true, anycast: true,
 		detect:  []detector{prefixed("Server", "myracloud")},
@@ -616,6 +638,7 @@ var (
 	huaweiHopRe           = regexp.MustCompile(`^[A-Z]{3}-[A-Z]{2}[a-z0-9]*-[A-Z]+[0-9]*-CACHE[0-9]+\[`)
 	huaweiEdgeHopRe       = regexp.MustCompile(`^([A-Z]{3}-[A-Z]{2}[a-z0-9]*)-AREA[A-Z]*[0-9]*-CACHE[0-9]+\[`)
 	baishanNodeRe         = regexp.MustCompile(`^BC[0-9]+_(?:[a-z]{2}-)+[a-z0-9]+-([a-z]+-[0-9]+)-cache-[0-9]+$`)
+	limelightHopRe        = regexp.MustCompile(`^[0-9.]+\s+[a-z]+[0-9]*\.([a-z]{3,4})\.llnw\.net\b`)
 	f5LocationRe          = regexp.MustCompile(`^(?:[a-z]+-)?[a-z]+[0-9]+-([a-z]{3})$`)
 	railwayEdgeRe         = regexp.MustCompile(`^railway/([a-z]+-[a-z]+[0-9]+)(?:-[a-z0-9]+)?$`)
 	denoServerRe          = regexp.MustCompile(`^deno/(?:gcp-)?([a-z]+-[a-z]+[0-9]+)(?:-[a-z])?$`)
@@ -634,6 +657,7 @@ var viaHops = []viaHop{
 	{contains: "google", cdns: []string{"google"}},
 	{re: alibabaHopRe, cdns: []string{"alibaba"}},
 	{re: byteplusHopRe, cdns: []string{"byteplus"}},
+	{contains: ".llnw.net", cdns: []string{"limelight"}},
 	{contains: "heroku-router", cdns: []string{"heroku"}},
 	{re: herokuVegurRe, cdns: []string{"heroku"}},
 }
