@@ -435,6 +435,10 @@ func TestPlatformsBehindTheirCDN(t *testing.T) {
 		{"myra in front of cloudflare", hdr("Server", "myracloud", "CF-RAY", "818bef0efadd4fcf-ORF"), "myra"},
 		{"heroku behind fastly", hdr("Via", "1.1 vegur, 1.1 varnish", "X-Served-By", "cache-jfk1041-JFK"), "fastly"},
 		{"fastly behind heroku's router", hdr("Via", "1.1 varnish, 1.1 heroku-router", "X-Served-By", "cache-jfk1041-JFK"), "heroku"},
+		// Akamai's Server-Timing metric name is a convention another CDN may follow: it names
+		// Akamai only when no vendor header is there.
+		{"a cdn-cache metric next to bunny's headers", hdr("Server", "BunnyCDN-DE1-880", "Server-Timing", "cdn-cache; desc=HIT"), "bunny"},
+		{"a cdn-cache metric alone", hdr("Server-Timing", "cdn-cache; desc=HIT"), "akamai"},
 	}
 	for _, c := range cases {
 		if got := NewIdentifier(nil).Identify(&Response{Header: c.h}); got.CDN != c.want {

@@ -148,10 +148,17 @@ func (id *Identifier) Identify(r *Response) Result {
 // vendor header identifies may still name its CDN itself (X-CDN) or carry a standard
 // Cache-Status.
 func identifyBuiltin(r *Response) Result {
-	var detected uint64
+	var detected, weak uint64
 	for key, values := range r.Header {
 		for _, ref := range detectIndex[key] {
-			if detected&(1<<ref.rule) == 0 && builtin[ref.rule].detect[ref.detector].matchValues(values) {
+			d := &builtin[ref.rule].detect[ref.detector]
+			if d.weak {
+				if weak&(1<<ref.rule) == 0 && d.matchValues(values) {
+					weak |= 1 << ref.rule
+				}
+				continue
+			}
+			if detected&(1<<ref.rule) == 0 && d.matchValues(values) {
 				detected |= 1 << ref.rule
 			}
 		}
@@ -162,6 +169,11 @@ func identifyBuiltin(r *Response) Result {
 				detected |= 1 << ref.rule
 			}
 		}
+	}
+	if detected == 0 {
+		// Evidence that other products could also send counts only when no vendor header
+		// identified anything.
+		detected = weak
 	}
 	if detected != 0 {
 		return builtin[outermost(detected, r.Header)].identify(r)

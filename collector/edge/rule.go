@@ -88,6 +88,10 @@ type detector struct {
 
 	body        bool   // match re against the body instead, for URLs containing urlContains
 	urlContains string // e.g. "/cdn-cgi/trace"
+
+	// weak: a convention other products may follow too (Akamai's Server-Timing metric
+	// names), so it identifies the CDN only when no other detector matched.
+	weak bool
 }
 
 // has detects the presence of a header.
@@ -115,6 +119,12 @@ func matchingElem(header, hint string, re *regexp.Regexp) detector {
 	return detector{header: header, kind: elemMatches, arg: hint, re: re}
 }
 
+// weakly marks a detector as evidence that counts only when no other detector matched.
+func weakly(d detector) detector {
+	d.weak = true
+	return d
+}
+
 // describe renders the detector for README.md.
 func (d *detector) describe() string {
 	switch {
@@ -126,6 +136,8 @@ func (d *detector) describe() string {
 		return fmt.Sprintf("`%s: %s…`", d.header, d.arg)
 	case d.kind == contains:
 		return fmt.Sprintf("`%s: …%s…`", d.header, d.arg)
+	case d.kind == elemMatches && d.weak:
+		return fmt.Sprintf("`%s` element ~ `%s` (only when nothing else matches)", d.header, d.re)
 	case d.kind == elemMatches:
 		return fmt.Sprintf("`%s` element ~ `%s`", d.header, d.re)
 	default:

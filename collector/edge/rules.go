@@ -90,7 +90,7 @@ var builtin = []rule{
 			// Akamai's Server-Timing behavior (the data mPulse reads) writes `cdn-cache;
 			// desc=HIT` next to `edge; dur=` and `origin; dur=` without any Server token;
 			// CloudFront's metrics are `cdn-cache-hit` and the like, with no desc.
-			matchingElem("Server-Timing", "cdn-cache", regexp.MustCompile(`^cdn-cache\s*;\s*desc=`)),
+			weakly(matchingElem("Server-Timing", "cdn-cache", regexp.MustCompile(`^cdn-cache\s*;\s*desc=`))),
 			// Newer edges name themselves in Akamai-Server-IP and Akamai-Request-BC.
 			has("Akamai-Server-IP"), has("Akamai-Request-BC"),
 		},
