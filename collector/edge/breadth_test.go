@@ -113,6 +113,20 @@ var breadthSamples = []sample{
 		want:   Result{CDN: "vk", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
 	},
 
+	// Naver
+	{
+		name: "naver redirect", source: "curl -v of www.naver.com (2025-10-04) quoted in GitHub notes: Location: https://www.naver.com/, Referrer-Policy: unsafe-url, Server: nfront, Vary: Accept-Encoding,User-Agent",
+		status: 301,
+		header: hdr("Content-Type", "text/html", "Location", "https://www.naver.com/", "Referrer-Policy", "unsafe-url", "Server", "nfront", "Vary", "Accept-Encoding,User-Agent"),
+		want:   Result{CDN: "naver", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
+	},
+	{
+		name: "naver rate limit", source: "public notes on Naver SmartStore quoted in GitHub: 429 with `server: nfront` and no Retry-After",
+		status: 429,
+		header: hdr("server", "nfront"),
+		want:   Result{CDN: "naver", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
+	},
+
 	// Limelight / Edgio Delivery
 	{
 		name: "limelight EdgePrism redirect", source: "capture of a www.nasa.gov video redirect (2018-11-21) quoted in public code: Server = \"EdgePrism/4.6.1.0\", Content-Length 0, Location …",

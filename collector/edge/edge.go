@@ -355,7 +355,7 @@ var selfDeclaredNames = map[string]string{
 	"wix": "wix", "render": "render", "railway": "railway", "deno": "deno",
 	"denodeploy": "deno", "heroku": "heroku", "huawei": "huawei", "huaweicloud": "huawei",
 	"baishan": "baishan", "baishancloud": "baishan", "vk": "vk", "limelight": "limelight",
-	"limelightnetworks": "limelight",
+	"limelightnetworks": "limelight", "naver": "naver", "navercloud": "naver",
 }
 
 // selfDeclaredIndex is selfDeclaredNames with rule indexes (set by init).

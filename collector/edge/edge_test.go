@@ -974,7 +974,7 @@ func TestNilSafety(t *testing.T) {
 func TestCDNsOrderAndLabels(t *testing.T) {
 	want := strings.Split("cloudflare cloudfront fastly akamai azure vercel netlify fly bunny keycdn cdn77 gcore "+
 		"edgecast stackpath alibaba tencent imperva sucuri arvancloud ovh cachefly google wikimedia "+
-		"wangsu cdnetworks byteplus huawei baishan limelight myra qrator ddosguard f5xc wpvip kinsta wpengine cloudinary "+
+		"wangsu cdnetworks byteplus huawei baishan naver limelight myra qrator ddosguard f5xc wpvip kinsta wpengine cloudinary "+
 		"squarespace wix render railway deno vk heroku varnish", " ")
 	if got := CDNs(); !slices.Equal(got, want) {
 		t.Errorf("CDNs() = %v, want %v", got, want)

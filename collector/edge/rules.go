@@ -460,6 +460,13 @@ var builtin = []rule{
 		},
 	},
 	{
+		// Naver's front servers (naver.com, its shopping and cloud customers) answer with
+		// `Server: nfront` and name no PoP.
+		cdn: "naver", name: "Naver (nfront)", role: roleCDN,
+		detect:  []detector{prefixed("Server", "nfront")},
+		popNote: "none: Naver names no PoP",
+	},
+	{
 		// Limelight (Edgio Delivery after 2022): its EdgePrism servers (`Server:
 		// EdgePrism/4.6.1.0`) name themselves in Via as `1.1 cds539.lax.llnw.net:80(EdgePrism/…)`,
 		// and on request (X-LLNW-Dbg-Hdrs) answer the documented debug headers
