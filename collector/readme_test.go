@@ -3,8 +3,12 @@ package collector
 import (
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/popexporter/pop_exporter/collector/edge"
 )
 
 // The README's metrics reference is the document users read: every metric the registry has
@@ -43,5 +47,28 @@ func TestREADMEMetricsReference(t *testing.T) {
 		if _, ok := code[name]; !ok {
 			t.Errorf("README documents %s, which the exporter does not expose", name)
 		}
+	}
+}
+
+// TestREADMECDNLabelValues: the README lists the bounded values of the cdn label; the list
+// must be the built-in rule table's, in its order, with its count.
+func TestREADMECDNLabelValues(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("`cdn` is one of `([a-z0-9_,\\s]+)` \\(([0-9]+)\\)").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md does not list the cdn label values (\"`cdn` is one of `…` (N)\")")
+	}
+	var got []string
+	for _, v := range strings.Split(string(m[1]), ",") {
+		got = append(got, strings.TrimSpace(v))
+	}
+	if want := edge.CDNs(); !slices.Equal(got, want) {
+		t.Errorf("README lists cdn values\n%v\nthe rule table has\n%v", got, want)
+	}
+	if n := strconv.Itoa(len(edge.CDNs())); string(m[2]) != n {
+		t.Errorf("README counts %s cdn values, the rule table has %s", m[2], n)
 	}
 }

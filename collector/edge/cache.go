@@ -37,6 +37,12 @@ var cacheWords = map[string]string{
 	"FUNCTIONTHROTTLEDERROR": CacheError,
 
 	"NONE": CacheUnknown, "UNKNOWN": CacheUnknown,
+
+	// Limelight / Edgio Delivery's X-LLNW-Dbg-Cache-Hit-Type (edgio-docs
+	// guides/delivery/delivery/guide/features.md), Squid's words without the TCP_ prefix.
+	"REFRESH_HIT": CacheRevalidated, "REF_FAIL_HIT": CacheStale, "REFRESH_MISS": CacheExpired,
+	"CLIENT_REFRESH_MISS": CacheBypass, "IMS_HIT": CacheHit, "NEGATIVE_HIT": CacheHit,
+	"OFFLINE_HIT": CacheStale, "DENIED": CacheError,
 }
 
 // word looks a vendor word up in cacheWords, case-insensitively and without allocating.
@@ -398,4 +404,42 @@ func googleAge(values []string, _ http.Header) string {
 		return ""
 	}
 	return CacheHit
+}
+
+// huaweiViaCache reads the cache word of the first Via hop that has one: Huawei lists the
+// client-facing node first, `CHN-ZJwenzhou-AREACT1-CACHE4[80,TCP_MISS,115]` (a hop without a
+// word, `…-CACHE66[117]`, is a load balancer in front of the cache).
+func huaweiViaCache(values []string, _ http.Header) string {
+	for _, v := range values {
+		for v != "" {
+			var e string
+			e, v = nextElem(v)
+			if !strings.Contains(e, "-CACHE") {
+				continue
+			}
+			open := strings.IndexByte(e, '[')
+			if open < 0 {
+				continue
+			}
+			fields := e[open+1:]
+			_, rest, ok := strings.Cut(fields, ",")
+			if !ok {
+				continue
+			}
+			w, _, _ := strings.Cut(rest, ",")
+			return word(strings.TrimSuffix(w, "]"))
+		}
+	}
+	return ""
+}
+
+// baishanXCache reads BaishanCloud's `HIT from BC90_…(baishan)`; an X-Cache of another cache
+// is not Baishan's word.
+func baishanXCache(values []string, _ http.Header) string {
+	for i := len(values) - 1; i >= 0; i-- {
+		if v := trimOWS(values[i]); strings.Contains(v, "(baishan)") {
+			return word(firstField(v))
+		}
+	}
+	return ""
 }

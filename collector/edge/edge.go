@@ -148,10 +148,17 @@ func (id *Identifier) Identify(r *Response) Result {
 // vendor header identifies may still name its CDN itself (X-CDN) or carry a standard
 // Cache-Status.
 func identifyBuiltin(r *Response) Result {
-	var detected uint64
+	var detected, weak uint64
 	for key, values := range r.Header {
 		for _, ref := range detectIndex[key] {
-			if detected&(1<<ref.rule) == 0 && builtin[ref.rule].detect[ref.detector].matchValues(values) {
+			d := &builtin[ref.rule].detect[ref.detector]
+			if d.weak {
+				if weak&(1<<ref.rule) == 0 && d.matchValues(values) {
+					weak |= 1 << ref.rule
+				}
+				continue
+			}
+			if detected&(1<<ref.rule) == 0 && d.matchValues(values) {
 				detected |= 1 << ref.rule
 			}
 		}
@@ -162,6 +169,11 @@ func identifyBuiltin(r *Response) Result {
 				detected |= 1 << ref.rule
 			}
 		}
+	}
+	if detected == 0 {
+		// Evidence that other products could also send counts only when no vendor header
+		// identified anything.
+		detected = weak
 	}
 	if detected != 0 {
 		return builtin[outermost(detected, r.Header)].identify(r)
@@ -335,6 +347,15 @@ var selfDeclaredNames = map[string]string{
 	"tencentcloud": "tencent", "edgeone": "tencent", "imperva": "imperva", "incapsula": "imperva",
 	"sucuri": "sucuri", "arvancloud": "arvancloud", "ovh": "ovh", "ovhcloud": "ovh",
 	"cachefly": "cachefly", "google": "google", "googlecloudcdn": "google",
+	"wangsu": "wangsu", "chinanetcenter": "wangsu", "cdnetworks": "cdnetworks",
+	"byteplus": "byteplus", "volcengine": "byteplus", "myra": "myra", "myrasecurity": "myra",
+	"qrator": "qrator", "ddosguard": "ddosguard", "f5xc": "f5xc", "volterra": "f5xc",
+	"f5distributedcloud": "f5xc", "wpvip": "wpvip", "wordpressvip": "wpvip", "kinsta": "kinsta",
+	"wpengine": "wpengine", "cloudinary": "cloudinary", "squarespace": "squarespace",
+	"wix": "wix", "render": "render", "railway": "railway", "deno": "deno",
+	"denodeploy": "deno", "heroku": "heroku", "huawei": "huawei", "huaweicloud": "huawei",
+	"baishan": "baishan", "baishancloud": "baishan", "vk": "vk", "limelight": "limelight",
+	"limelightnetworks": "limelight", "naver": "naver", "navercloud": "naver",
 }
 
 // selfDeclaredIndex is selfDeclaredNames with rule indexes (set by init).

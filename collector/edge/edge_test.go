@@ -973,7 +973,9 @@ func TestNilSafety(t *testing.T) {
 
 func TestCDNsOrderAndLabels(t *testing.T) {
 	want := strings.Split("cloudflare cloudfront fastly akamai azure vercel netlify fly bunny keycdn cdn77 gcore "+
-		"edgecast stackpath alibaba tencent imperva sucuri arvancloud ovh cachefly google wikimedia varnish", " ")
+		"edgecast stackpath alibaba tencent imperva sucuri arvancloud ovh cachefly google wikimedia "+
+		"wangsu cdnetworks byteplus huawei baishan naver limelight myra qrator ddosguard f5xc wpvip kinsta wpengine cloudinary "+
+		"squarespace wix render railway deno vk heroku varnish", " ")
 	if got := CDNs(); !slices.Equal(got, want) {
 		t.Errorf("CDNs() = %v, want %v", got, want)
 	}
@@ -1080,12 +1082,14 @@ func TestVendorCacheWords(t *testing.T) {
 // TestAnycast: the anycast property marks the CDNs whose connected address must never be
 // geolocated as a PoP, and nothing else.
 func TestAnycast(t *testing.T) {
-	for _, cdn := range []string{"cloudflare", "fastly", "google", "imperva", "sucuri", "vercel", "fly"} {
+	for _, cdn := range []string{"cloudflare", "fastly", "google", "imperva", "sucuri", "vercel", "fly",
+		"myra", "qrator", "ddosguard", "f5xc", "deno"} {
 		if !Anycast(cdn) {
 			t.Errorf("Anycast(%q) = false", cdn)
 		}
 	}
-	for _, cdn := range []string{"akamai", "netlify", "cloudfront", "tencent", "alibaba", "varnish", Unknown, "mycdn", ""} {
+	for _, cdn := range []string{"akamai", "netlify", "cloudfront", "tencent", "alibaba", "varnish", "wangsu",
+		"byteplus", "heroku", Unknown, "mycdn", ""} {
 		if Anycast(cdn) {
 			t.Errorf("Anycast(%q) = true", cdn)
 		}

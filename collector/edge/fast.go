@@ -1,6 +1,9 @@
 package edge
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // The rule table's regexes are the specification of each vendor's format: README.md shows
 // them and every row's samples are matched through them. Go's regexp engine costs about
@@ -19,6 +22,11 @@ var fastMatchers = map[*regexp.Regexp]matcher{
 	alibabaHopRe:     matchAlibabaHop,
 	vercelEdgeRe:     matchVercelEdge,
 	vercelFunctionRe: matchVercelFunction,
+	wangsuHopRe:      matchWangsuHop,
+	byteplusHopRe:    matchBytePlusHop,
+	f5LocationRe:     matchF5Location,
+	railwayEdgeRe:    matchRailwayEdge,
+	denoServerRe:     matchDenoServer,
 }
 
 // submatch returns the bounds of group 1, through fast when there is one.
@@ -105,14 +113,16 @@ func matchFastlyNode(s string) (int, int, bool) {
 	return 0, len(s), true
 }
 
-// matchAlibabaHop is ^(?:cache|kunlun)[0-9]+\.([a-z0-9-]+)\[.
+// matchAlibabaHop is ^(?:cache|kunlun|ens-cache)[0-9]+\.([a-z0-9-]+)\[.
 func matchAlibabaHop(s string) (int, int, bool) {
 	var n int
 	switch {
-	case len(s) >= len("cache") && s[:len("cache")] == "cache":
+	case strings.HasPrefix(s, "cache"):
 		n = len("cache")
-	case len(s) >= len("kunlun") && s[:len("kunlun")] == "kunlun":
+	case strings.HasPrefix(s, "kunlun"):
 		n = len("kunlun")
+	case strings.HasPrefix(s, "ens-cache"):
+		n = len("ens-cache")
 	default:
 		return 0, 0, false
 	}
@@ -156,4 +166,164 @@ func matchVercelFunction(s string) (int, int, bool) {
 		i += 6
 	}
 	return i, i + 4, true
+}
+
+// lowerAt counts the lower-case ASCII letters of s from i on.
+func lowerAt(s string, i int) int {
+	n := 0
+	for i+n < len(s) && isLCAlpha(s[i+n]) {
+		n++
+	}
+	return n
+}
+
+// isSpace is RE2's \s: [\t\n\f\r ].
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+
+// matchWangsuHop is ^[0-9.]+\s+(?:PS)?([a-z]{2,16})[0-9][0-9a-z]*(?::[0-9]+)?\s+\(Cdn Cache Server.
+func matchWangsuHop(s string) (int, int, bool) {
+	i := 0
+	for i < len(s) && (isDigit(s[i]) || s[i] == '.') {
+		i++
+	}
+	sp := 0
+	for i+sp < len(s) && isSpace(s[i+sp]) {
+		sp++
+	}
+	if i == 0 || sp == 0 {
+		return 0, 0, false
+	}
+	i += sp
+	if strings.HasPrefix(s[i:], "PS") {
+		i += 2
+	}
+	lo := i
+	l := lowerAt(s, i)
+	hi := lo + l
+	if l < 2 || l > 16 || hi >= len(s) || !isDigit(s[hi]) {
+		return 0, 0, false
+	}
+	i = hi
+	for i < len(s) && (isDigit(s[i]) || isLCAlpha(s[i])) {
+		i++
+	}
+	if i < len(s) && s[i] == ':' {
+		d := digitsAt(s, i+1)
+		if d == 0 {
+			return 0, 0, false
+		}
+		i += 1 + d
+	}
+	sp = 0
+	for i+sp < len(s) && isSpace(s[i+sp]) {
+		sp++
+	}
+	if sp == 0 || !strings.HasPrefix(s[i+sp:], "(Cdn Cache Server") {
+		return 0, 0, false
+	}
+	return lo, hi, true
+}
+
+// matchBytePlusHop is ^cache[0-9]+\.([a-z]{2,8}[0-9]{0,3})$.
+func matchBytePlusHop(s string) (int, int, bool) {
+	if !strings.HasPrefix(s, "cache") {
+		return 0, 0, false
+	}
+	d := digitsAt(s, len("cache"))
+	lo := len("cache") + d + 1
+	if d == 0 || lo > len(s) || s[lo-1] != '.' {
+		return 0, 0, false
+	}
+	l := lowerAt(s, lo)
+	if l < 2 || l > 8 {
+		return 0, 0, false
+	}
+	if d2 := digitsAt(s, lo+l); d2 > 3 || lo+l+d2 != len(s) {
+		return 0, 0, false
+	}
+	return lo, len(s), true
+}
+
+// lettersDigits reports whether s is [a-z]+[0-9]+.
+func lettersDigits(s string) bool {
+	l := lowerAt(s, 0)
+	return l > 0 && l < len(s) && digitsAt(s, l) == len(s)-l
+}
+
+// matchF5Location is ^(?:[a-z]+-)?[a-z]+[0-9]+-([a-z]{3})$.
+func matchF5Location(s string) (int, int, bool) {
+	n := len(s)
+	if n < 6 || s[n-4] != '-' || lowerAt(s, n-3) != 3 {
+		return 0, 0, false
+	}
+	site := s[:n-4]
+	if pre, rest, ok := strings.Cut(site, "-"); ok {
+		if len(pre) == 0 || lowerAt(pre, 0) != len(pre) {
+			return 0, 0, false
+		}
+		site = rest
+	}
+	if !lettersDigits(site) {
+		return 0, 0, false
+	}
+	return n - 3, n, true
+}
+
+// regionAt matches [a-z]+-[a-z]+[0-9]+ at s[i:] and returns where it ends, or -1.
+func regionAt(s string, i int) int {
+	l := lowerAt(s, i)
+	if l == 0 || i+l >= len(s) || s[i+l] != '-' {
+		return -1
+	}
+	i += l + 1
+	l = lowerAt(s, i)
+	d := digitsAt(s, i+l)
+	if l == 0 || d == 0 {
+		return -1
+	}
+	return i + l + d
+}
+
+// matchRailwayEdge is ^railway/([a-z]+-[a-z]+[0-9]+)(?:-[a-z0-9]+)?$.
+func matchRailwayEdge(s string) (int, int, bool) {
+	const lo = len("railway/")
+	if !strings.HasPrefix(s, "railway/") {
+		return 0, 0, false
+	}
+	hi := regionAt(s, lo)
+	if hi < 0 {
+		return 0, 0, false
+	}
+	if hi < len(s) {
+		if s[hi] != '-' || hi+1 == len(s) {
+			return 0, 0, false
+		}
+		for i := hi + 1; i < len(s); i++ {
+			if !isLCAlpha(s[i]) && !isDigit(s[i]) {
+				return 0, 0, false
+			}
+		}
+	}
+	return lo, hi, true
+}
+
+// matchDenoServer is ^deno/(?:gcp-)?([a-z]+-[a-z]+[0-9]+)(?:-[a-z])?$: the gcp- prefix is
+// taken when the rest then matches, as RE2's leftmost-first choice does.
+func matchDenoServer(s string) (int, int, bool) {
+	if !strings.HasPrefix(s, "deno/") {
+		return 0, 0, false
+	}
+	try := func(lo int) (int, int, bool) {
+		hi := regionAt(s, lo)
+		if hi < 0 || (hi != len(s) && (hi+2 != len(s) || s[hi] != '-' || !isLCAlpha(s[hi+1]))) {
+			return 0, 0, false
+		}
+		return lo, hi, true
+	}
+	if strings.HasPrefix(s[len("deno/"):], "gcp-") {
+		if lo, hi, ok := try(len("deno/gcp-")); ok {
+			return lo, hi, true
+		}
+	}
+	return try(len("deno/"))
 }

@@ -15,6 +15,13 @@ func FuzzFastMatchers(f *testing.F) {
 		"kunlun15.cn3157[55,55,200-0,H]", "kunlun.cn3157[", "kunlu1.x[", "cachekunlun1.x[",
 		"bom1::djm5z-1788688501471-5e5ac090f2b1", "sfo1::fra1::8tq2k-1697749038123-7c0a9f2b4e11",
 		"sfo1::fra1::iad1::x", "sfo1::", "sfo1:fra1::",
+		"ens-cache29.l2us4[231,230,404-1280,M]", "ens-cache.x[", "ens-cach1.x[",
+		"1.0 PSzjjxdx6dp50:3 (Cdn Cache Server V2.0)[0 400 3]", "1.1 jssq179:8080 (Cdn Cache Server V2.0)",
+		"1.1 PSa1 (Cdn Cache Server", "1.1 ab1: (Cdn Cache Server", "1.1 PS ab1 (Cdn Cache Server", ".\tab1\t(Cdn Cache Server",
+		"cache08.gdcu", "cache05.tycm06", "cache05.tycm0600", "cache.gd", "cache1.g", "cache1.abcdefghi",
+		"pa4-par", "b-sv10-sjc", "dc12-ash", "a-b-c1-sjc", "-sv10-sjc", "sv-sjc", "sv1-sjcc",
+		"railway/us-west2", "railway/us-east4-eqdc4a", "railway/europe-west4-", "railway/us-west", "railway/us-west2-A",
+		"deno/us-east4-a", "deno/gcp-asia-northeast1", "deno/gcp-east1", "deno/gcp-east1-b", "deno/us-east4-ab",
 	} {
 		f.Add(s)
 	}

@@ -90,7 +90,7 @@ func FuzzIdentify(f *testing.F) {
 	})
 }
 
-// benchmarkMix is a realistic mix of response header sets from at least ten CDNs, with the
+// benchmarkMix is a realistic mix of response header sets from at least fifteen CDNs, with the
 // ordinary headers every response carries.
 func benchmarkMix() []*Response {
 	common := []string{
@@ -113,6 +113,11 @@ func benchmarkMix() []*Response {
 		{"Via", "cache24.l2eu6-1[0,304-0,H], cache5.l2eu6-1[1,0], cache1.cn1157[0,200-0,H], cache19.cn1157[1,0]", "X-Cache", "HIT TCP_MEM_HIT dirn:13:799953991", "Server", "Tengine"},
 		{"X-CDN", "Imperva", "X-Iinfo", "9-49176764-0 0CNN RT(1697749038123 0) q(0 -1 -1 -1) r(0 -1)"},
 		{"Server", "cloudflare", "CF-RAY", "9da906681ad80c13-AMS", "cf-cache-status", "DYNAMIC", "X-Vercel-Id", "fra1::iad1::djm5z-1788688501471-5e5ac090f2b1"},
+		{"Server", "nginx", "X-Via", "1.1 jssq179:8080 (Cdn Cache Server V2.0), 1.1 jsyc96:9080 (Cdn Cache Server V2.0)"},
+		{"Server", "Byte-nginx", "Via", "cache73.czmp,cache05.tycm06", "X-Bdcdn-Cache-Status", "TCP_MISS,TCP_MISS"},
+		{"Server", "volt-adc", "X-Volterra-Location", "pa4-par"},
+		{"Server", "railway-edge", "X-Railway-Edge", "railway/us-east4-eqdc4a", "X-Railway-Request-Id", "ucE8S2t-Qn6AKhHY0_TJvA"},
+		{"Server", "deno/gcp-asia-northeast1"},
 		{"Server", "nginx", "X-Cache", "HIT"},
 	}
 	var mix []*Response
@@ -157,7 +162,7 @@ func TestBenchmarkMixIdentifies(t *testing.T) {
 		cdns[res.CDN] = true
 	}
 	delete(cdns, Unknown)
-	if len(cdns) < 10 {
-		t.Errorf("benchmark mix covers %d CDNs, want at least 10", len(cdns))
+	if len(cdns) < 15 {
+		t.Errorf("benchmark mix covers %d CDNs, want at least 15", len(cdns))
 	}
 }

@@ -88,6 +88,10 @@ type detector struct {
 
 	body        bool   // match re against the body instead, for URLs containing urlContains
 	urlContains string // e.g. "/cdn-cgi/trace"
+
+	// weak: a convention other products may follow too (Akamai's Server-Timing metric
+	// names), so it identifies the CDN only when no other detector matched.
+	weak bool
 }
 
 // has detects the presence of a header.
@@ -115,6 +119,12 @@ func matchingElem(header, hint string, re *regexp.Regexp) detector {
 	return detector{header: header, kind: elemMatches, arg: hint, re: re}
 }
 
+// weakly marks a detector as evidence that counts only when no other detector matched.
+func weakly(d detector) detector {
+	d.weak = true
+	return d
+}
+
 // describe renders the detector for README.md.
 func (d *detector) describe() string {
 	switch {
@@ -126,6 +136,8 @@ func (d *detector) describe() string {
 		return fmt.Sprintf("`%s: %s…`", d.header, d.arg)
 	case d.kind == contains:
 		return fmt.Sprintf("`%s: …%s…`", d.header, d.arg)
+	case d.kind == elemMatches && d.weak:
+		return fmt.Sprintf("`%s` element ~ `%s` (only when nothing else matches)", d.header, d.re)
 	case d.kind == elemMatches:
 		return fmt.Sprintf("`%s` element ~ `%s`", d.header, d.re)
 	default:
@@ -180,6 +192,7 @@ const (
 	pickWhole             // the whole last value
 	pickList              // every element of every value in order: the last match is the PoP
 	pickBody              // the body, for URLs containing urlContains
+	pickFirst             // every element of every value in order: the first match is the PoP (lists written client-facing node first)
 )
 
 // popSource is one place a CDN writes its PoP code.
@@ -405,6 +418,17 @@ func (p *popSource) extract(resp *Response, res *Result) bool {
 		return p.matchOne(lastElem(vals[len(vals)-1]), res)
 	case pickWhole:
 		return p.matchOne(vals[len(vals)-1], res)
+	case pickFirst:
+		for _, v := range vals {
+			for v != "" {
+				var e string
+				e, v = nextElem(v)
+				if code, ok := p.code(e); ok {
+					return p.accept(code, "", p.key, res)
+				}
+			}
+		}
+		return false
 	}
 	// pickList: the last matching element is the edge nearest the client, the one before it
 	// the shield / upstream layer. Elements are split forward (cheap) and matched from the end

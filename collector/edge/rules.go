@@ -87,6 +87,12 @@ var builtin = []rule{
 			has("Akamai-GRN"), has("X-Akamai-Request-ID"), has("X-Akamai-Transformed"),
 			has("Akamai-Cache-Status"), containing("X-Cache", ".akamaitechnologies.com"),
 			matchingElem("Server-Timing", "ak_p", regexp.MustCompile(`^ak_p\s*;`)),
+			// Akamai's Server-Timing behavior (the data mPulse reads) writes `cdn-cache;
+			// desc=HIT` next to `edge; dur=` and `origin; dur=` without any Server token;
+			// CloudFront's metrics are `cdn-cache-hit` and the like, with no desc.
+			weakly(matchingElem("Server-Timing", "cdn-cache", regexp.MustCompile(`^cdn-cache\s*;\s*desc=`))),
+			// Newer edges name themselves in Akamai-Server-IP and Akamai-Request-BC.
+			has("Akamai-Server-IP"), has("Akamai-Request-BC"),
 		},
 		popNote: "none: Akamai names no PoP; the edge IP is reported instead",
 		cache: []cacheSource{
@@ -97,6 +103,7 @@ var builtin = []rule{
 		edgeIP: []ipSource{
 			{header: "X-Cache", re: regexp.MustCompile(`from a([0-9]{1,3}(?:-[0-9]{1,3}){3})\.deploy\.akamaitechnologies\.com`), parse: dashedIPv4},
 			{header: "Akamai-GRN", re: regexp.MustCompile(`^[0-9]+\.([0-9a-fA-F]{8})\.`), parse: hexLittleEndianIPv4},
+			{header: "Akamai-Server-IP", re: regexp.MustCompile(`^\s*([0-9a-fA-F.:]{2,45})\s*$`), parse: parseIP},
 		},
 	},
 	{
@@ -206,8 +213,11 @@ var builtin = []rule{
 			{header: "X-Edge-Location", pick: pickLast, re: cdn77CityRe, norm: cdn77PoP},
 		},
 		popNote: "city slug mapped to its airport (`pragueCZ` → PRG); unmapped cities: slug + country uppercased, at most 16 characters",
+		// Until 2021 the load-balancer tier in front of the edge caches reported its own
+		// X-Cache-LB (`MISS, MISS`), next to the cache tier's X-Cache.
 		cache: []cacheSource{
 			{header: "X-77-Cache", parse: lastWord},
+			{header: "X-Cache-LB", parse: lastWord},
 		},
 	},
 	{
@@ -271,7 +281,7 @@ var builtin = []rule{
 		pop: []popSource{
 			{header: "Via", pick: pickList, re: alibabaHopRe, norm: alibabaPoP},
 		},
-		popNote: "own code of the last `cacheN.<pop>[` or `kunlunN.<pop>[` Via hop that is not an `l2` tier (`de1` → DE1)",
+		popNote: "own code of the last `cacheN.<pop>[`, `kunlunN.<pop>[` or edge-node `ens-cacheN.<pop>[` Via hop that is not an `l2` tier (`de1` → DE1)",
 		cache: []cacheSource{
 			{header: "X-Cache", parse: alibabaXCache},
 		},
@@ -371,6 +381,238 @@ var builtin = []rule{
 		},
 	},
 	{
+		// Wangsu (ChinaNetCenter, Quantil abroad) caches append hops to their own X-Via, not
+		// to Via: `1.1 PSzjjxdx6dp50:3 (Cdn Cache Server V2.0)`. A hop names the node: an
+		// optional PS prefix, the site (province, city and carrier letters: zj jx dx), then the
+		// node number. The last hop is the node nearest the client, the one before it its parent.
+		cdn: "wangsu", name: "Wangsu / ChinaNetCenter", role: roleCDN,
+		detect: []detector{
+			prefixed("Server", "Cdn Cache Server"),
+			containing("X-Via", "(Cdn Cache Server"),
+		},
+		pop: []popSource{
+			{header: "X-Via", pick: pickList, listUpstream: true, re: wangsuHopRe, norm: same},
+		},
+		popNote: "site letters of the last `X-Via` hop (`PSzjjxdx6dp50` → ZJJXDX, `yidong67` → YIDONG); the hop before it is upstream",
+	},
+	{
+		// CDNetworks' PWS edge names its node in X-Px: `ht h0-s1021.p12-sjc.cdngp.net`, the
+		// PoP being the airport code after `pNN-`.
+		cdn: "cdnetworks", name: "CDNetworks", role: roleCDN,
+		detect: []detector{
+			containing("X-Px", ".cdngp.net"), prefixed("Server", "PWS/"),
+		},
+		pop: []popSource{
+			{header: "X-Px", pick: pickWhole, re: regexp.MustCompile(`\.p[0-9]{1,3}-([a-z]{3})\.cdngp\.net`), norm: same},
+		},
+		popNote: "airport code of the `X-Px` node (`h0-s1021.p12-sjc.cdngp.net` → SJC)",
+	},
+	{
+		// BytePlus / Volcano Engine (ByteDance's CDN): `server: Byte-nginx`, a Via hop per
+		// cache (`cache08.gdcu`, `cache73.czmp,cache05.tycm06`) and one cache word per hop in
+		// X-Bdcdn-Cache-Status (`TCP_MISS,TCP_MISS`), the last being the node nearest the client.
+		cdn: "byteplus", name: "BytePlus / Volcano Engine (ByteDance)", role: roleCDN, addsVia: true,
+		detect: []detector{
+			has("X-Bdcdn-Cache-Status"), prefixed("Server", "Byte-nginx"),
+		},
+		pop: []popSource{
+			{header: "Via", pick: pickList, re: byteplusHopRe, norm: same},
+		},
+		popNote: "own site code of the last `cacheN.<site>` Via hop (`cache08.gdcu` → GDCU)",
+		cache: []cacheSource{
+			{header: "X-Bdcdn-Cache-Status", parse: lastWord},
+		},
+	},
+	{
+		// Huawei Cloud CDN writes its whole path into Via, client-facing node first (the
+		// response times in the brackets shrink along the list):
+		// `CHN-ZJwenzhou-AREACT1-CACHE4[80,TCP_MISS,115],CHN-JSwuxi-GLOBAL2-CACHE4[62,TCP_MISS,64]`.
+		// AREA nodes are the edge tier, GLOBAL nodes the parents; the node's own cache word is
+		// the second field of its brackets.
+		cdn: "huawei", name: "Huawei Cloud CDN", role: roleCDN,
+		detect: []detector{
+			has("X-Hcs-Proxy-Type"), has("X-Ccdn-Cachettl"), has("X-Ccdn-Expires"),
+			matchingElem("Via", "-CACHE", huaweiHopRe),
+		},
+		pop: []popSource{
+			{header: "Via", pick: pickFirst, re: huaweiEdgeHopRe, norm: dropDashes},
+		},
+		popNote: "country, province and city of the first edge-tier (`AREA…`) Via hop (`CHN-ZJwenzhou-AREACT1-…` → CHNZJWENZHOU); `GLOBAL` parent tiers are skipped",
+		cache: []cacheSource{
+			{header: "Via", parse: huaweiViaCache},
+		},
+	},
+	{
+		// BaishanCloud lists its nodes in X-Ser, parent first and the node that answered last
+		// (`BC155_dx-lt-shandong-qingdao-2-cache-2, BC90_dx-zhejiang-jinhua-4-cache-4`), and
+		// that node writes X-Cache: `HIT from BC90_dx-zhejiang-jinhua-4-cache-4(baishan)`.
+		cdn: "baishan", name: "BaishanCloud", role: roleCDN,
+		detect: []detector{
+			matchingElem("X-Ser", "BC", regexp.MustCompile(`^BC[0-9]+_`)),
+			containing("X-Cache", "(baishan)"), containing("Cdn-Source", "baishan"),
+		},
+		pop: []popSource{
+			{header: "X-Ser", pick: pickList, listUpstream: true, re: baishanNodeRe, norm: dropDashes},
+		},
+		popNote: "city and site number of the last `X-Ser` node (`BC90_dx-zhejiang-jinhua-4-cache-4` → JINHUA4); the node before it is upstream",
+		cache: []cacheSource{
+			{header: "X-Cache", parse: baishanXCache},
+		},
+	},
+	{
+		// Naver's front servers (naver.com, its shopping and cloud customers) answer with
+		// `Server: nfront` and name no PoP.
+		cdn: "naver", name: "Naver (nfront)", role: roleCDN,
+		detect:  []detector{prefixed("Server", "nfront")},
+		popNote: "none: Naver names no PoP",
+	},
+	{
+		// Limelight (Edgio Delivery after 2022): its EdgePrism servers (`Server:
+		// EdgePrism/4.6.1.0`) name themselves in Via as `1.1 cds539.lax.llnw.net:80(EdgePrism/…)`,
+		// and on request (X-LLNW-Dbg-Hdrs) answer the documented debug headers
+		// (edgio-docs guides/delivery/delivery/guide/features.md) and X-IP-Address (the edge's
+		// address, guides/delivery/control/configure/caching_and_delivery.md).
+		cdn: "limelight", name: "Limelight / Edgio Delivery (EdgePrism)", role: roleCDN, addsVia: true,
+		detect: []detector{
+			prefixed("Server", "EdgePrism"), containing("Via", ".llnw.net"),
+			has("X-LLNW-Dbg-Cache-Hit-Type"), has("X-LLNW-Dbg-Is-Cacheable"), has("X-LLID"),
+		},
+		pop: []popSource{
+			{header: "Via", pick: pickList, re: limelightHopRe, norm: same},
+		},
+		popNote: "site of the last `….<site>.llnw.net` Via hop (`cds539.lax.llnw.net` → LAX)",
+		cache: []cacheSource{
+			{header: "X-LLNW-Dbg-Cache-Hit-Type", parse: lastWord},
+		},
+		edgeIP: []ipSource{
+			{header: "X-IP-Address", re: regexp.MustCompile(`^\s*([0-9a-fA-F.:]{2,45})\s*$`), parse: parseIP},
+		},
+	},
+	{
+		// Myra Security answers with `Server: myracloud` whatever the origin runs.
+		cdn: "myra", name: "Myra Security", role: roleSecurity, ownsServer: true, anycast: true,
+		detect:  []detector{prefixed("Server", "myracloud")},
+		popNote: "none: Myra names no PoP",
+	},
+	{
+		cdn: "qrator", name: "Qrator", role: roleSecurity, ownsServer: true, anycast: true,
+		detect:  []detector{prefixed("Server", "QRATOR")},
+		popNote: "none: Qrator names no PoP",
+	},
+	{
+		// DDoS-Guard: `Server: ddos-guard` and its __ddg* cookies.
+		cdn: "ddosguard", name: "DDoS-Guard", role: roleSecurity, ownsServer: true, anycast: true,
+		detect: []detector{
+			prefixed("Server", "ddos-guard"), containing("Set-Cookie", "__ddg"),
+		},
+		popNote: "none: DDoS-Guard names no PoP",
+	},
+	{
+		// F5 Distributed Cloud (formerly Volterra) regional edges: `server: volt-adc` and
+		// `x-volterra-location: pa4-par`, a site (pa4, dc12, b-sv10) and its metro's airport.
+		cdn: "f5xc", name: "F5 Distributed Cloud (Volterra)", role: roleSecurity, ownsServer: true, anycast: true,
+		detect: []detector{
+			prefixed("Server", "volt-adc"), has("X-Volterra-Location"),
+		},
+		pop: []popSource{
+			{header: "X-Volterra-Location", pick: pickLast, re: f5LocationRe, norm: same},
+		},
+		popNote: "metro airport code after the site (`pa4-par` → PAR, `b-sv10-sjc` → SJC)",
+	},
+	{
+		// WordPress VIP's edge caches: X-Powered-By set by the platform's mu-plugins and
+		// `X-Rq: dca8 181 253 80`, whose first field is the edge (the city abbreviation of
+		// docs.wpvip.com/infrastructure/edge-cache/target-a-location/ and a number).
+		cdn: "wpvip", name: "WordPress VIP", role: rolePlatform,
+		detect: []detector{
+			containing("X-Powered-By", "WordPress VIP"), matching("X-Rq", " ", wpvipRqRe),
+		},
+		pop: []popSource{
+			{header: "X-Rq", pick: pickWhole, re: wpvipRqRe, norm: same},
+		},
+		popNote: "city abbreviation of the edge in `X-Rq` (`dca8 181 253 80` → DCA)",
+	},
+	{
+		// Kinsta serves every site through Cloudflare: with Cloudflare's headers the response
+		// is Cloudflare's (security proxies come first). Kinsta's own page cache says X-Kinsta-Cache.
+		cdn: "kinsta", name: "Kinsta (behind Cloudflare: `cloudflare`)", role: rolePlatform,
+		detect:  []detector{has("X-Kinsta-Cache")},
+		popNote: "none: Kinsta names no PoP",
+		cache: []cacheSource{
+			{header: "X-Kinsta-Cache", parse: lastWord},
+		},
+	},
+	{
+		cdn: "wpengine", name: "WP Engine", role: rolePlatform,
+		detect: []detector{
+			containing("X-Powered-By", "WP Engine"), has("Wpe-Backend"), has("X-Pass-Why"),
+		},
+		popNote: "none: WP Engine names no PoP",
+	},
+	{
+		// Cloudinary delivers through several CDNs; their own headers (X-Served-By, Akamai's)
+		// win when present, Cloudinary's Server is what remains when they are stripped.
+		cdn: "cloudinary", name: "Cloudinary (behind a CDN: that CDN)", role: rolePlatform,
+		detect:  []detector{prefixed("Server", "cloudinary"), has("X-Cld-Error")},
+		popNote: "none: Cloudinary names no PoP",
+	},
+	{
+		cdn: "squarespace", name: "Squarespace", role: rolePlatform,
+		detect:  []detector{prefixed("Server", "Squarespace")},
+		popNote: "none: Squarespace names no PoP",
+	},
+	{
+		cdn: "wix", name: "Wix", role: rolePlatform,
+		detect:  []detector{has("X-Wix-Request-Id"), prefixed("Server", "Pepyaka")},
+		popNote: "none: Wix names no PoP",
+	},
+	{
+		// Render serves through Cloudflare: with Cloudflare's headers the response is
+		// Cloudflare's.
+		cdn: "render", name: "Render (behind Cloudflare: `cloudflare`)", role: rolePlatform,
+		detect:  []detector{containing("X-Render-Origin-Server", "Render"), has("Rndr-Id")},
+		popNote: "none: Render names no PoP",
+	},
+	{
+		// Railway's own edge: `server: railway-edge`, `x-railway-edge: railway/us-east4-eqdc4a`
+		// (region, then the data-centre site).
+		cdn: "railway", name: "Railway", role: rolePlatform,
+		detect: []detector{
+			prefixed("Server", "railway"), has("X-Railway-Edge"), has("X-Railway-Request-Id"),
+		},
+		pop: []popSource{
+			{header: "X-Railway-Edge", pick: pickLast, re: railwayEdgeRe, norm: gcpRegion},
+		},
+		popNote: "cloud region of `x-railway-edge` without dashes (`railway/us-east4-eqdc4a` → USEAST4); see Region codes",
+	},
+	{
+		// Deno Deploy names the region that answered in Server: `deno/gcp-asia-northeast1`,
+		// earlier `deno/us-east4-a` (a zone).
+		cdn: "deno", name: "Deno Deploy", role: rolePlatform, anycast: true,
+		detect: []detector{prefixed("Server", "deno/")},
+		pop: []popSource{
+			{header: "Server", pick: pickWhole, re: denoServerRe, norm: gcpRegion},
+		},
+		popNote: "cloud region in `Server` without dashes (`deno/gcp-asia-northeast1` → ASIANORTHEAST1); see Region codes",
+	},
+	{
+		// VK's (vk.com, vk.ru) own front ends: `Server: kittenx`, with the front-end host in
+		// X-Frontend (`front224006`), a machine rather than a place.
+		cdn: "vk", name: "VK", role: rolePlatform,
+		detect:  []detector{prefixed("Server", "kittenx")},
+		popNote: "none: VK names a front-end machine, not a PoP",
+	},
+	{
+		// Heroku's router adds a Via hop: `1.1 vegur` (the router until 2024), `1.1
+		// heroku-router` (Router 2.0), with `Server: Heroku`.
+		cdn: "heroku", name: "Heroku", role: rolePlatform, addsVia: true,
+		detect: []detector{
+			containing("Via", "heroku-router"), matchingElem("Via", "vegur", herokuVegurRe),
+			prefixed("Server", "Heroku"),
+		},
+		popNote: "none: Heroku names no PoP",
+	},
+	{
 		cdn: "varnish", name: "Generic Varnish", role: roleOrigin, addsVia: true,
 		detect:  []detector{containing("Via", "varnish"), has("X-Varnish")},
 		popNote: "none",
@@ -393,11 +635,22 @@ var (
 	vercelEdgeRe          = regexp.MustCompile(`^([a-z]{3}[0-9])::`)
 	vercelFunctionRe      = regexp.MustCompile(`^[a-z]{3}[0-9]::(?:[a-z]{3}[0-9]::)*([a-z]{3}[0-9])::`)
 	fastlyNodeRe          = regexp.MustCompile(`^(cache-[a-z0-9-]+-[A-Z]{3})$`)
-	alibabaHopRe          = regexp.MustCompile(`^(?:cache|kunlun)[0-9]+\.([a-z0-9-]+)\[`)
+	alibabaHopRe          = regexp.MustCompile(`^(?:cache|kunlun|ens-cache)[0-9]+\.([a-z0-9-]+)\[`)
 	fastlyDebugEdgeRe     = regexp.MustCompile(`^\(D (cache-[a-z0-9-]+-[A-Z]{3}) [0-9]+\)`)
 	fastlyDebugShieldRe   = regexp.MustCompile(`\) \(D (cache-[a-z0-9-]+-[A-Z]{3}) [0-9]+\)`)
 	wikimediaHostRe       = regexp.MustCompile(`^(cp[1-9][0-9]{3})(?:\s|$)`)
 	wikimediaTimingRe     = regexp.MustCompile(`^host;\s*desc="?(cp[1-9][0-9]{3})"?$`)
+	wangsuHopRe           = regexp.MustCompile(`^[0-9.]+\s+(?:PS)?([a-z]{2,16})[0-9][0-9a-z]*(?::[0-9]+)?\s+\(Cdn Cache Server`)
+	byteplusHopRe         = regexp.MustCompile(`^cache[0-9]+\.([a-z]{2,8}[0-9]{0,3})$`)
+	huaweiHopRe           = regexp.MustCompile(`^[A-Z]{3}-[A-Z]{2}[a-z0-9]*-[A-Z]+[0-9]*-CACHE[0-9]+\[`)
+	huaweiEdgeHopRe       = regexp.MustCompile(`^([A-Z]{3}-[A-Z]{2}[a-z0-9]*)-AREA[A-Z]*[0-9]*-CACHE[0-9]+\[`)
+	baishanNodeRe         = regexp.MustCompile(`^BC[0-9]+_(?:[a-z]{2}-)+[a-z0-9]+-([a-z]+-[0-9]+)-cache-[0-9]+$`)
+	limelightHopRe        = regexp.MustCompile(`^[0-9.]+\s+[a-z]+[0-9]*\.([a-z]{3,4})\.llnw\.net\b`)
+	f5LocationRe          = regexp.MustCompile(`^(?:[a-z]+-)?[a-z]+[0-9]+-([a-z]{3})$`)
+	railwayEdgeRe         = regexp.MustCompile(`^railway/([a-z]+-[a-z]+[0-9]+)(?:-[a-z0-9]+)?$`)
+	denoServerRe          = regexp.MustCompile(`^deno/(?:gcp-)?([a-z]+-[a-z]+[0-9]+)(?:-[a-z])?$`)
+	wpvipRqRe             = regexp.MustCompile(`^([a-z]{3})[0-9]{1,2} [0-9]`)
+	herokuVegurRe         = regexp.MustCompile(`^[0-9.]+\s+vegur$`)
 	wikimediaCentreFor    = [10]string{1: "EQIAD", 2: "CODFW", 3: "ESAMS", 4: "ULSFO", 5: "EQSIN", 6: "DRMRS", 7: "MAGRU"}
 )
 
@@ -410,6 +663,10 @@ var viaHops = []viaHop{
 	{contains: "fly.io", cdns: []string{"fly"}},
 	{contains: "google", cdns: []string{"google"}},
 	{re: alibabaHopRe, cdns: []string{"alibaba"}},
+	{re: byteplusHopRe, cdns: []string{"byteplus"}},
+	{contains: ".llnw.net", cdns: []string{"limelight"}},
+	{contains: "heroku-router", cdns: []string{"heroku"}},
+	{re: herokuVegurRe, cdns: []string{"heroku"}},
 }
 
 // Code normalisers: vendor code in, pop label value out (upper-cased and validated by the
@@ -442,6 +699,44 @@ func iataPrefix(code string) string {
 	}
 	return code[:3]
 }
+
+// gcpRegion turns a cloud region into a label: dashes dropped and the long continent words
+// shortened so every region fits the 16 characters of a pop label (us-east4 → USEAST4,
+// northamerica-northeast1 → NANORTHEAST1, australia-southeast1 → AUSOUTHEAST1). It builds the
+// upper-cased label in one allocation; anything longer than a label is rejected.
+func gcpRegion(region string) string {
+	continent, rest, _ := strings.Cut(region, "-")
+	switch continent {
+	case "northamerica":
+		continent = "na"
+	case "southamerica":
+		continent = "sa"
+	case "australia":
+		continent = "au"
+	}
+	var buf [16]byte
+	n := 0
+	for _, part := range [2]string{continent, rest} {
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if c == '-' {
+				continue
+			}
+			if n == len(buf) {
+				return ""
+			}
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			buf[n] = c
+			n++
+		}
+	}
+	return string(buf[:n])
+}
+
+// dropDashes joins the parts of a code: CHN-ZJwenzhou → CHNZJwenzhou, jinhua-4 → jinhua4.
+func dropDashes(code string) string { return strings.ReplaceAll(code, "-", "") }
 
 // alibabaPoP rejects the l2 (second tier) hops: they are Alibaba's internal layer, not the
 // edge that answered.
@@ -503,6 +798,12 @@ func azureLegacyRef(v string) string {
 		return ""
 	}
 	return string(b)
+}
+
+// parseIP parses a plain IPv4 or IPv6 address (Akamai-Server-IP).
+func parseIP(s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	return a.Unmap(), err == nil && a.Zone() == ""
 }
 
 // dashedIPv4 parses the a23-202-158-27 part of an Akamai deploy host name.
