@@ -28,7 +28,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	sloggokit "github.com/tjhop/slog-gokit"
 
 	"github.com/popexporter/pop_exporter/collector"
@@ -80,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		PlaceHolder("FILE").StringVar(&geo.path)
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 	logFormat := app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
-	webFlags := kingpinflag.AddFlags(app, DefaultListenAddress)
+	webFlags := addToolkitFlags(app, DefaultListenAddress)
 	webOpts := addWebFlags(app)
 	app.Version(version.Print(program))
 	app.HelpFlag.Short('h')
@@ -98,10 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	if webFlags.WebSystemdSocket != nil && *webFlags.WebSystemdSocket {
-		// exporter-toolkit adds the flag, but the exporter opens its own listeners (to bound
-		// their connections), so a socket systemd passed would be ignored: say so instead.
-		fmt.Fprintf(stderr, "%s: --web.systemd-socket is not supported; use --web.listen-address\n", program)
+	if err := checkListenAddresses(*webFlags.WebListenAddresses, webOpts.healthAddress); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return 2
 	}
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	httppprof "net/http/pprof"
+	"strconv"
 	"sync"
 	"time"
 
@@ -31,6 +32,41 @@ type webOptions struct {
 	writeTimeout      time.Duration
 	idleTimeout       time.Duration
 	healthAddress     string
+}
+
+// addToolkitFlags adds the flags of exporter-toolkit's web package that this exporter
+// honours: --web.listen-address and --web.config.file. Its kingpinflag package would also add
+// --web.systemd-socket and advertise vsock:// listen addresses, neither of which can work
+// here: the exporter opens its own TCP listeners, to bound their connections.
+func addToolkitFlags(app *kingpin.Application, defaultAddress string) *web.FlagConfig {
+	noSystemdSocket := false
+	return &web.FlagConfig{
+		WebListenAddresses: app.Flag("web.listen-address", "TCP address (host:port) to serve metrics and the web interface on; repeatable. Examples: :9853, 127.0.0.1:9853, [::1]:9853.").
+			Default(defaultAddress).Strings(),
+		WebSystemdSocket: &noSystemdSocket,
+		WebConfigFile: app.Flag("web.config.file", "Path to a web configuration file that can enable TLS or basic authentication. See: https://github.com/prometheus/exporter-toolkit/blob/master/docs/web-configuration.md").
+			Default("").String(),
+	}
+}
+
+// checkListenAddresses refuses, before anything starts, a listen address that is not a TCP
+// host:port (exporter-toolkit's vsock:// among them).
+func checkListenAddresses(addrs []string, health string) error {
+	check := func(flag, a string) error {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return fmt.Errorf("--%s=%q is not a TCP host:port such as :9853 or 127.0.0.1:9853", flag, a)
+		}
+		return nil
+	}
+	for _, a := range addrs {
+		if err := check("web.listen-address", a); err != nil {
+			return err
+		}
+	}
+	if health != "" {
+		return check("web.health-listen-address", health)
+	}
+	return nil
 }
 
 func addWebFlags(app *kingpin.Application) *webOptions {
@@ -142,7 +178,11 @@ func newHandlerPprof(metrics http.Handler, reload func(trigger string) error, ch
 		Links: []web.LandingLinks{
 			{Address: "/metrics", Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Ready"},
 		},
+		// The toolkit's page links the profiler unless told not to; it is served only with
+		// --web.enable-pprof, and a link to a 404 would promise what is not there.
+		Profiling: strconv.FormatBool(pprof),
 	})
 	if err != nil {
 		return nil, err

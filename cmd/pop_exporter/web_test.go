@@ -95,12 +95,3 @@ func TestREADMEFlagTable(t *testing.T) {
 		}
 	}
 }
-
-// --web.systemd-socket comes with exporter-toolkit's flags but cannot work here: refused.
-func TestSystemdSocketRefused(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"--web.systemd-socket"}, &out, &errOut); code != 2 ||
-		!strings.Contains(errOut.String(), "--web.systemd-socket is not supported") {
-		t.Errorf("exit %d, stderr %q; want 2 and a message", code, errOut.String())
-	}
-}
