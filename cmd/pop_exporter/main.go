@@ -305,10 +305,42 @@ func newLoggers(w io.Writer, format, lvl string) (logger log.Logger, bridge *slo
 	slogLevel := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo,
 		"warn": slog.LevelWarn, "error": slog.LevelError}[lvl]
 	logger = level.NewFilter(logger, allow)
-	// The slog bridge adds its own time and caller; give it the logger without ours.
-	bridge = slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
+	// The slog bridge adds its own time (as "time") and caller; give it the logger without
+	// ours, through sameKeys, so that exporter-toolkit's lines read like ours.
+	bridge = slog.New(sloggokit.NewGoKitHandler(sameKeys(logger), slogLevel))
 	std = log.With(logger, "ts", log.DefaultTimestampUTC)
 	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), bridge, std
+}
+
+// sameKeys gives the lines of the slog bridge the exporter's own shape: slog-gokit writes
+// "level=… caller=… time=<time.Time> msg=…", the exporter "level=… ts=<RFC 3339 UTC> caller=…
+// msg=…". One key and one time format for every line lets a log pipeline parse them alike.
+func sameKeys(next log.Logger) log.Logger {
+	return log.LoggerFunc(func(kv ...any) error {
+		out := make([]any, 0, len(kv)+2)
+		var head, rest []any
+		var ts any = log.DefaultTimestampUTC
+		for i := 0; i+1 < len(kv); i += 2 {
+			switch kv[i] {
+			case slog.TimeKey:
+				if t, ok := kv[i+1].(time.Time); ok {
+					ts = t.UTC().Format(time.RFC3339Nano)
+				}
+			case level.Key(), "caller":
+				head = append(head, kv[i], kv[i+1])
+			default:
+				rest = append(rest, kv[i], kv[i+1])
+			}
+		}
+		if len(head) >= 2 && head[0] == level.Key() {
+			out = append(out, head[0], head[1], "ts", ts)
+			out = append(out, head[2:]...)
+		} else {
+			out = append(out, "ts", ts)
+			out = append(out, head...)
+		}
+		return next.Log(append(out, rest...)...)
+	})
 }
 
 // metricsDetail maps a --metrics.detail value (checked by kingpin) to the collector's.
