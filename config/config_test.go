@@ -25,17 +25,17 @@ func TestInvalidConfigs(t *testing.T) {
 		t.Fatal(`geo.Lookup("", "AMS") finds nothing: the geo table is missing, vantage.location cannot be validated`)
 	}
 	tests := map[string]string{
-		"yaml-indent-less":               `:4: yaml indentation: "interval" is indented 3 spaces, which lines up with no key above it: 4 spaces put it beside "url" (line 3), or 2 beside "- name" (line 2)`,
-		"yaml-indent-more":               `:4: yaml indentation: "interval" is indented 6 spaces, more than "url" on line 3, which already has a value: indent it 4 spaces, as "url" is`,
-		"yaml-tab":                       `:4: yaml indentation: a tab character: YAML indents with spaces only`,
-		"yaml-unclosed-quote":            `:3: yaml: the file ends inside a quoted string or a [ ] or { } list that begins here: close it`,
-		"unknown-key-location":           `:3: unknown key "location" at the top level: it belongs under vantage: (vantage: {location: …})`,
-		"unknown-key-expected-pop":       `:4: targets[0]: unknown key "expected_pop" (did you mean "expected_pops"?)`,
-		"url-no-scheme":                  `:3: targets[0].url: URL "127.0.0.1:8081/x" has no scheme: write http://127.0.0.1:8081/x or https://127.0.0.1:8081/x`,
+		"yaml-indent-less":         `:4: yaml indentation: "interval" is indented 3 spaces, which lines up with no key above it: 4 spaces put it beside "url" (line 3), or 2 beside "- name" (line 2)`,
+		"yaml-indent-more":         `:4: yaml indentation: "interval" is indented 6 spaces, more than "url" on line 3, which already has a value: indent it 4 spaces, as "url" is`,
+		"yaml-tab":                 `:4: yaml indentation: a tab character: YAML indents with spaces only`,
+		"yaml-unclosed-quote":      `:3: yaml: the file ends inside a quoted string or a [ ] or { } list that begins here: close it`,
+		"unknown-key-location":     `:3: unknown key "location" at the top level: it belongs under vantage: (vantage: {location: …})`,
+		"unknown-key-expected-pop": `:4: targets[0]: unknown key "expected_pop" (did you mean "expected_pops"?)`,
+		"url-no-scheme":            `:3: targets[0].url: URL "127.0.0.1:8081/x" has no scheme: write http://127.0.0.1:8081/x or https://127.0.0.1:8081/x`,
 		"several": `:4: vantage.location: unknown IATA code "XQZ"
 testdata/invalid-several.yml:8: targets[0]: unknown key "intervall" (did you mean "interval"?)
 testdata/invalid-several.yml:11: targets[1].timeout: timeout 40s must be shorter than interval 30s (built-in default)`,
-		"too-many-errors": tooManyErrors(),
+		"too-many-errors":                tooManyErrors(),
 		"multiple-documents":             `:4: yaml: multiple documents are not supported`,
 		"wrong-type":                     `:1: vantage: want a mapping, got a scalar`,
 		"unknown-key":                    `:4: targets[0]: unknown key "intervall" (did you mean "interval"?)`,
