@@ -13,6 +13,7 @@ import (
 	"io"
 	stdlog "log"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -72,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.Flag("shard", "This replica's share of the targets, as INDEX/TOTAL counted from 0 (0/3, 1/3, 2/3): probe only the targets whose name rendezvous-hashes to INDEX among TOTAL replicas.").
 		Default(shard.All.String()).PlaceHolder("INDEX/TOTAL").SetValue(&shardFlag)
 	enablePprof := app.Flag("web.enable-pprof", "Serve Go's profiler at /debug/pprof/ (CPU, heap, goroutines), for profiling a running exporter.").Bool()
+	probeDebug := app.Flag("web.enable-probe-debug", "Serve /debug/probes: each probe's last response status and headers (credentials and cookies redacted) and which rule decided its cdn, pop and cache_status, or why each is unknown. Keeps up to 64 header lines per probe in memory.").Bool()
 	detail := app.Flag("metrics.detail", "Series set per probe: basic (the default: every dashboard panel and alert, about 30 series per target) or full (histograms per phase and per CDN, PoP and cache status, about 100).").Default("basic").Enum("basic", "full")
 	maxPoPs := app.Flag("probe.max-pops", "Maximum distinct pop label values per probe in per-PoP series; further PoPs are reported as \"other\".").Default(fmt.Sprint(collector.DefaultMaxPoPsPerProbe)).Int()
 	var geo geoipFile
@@ -141,6 +143,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Detail:          metricsDetail(*detail),
 		Shard:           shardFlag,
 		GeoIP:           &geo.cur,
+		ProbeDebug:      *probeDebug,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot create collector", "err", err)
@@ -188,7 +191,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	metricsHandler := exposition.Handler(reg, store, exposition.HandlerOpts{Logger: logger, MaxRequestsInFlight: webOpts.maxRequests})
 	checks := healthChecks{healthy: mgr.Healthy, ready: mgr.Ready}
-	handler, err := newHandlerPprof(metricsHandler, reload, checks, *enablePprof)
+	var probes http.Handler
+	if *probeDebug {
+		probes = mgr.ProbeDebugHandler()
+	}
+	handler, err := newHandlerPprof(metricsHandler, reload, checks, *enablePprof, probes)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot build web handler", "err", err)
 		return 1

@@ -142,15 +142,25 @@ func (h healthChecks) register(mux *http.ServeMux) {
 // newHandler serves the landing page, /metrics (the metrics handler), the health endpoints
 // and POST /-/reload.
 func newHandler(metrics http.Handler, reload func(trigger string) error, checks healthChecks) (http.Handler, error) {
-	return newHandlerPprof(metrics, reload, checks, false)
+	return newHandlerPprof(metrics, reload, checks, false, nil)
 }
 
 // newHandlerPprof is newHandler, with Go's profiler under /debug/pprof/ when pprof is set
 // (--web.enable-pprof): for profiling a running exporter, off by default because a profile
-// costs CPU and shows internals.
-func newHandlerPprof(metrics http.Handler, reload func(trigger string) error, checks healthChecks, pprof bool) (http.Handler, error) {
+// costs CPU and shows internals; and the probe debug page at /debug/probes when probes is not
+// nil (--web.enable-probe-debug).
+func newHandlerPprof(metrics http.Handler, reload func(trigger string) error, checks healthChecks, pprof bool, probes http.Handler) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", metrics)
+	links := []web.LandingLinks{
+		{Address: "/metrics", Text: "Metrics"},
+		{Address: "/-/healthy", Text: "Health"},
+		{Address: "/-/ready", Text: "Ready"},
+	}
+	if probes != nil {
+		mux.Handle("/debug/probes", probes)
+		links = append(links, web.LandingLinks{Address: "/debug/probes", Text: "Probes: last response and why each label"})
+	}
 	if pprof {
 		mux.HandleFunc("/debug/pprof/", httppprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
@@ -175,11 +185,7 @@ func newHandlerPprof(metrics http.Handler, reload func(trigger string) error, ch
 		Name:        program,
 		Description: "Prometheus exporter for CDN PoP routing observability",
 		Version:     version.Info(),
-		Links: []web.LandingLinks{
-			{Address: "/metrics", Text: "Metrics"},
-			{Address: "/-/healthy", Text: "Health"},
-			{Address: "/-/ready", Text: "Ready"},
-		},
+		Links:       links,
 		// The toolkit's page links the profiler unless told not to; it is served only with
 		// --web.enable-pprof, and a link to a 404 would promise what is not there.
 		Profiling: strconv.FormatBool(pprof),

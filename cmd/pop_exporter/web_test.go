@@ -49,7 +49,7 @@ func TestHealthEndpointsReportStall(t *testing.T) {
 // The profiler is served only when --web.enable-pprof asks for it.
 func TestPprofOnlyWhenEnabled(t *testing.T) {
 	for _, enabled := range []bool{false, true} {
-		h, err := newHandlerPprof(http.NotFoundHandler(), nil, healthChecks{}, enabled)
+		h, err := newHandlerPprof(http.NotFoundHandler(), nil, healthChecks{}, enabled, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
