@@ -162,7 +162,7 @@ func checkInvalidFiles(t *testing.T, pattern string, tests map[string]string, wh
 }
 
 // TestValidFull checks the effective value of every field after defaults are applied, for a
-// file using every key of the configuration reference in README.md.
+// file using every key of the configuration reference in CONFIGURATION.md.
 func TestValidFull(t *testing.T) {
 	cfg, err := Load("testdata/valid-full.yml")
 	if err != nil {

@@ -9,23 +9,23 @@ import (
 	"testing"
 )
 
-// The README's configuration reference is what users read: every top-level key has a section,
+// The configuration reference (CONFIGURATION.md) is what users read: every top-level key has a section,
 // every key of the schema has a row in its section's table, the defaults section lists exactly the Settings keys, and
 // nothing is documented that the schema lacks.
-func TestREADMEConfigurationReference(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+func TestConfigurationReference(t *testing.T) {
+	doc, err := os.ReadFile("../CONFIGURATION.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ref, ok := strings.Cut(string(readme), "## Configuration reference")
+	_, ref, ok := strings.Cut(string(doc), "## Configuration reference")
 	if !ok {
-		t.Fatal("README.md has no Configuration reference section")
+		t.Fatal("CONFIGURATION.md has no Configuration reference section")
 	}
 	ref, _, _ = strings.Cut(ref, "\n## ")
 	// Every top-level key has its section, target_files (a list of patterns) included.
 	for key := range yamlFields(reflect.TypeFor[Config]()) {
 		if !strings.Contains(ref, "\n### `"+key+"`") {
-			t.Errorf("README Configuration reference has no ### `%s` section", key)
+			t.Errorf("CONFIGURATION.md has no ### `%s` section", key)
 		}
 	}
 	row := regexp.MustCompile("(?m)^\\| `([a-z_.]+)` \\|")
@@ -49,7 +49,7 @@ func TestREADMEConfigurationReference(t *testing.T) {
 		}
 		slices.Sort(documented)
 		if keys := schemaKeys(sec.typ, ""); !slices.Equal(documented, keys) {
-			t.Errorf("README %s table documents %v; the schema has %v", sec.heading, documented, keys)
+			t.Errorf("CONFIGURATION.md %s table documents %v; the schema has %v", sec.heading, documented, keys)
 		}
 	}
 
@@ -62,7 +62,7 @@ func TestREADMEConfigurationReference(t *testing.T) {
 	}
 	slices.Sort(resolverKeys)
 	if want := schemaKeys(reflect.TypeFor[Resolver](), ""); !slices.Equal(resolverKeys, want) {
-		t.Errorf("README resolvers table documents %v; the schema has %v", resolverKeys, want)
+		t.Errorf("CONFIGURATION.md resolvers table documents %v; the schema has %v", resolverKeys, want)
 	}
 
 	_, defaults, _ := strings.Cut(ref, "### `defaults`")
@@ -76,7 +76,7 @@ func TestREADMEConfigurationReference(t *testing.T) {
 	}
 	slices.Sort(keys)
 	if want := schemaKeys(reflect.TypeFor[Settings](), ""); !slices.Equal(keys, want) {
-		t.Errorf("README defaults section lists %v; Settings has %v", keys, want)
+		t.Errorf("CONFIGURATION.md defaults section lists %v; Settings has %v", keys, want)
 	}
 }
 
