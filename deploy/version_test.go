@@ -32,7 +32,7 @@ func TestVersionStamped(t *testing.T) {
 		}
 	}
 	docker := read(t, "../Dockerfile")
-	for _, want := range []string{"version.Version=$(cat VERSION)", "version.Revision=${REVISION}"} {
+	for _, want := range []string{".Version=$(cat VERSION)", ".Revision=${REVISION}"} {
 		if !strings.Contains(docker, want) {
 			t.Errorf("Dockerfile does not stamp %s", want)
 		}
@@ -62,4 +62,35 @@ func read(t *testing.T, file string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestChangelogEntries: every entry of CHANGELOG.md carries one of the four tags.
+func TestChangelogEntries(t *testing.T) {
+	tag := regexp.MustCompile(`^\* \[(CHANGE|FEATURE|ENHANCEMENT|BUGFIX)\] \S`)
+	entries := 0
+	for i, line := range strings.Split(read(t, "../CHANGELOG.md"), "\n") {
+		if !strings.HasPrefix(line, "* ") {
+			continue
+		}
+		entries++
+		if !tag.MatchString(line) {
+			t.Errorf("CHANGELOG.md:%d: an entry without [CHANGE], [FEATURE], [ENHANCEMENT] or [BUGFIX]: %s", i+1, line)
+		}
+	}
+	if entries == 0 {
+		t.Error("CHANGELOG.md has no entries")
+	}
+	// Every metric of the README's reference came with a [CHANGE] entry naming it: a metric
+	// added to the contract without one fails here.
+	var changes strings.Builder
+	for _, entry := range strings.Split(read(t, "../CHANGELOG.md"), "\n* ") {
+		if strings.HasPrefix(entry, "[CHANGE]") {
+			changes.WriteString(entry)
+		}
+	}
+	for _, m := range regexp.MustCompile("(?m)^\\| `(pop_[a-z_]+)` \\|").FindAllStringSubmatch(read(t, "../README.md"), -1) {
+		if !strings.Contains(changes.String(), "`"+m[1]+"`") {
+			t.Errorf("metric %s of the README's Metrics reference is in no [CHANGE] entry of CHANGELOG.md", m[1])
+		}
+	}
 }
