@@ -44,13 +44,13 @@ requirements:
 # Builds the Helm version the chart tests use into the user cache directory, unless it is there.
 helm:
 	@echo "make: Helm for the chart tests (built once from the Go module proxy, then cached)"
-	POP_BUILD_TOOLS=1 $(GO) test -count=1 -timeout 30m -run '^TestHelmBinary$$' ./deploy/
+	POP_BUILD_TOOLS=1 $(GO) test -v -count=1 -timeout 30m -run '^TestHelmBinary$$' ./deploy/
 
 # Builds the Prometheus 3 server the end-to-end tests run (from the Go module proxy, into the
 # user cache directory), unless it is there.
 prometheus3:
 	@echo "make: Prometheus 3 for the end-to-end tests (built once from the Go module proxy, then cached)"
-	POP_BUILD_TOOLS=1 $(GO) test -count=1 -timeout 30m -run '^TestPrometheus3Binary$$' ./deploy/
+	POP_BUILD_TOOLS=1 $(GO) test -v -count=1 -timeout 30m -run '^TestPrometheus3Binary$$' ./deploy/
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

@@ -214,7 +214,7 @@ func TestHelmBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("helm %s", strings.TrimSpace(out))
+	t.Logf("helm %s: %s", strings.TrimSpace(out), helm(t))
 }
 
 func TestHelmLint(t *testing.T) {
