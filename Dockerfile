@@ -4,9 +4,14 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath \
-      -ldflags "-s -w -X github.com/prometheus/common/version.Version=${VERSION}" \
+# The version comes from the VERSION file, as with `make build`; the revision cannot (.git is
+# not sent, see .dockerignore): `make docker` passes it, e.g.
+#   docker build --build-arg REVISION=$(git rev-parse HEAD) -t pop_exporter:v$(cat VERSION) .
+ARG REVISION=unknown
+ARG BRANCH=unknown
+RUN VPKG=github.com/prometheus/common/version \
+ && CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X ${VPKG}.Version=$(cat VERSION) -X ${VPKG}.Revision=${REVISION} -X ${VPKG}.Branch=${BRANCH} -X ${VPKG}.BuildUser=docker -X ${VPKG}.BuildDate=$(date -u +%Y%m%d-%H:%M:%S)" \
       -o /out/pop_exporter ./cmd/pop_exporter \
  && CGO_ENABLED=0 go build -trimpath -o /out/cdnsim ./cmd/cdnsim
 

@@ -1,13 +1,15 @@
 # pop_exporter - common tasks. `make test` is what CI runs (after gofmt and go vet).
 GO        ?= go
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The release version is the VERSION file (also read by the Dockerfile and recorded in
+# CHANGELOG.md); the revision and branch come from git.
+VERSION   ?= $(shell cat VERSION)
 REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) \
              -X $(VPKG).BuildUser=$(shell whoami)@$(shell hostname) -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all build test helm prometheus3 lint bench loadtest fuzz generate demo run clean
+.PHONY: all build docker test requirements helm prometheus3 lint bench loadtest fuzz generate demo run clean
 
 all: lint test build
 
@@ -15,22 +17,40 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/pop_exporter ./cmd/pop_exporter
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cdnsim ./cmd/cdnsim
 
+# The image of the Dockerfile, tagged v$(VERSION) and stamped with the git revision.
+docker:
+	docker build --build-arg REVISION=$(REVISION) --build-arg BRANCH=$(BRANCH) -t pop_exporter:v$(VERSION) .
+
 # The test command of README.md: unit, collector, promtool, Helm chart and end-to-end tests with
-# the race detector. The chart tests need Helm and the end-to-end tests Prometheus 3 besides the
-# Debian 2.42: `make helm` and `make prometheus3` build them once (minutes on a machine that has
-# never built them, then cached; .ci/run does both as install steps); without them those tests
-# skip, saying so (and fail under CI=true).
-test:
+# the race detector. It first checks the requirements (`make requirements`: a C compiler, as
+# -race needs cgo, and the Debian packages prometheus and prometheus-alertmanager), then builds
+# Helm and Prometheus 3 (`make helm`, `make prometheus3`: once, from the Go module proxy into
+# the user cache directory, a few minutes each; later runs find them there). The tests never
+# build anything themselves: under plain `go test ./...` the tests whose tool is missing skip
+# (`go test -v` shows why), and under CI=true they fail.
+test: requirements helm prometheus3
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Says what `make test` needs and stops when something it cannot do without is missing.
+requirements:
+	@command -v $(firstword $(CC) cc) >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || { \
+	  echo "make test: no C compiler: the race detector (go test -race) needs cgo. Debian/Ubuntu: apt-get install gcc"; exit 1; }
+	@command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || { \
+	  echo "make test: prometheus and promtool are missing: the rule tests and end-to-end tests need them. Debian/Ubuntu: apt-get install prometheus"; exit 1; }
+	@command -v amtool >/dev/null 2>&1 || \
+	  echo "make test: amtool is missing, so the Alertmanager config is only partly checked (its test skips). Debian/Ubuntu: apt-get install prometheus-alertmanager"
+	@echo "make test: requirements found: C compiler, prometheus $$(prometheus --version 2>&1 | awk 'NR==1{print $$3}'), promtool$$(command -v amtool >/dev/null && echo ', amtool')"
 
 # Builds the Helm version the chart tests use into the user cache directory, unless it is there.
 helm:
-	$(GO) test -count=1 -timeout 30m -run '^TestHelmBinary$$' ./deploy/
+	@echo "make: Helm for the chart tests (built once from the Go module proxy, then cached)"
+	POP_BUILD_TOOLS=1 $(GO) test -v -count=1 -timeout 30m -run '^TestHelmBinary$$' ./deploy/
 
 # Builds the Prometheus 3 server the end-to-end tests run (from the Go module proxy, into the
 # user cache directory), unless it is there.
 prometheus3:
-	$(GO) test -count=1 -timeout 30m -run '^TestPrometheus3Binary$$' ./deploy/
+	@echo "make: Prometheus 3 for the end-to-end tests (built once from the Go module proxy, then cached)"
+	POP_BUILD_TOOLS=1 $(GO) test -v -count=1 -timeout 30m -run '^TestPrometheus3Binary$$' ./deploy/
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

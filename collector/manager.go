@@ -63,6 +63,9 @@ type Options struct {
 	// GeoIP holds the geolocation database that places the edges of CDNs naming no PoP
 	// (--geoip.database); nil, or one holding none, places nothing.
 	GeoIP *geoip.Current
+	// ProbeDebug keeps, per probe, what its last response looked like and why it was labelled
+	// as it was (ProbeDebugHandler, --web.enable-probe-debug).
+	ProbeDebug bool
 }
 
 // Manager owns the probes of the current configuration: it schedules one probe per target,
@@ -140,11 +143,12 @@ type runner struct {
 	baseLoc      geo.Location
 	baseLocated  bool
 	handles      seriesHandles
-	answerAddrs  capSet           // address label values of pop_probe_dns_answer_info
-	answerLabels []string         // label values of this probe's pop_probe_dns_answer_info series
-	answer       prober.DNSAnswer // the answer those labels are of
-	labelsPrefix []string         // vantage, target, ip_version, resolver
-	scratch      []string         // label values of one store call (see labels)
+	answerAddrs  capSet                     // address label values of pop_probe_dns_answer_info
+	answerLabels []string                   // label values of this probe's pop_probe_dns_answer_info series
+	answer       prober.DNSAnswer           // the answer those labels are of
+	debug        atomic.Pointer[ProbeDebug] // the last probe, with Options.ProbeDebug
+	labelsPrefix []string                   // vantage, target, ip_version, resolver
+	scratch      []string                   // label values of one store call (see labels)
 }
 
 // New creates a Manager that registers its own metrics with reg and keeps the per-probe series
@@ -221,6 +225,7 @@ func (m *Manager) Apply(cfg *config.Config) error {
 				if err != nil {
 					return err
 				}
+				s.KeepResponse = m.opts.ProbeDebug
 				specs[s.Key] = s
 			}
 		}

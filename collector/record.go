@@ -48,6 +48,9 @@ func (m *Manager) record(r *runner, res prober.Result) {
 		m.recordDNSAnswer(r, res.DNS)
 	}
 	if !res.Responded {
+		if m.opts.ProbeDebug {
+			r.debug.Store(m.probeDebug(s, res, "", "", ""))
+		}
 		return // nothing answered: the last edge stays the last edge
 	}
 
@@ -70,6 +73,9 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	e := res.Edge
 	popSource := m.placePoP(&e, res.EdgeAddr)
 	popLabel := r.pops.cap(e.PoP, m.opts.MaxPoPsPerProbe)
+	if m.opts.ProbeDebug {
+		r.debug.Store(m.probeDebug(s, res, e.PoP, popLabel, popSource))
+	}
 	perPoP := r.labels(e.CDN, popLabel, e.CacheStatus)
 	mt.responses.AddCached(&h.responses, 1, perPoP...)
 	if !full {

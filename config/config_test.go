@@ -25,11 +25,21 @@ func TestInvalidConfigs(t *testing.T) {
 		t.Fatal(`geo.Lookup("", "AMS") finds nothing: the geo table is missing, vantage.location cannot be validated`)
 	}
 	tests := map[string]string{
-		"yaml-syntax":                    `:2: yaml: did not find expected '-' indicator`,
+		"yaml-indent-less":         `:4: yaml indentation: "interval" is indented 3 spaces, which lines up with no key above it: 4 spaces put it beside "url" (line 3), or 2 beside "- name" (line 2)`,
+		"yaml-indent-more":         `:4: yaml indentation: "interval" is indented 6 spaces, more than "url" on line 3, which already has a value: indent it 4 spaces, as "url" is`,
+		"yaml-tab":                 `:4: yaml indentation: a tab character: YAML indents with spaces only`,
+		"yaml-unclosed-quote":      `:3: yaml: the file ends inside a quoted string or a [ ] or { } list that begins here: close it`,
+		"unknown-key-location":     `:3: unknown key "location" at the top level: it belongs under vantage: (vantage: {location: …})`,
+		"unknown-key-expected-pop": `:4: targets[0]: unknown key "expected_pop" (did you mean "expected_pops"?)`,
+		"url-no-scheme":            `:3: targets[0].url: URL "127.0.0.1:8081/x" has no scheme: write http://127.0.0.1:8081/x or https://127.0.0.1:8081/x`,
+		"several": `:4: vantage.location: unknown IATA code "XQZ"
+testdata/invalid-several.yml:8: targets[0]: unknown key "intervall" (did you mean "interval"?)
+testdata/invalid-several.yml:11: targets[1].timeout: timeout 40s must be shorter than interval 30s (built-in default)`,
+		"too-many-errors":                tooManyErrors(),
 		"multiple-documents":             `:4: yaml: multiple documents are not supported`,
 		"wrong-type":                     `:1: vantage: want a mapping, got a scalar`,
-		"unknown-key":                    `:4: targets[0]: unknown key "intervall"`,
-		"unknown-key-top":                `:1: unknown key "target"`,
+		"unknown-key":                    `:4: targets[0]: unknown key "intervall" (did you mean "interval"?)`,
+		"unknown-key-top":                `:1: unknown key "target" (did you mean "targets"?)`,
 		"duplicate-key":                  `:4: targets[0]: duplicate key "url" (first at line 3)`,
 		"duplicate-name":                 `:10: targets[3].name: duplicate target name "www" (first at line 6)`,
 		"empty":                          `:1: targets: at least one target is required`,
@@ -104,6 +114,18 @@ func TestInvalidConfigs(t *testing.T) {
 	checkInvalidFiles(t, "testdata/invalid-*.yml", tests, "Load", func(file string) (any, error) { return Load(file) })
 }
 
+// tooManyErrors is the message of testdata/invalid-too-many-errors.yml: 25 targets with a
+// wrong timeout each, reported up to MaxErrors.
+func tooManyErrors() string {
+	const file = "testdata/invalid-too-many-errors.yml"
+	var lines []string
+	for i := range MaxErrors {
+		lines = append(lines, fmt.Sprintf("%s:%d: targets[%d].timeout: invalid duration \"soon\": want a number and a unit such as 500ms, 15s, 1m30s or 1h", file, 4+3*i, i))
+	}
+	lines = append(lines, file+": stopped after 20 errors; fix these and check again")
+	return strings.TrimPrefix(strings.Join(lines, "\n"), file)
+}
+
 // checkInvalidFiles loads every file matching pattern (named invalid-<case>.yml) and asserts
 // its exact error, tests[<case>] after the file name, and that the error is a *config.Error
 // naming that file. Every file has a case and every case a file, so neither can rot unnoticed.
@@ -140,7 +162,7 @@ func checkInvalidFiles(t *testing.T, pattern string, tests map[string]string, wh
 }
 
 // TestValidFull checks the effective value of every field after defaults are applied, for a
-// file using every key of the configuration reference in README.md.
+// file using every key of the configuration reference in CONFIGURATION.md.
 func TestValidFull(t *testing.T) {
 	cfg, err := Load("testdata/valid-full.yml")
 	if err != nil {

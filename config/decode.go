@@ -36,6 +36,63 @@ type decoder struct {
 	visits      int // values decoded
 	aliasVisits int // values decoded through an alias or merge key, each time again
 	inAlias     int // depth of aliases being expanded
+
+	// errs gathers the file's problems: decoding goes on past a wrong value or an unknown
+	// key, so that one run names every mistake, until MaxErrors or a limit (stopped).
+	errs     errorList
+	stopped  bool
+	misspelt []string // the paths of keys an unknown key was taken for ("targets" for "target")
+}
+
+// keep records a problem met while decoding and returns nil to go on with the next value, or
+// the error to stop at: past MaxErrors, or after a limit was hit.
+func (d *decoder) keep(err error) error {
+	if d.stopped {
+		return err // recorded where it stopped
+	}
+	if !d.errs.add(err) {
+		d.stopped = true
+		d.errs.truncated = true
+		return err
+	}
+	return nil
+}
+
+// stop records a problem after which nothing more of the file is read (a limit, an alias
+// loop) and returns it.
+func (d *decoder) stop(err *Error) *Error {
+	if !d.stopped {
+		d.errs.add(err)
+		d.stopped = true
+	}
+	return err
+}
+
+// tainted says whether a problem was recorded at path, inside it, or at an enclosing value
+// (not the top level): such a part was not decoded whole, and validating it would report
+// what follows from the first mistake rather than mistakes of its own.
+func (d *decoder) tainted(path string) bool {
+	for _, m := range d.misspelt {
+		if m == path || isInside(path, m) || isInside(m, path) {
+			return true
+		}
+	}
+	for _, e := range d.errs.errs {
+		f := e.Field
+		if f == "" || e.File != d.file {
+			continue
+		}
+		if f == path || isInside(f, path) || isInside(path, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// isInside says whether path p is below ancestor a: "targets[2].tls" is inside "targets[2]"
+// and "targets"; "targets[20]" is not inside "targets[2]".
+func isInside(p, a string) bool {
+	return len(p) > len(a) && strings.HasPrefix(p, a) && (p[len(a)] == '.' || p[len(a)] == '[')
 }
 
 // maxVisits bounds the values decoded from one file: a file of MaxTargets richly configured
@@ -55,9 +112,9 @@ func (d *decoder) count(n *yaml.Node, path string) *Error {
 	}
 	switch {
 	case d.aliasVisits > maxAliasVisits:
-		return d.errorf(n, path, "too many values (more than %d with aliases expanded)", maxAliasVisits)
+		return d.stop(d.errorf(n, path, "too many values (more than %d with aliases expanded)", maxAliasVisits))
 	case d.visits > maxVisits:
-		return d.errorf(n, path, "too many values (more than %d)", maxVisits)
+		return d.stop(d.errorf(n, path, "too many values (more than %d)", maxVisits))
 	}
 	return nil
 }
@@ -96,7 +153,7 @@ func countNodes(n *yaml.Node) (values, keys int) {
 // enter marks a collection node as being decoded; leave must follow.
 func (d *decoder) enter(n *yaml.Node, path string) error {
 	if d.open[n] {
-		return d.errorf(n, path, "alias refers to a node that contains it")
+		return d.stop(d.errorf(n, path, "alias refers to a node that contains it"))
 	}
 	d.open[n] = true
 	return nil
@@ -220,7 +277,9 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) error {
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
 			if err := d.decode(item, path+"["+strconv.Itoa(i)+"]", s.Index(i)); err != nil {
-				return err
+				if err := d.keep(err); err != nil {
+					return err
+				}
 			}
 		}
 		v.Set(s)
@@ -237,11 +296,17 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) error {
 		for _, p := range pairs {
 			key := reflect.New(v.Type().Key()).Elem()
 			if err := d.decode(p.key, joinPath(path, p.key.Value), key); err != nil {
-				return err
+				if err := d.keep(err); err != nil {
+					return err
+				}
+				continue
 			}
 			val := reflect.New(v.Type().Elem()).Elem()
 			if err := d.decode(p.value, joinPath(path, p.key.Value), val); err != nil {
-				return err
+				if err := d.keep(err); err != nil {
+					return err
+				}
+				continue
 			}
 			m.SetMapIndex(key, val)
 		}
@@ -326,7 +391,10 @@ func (d *decoder) pairs(n *yaml.Node, path string) ([]pair, error) {
 			continue
 		}
 		if prev, dup := first[k.Value]; dup {
-			return nil, d.errorf(k, path, "duplicate key %q (first at line %d)", k.Value, prev.Line)
+			if err := d.keep(d.errorf(k, path, "duplicate key %q (first at line %d)", k.Value, prev.Line)); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		first[k.Value] = k
 		explicit = append(explicit, pair{k, v})
@@ -372,11 +440,22 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) error
 	for _, p := range pairs {
 		idx, ok := fields[p.key.Value]
 		if !ok {
-			return d.errorf(p.key, path, "unknown key %q", p.key.Value)
+			msg, near := unknownKey(v.Type(), path, p.key.Value)
+			if near != "" {
+				// The key meant is missing: what would follow from that is not reported.
+				d.misspelt = append(d.misspelt, joinPath(path, near))
+			}
+			if err := d.keep(d.errorf(p.key, path, "%s", msg)); err != nil {
+				return err
+			}
+			continue
 		}
 		field := v.FieldByIndex(idx)
 		if err := d.decode(p.value, joinPath(path, p.key.Value), field); err != nil {
-			return err
+			if err := d.keep(err); err != nil {
+				return err
+			}
+			continue
 		}
 		if resolveAlias(p.value).ShortTag() != "!!null" {
 			d.written[field.Addr().Interface()] = true

@@ -11,7 +11,7 @@ import (
 
 // Built-in defaults of the config file, used when neither a target nor the defaults section
 // sets a value. This is their one home: applyDefaults applies them, validation checks against
-// them and the README's configuration tables document them.
+// them and CONFIGURATION.md's tables document them.
 const (
 	// defaultVantageName is the vantage label when vantage.name is not set.
 	defaultVantageName = "default"

@@ -84,7 +84,8 @@ func checkTargetCount(root *yaml.Node, filename string) error {
 // and anchors relative file paths (tls.ca_file). Unknown keys are errors. On success every
 // Target holds its effective values (see applyDefaults) and Compiled holds a CompiledTarget
 // for every target and a compiled rule for every rule. The error, if any, is an *Error naming
-// file, line and field; the first problem found is returned.
+// file, line and field, or, when there are several, an *Errors listing each (up to
+// MaxErrors) in the order of their lines.
 func Parse(data []byte, filename string) (*Config, error) {
 	if err := checkSize(data, filename, 0); err != nil {
 		return nil, err
@@ -100,8 +101,11 @@ func Parse(data []byte, filename string) (*Config, error) {
 	cfg := &Config{File: filename}
 	if root != nil {
 		if err := d.decode(root, "", reflect.ValueOf(cfg).Elem()); err != nil {
-			return nil, err
+			d.keep(err)
 		}
+	}
+	if d.stopped {
+		return nil, d.errs.err()
 	}
 	applyDefaults(cfg, d)
 	if err := validate(cfg, d); err != nil {
@@ -124,7 +128,7 @@ func parseYAML(data []byte, filename string) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, syntaxError(filename, err)
+		return nil, syntaxError(filename, data, err)
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
@@ -132,7 +136,7 @@ func parseYAML(data []byte, filename string) (*yaml.Node, error) {
 		// A second document would silently be ignored by a plain Unmarshal: refuse it.
 		return nil, &Error{File: filename, Line: extra.Line, Err: errors.New("yaml: multiple documents are not supported")}
 	case !errors.Is(err, io.EOF):
-		return nil, syntaxError(filename, err)
+		return nil, syntaxError(filename, data, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, nil
@@ -157,8 +161,10 @@ var yamlParserProblems = map[string]bool{
 	"found undefined tag handle":             true,
 }
 
-// syntaxError turns yaml.v3's "yaml: line 3: did not find expected key" into an *Error.
-func syntaxError(filename string, err error) error {
+// syntaxError turns yaml.v3's "yaml: line 3: did not find expected key" into an *Error. A
+// wrongly indented line, which yaml.v3 reports at the start of its block in its parser's
+// terms, is found and explained by indentProblem.
+func syntaxError(filename string, data []byte, err error) error {
 	m := yamlLine.FindStringSubmatch(err.Error())
 	if m == nil {
 		// A few errors carry no line ("invalid leading UTF-8 octet"); the file alone is named.
@@ -167,6 +173,14 @@ func syntaxError(filename string, err error) error {
 	line, _ := strconv.Atoi(m[1])
 	if yamlParserProblems[m[2]] {
 		line++
+	}
+	if yamlIndentProblems[m[2]] {
+		if at, msg, ok := indentProblem(data); ok {
+			return &Error{File: filename, Line: at, Err: fmt.Errorf("yaml indentation: %s", msg)}
+		}
+	}
+	if plain, ok := yamlPlainWords[m[2]]; ok {
+		return &Error{File: filename, Line: line, Err: fmt.Errorf("yaml: %s", plain)}
 	}
 	return &Error{File: filename, Line: line, Err: fmt.Errorf("yaml: %s", m[2])}
 }

@@ -9,23 +9,23 @@ import (
 	"testing"
 )
 
-// The README's configuration reference is what users read: every top-level key has a section,
+// The configuration reference (CONFIGURATION.md) is what users read: every top-level key has a section,
 // every key of the schema has a row in its section's table, the defaults section lists exactly the Settings keys, and
 // nothing is documented that the schema lacks.
-func TestREADMEConfigurationReference(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+func TestConfigurationReference(t *testing.T) {
+	doc, err := os.ReadFile("../CONFIGURATION.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ref, ok := strings.Cut(string(readme), "## Configuration reference")
+	_, ref, ok := strings.Cut(string(doc), "## Configuration reference")
 	if !ok {
-		t.Fatal("README.md has no Configuration reference section")
+		t.Fatal("CONFIGURATION.md has no Configuration reference section")
 	}
 	ref, _, _ = strings.Cut(ref, "\n## ")
 	// Every top-level key has its section, target_files (a list of patterns) included.
 	for key := range yamlFields(reflect.TypeFor[Config]()) {
 		if !strings.Contains(ref, "\n### `"+key+"`") {
-			t.Errorf("README Configuration reference has no ### `%s` section", key)
+			t.Errorf("CONFIGURATION.md has no ### `%s` section", key)
 		}
 	}
 	row := regexp.MustCompile("(?m)^\\| `([a-z_.]+)` \\|")
@@ -49,7 +49,7 @@ func TestREADMEConfigurationReference(t *testing.T) {
 		}
 		slices.Sort(documented)
 		if keys := schemaKeys(sec.typ, ""); !slices.Equal(documented, keys) {
-			t.Errorf("README %s table documents %v; the schema has %v", sec.heading, documented, keys)
+			t.Errorf("CONFIGURATION.md %s table documents %v; the schema has %v", sec.heading, documented, keys)
 		}
 	}
 
@@ -62,7 +62,7 @@ func TestREADMEConfigurationReference(t *testing.T) {
 	}
 	slices.Sort(resolverKeys)
 	if want := schemaKeys(reflect.TypeFor[Resolver](), ""); !slices.Equal(resolverKeys, want) {
-		t.Errorf("README resolvers table documents %v; the schema has %v", resolverKeys, want)
+		t.Errorf("CONFIGURATION.md resolvers table documents %v; the schema has %v", resolverKeys, want)
 	}
 
 	_, defaults, _ := strings.Cut(ref, "### `defaults`")
@@ -76,7 +76,7 @@ func TestREADMEConfigurationReference(t *testing.T) {
 	}
 	slices.Sort(keys)
 	if want := schemaKeys(reflect.TypeFor[Settings](), ""); !slices.Equal(keys, want) {
-		t.Errorf("README defaults section lists %v; Settings has %v", keys, want)
+		t.Errorf("CONFIGURATION.md defaults section lists %v; Settings has %v", keys, want)
 	}
 }
 
@@ -124,5 +124,74 @@ func TestREADMEResolversExample(t *testing.T) {
 	}
 	if want := []string{"www/os", "www/isp", "www/public-ecs", "www/doh", "api/isp"}; !slices.Equal(got, want) {
 		t.Errorf("the example's probes are %v, want %v as the section says", got, want)
+	}
+}
+
+// TestCheckingExamples: every mistake shown in CONFIGURATION.md's "Checking a configuration"
+// (a yaml block, then a text block) gives exactly the message shown, checked as pop.yml, and
+// the README's Configuration section shows what the checker says of its example file.
+func TestCheckingExamples(t *testing.T) {
+	doc, err := os.ReadFile("../CONFIGURATION.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(doc), "\n## Checking a configuration\n")
+	if !ok {
+		t.Fatal("CONFIGURATION.md has no Checking a configuration section")
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	pairs := regexp.MustCompile("(?s)```yaml\n(.*?)```\n```text\n(.*?)\n```").FindAllStringSubmatch(sec, -1)
+	if len(pairs) < 8 {
+		t.Fatalf("%d examples in the section, want at least 8", len(pairs))
+	}
+	for _, p := range pairs {
+		_, err := Parse([]byte(p[1]), "pop.yml")
+		if err == nil {
+			t.Errorf("the example\n%s\nis valid; the section says:\n%s", p[1], p[2])
+			continue
+		}
+		if err.Error() != p[2] {
+			t.Errorf("the example\n%s\ngives\n%s\nthe section says\n%s", p[1], err, p[2])
+		}
+	}
+
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, conf, ok := strings.Cut(string(readme), "\n## Configuration\n")
+	if !ok {
+		t.Fatal("README.md has no Configuration section")
+	}
+	conf, _, _ = strings.Cut(conf, "\n## ")
+	var shown []string
+	for _, line := range strings.Split(conf, "\n") {
+		if l, ok := strings.CutPrefix(line, "    pop.yml:"); ok {
+			shown = append(shown, "pop.yml:"+l)
+		}
+	}
+	data, err := os.ReadFile("testdata/invalid-several.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(data, "pop.yml"); err == nil || strings.Join(shown, "\n") != err.Error() {
+		t.Errorf("README's Configuration section shows\n%s\nthe checker says of testdata/invalid-several.yml\n%v", strings.Join(shown, "\n"), err)
+	}
+}
+
+// TestExampleConfig: example.yml, which the README and CONFIGURATION.md point to, is valid and
+// uses every top-level section.
+func TestExampleConfig(t *testing.T) {
+	data, err := os.ReadFile("../example.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(data, "example.yml"); err != nil {
+		t.Fatal(err)
+	}
+	for key := range yamlFields(reflect.TypeFor[Config]()) {
+		if !regexp.MustCompile(`(?m)^` + key + `:`).Match(data) {
+			t.Errorf("example.yml has no %s section", key)
+		}
 	}
 }

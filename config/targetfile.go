@@ -106,14 +106,17 @@ func (c *Config) ParseTargetFile(data []byte, filename string) (*TargetFile, err
 	d.defaultsFile = c.File
 	var targets []Target
 	if err := d.decode(root, "", reflect.ValueOf(&targets).Elem()); err != nil {
-		return nil, err
+		d.keep(err)
+	}
+	if d.stopped {
+		return nil, d.errs.err()
 	}
 	def := &c.Defaults.Settings
 	d.markWritten(def, c.defaultsSet)
 	applyTargetDefaults(targets, def, d)
 	compiled, err := targetList{d: d, def: def, dir: filepath.Dir(filename)}.validate(targets)
-	if err != nil {
-		return nil, err
+	if d.errs.add(err); len(d.errs.errs) > 0 {
+		return nil, d.errs.err()
 	}
 	return &TargetFile{File: filename, Targets: targets, Compiled: compiled, lines: nameLines(d, "", len(targets))}, nil
 }

@@ -31,8 +31,8 @@ func loadMain(t testing.TB) *Config {
 func TestInvalidTargetFiles(t *testing.T) {
 	cfg := loadMain(t)
 	tests := map[string]string{
-		"unknown-key":      `:3: [0]: unknown key "intervall"`,
-		"yaml-syntax":      `:4: yaml: mapping values are not allowed in this context`,
+		"unknown-key":      `:3: [0]: unknown key "intervall" (did you mean "interval"?)`,
+		"yaml-syntax":      `:4: yaml indentation: "url" is indented 3 spaces, more than "name" on line 3, which already has a value: indent it 2 spaces, as "name" is`,
 		"empty":            `:1: empty target file: want a YAML list of targets ([] for none)`,
 		"mapping":          `:1: a target file is a YAML list of targets (the entries of targets:, without the key), got a mapping`,
 		"duplicate-name":   `:5: [2].name: duplicate target name "a" (first at line 1)`,

@@ -33,41 +33,50 @@ var probeMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "
 var ipProtocols = []string{"ip4", "ip6"}
 
 // validate checks a configuration after applyDefaults and fills cfg.Compiled with what needs
-// checking to compute (parsed URLs, CA pools, compiled rules). It returns the first problem
-// found, in the order vantage, defaults, targets, target_files, rules.
+// checking to compute (parsed URLs, CA pools, compiled rules). It returns every problem found
+// (up to MaxErrors, with those decoding found), leaving out the parts that did not decode
+// whole and the targets when the defaults they inherit are wrong: what follows from one
+// mistake is not reported as another.
 func validate(cfg *Config, d *decoder) error {
-	if err := validateVantage(&cfg.Vantage, d); err != nil {
-		return err
+	errs := &d.errs
+	if !d.tainted("vantage") {
+		errs.add(validateVantage(&cfg.Vantage, d))
 	}
-	if err := validateSettings(d, "defaults", &cfg.Defaults.Settings); err != nil {
-		return err
+	defaultsOK := !d.tainted("defaults")
+	if defaultsOK {
+		if err := validateSettings(d, "defaults", &cfg.Defaults.Settings); err != nil {
+			errs.add(err)
+			defaultsOK = false
+		}
 	}
-	if len(cfg.Targets) == 0 && len(cfg.TargetFiles) == 0 {
-		return d.at("targets", "at least one target is required")
+	if len(cfg.Targets) == 0 && len(cfg.TargetFiles) == 0 && !d.tainted("targets") && !d.tainted("target_files") {
+		errs.add(d.at("targets", "at least one target is required"))
 	}
 	list := targetList{d: d, path: "targets", def: &cfg.Defaults.Settings}
 	if cfg.File != defaultFile {
 		list.dir = filepath.Dir(cfg.File)
 	}
-	compiled, err := list.validate(cfg.Targets)
-	if err != nil {
-		return err
+	if defaultsOK {
+		compiled, err := list.validate(cfg.Targets)
+		errs.add(err)
+		cfg.Compiled.Targets = compiled
 	}
-	cfg.Compiled.Targets = compiled
 	for i, pattern := range cfg.TargetFiles {
 		if err := checkPattern(pattern); err != nil {
-			return d.at(fmt.Sprintf("target_files[%d]", i), "%w", err)
+			errs.add(d.at(fmt.Sprintf("target_files[%d]", i), "%w", err))
 		}
 	}
 	cfg.Compiled.Rules = make([]*edge.UserRule, len(cfg.Rules))
 	for i := range cfg.Rules {
-		r, err := compileRule(&cfg.Rules[i], fmt.Sprintf("rules[%d]", i), d)
-		if err != nil {
-			return err
+		p := fmt.Sprintf("rules[%d]", i)
+		if d.tainted(p) {
+			continue
 		}
+		r, err := compileRule(&cfg.Rules[i], p, d)
+		errs.add(err)
 		cfg.Compiled.Rules[i] = r
 	}
-	return nil
+	return errs.err()
 }
 
 // checkPattern checks a target_files glob. filepath.Match reports a malformed pattern
@@ -230,14 +239,23 @@ type targetList struct {
 	dir  string    // directory that relative tls.ca_file paths are relative to; "" leaves them as they are
 }
 
-// validate checks every target of the list and returns what it compiled of each.
+// validate checks every target of the list that decoded whole and returns what it compiled
+// of each, and the first problem of each target that has one (up to MaxErrors).
 func (l targetList) validate(targets []Target) ([]CompiledTarget, error) {
 	compiled := make([]CompiledTarget, len(targets))
 	firstName := make(map[string]int, len(targets)) // target name → index of the first target using it
+	var errs errorList
 	for i := range targets {
-		if err := l.validateTarget(targets, i, &compiled[i], firstName); err != nil {
-			return nil, err
+		if l.d.tainted(l.item(i)) {
+			continue
 		}
+		if err := l.validateTarget(targets, i, &compiled[i], firstName); err != nil && !errs.add(err) {
+			errs.truncated = true
+			break
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
 	}
 	return compiled, nil
 }
@@ -413,6 +431,11 @@ func orderError(d *decoder, p string, a, b setting, aRel, bRel string) error {
 func parseTargetURL(raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("url is required")
+	}
+	if !strings.Contains(raw, "://") {
+		// "127.0.0.1:8081/x" or "www.example.com": Go's parser would take the host for a
+		// scheme or the whole for a path, and say so in its own terms.
+		return nil, fmt.Errorf("URL %q has no scheme: write http://%s or https://%s", raw, raw, raw)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

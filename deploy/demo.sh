@@ -11,6 +11,8 @@
 #   DEMO_DIR=PATH        work directory for binaries, configs, logs and the TSDB (default: a new
 #                        temporary directory, removed at exit; a given one is kept)
 #   DEMO_INTERVAL=D      probe and scrape interval, a Go/Prometheus duration (default: 2s)
+#   DEMO_SPEEDUP=N       how much faster than in production the alerts' `for:` run (default: 60,
+#                        so that a 5-minute `for:` holds 5 s); 1 runs the rules as shipped
 #   CDNSIM_HTTP_PORT, CDNSIM_HTTPS_PORT, EXPORTER_PORT, PROMETHEUS_PORT
 #                        ports to use; they must be free. Without them the demo takes 8081, 8443,
 #                        9853 and 9090, or the next free port above each.
@@ -25,7 +27,14 @@ repo_dir=$(dirname "$deploy_dir")
 GO=${GO:-go}
 interval=${DEMO_INTERVAL:-2s}
 duration=${DEMO_DURATION:-0}
+speedup=${DEMO_SPEEDUP:-60}
 host=127.0.0.1
+# The demo's timeline, in seconds after cdnsim starts: cf-shift-sin moves from AMS to SIN at
+# shift_at, cloudfront-flap flips every flap_every. With 2 s probes the AMS history before the
+# shift is about 11 probes, so SIN becomes the baseline about 25 s after the shift: long
+# enough for PopShiftedFar's compressed 5 s `for:`, short enough for DEMO_DURATION=60.
+shift_at=25
+flap_every=8
 
 log() { printf 'demo: %s\n' "$*"; }
 die() {
@@ -35,6 +44,9 @@ die() {
 
 case $duration in
 '' | *[!0-9]*) die "DEMO_DURATION must be a whole number of seconds, not \"$duration\"" ;;
+esac
+case $speedup in
+'' | *[!0-9]* | 0) die "DEMO_SPEEDUP must be a whole number from 1, not \"$speedup\"" ;;
 esac
 
 # --- processes and cleanup -----------------------------------------------------------------
@@ -168,6 +180,57 @@ clock_in() {
 	date -d "@$t" +%H:%M:%S 2>/dev/null || date -r "$t" +%H:%M:%S 2>/dev/null || echo "+$1 s"
 }
 
+# http_get PORT PATH prints the body of GET http://$host:PORT/PATH.
+http_get() {
+	(
+		exec 3<>"/dev/tcp/$host/$1" || exit 1
+		printf 'GET %s HTTP/1.0\r\nHost: %s:%s\r\nConnection: close\r\n\r\n' "$2" "$host" "$1" >&3
+		local line
+		while IFS= read -r -t 5 line <&3 && [[ $line != $'\r' && -n $line ]]; do :; done
+		cat <&3
+	) 2>/dev/null
+}
+
+# alert_states prints "alertname target state" for every alert Prometheus has pending or
+# firing, from its /api/v1/alerts JSON (no jq: one alert per {"labels": object).
+alert_states() {
+	local body chunk name target state
+	body=$(http_get "$1" /api/v1/alerts) || return 0
+	body=${body//\{\"labels\":/$'\n'}
+	while IFS= read -r chunk; do
+		[[ $chunk =~ \"alertname\":\"([^\"]*)\" ]] || continue
+		name=${BASH_REMATCH[1]}
+		target=-
+		[[ $chunk =~ \"target\":\"([^\"]*)\" ]] && target=${BASH_REMATCH[1]}
+		[[ $chunk =~ \"state\":\"([a-z]*)\" ]] || continue
+		state=${BASH_REMATCH[1]}
+		printf '%s %s %s\n' "$name" "$target" "$state"
+	done <<<"$body" | sort -u
+}
+
+# compress_for FILE prints the rule file with every alert's `for:` divided by the speed-up
+# (at least 1s): the demo's minute shows what takes an hour in production. Expressions,
+# thresholds and annotations stay the repository's.
+compress_for() {
+	awk -v speedup="$speedup" '
+		match($0, /^[[:space:]]*for:[[:space:]]*/) {
+			prefix = substr($0, 1, RLENGTH); d = substr($0, RLENGTH + 1); sub(/[[:space:]]*(#.*)?$/, "", d)
+			secs = 0; rest = d
+			while (match(rest, /^[0-9]+[smhd]/)) {
+				n = substr(rest, 1, RLENGTH - 1) + 0; u = substr(rest, RLENGTH, 1)
+				secs += n * (u == "s" ? 1 : u == "m" ? 60 : u == "h" ? 3600 : 86400)
+				rest = substr(rest, RLENGTH + 1)
+			}
+			if (rest == "" && secs > 0) {
+				s = int(secs / speedup); if (s < 1) s = 1
+				print prefix s "s"
+				next
+			}
+		}
+		{ print }
+	' "$1"
+}
+
 # --- work directory and binaries -----------------------------------------------------------
 
 if [[ -n ${DEMO_DIR:-} ]]; then
@@ -191,7 +254,14 @@ sim_http=$(pick_port CDNSIM_HTTP_PORT 8081)
 sim_https=$(pick_port CDNSIM_HTTPS_PORT 8443)
 exporter_cfg=$dir/exporter.yml
 rm -f "$exporter_cfg"
-start cdnsim "$dir/cdnsim.log" "$dir/cdnsim" \
+# cdnsim's default scenario with the demo's timeline (shift_at, flap_every).
+scenario=$dir/scenario.yml
+sed -e "s/shift: {from: AMS, to: SIN, after: 60s}/shift: {from: AMS, to: SIN, after: ${shift_at}s}/" \
+	-e "s/flap: {between: \[FRA, AMS\], every: 30s}/flap: {between: [FRA, AMS], every: ${flap_every}s}/" \
+	"$repo_dir/cmd/cdnsim/default-scenario.yml" >"$scenario"
+grep -q "after: ${shift_at}s" "$scenario" && grep -q "every: ${flap_every}s" "$scenario" ||
+	die "cmd/cdnsim/default-scenario.yml no longer has cf-shift-sin's 60 s shift and cloudfront-flap's 30 s flap: update demo.sh"
+start cdnsim "$dir/cdnsim.log" "$dir/cdnsim" --scenario.file="$scenario" \
 	--http.listen-address="$host:$sim_http" --https.listen-address="$host:$sim_https" \
 	--tls.ca-file="$dir/cdnsim-ca.pem" --config.out="$exporter_cfg" \
 	--print-config.interval="$interval"
@@ -214,10 +284,14 @@ prom_port=
 if prom_bin=$(command -v prometheus); then
 	prom_port=$(pick_port PROMETHEUS_PORT 9090)
 	prom_cfg=$dir/prometheus.yml
+	mkdir -p "$dir/rules"
+	for f in "$deploy_dir"/prometheus/rules/*.rules.yml; do
+		compress_for "$f" >"$dir/rules/$(basename "$f")"
+	done
 	# deploy/prometheus/prometheus.yml as users get it, changed only where a local demo must:
-	# short intervals, the exporter's address, absolute rule paths, no Alertmanager (Prometheus
-	# still evaluates the alerts and shows them on /alerts).
-	awk -v interval="$interval" -v target="$host:$exporter_port" -v rules="$deploy_dir/prometheus" '
+	# short intervals, the exporter's address, the rule files with their `for:` compressed, no
+	# Alertmanager (Prometheus still evaluates the alerts and shows them on /alerts).
+	awk -v interval="$interval" -v target="$host:$exporter_port" -v rules="$dir" '
 		/^[A-Za-z_]+:/ { section = $1; sub(/:.*/, "", section) }
 		section == "global" || section == "alerting" { next }
 		section == "rule_files" && /^[[:space:]]*-[[:space:]]/ {
@@ -248,8 +322,20 @@ fi
 
 # --- where to look -------------------------------------------------------------------------
 
-shift_in=$((sim_started + 60 - $(date +%s)))
-((shift_in > 0)) || shift_in=0
+# at OFFSET prints the wall-clock time OFFSET seconds after cdnsim started.
+at() {
+	local in=$((sim_started + $1 - $(date +%s)))
+	((in > 0)) || in=0
+	clock_in "$in"
+}
+# When each alert is expected: the scenario's times, plus a probe, a scrape and the recording
+# rules' evaluation (lag: 3 intervals) for pending, plus the alert's compressed `for:` (5m,
+# 10m, 2m divided by the speed-up) and two evaluations for firing.
+step=${interval%s}
+[[ $step =~ ^[0-9]+$ ]] || step=2
+for_s() { local s=$(($1 / speedup)); ((s > 0)) || s=1; echo "$s"; }
+lag=$((3 * step))
+fires=$((2 * step))
 exporter_url=http://$host:$exporter_port
 cat <<EOF
 
@@ -262,23 +348,28 @@ pop_exporter demo is running (probes every $interval, all on $host)
   exporter config:    $exporter_cfg   (written by cdnsim)
   logs:               $dir/*.log
 
-What happens (cdnsim's default scenario, vantage "cdnsim" in Amsterdam):
-  * cf-shift-sin is answered from Amsterdam (AMS) until $(clock_in "$shift_in"), 60 s after cdnsim
-    started, then from Singapore (SIN), about 10,500 km away: its pop_probe_edge_info pop
-    label changes, pop_probe_pop_changes_total counts 1, pop_probe_shift_distance_meters
-    jumps from 0, and PopShiftedFar goes pending. Its baseline (the most frequent PoP over
-    30 minutes) has only that one minute of AMS behind it, so about a minute later SIN
-    becomes the usual PoP and PopShiftedFar clears before its 5 minutes are up (with a real
-    history it fires); then PopUnexpected (SIN is not in expected_pops) goes pending and
-    fires 10 minutes later.
-  * azure-random draws AMS, LHR or FRA per request and cloudfront-flap flips between FRA and
-    AMS every 30 s: PopFlapping (4 changes in 15 minutes, for 2 minutes) fires within minutes.
+What happens (cdnsim's default scenario, vantage "cdnsim" in Amsterdam, on the demo's
+timeline; Prometheus runs this repository's rules with every alert's for: divided by
+$speedup, so a 5-minute for: holds $(for_s 300) s):
+  * cf-shift-sin is answered from Amsterdam (AMS) until $(at $shift_at), then from Singapore
+    (SIN), about 10,500 km away: its pop_probe_edge_info pop label changes,
+    pop_probe_pop_changes_total counts 1 and pop_probe_shift_distance_meters jumps from 0.
+      PopShiftedFar   pending about $(at $((shift_at + lag))), firing about $(at $((shift_at + lag + $(for_s 300) + fires)))
+      PopUnexpected   (SIN is not in expected_pops) firing about $(at $((shift_at + lag + $(for_s 600) + fires)))
+    With about $shift_at s of AMS behind it, SIN becomes the baseline (the most frequent PoP)
+    about $shift_at s after the shift, and PopShiftedFar resolves about $(at $((2 * shift_at + lag + fires))).
+  * azure-random draws AMS, LHR or FRA per request, cloudfront-flap flips between FRA and
+    AMS every $flap_every s: PopFlapping (4 changes in 15 minutes) fires for azure-random
+    about $(at $((4 * step * 3 / 2 + lag + $(for_s 120) + fires))) and for cloudfront-flap about $(at $((3 * flap_every + lag + $(for_s 120) + fires))).
   * cf-failing always answers 503 (its PoP is still identified): pop_probe_success 0, and
-    PopProbeFailing after 5 minutes. fastly-flaky fails about 20 % of its probes.
+    PopProbeFailing about $(at $((lag + $(for_s 300) + fires))). fastly-flaky fails about 20 % of its
+    probes: with the compressed for:, two failures in a row make PopProbeFailing pend for it.
   * every other target is another CDN's header format, each identified by its CDN, and by its
     PoP where the CDN names one: akamai and netlify name none (pop="unknown"; akamai shows
     its edge address as edge_ip instead), and fastly-shield and vercel also name a shield
     or function-region PoP (shield_pop).
+  All of it has happened by $(at $((2 * shift_at + lag + fires + 2))): DEMO_DURATION=60 shows it;
+  each alert's changes are printed below as Prometheus reports them.
 
   curl -s $exporter_url/metrics | grep -E '^pop_probe_(edge_info|shift_distance_meters)'
 EOF
@@ -294,7 +385,8 @@ EOF
 		'pop_probe_edge_info' \
 		'pop_probe_shift_distance_meters > 0' \
 		'increase(pop_probe_pop_changes_total[5m])' \
-		'histogram_quantile(0.95, sum by (target, pop, le) (rate(pop_probe_ttfb_seconds_bucket[1m])))' \
+		'histogram_quantile(0.95, sum by (target, le) (rate(pop_probe_ttfb_seconds_bucket[1m])))' \
+		'vantage_target_pop:pop_probe_ttfb_seconds:p95_rate5m' \
 		'ALERTS'; do
 		printf '    %s\n      %s/graph?g0.expr=%s&g0.tab=1\n' "$q" "$prom_url" "$(urlencode "$q")"
 	done
@@ -316,9 +408,34 @@ echo "==========================================================================
 
 # --- run until Ctrl-C, DEMO_DURATION or a process dies -------------------------------------
 
+# While Prometheus runs, each alert's changes are printed as they happen.
+declare -A alert_seen=()
+watch_alerts() {
+	local name target state key now
+	declare -A current=()
+	while read -r name target state; do
+		[[ -n $name ]] || continue
+		current["$name $target"]=$state
+	done < <(alert_states "$prom_port")
+	now=$(date +%H:%M:%S)
+	for key in "${!current[@]}"; do
+		if [[ ${alert_seen[$key]:-} != "${current[$key]}" ]]; then
+			log "$now ${key% *} ${current[$key]} (${key#* })"
+			alert_seen[$key]=${current[$key]}
+		fi
+	done
+	for key in "${!alert_seen[@]}"; do
+		if [[ -z ${current[$key]:-} ]]; then
+			log "$now ${key% *} resolved (${key#* })"
+			unset "alert_seen[$key]"
+		fi
+	done
+}
+
 deadline=$(($(date +%s) + duration))
 while true; do
 	check_alive || exit 1
+	[[ -z $prom_port ]] || watch_alerts
 	if ((duration > 0 && $(date +%s) >= deadline)); then
 		log "DEMO_DURATION of $duration s is over"
 		exit 0

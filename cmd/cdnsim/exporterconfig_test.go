@@ -85,7 +85,7 @@ targets:
 	if string(out) != want {
 		t.Errorf("config:\n%s\nwant:\n%s", out, want)
 	}
-	// Only keys of the configuration reference in README.md are used: decoding strictly into
+	// Only keys of the configuration reference in CONFIGURATION.md are used: decoding strictly into
 	// a mirror of that schema must succeed.
 	var strict struct {
 		Vantage  struct{ Name, Location string }

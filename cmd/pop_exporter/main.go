@@ -13,6 +13,7 @@ import (
 	"io"
 	stdlog "log"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -28,7 +29,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	sloggokit "github.com/tjhop/slog-gokit"
 
 	"github.com/popexporter/pop_exporter/collector"
@@ -73,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.Flag("shard", "This replica's share of the targets, as INDEX/TOTAL counted from 0 (0/3, 1/3, 2/3): probe only the targets whose name rendezvous-hashes to INDEX among TOTAL replicas.").
 		Default(shard.All.String()).PlaceHolder("INDEX/TOTAL").SetValue(&shardFlag)
 	enablePprof := app.Flag("web.enable-pprof", "Serve Go's profiler at /debug/pprof/ (CPU, heap, goroutines), for profiling a running exporter.").Bool()
+	probeDebug := app.Flag("web.enable-probe-debug", "Serve /debug/probes: each probe's last response status and headers (credentials and cookies redacted) and which rule decided its cdn, pop and cache_status, or why each is unknown. Keeps up to 64 header lines per probe in memory.").Bool()
 	detail := app.Flag("metrics.detail", "Series set per probe: basic (the default: every dashboard panel and alert, about 30 series per target) or full (histograms per phase and per CDN, PoP and cache status, about 100).").Default("basic").Enum("basic", "full")
 	maxPoPs := app.Flag("probe.max-pops", "Maximum distinct pop label values per probe in per-PoP series; further PoPs are reported as \"other\".").Default(fmt.Sprint(collector.DefaultMaxPoPsPerProbe)).Int()
 	var geo geoipFile
@@ -80,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		PlaceHolder("FILE").StringVar(&geo.path)
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 	logFormat := app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
-	webFlags := kingpinflag.AddFlags(app, DefaultListenAddress)
+	webFlags := addToolkitFlags(app, DefaultListenAddress)
 	webOpts := addWebFlags(app)
 	app.Version(version.Print(program))
 	app.HelpFlag.Short('h')
@@ -98,10 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	if webFlags.WebSystemdSocket != nil && *webFlags.WebSystemdSocket {
-		// exporter-toolkit adds the flag, but the exporter opens its own listeners (to bound
-		// their connections), so a socket systemd passed would be ignored: say so instead.
-		fmt.Fprintf(stderr, "%s: --web.systemd-socket is not supported; use --web.listen-address\n", program)
+	if err := checkListenAddresses(*webFlags.WebListenAddresses, webOpts.healthAddress); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return 2
 	}
 
@@ -144,6 +143,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Detail:          metricsDetail(*detail),
 		Shard:           shardFlag,
 		GeoIP:           &geo.cur,
+		ProbeDebug:      *probeDebug,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot create collector", "err", err)
@@ -191,7 +191,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	metricsHandler := exposition.Handler(reg, store, exposition.HandlerOpts{Logger: logger, MaxRequestsInFlight: webOpts.maxRequests})
 	checks := healthChecks{healthy: mgr.Healthy, ready: mgr.Ready}
-	handler, err := newHandlerPprof(metricsHandler, reload, checks, *enablePprof)
+	var probes http.Handler
+	if *probeDebug {
+		probes = mgr.ProbeDebugHandler()
+	}
+	handler, err := newHandlerPprof(metricsHandler, reload, checks, *enablePprof, probes)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot build web handler", "err", err)
 		return 1
@@ -308,10 +312,42 @@ func newLoggers(w io.Writer, format, lvl string) (logger log.Logger, bridge *slo
 	slogLevel := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo,
 		"warn": slog.LevelWarn, "error": slog.LevelError}[lvl]
 	logger = level.NewFilter(logger, allow)
-	// The slog bridge adds its own time and caller; give it the logger without ours.
-	bridge = slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
+	// The slog bridge adds its own time (as "time") and caller; give it the logger without
+	// ours, through sameKeys, so that exporter-toolkit's lines read like ours.
+	bridge = slog.New(sloggokit.NewGoKitHandler(sameKeys(logger), slogLevel))
 	std = log.With(logger, "ts", log.DefaultTimestampUTC)
 	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), bridge, std
+}
+
+// sameKeys gives the lines of the slog bridge the exporter's own shape: slog-gokit writes
+// "level=… caller=… time=<time.Time> msg=…", the exporter "level=… ts=<RFC 3339 UTC> caller=…
+// msg=…". One key and one time format for every line lets a log pipeline parse them alike.
+func sameKeys(next log.Logger) log.Logger {
+	return log.LoggerFunc(func(kv ...any) error {
+		out := make([]any, 0, len(kv)+2)
+		var head, rest []any
+		var ts any = log.DefaultTimestampUTC
+		for i := 0; i+1 < len(kv); i += 2 {
+			switch kv[i] {
+			case slog.TimeKey:
+				if t, ok := kv[i+1].(time.Time); ok {
+					ts = t.UTC().Format(time.RFC3339Nano)
+				}
+			case level.Key(), "caller":
+				head = append(head, kv[i], kv[i+1])
+			default:
+				rest = append(rest, kv[i], kv[i+1])
+			}
+		}
+		if len(head) >= 2 && head[0] == level.Key() {
+			out = append(out, head[0], head[1], "ts", ts)
+			out = append(out, head[2:]...)
+		} else {
+			out = append(out, "ts", ts)
+			out = append(out, head...)
+		}
+		return next.Log(append(out, rest...)...)
+	})
 }
 
 // metricsDetail maps a --metrics.detail value (checked by kingpin) to the collector's.

@@ -496,3 +496,20 @@ func TestShardedReplicas(t *testing.T) {
 		}
 	}
 }
+
+// --config.check reports every mistake of a file, one "file:line: field: message" line each,
+// and exits 1.
+func TestConfigCheckReportsEveryError(t *testing.T) {
+	file := "../../config/testdata/invalid-several.yml"
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"--config.check", "--config.file=" + file}, &out, &errOut); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	want := file + `:4: vantage.location: unknown IATA code "XQZ"
+` + file + `:8: targets[0]: unknown key "intervall" (did you mean "interval"?)
+` + file + `:11: targets[1].timeout: timeout 40s must be shorter than interval 30s (built-in default)
+`
+	if errOut.String() != want {
+		t.Errorf("--config.check printed\n%s\nwant\n%s", errOut.String(), want)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	httppprof "net/http/pprof"
+	"strconv"
 	"sync"
 	"time"
 
@@ -31,6 +32,41 @@ type webOptions struct {
 	writeTimeout      time.Duration
 	idleTimeout       time.Duration
 	healthAddress     string
+}
+
+// addToolkitFlags adds the flags of exporter-toolkit's web package that this exporter
+// honours: --web.listen-address and --web.config.file. Its kingpinflag package would also add
+// --web.systemd-socket and advertise vsock:// listen addresses, neither of which can work
+// here: the exporter opens its own TCP listeners, to bound their connections.
+func addToolkitFlags(app *kingpin.Application, defaultAddress string) *web.FlagConfig {
+	noSystemdSocket := false
+	return &web.FlagConfig{
+		WebListenAddresses: app.Flag("web.listen-address", "TCP address (host:port) to serve metrics and the web interface on; repeatable. Examples: :9853, 127.0.0.1:9853, [::1]:9853.").
+			Default(defaultAddress).Strings(),
+		WebSystemdSocket: &noSystemdSocket,
+		WebConfigFile: app.Flag("web.config.file", "Path to a web configuration file that can enable TLS or basic authentication. See: https://github.com/prometheus/exporter-toolkit/blob/master/docs/web-configuration.md").
+			Default("").String(),
+	}
+}
+
+// checkListenAddresses refuses, before anything starts, a listen address that is not a TCP
+// host:port (exporter-toolkit's vsock:// among them).
+func checkListenAddresses(addrs []string, health string) error {
+	check := func(flag, a string) error {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return fmt.Errorf("--%s=%q is not a TCP host:port such as :9853 or 127.0.0.1:9853", flag, a)
+		}
+		return nil
+	}
+	for _, a := range addrs {
+		if err := check("web.listen-address", a); err != nil {
+			return err
+		}
+	}
+	if health != "" {
+		return check("web.health-listen-address", health)
+	}
+	return nil
 }
 
 func addWebFlags(app *kingpin.Application) *webOptions {
@@ -106,15 +142,25 @@ func (h healthChecks) register(mux *http.ServeMux) {
 // newHandler serves the landing page, /metrics (the metrics handler), the health endpoints
 // and POST /-/reload.
 func newHandler(metrics http.Handler, reload func(trigger string) error, checks healthChecks) (http.Handler, error) {
-	return newHandlerPprof(metrics, reload, checks, false)
+	return newHandlerPprof(metrics, reload, checks, false, nil)
 }
 
 // newHandlerPprof is newHandler, with Go's profiler under /debug/pprof/ when pprof is set
 // (--web.enable-pprof): for profiling a running exporter, off by default because a profile
-// costs CPU and shows internals.
-func newHandlerPprof(metrics http.Handler, reload func(trigger string) error, checks healthChecks, pprof bool) (http.Handler, error) {
+// costs CPU and shows internals; and the probe debug page at /debug/probes when probes is not
+// nil (--web.enable-probe-debug).
+func newHandlerPprof(metrics http.Handler, reload func(trigger string) error, checks healthChecks, pprof bool, probes http.Handler) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", metrics)
+	links := []web.LandingLinks{
+		{Address: "/metrics", Text: "Metrics"},
+		{Address: "/-/healthy", Text: "Health"},
+		{Address: "/-/ready", Text: "Ready"},
+	}
+	if probes != nil {
+		mux.Handle("/debug/probes", probes)
+		links = append(links, web.LandingLinks{Address: "/debug/probes", Text: "Probes: last response and why each label"})
+	}
 	if pprof {
 		mux.HandleFunc("/debug/pprof/", httppprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
@@ -139,10 +185,10 @@ func newHandlerPprof(metrics http.Handler, reload func(trigger string) error, ch
 		Name:        program,
 		Description: "Prometheus exporter for CDN PoP routing observability",
 		Version:     version.Info(),
-		Links: []web.LandingLinks{
-			{Address: "/metrics", Text: "Metrics"},
-			{Address: "/-/healthy", Text: "Health"},
-		},
+		Links:       links,
+		// The toolkit's page links the profiler unless told not to; it is served only with
+		// --web.enable-pprof, and a link to a 404 would promise what is not there.
+		Profiling: strconv.FormatBool(pprof),
 	})
 	if err != nil {
 		return nil, err

@@ -49,7 +49,7 @@ func TestHealthEndpointsReportStall(t *testing.T) {
 // The profiler is served only when --web.enable-pprof asks for it.
 func TestPprofOnlyWhenEnabled(t *testing.T) {
 	for _, enabled := range []bool{false, true} {
-		h, err := newHandlerPprof(http.NotFoundHandler(), nil, healthChecks{}, enabled)
+		h, err := newHandlerPprof(http.NotFoundHandler(), nil, healthChecks{}, enabled, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,14 +93,5 @@ func TestREADMEFlagTable(t *testing.T) {
 		if !have[f] {
 			t.Errorf("the README's flag table lists --%s, which the exporter does not have", f)
 		}
-	}
-}
-
-// --web.systemd-socket comes with exporter-toolkit's flags but cannot work here: refused.
-func TestSystemdSocketRefused(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"--web.systemd-socket"}, &out, &errOut); code != 2 ||
-		!strings.Contains(errOut.String(), "--web.systemd-socket is not supported") {
-		t.Errorf("exit %d, stderr %q; want 2 and a message", code, errOut.String())
 	}
 }

@@ -9,6 +9,7 @@
 package prober
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -50,6 +51,9 @@ type Spec struct {
 	// SystemResolver says the probe asks the operating system's resolver, which exposes no
 	// rcode or client subnet scope.
 	SystemResolver bool
+	// KeepResponse makes Run keep the final response's headers and URL in Result.Response,
+	// for the probe debug page (--web.enable-probe-debug); off, a probe keeps nothing of them.
+	KeepResponse bool
 
 	network   string      // "tcp4" or "tcp6"
 	tlsConfig *tls.Config // for the URL's host, when it is https; ServerName set
@@ -220,12 +224,19 @@ func (s *Spec) Run(ctx context.Context) Result {
 
 	peek, n, bodyErr := readBody(resp.Body, int64(s.Target.BodySizeLimit))
 	end := time.Now()
-	res.Edge = s.ident.Identify(&edge.Response{
+	er := edge.Response{
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
 		URL:        rq.url.String(),
 		Body:       (*peek)[:n],
-	})
+	}
+	res.Edge = s.ident.Identify(&er)
+	if s.KeepResponse {
+		// The header map is this response's own; the body is cut to what identification
+		// reads and copied out of the pooled buffer.
+		er.Body = bytes.Clone(er.Body)
+		res.Response, res.Identifier = &er, s.ident
+	}
 	peekPool.Put(peek)
 	if ages := resp.Header.Values("Age"); len(ages) > 0 {
 		if age, err := strconv.ParseUint(strings.TrimSpace(ages[len(ages)-1]), 10, 32); err == nil {

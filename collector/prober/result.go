@@ -52,6 +52,12 @@ type Result struct {
 	// zero when no lookup happened (an IP URL, a pinned address).
 	DNS DNSAnswer
 
+	// Response is the final response as identification saw it (headers as received, the
+	// first bytes of the body), and Identifier what identified it: only when the Spec's
+	// KeepResponse is set, for the probe debug page; nil otherwise.
+	Response   *edge.Response
+	Identifier *edge.Identifier
+
 	Success       bool
 	FailureReason string // one of the Reason* constants when !Success
 	Err           error  // the error behind FailureReason, for logs
