@@ -46,7 +46,7 @@ func TestImportInputsAreUsed(t *testing.T) {
 var metersRE = regexp.MustCompile(`[a-z_:]+_meters(:[a-z_]+)?\b`)
 
 // TestDistancesInKilometres: Grafana's lengthm unit scales with SI prefixes, so 2,000 km reads
-// "2 Mm". Distances are divided by 1000 in the query and shown in lengthkm.
+// "2 Mm". Distances are divided by 1000 in the query and shown in km (suffix:km).
 func TestDistancesInKilometres(t *testing.T) {
 	found := 0
 	for name, d := range loadDashboards(t) {
@@ -56,7 +56,7 @@ func TestDistancesInKilometres(t *testing.T) {
 		}
 		for _, p := range allPanels(d) {
 			pb, _ := json.Marshal(p)
-			if !strings.Contains(string(pb), `"lengthkm"`) {
+			if !strings.Contains(string(pb), `"suffix:km"`) {
 				continue
 			}
 			targets, _ := p["targets"].([]any)
@@ -321,7 +321,7 @@ func TestEveryAlertHasAPanel(t *testing.T) {
 func TestColoursFollowThresholdRules(t *testing.T) {
 	for _, tc := range []struct{ file, panel, ref, rule string }{
 		{"pop-shifts.json", "Current and baseline PoP", "B", "pop_alert:shift_distance_meters:threshold"},
-		{"pop-overview.json", "Targets", "H", "pop_alert:ttfb_p95_seconds:threshold"},
+		{"pop-overview.json", "Targets", "G", "pop_alert:ttfb_mean_seconds:threshold"},
 		{"fleet.json", "PoP serving each target from $vantage", "A", "pop_alert:shift_distance_meters:threshold"},
 		{"pop-overview.json", "PoP by resolver", "C", "pop_alert:resolver_spread:threshold"},
 	} {
@@ -393,9 +393,9 @@ func TestInstantStatsDrawNoSparkline(t *testing.T) {
 	}
 }
 
-// nanProneRE finds the series that are NaN for a probe that fails: quantiles of no responses
+// nanProneRE finds the series that are NaN or gone for a probe that fails: the TTFB of no responses
 // and the share of zero responses served from cache.
-var nanProneRE = regexp.MustCompile(`:p\d\d_rate5m|cache_hit_ratio`)
+var nanProneRE = regexp.MustCompile(`pop_probe_ttfb_seconds:(mean5m|last)|cache_hit_ratio`)
 
 // TestTablesShowNoNaN: a failing probe has no TTFB and no responses, so its quantiles and
 // cache ratio are NaN, which a table prints as "NaN"; table queries drop them (x >= 0 is false
@@ -469,30 +469,66 @@ func TestLinksKeepFiltersAndEncode(t *testing.T) {
 	}
 }
 
-// quantileRuleAggRE finds an aggregation directly over a TTFB quantile recording rule.
-var quantileRuleAggRE = regexp.MustCompile(`\b(sum|avg|max|min|quantile)\s*(by\s*\(([^)]*)\))?\s*\(\s*[a-z_]+:pop_probe_ttfb_seconds:p\d\d_rate5m`)
+// ttfbRuleAggRE finds an aggregation over a TTFB recording rule (directly, or over a range
+// function of it).
+var ttfbRuleAggRE = regexp.MustCompile(`\b(sum|avg|max|min|quantile)\s*(by\s*\(([^)]*)\))?\s*\(\s*(?:[a-z_]+\((?:[0-9.]+,\s*)?)?\(*\s*vantage_target:pop_probe_ttfb_seconds:(mean5m|last)`)
 
-// TestQuantileRulesKeepVantagesApart: the per-PoP and per-cache-status quantile rules are per
-// vantage; a panel that aggregates them (TTFB by PoP, by cache status, by target) keeps
-// vantage in its grouping, so two networks that see a PoP at different distances are never
-// averaged into one line.
-func TestQuantileRulesKeepVantagesApart(t *testing.T) {
+// TestTTFBRulesKeepVantagesApart: the TTFB rules are per probe; a panel that aggregates them
+// (TTFB by PoP, by cache status, by target) keeps vantage in its grouping, so two networks
+// that see a PoP at different distances are never averaged into one line.
+func TestTTFBRulesKeepVantagesApart(t *testing.T) {
 	qs, err := Queries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	found := 0
 	for _, q := range qs {
-		for _, m := range quantileRuleAggRE.FindAllStringSubmatch(q.Expr, -1) {
+		for _, m := range ttfbRuleAggRE.FindAllStringSubmatch(q.Expr, -1) {
 			found++
 			labels := strings.Split(strings.ReplaceAll(m[3], " ", ""), ",")
 			if !slices.Contains(labels, "vantage") && !slices.Contains(labels, "instance") {
-				t.Errorf("%s %q %s: %s over a quantile rule pools every selected vantage: %s", q.File, q.Panel, q.RefID, m[0], q.Expr)
+				t.Errorf("%s %q %s: %s over a TTFB rule pools every selected vantage: %s", q.File, q.Panel, q.RefID, m[0], q.Expr)
 			}
 		}
 	}
 	if found == 0 {
-		t.Error("no panel aggregates a TTFB quantile rule")
+		t.Error("no panel aggregates a TTFB rule")
+	}
+}
+
+// latencySources are what the exporter measured: the histogram's sum and count (an exact
+// mean), the last probe's TTFB and phases (gauges, over which quantile_over_time gives order
+// statistics of real probes), and the rules made of them.
+var bucketQuantileRE = regexp.MustCompile(`histogram_quantile\s*\([^,]*,[^;]*?(pop_probe_ttfb_seconds|pop_probe_phase_duration_seconds|:pop_probe_ttfb_seconds)`)
+
+// TestLatencyFiguresAreMeasured: no latency a panel or an alert shows is interpolated inside
+// histogram buckets. The basic set's TTFB buckets are 50 ms, 200 ms, 1 s and 2.5 s: a
+// histogram_quantile over them draws a constant 80 ms as a p50 of 125 ms and a constant 250 ms
+// as a p95 of 960 ms. Only the TTFB heatmap reads buckets, as counts per bucket. The
+// end-to-end test checks the values themselves (checkLatencyPanels in deploy/).
+func TestLatencyFiguresAreMeasured(t *testing.T) {
+	qs, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range qs {
+		if bucketQuantileRE.MatchString(q.Expr) {
+			t.Errorf("%s %q %s: a latency interpolated inside histogram buckets: %s", q.File, q.Panel, q.RefID, q.Expr)
+		}
+	}
+	var rf ruleFile
+	readYAML(t, filepath.Join(rulesDir, "pop_exporter.rules.yml"), &rf)
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if bucketQuantileRE.MatchString(r.Expr) || strings.Contains(r.Record, "ttfb_seconds_bucket") {
+				t.Errorf("rule %s%s interpolates TTFB inside histogram buckets: %s", r.Record, r.Alert, r.Expr)
+			}
+			for _, a := range r.Annotations {
+				if bucketQuantileRE.MatchString(a) {
+					t.Errorf("alert %s's text interpolates TTFB inside histogram buckets: %s", r.Alert, a)
+				}
+			}
+		}
 	}
 }
 
@@ -523,7 +559,7 @@ func TestTTFBAgainstDistance(t *testing.T) {
 	for _, tg := range panelTargets(p) {
 		expr, _ := tg["expr"].(string)
 		distance = distance || strings.Contains(expr, "pop_probe_distance_meters")
-		ttfb = ttfb || strings.Contains(expr, "pop_probe_ttfb_seconds:p50_rate5m")
+		ttfb = ttfb || strings.Contains(expr, "pop_probe_ttfb_seconds:mean5m")
 	}
 	if !distance || !ttfb {
 		t.Errorf("TTFB against distance reads distance %v, TTFB %v; want both", distance, ttfb)
