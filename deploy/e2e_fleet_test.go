@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/popexporter/pop_exporter/dashboards"
 )
 
 // TestFleetEndToEnd runs a fleet on loopback: one cdnsim playing the CDN for three offices
@@ -100,6 +102,9 @@ func checkFleet(t *testing.T, prom promClient, shiftAt time.Time) {
 			t.Errorf("%s: %v", c.what, err)
 		}
 	}
+	// The fleet's "Local shifts paging" counts the pages Alertmanager sends: local-move from
+	// Amsterdam, not the three wide-move pages that the CDN-wide alert holds back.
+	checkStat(t, prom, "fleet.json", "Local shifts paging", 1)
 
 	// The annotations say the scope.
 	expectAnnotations(t, prom, "PopShiftedFar", map[string]string{"target": "local-move"},
@@ -138,4 +143,34 @@ func expectAnnotations(t *testing.T, prom promClient, name string, match map[str
 		return
 	}
 	t.Errorf("no active %s alert with labels %v among %d", name, match, len(alerts))
+}
+
+// checkStat runs a stat panel's query with every filter on "All", as the dashboard opens,
+// and fails unless it shows want.
+func checkStat(t *testing.T, prom promClient, file, panel string, want float64) {
+	t.Helper()
+	queries, err := dashboards.Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queries {
+		if q.File != file || q.Panel != panel || q.Kind != dashboards.KindPanel {
+			continue
+		}
+		res, err := prom.queryAt(dashboards.Expand(q.Expr), time.Now())
+		if err != nil {
+			t.Errorf("%s %q: %v", file, panel, err)
+			return
+		}
+		if len(res) != 1 {
+			t.Errorf("%s %q shows %d values, want one: %v", file, panel, len(res), res)
+			return
+		}
+		_, vs, err := res[0].samples()
+		if err != nil || len(vs) != 1 || vs[0] != want {
+			t.Errorf("%s %q shows %v (%v), want %v", file, panel, vs, err, want)
+		}
+		return
+	}
+	t.Errorf("%s has no panel %q", file, panel)
 }
