@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -258,6 +259,19 @@ func TestAwayFromBaselineComparesPoPs(t *testing.T) {
 // alertNameRE finds the alerts of a rule file.
 var alertNameRE = regexp.MustCompile(`(?m)^\s*-\s*alert:\s*(\w+)`)
 
+// alertRowRE finds a row of the README's Alerts table: its anchor, the alert's name and the
+// rest of the row.
+var alertRowRE = regexp.MustCompile(`(?m)^\| (?:<a id="([^"]*)"></a>)?(Pop[A-Za-z]+) \|(.*)$`)
+
+// alertRows returns the rest of each Alerts table row by alert name.
+func alertRows(readme string) map[string]string {
+	rows := map[string]string{}
+	for _, m := range alertRowRE.FindAllStringSubmatch(readme, -1) {
+		rows[m[2]] = m[3]
+	}
+	return rows
+}
+
 // TestEveryAlertHasAPanel: an alert a user cannot find on a dashboard is an alert nobody can
 // judge. Every alert of the rules file is named by a panel (in its description or query) that
 // shows its signal against its threshold, and the README's row for the alert names that panel
@@ -271,12 +285,7 @@ func TestEveryAlertHasAPanel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := map[string]string{}
-	for _, line := range strings.Split(string(readme), "\n") {
-		if name, rest, ok := strings.Cut(strings.TrimPrefix(line, "| "), " |"); ok && strings.HasPrefix(line, "| Pop") {
-			rows[name] = rest
-		}
-	}
+	rows := alertRows(string(readme))
 	ds := loadDashboards(t)
 	alerts := alertNameRE.FindAllStringSubmatch(string(rules), -1)
 	if len(alerts) < 5 {
@@ -608,5 +617,101 @@ func TestFleetCountsVantages(t *testing.T) {
 	}
 	if m := regexp.MustCompile(`count by \(target, ip_version\) \(count by \(vantage[^)]*resolver`).Find(b); m != nil {
 		t.Errorf("fleet.json counts vantage and resolver pairs as vantages: %s", m)
+	}
+}
+
+// dashboardURLRE takes a dashboard_url template apart: the dashboard uid, the panel id and
+// the rest (the var- filters).
+var dashboardURLRE = regexp.MustCompile(`/d/([a-z0-9-]+)/[a-z0-9-]+\?viewPanel=(\d+)(.*)$`)
+
+// urlVarRE finds a var- filter of a dashboard_url and the alert label it is filled from.
+var urlVarRE = regexp.MustCompile(`&var-([a-z_]+)=\{\{ (?:\. \| urlquery|\. \| first \| label "([a-z_]+)" \| urlquery) \}\}`)
+
+// TestEveryAlertLinks: every alert says what to do and where to look. Its runbook_url is the
+// README's Alerts row of that alert (an anchor that exists, on that very row), and its
+// dashboard_url opens a panel that shows the alert's signal (one the README row names, in the
+// dashboard the URL names) with the alert's vantage, target, IP family and resolver as that
+// dashboard's filters. promtool's unit tests check the rendered URLs.
+func TestEveryAlertLinks(t *testing.T) {
+	var rf ruleFile
+	readYAML(t, filepath.Join(rulesDir, "pop_exporter.rules.yml"), &rf)
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]string{}
+	for _, m := range alertRowRE.FindAllStringSubmatch(string(readme), -1) {
+		anchors[m[2]] = m[1]
+	}
+	rows := alertRows(string(readme))
+	byUID := map[string]map[string]any{}
+	for _, d := range loadDashboards(t) {
+		byUID[d["uid"].(string)] = d
+	}
+	n := 0
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			n++
+			a := r.Alert
+			rb := r.Annotations["runbook_url"]
+			_, anchor, _ := strings.Cut(rb, "#")
+			if !strings.Contains(rb, `label "runbook_url"`) || anchor == "" {
+				t.Errorf("alert %s: runbook_url %q is not the links rule's runbook_url and an anchor", a, rb)
+			} else if anchors[a] != anchor {
+				t.Errorf("alert %s: runbook_url anchor #%s, but the README's row for it has anchor %q", a, anchor, anchors[a])
+			}
+
+			du := r.Annotations["dashboard_url"]
+			m := dashboardURLRE.FindStringSubmatch(du)
+			if !strings.Contains(du, `label "grafana_url"`) || m == nil {
+				t.Errorf("alert %s: dashboard_url %q is not <grafana_url>/d/<uid>/<slug>?viewPanel=<id>…", a, du)
+				continue
+			}
+			d, ok := byUID[m[1]]
+			if !ok {
+				t.Errorf("alert %s: dashboard_url names dashboard %q, which does not exist", a, m[1])
+				continue
+			}
+			var panel map[string]any
+			for _, p := range allPanels(d) {
+				if id, _ := p["id"].(float64); strconv.FormatFloat(id, 'f', -1, 64) == m[2] {
+					panel = p
+				}
+			}
+			if panel == nil {
+				t.Errorf("alert %s: dashboard %s has no panel %s", a, m[1], m[2])
+				continue
+			}
+			if title, _ := panel["title"].(string); !strings.Contains(rows[a], "*"+title+"*") {
+				t.Errorf("alert %s: dashboard_url opens panel %q, which the README's row for it does not name as showing it", a, title)
+			}
+			vars := definedVariables(d)
+			for _, v := range urlVarRE.FindAllStringSubmatch(m[3], -1) {
+				if !vars[v[1]] {
+					t.Errorf("alert %s: dashboard_url sets var-%s, which %s does not define", a, v[1], m[1])
+				}
+				from := v[2]
+				if from == "" {
+					from = v[1]
+					if !strings.Contains(m[3], "{{ with $labels."+from+" }}&var-"+from+"=") {
+						t.Errorf("alert %s: var-%s is not filled from the alert's own %s label", a, v[1], from)
+					}
+				}
+			}
+			// The CDN-wide alert is one per target and IP family, over every vantage.
+			if want := "var-vantage="; a == "PopShiftedFarCDNWide" {
+				if !strings.Contains(m[3], "var-target=") {
+					t.Errorf("alert %s: dashboard_url does not filter the dashboard to the alert's target", a)
+				}
+			} else if !strings.Contains(m[3], want) {
+				t.Errorf("alert %s: dashboard_url does not filter the dashboard to the alert's vantage", a)
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("found %d alerts", n)
 	}
 }
