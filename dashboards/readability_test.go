@@ -715,3 +715,48 @@ func TestEveryAlertLinks(t *testing.T) {
 		t.Errorf("found %d alerts", n)
 	}
 }
+
+// answeringSelectorRE finds a selector of what answers a probe now (its edge, the distance to
+// it, its shift from the baseline), except the filters' own selectors (cdn!~"$cdn").
+var answeringSelectorRE = regexp.MustCompile(`(pop_probe_edge_info|pop_probe_distance_meters|pop_probe_shift_distance_meters|vantage_target:pop_probe_edge_baseline:info)\{(?:[^}!]|![^~])*\}`)
+
+// answeredRE is the condition that the probe's last attempt got a response.
+var answeredRE = regexp.MustCompile(`^\s+and on\(job, instance, vantage, target, ip_version, resolver\) \(pop_probe_http_status_code > 0\)`)
+
+// TestAnsweringPanelsShowFailures: the exporter keeps a probe's last edge while the probe
+// gets no response, so a panel of "who answers now" would keep drawing a PoP that answers
+// nothing. The maps, "PoPs answering", the fleet tiles and the distance and shift graphs
+// read each of those series only where the last attempt got a response; the PoP timeline
+// shows "<PoP> failing" and "no response" as states, and the fleet tiles "no response".
+func TestAnsweringPanelsShowFailures(t *testing.T) {
+	panels := map[string][]string{
+		"pop-overview.json": {"PoPs answering", "Vantage points and the PoPs answering them now", "Probes per answering PoP"},
+		"pop-shifts.json":   {"Distance from the vantage to the PoP", "Shift distance from the baseline PoP", "Resolver spread: how much farther than the nearest resolver's PoP"},
+		"fleet.json":        {"Vantages served far", "Vantages and the PoPs serving them now", "PoP serving each target from $vantage", "Vantages away from their baseline PoP, by target"},
+		"latency.json":      {"TTFB against distance"},
+	}
+	for file, titles := range panels {
+		for _, title := range titles {
+			p := panelByTitle(t, file, title)
+			for _, tg := range panelTargets(p) {
+				expr, _ := tg["expr"].(string)
+				for _, loc := range answeringSelectorRE.FindAllStringIndex(expr, -1) {
+					if !answeredRE.MatchString(expr[loc[1]:]) {
+						t.Errorf("%s %q %s: %s is read whether or not the probe's last attempt got a response", file, title, tg["refId"], expr[loc[0]:loc[1]])
+					}
+				}
+			}
+		}
+	}
+	tl := panelByTitle(t, "pop-shifts.json", "PoP answering each target")
+	b, _ := json.Marshal(tl)
+	for _, want := range []string{`$1 failing`, `no response`, `pop_probe_success == 0`, `pop_probe_http_status_code{`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the PoP timeline does not show a failing probe as such: no %q", want)
+		}
+	}
+	tiles := panelByTitle(t, "fleet.json", "PoP serving each target from $vantage")
+	if b, _ := json.Marshal(tiles); !strings.Contains(string(b), `"no response"`) {
+		t.Error("the fleet tiles do not show a probe that gets no response")
+	}
+}
