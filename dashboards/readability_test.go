@@ -333,6 +333,7 @@ func TestColoursFollowThresholdRules(t *testing.T) {
 		{"pop-overview.json", "Targets", "G", "pop_alert:ttfb_mean_seconds:threshold"},
 		{"fleet.json", "PoP serving each target from $vantage", "A", "pop_alert:shift_distance_meters:threshold"},
 		{"pop-overview.json", "PoP by resolver", "C", "pop_alert:resolver_spread:threshold"},
+		{"fleet.json", "Shift scope by target", "C", "pop_alert:shift_wide_ratio:threshold"},
 	} {
 		p := panelByTitle(t, tc.file, tc.panel)
 		exprs := map[string]string{}
@@ -758,5 +759,39 @@ func TestAnsweringPanelsShowFailures(t *testing.T) {
 	tiles := panelByTitle(t, "fleet.json", "PoP serving each target from $vantage")
 	if b, _ := json.Marshal(tiles); !strings.Contains(string(b), `"no response"`) {
 		t.Error("the fleet tiles do not show a probe that gets no response")
+	}
+}
+
+// TestCDNWidePanelsShowBothConditions: PopShiftedFarCDNWide fires when the share of a
+// target's vantages served far reaches pop_alert:shift_wide_ratio:threshold and at least
+// pop_alert:shift_wide_vantages:threshold vantages are far. Its panel draws both conditions
+// (the lower of the two, as a fraction of its threshold), the scope table says when both
+// hold, and no panel draws a CDN's share against a threshold no alert uses or colours a share
+// red at a number of its own.
+func TestCDNWidePanelsShowBothConditions(t *testing.T) {
+	p := panelByTitle(t, "fleet.json", "Share of the fleet served far from baseline")
+	var all string
+	for _, tg := range panelTargets(p) {
+		expr, _ := tg["expr"].(string)
+		all += expr + "\n"
+		if strings.Contains(expr, "cdn:") {
+			t.Errorf("the CDN-wide alert's panel draws per-CDN shares, which no alert reads: %s", expr)
+		}
+	}
+	for _, rule := range []string{"pop_alert:shift_wide_ratio:threshold", "pop_alert:shift_wide_vantages:threshold", "target:pop_probe_vantages_shifted_far:count"} {
+		if !strings.Contains(all, rule) {
+			t.Errorf("the CDN-wide alert's panel does not read %s: it shows one of the alert's two conditions", rule)
+		}
+	}
+	scope := panelByTitle(t, "fleet.json", "Shift scope by target")
+	b, _ := json.Marshal(scope)
+	if !strings.Contains(string(b), "pop_alert:shift_wide_vantages:threshold") {
+		t.Error("Shift scope by target does not say when the alert's second condition (vantages far) holds")
+	}
+	for _, title := range []string{"Shift scope by target", "Shift scope by CDN"} {
+		fc, _ := json.Marshal(panelByTitle(t, "fleet.json", title)["fieldConfig"])
+		if regexp.MustCompile(`"color":"red","value":0\.5\b`).Match(fc) {
+			t.Errorf("%s colours a share red at a hard-coded 0.5", title)
+		}
 	}
 }

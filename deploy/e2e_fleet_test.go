@@ -105,6 +105,9 @@ func checkFleet(t *testing.T, prom promClient, shiftAt time.Time) {
 	// The fleet's "Local shifts paging" counts the pages Alertmanager sends: local-move from
 	// Amsterdam, not the three wide-move pages that the CDN-wide alert holds back.
 	checkStat(t, prom, "fleet.json", "Local shifts paging", 1)
+	// The CDN-wide alert's panel reaches its line for wide-move (3 of 3 far) and stays below
+	// it for local-move (1 of 3: the share and the count are both short).
+	checkCDNWideCondition(t, prom, map[string]bool{"wide-move": true, "local-move": false})
 
 	// The annotations say the scope.
 	expectAnnotations(t, prom, "PopShiftedFar", map[string]string{"target": "local-move"},
@@ -173,4 +176,37 @@ func checkStat(t *testing.T, prom promClient, file, panel string, want float64) 
 		return
 	}
 	t.Errorf("%s has no panel %q", file, panel)
+}
+
+// checkCDNWideCondition runs the query of the CDN-wide alert's panel and checks, per target,
+// whether it draws the target at or above its 100 % line, where the alert's two conditions hold.
+func checkCDNWideCondition(t *testing.T, prom promClient, want map[string]bool) {
+	t.Helper()
+	queries, err := dashboards.Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queries {
+		if q.File != "fleet.json" || q.Panel != "Share of the fleet served far from baseline" || q.RefID != "A" {
+			continue
+		}
+		res, err := prom.queryAt(dashboards.Expand(q.Expr), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, s := range res {
+			_, vs, err := s.samples()
+			if err == nil && len(vs) == 1 {
+				got[s.Metric["target"]] = vs[0] >= 1
+			}
+		}
+		for target, w := range want {
+			if met, ok := got[target]; !ok || met != w {
+				t.Errorf("the CDN-wide panel draws %s at or above its line: %v (drawn: %v), want %v", target, met, ok, w)
+			}
+		}
+		return
+	}
+	t.Error("fleet.json has no CDN-wide condition query")
 }
