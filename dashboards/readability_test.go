@@ -795,3 +795,53 @@ func TestCDNWidePanelsShowBothConditions(t *testing.T) {
 		}
 	}
 }
+
+// TestThresholdLinesAreOneLine: a dashed red line is an alert's line. One per series
+// ("max: www", "alert below: api", …) draws identical dashes, so a series crossing another
+// target's line looks alerting. Each dashed line is one series of its own (no {{label}} in
+// its legend), matched by name; per-target limits are drawn as each target's margin against
+// one line.
+func TestThresholdLinesAreOneLine(t *testing.T) {
+	found := 0
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			fc, _ := p["fieldConfig"].(map[string]any)
+			ovs, _ := fc["overrides"].([]any)
+			legends := map[string]string{}
+			for _, tg := range panelTargets(p) {
+				l, _ := tg["legendFormat"].(string)
+				e, _ := tg["expr"].(string)
+				legends[l] = e
+			}
+			for _, o := range ovs {
+				om, _ := o.(map[string]any)
+				b, _ := json.Marshal(om["properties"])
+				if !strings.Contains(string(b), `"custom.lineStyle"`) || !strings.Contains(string(b), `"dash"`) {
+					continue
+				}
+				found++
+				m, _ := om["matcher"].(map[string]any)
+				opt, _ := m["options"].(string)
+				if m["id"] == "byRegexp" && regexp.MustCompile(`^\^[^.*+?\[\]()|\\]*\$$`).MatchString(opt) {
+					opt = strings.TrimSuffix(strings.TrimPrefix(opt, "^"), "$") // one literal name
+				} else if m["id"] != "byName" {
+					t.Errorf("%s %q: dashed line matched by %v %q: one dash per matching series", name, p["title"], m["id"], opt)
+					continue
+				}
+				expr, ok := legends[opt]
+				if !ok {
+					continue // a legend built by a transformation; one name is one series
+				}
+				if strings.Contains(opt, "{{") {
+					t.Errorf("%s %q: dashed line %q is one per series", name, p["title"], opt)
+				}
+				if regexp.MustCompile(`\bby\s*\([^)]*\btarget\b`).MatchString(expr) {
+					t.Errorf("%s %q: dashed line %q is grouped by target: %s", name, p["title"], opt, expr)
+				}
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no dashed threshold line found")
+	}
+}
