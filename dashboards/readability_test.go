@@ -845,3 +845,47 @@ func TestThresholdLinesAreOneLine(t *testing.T) {
 		t.Error("no dashed threshold line found")
 	}
 }
+
+// TestSeriesNamesSayWhichSeries: a row or a legend entry names everything that tells it from
+// the others: the PoP timeline's rows name the resolver (two resolvers of one target are two
+// probes), "Alerts firing" keeps the resolver, the exporter instance and the target file
+// apart, and "Exporter health" names the vantage, which is what a user looks for, with the
+// instance.
+func TestSeriesNamesSayWhichSeries(t *testing.T) {
+	tl := panelByTitle(t, "pop-shifts.json", "PoP answering each target")
+	fc, _ := tl["fieldConfig"].(map[string]any)
+	defs, _ := fc["defaults"].(map[string]any)
+	if dn, _ := defs["displayName"].(string); !strings.Contains(dn, "__field.labels.resolver") {
+		t.Errorf("the PoP timeline's rows %q do not name the resolver", dn)
+	}
+	for _, tc := range []struct {
+		file, title string
+		keep        []string // labels the outermost grouping must keep
+		legend      []string // labels the legend must name
+	}{
+		{"pop-overview.json", "Alerts firing", []string{"alertname", "target", "instance", "file", "via", "ipv", "at"}, []string{"alertname", "target", "instance", "file", "via", "ipv", "at"}},
+		{"pop-overview.json", "Exporter health", nil, []string{"vantage", "instance", "what"}},
+	} {
+		p := panelByTitle(t, tc.file, tc.title)
+		for _, tg := range panelTargets(p) {
+			expr, _ := tg["expr"].(string)
+			legend, _ := tg["legendFormat"].(string)
+			if m := outerByRE.FindStringSubmatch(expr); len(tc.keep) > 0 {
+				var by []string
+				if m != nil {
+					by = strings.Split(strings.ReplaceAll(m[1], " ", ""), ",")
+				}
+				for _, l := range tc.keep {
+					if !slices.Contains(by, l) {
+						t.Errorf("%s %q: the query's grouping %v drops %s: series that differ only by it merge", tc.file, tc.title, by, l)
+					}
+				}
+			}
+			for _, l := range tc.legend {
+				if !strings.Contains(legend, "{{"+l+"}}") {
+					t.Errorf("%s %q: legend %q does not name %s", tc.file, tc.title, legend, l)
+				}
+			}
+		}
+	}
+}
