@@ -889,3 +889,50 @@ func TestSeriesNamesSayWhichSeries(t *testing.T) {
 		}
 	}
 }
+
+// filterVariables are the filters every dashboard offers.
+var filterVariables = []string{"vantage", "target", "ip_version", "resolver", "cdn"}
+
+// ignoredFilters are the panels that do not apply some filters, and why; the panel's
+// description says it too.
+var ignoredFilters = map[string]map[string]string{
+	"Vantages reporting": {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "cdn": "exporter"},
+	"Schedule delay p99": {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "cdn": "exporter"},
+	"Missed intervals":   {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "cdn": "exporter"},
+	"Exporter health":    {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "cdn": "exporter"},
+	"Vantage points and the PoPs answering them now": {"target": "the vantage layer", "ip_version": "the vantage layer", "resolver": "the vantage layer", "cdn": "the vantage layer"},
+	"Vantages and the PoPs serving them now":         {"target": "the vantage layer", "ip_version": "the vantage layer", "resolver": "the vantage layer", "cdn": "the vantage layer"},
+	"CDN-wide shifts paging":                         {"vantage": "fleet scope", "resolver": "fleet scope"},
+	"Shift scope by target":                          {"vantage": "fleet scope", "resolver": "fleet scope"},
+	"Share of the fleet served far from baseline":    {"vantage": "fleet scope", "resolver": "fleet scope"},
+	"Shift scope by CDN":                             {"vantage": "fleet scope", "target": "fleet scope", "ip_version": "fleet scope", "resolver": "fleet scope"},
+	"PoP by resolver":                                {"cdn": "the DNS answer has no CDN"},
+}
+
+// TestPanelsApplyFilters: a panel that ignores a dashboard filter shows the whole fleet under
+// a title that reads as the selection. Every panel query applies every filter, except the
+// panels listed in ignoredFilters (exporter-wide figures, the fleet-wide scope that the
+// CDN-wide alert counts), whose descriptions say so; threshold and constant lines have no
+// selection.
+func TestPanelsApplyFilters(t *testing.T) {
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			title, _ := p["title"].(string)
+			for _, tg := range panelTargets(p) {
+				expr, _ := tg["expr"].(string)
+				if strings.HasPrefix(expr, "pop_alert:") || strings.HasPrefix(expr, "label_replace(pop_alert:") || strings.HasPrefix(expr, "vector(") {
+					continue
+				}
+				for _, v := range filterVariables {
+					if strings.Contains(expr, "$"+v) || strings.Contains(expr, "${"+v) {
+						continue
+					}
+					if _, ok := ignoredFilters[title][v]; ok {
+						continue
+					}
+					t.Errorf("%s %q %s ignores the %s filter: %s", name, title, tg["refId"], v, expr)
+				}
+			}
+		}
+	}
+}
