@@ -719,7 +719,7 @@ func TestEveryAlertLinks(t *testing.T) {
 
 // answeringSelectorRE finds a selector of what answers a probe now (its edge, the distance to
 // it, its shift from the baseline), except the filters' own selectors (cdn!~"$cdn").
-var answeringSelectorRE = regexp.MustCompile(`(pop_probe_edge_info|pop_probe_distance_meters|pop_probe_shift_distance_meters|vantage_target:pop_probe_edge_baseline:info)\{(?:[^}!]|![^~])*\}`)
+var answeringSelectorRE = regexp.MustCompile(`(pop_probe_edge_info|pop_probe_distance_meters|pop_probe_shift_distance_meters)\{(?:[^}!]|![^~])*\}`)
 
 // answeredRE is the condition that the probe's last attempt got a response.
 var answeredRE = regexp.MustCompile(`^\s+and on\(job, instance, vantage, target, ip_version, resolver\) \(pop_probe_http_status_code > 0\)`)
@@ -933,6 +933,42 @@ func TestPanelsApplyFilters(t *testing.T) {
 					t.Errorf("%s %q %s ignores the %s filter: %s", name, title, tg["refId"], v, expr)
 				}
 			}
+		}
+	}
+}
+
+// TestAwayColoursComeFromThePoP: a probe answered by another PoP than its baseline is away,
+// however near that PoP is: the same metro (0 km) or a PoP with no known location (no shift
+// distance). The fleet tiles and the Current and baseline PoP table colour a probe away
+// (orange) by comparing its PoP with its baseline PoP, not only by the shift distance,
+// which is 0 for those.
+func TestAwayColoursComeFromThePoP(t *testing.T) {
+	for _, tc := range []struct{ file, title, ref, config string }{
+		{"fleet.json", "PoP serving each target from $vantage", "A", "B"},
+		{"pop-shifts.json", "Current and baseline PoP", "B", "D"},
+	} {
+		p := panelByTitle(t, tc.file, tc.title)
+		exprs := map[string]string{}
+		for _, tg := range panelTargets(p) {
+			exprs[tg["refId"].(string)], _ = tg["expr"].(string)
+		}
+		e := exprs[tc.ref]
+		if !strings.Contains(e, `"pop", "$1", "baseline_pop", "(.*)"`) || !strings.Contains(e, "clamp_min(") {
+			t.Errorf("%s %q %s: an away probe at 0 km is coloured from its shift distance alone (green): %s", tc.file, tc.title, tc.ref, e)
+		}
+		// The orange step starts above 0 and no higher than the smallest value an away probe gets.
+		m := regexp.MustCompile(`"away", "([0-9.]+)"`).FindStringSubmatch(exprs[tc.config])
+		if m == nil {
+			t.Errorf("%s %q: no away step in the colour config %s", tc.file, tc.title, exprs[tc.config])
+			continue
+		}
+		step, _ := strconv.ParseFloat(m[1], 64)
+		low := regexp.MustCompile(`clamp_min\(.*, ([0-9.]+)\) and on`).FindStringSubmatch(e)
+		if low == nil {
+			continue
+		}
+		if v, _ := strconv.ParseFloat(low[1], 64); step <= 0 || step > v {
+			t.Errorf("%s %q: away step %v does not colour an away probe's %v", tc.file, tc.title, step, v)
 		}
 	}
 }
