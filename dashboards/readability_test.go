@@ -972,3 +972,35 @@ func TestAwayColoursComeFromThePoP(t *testing.T) {
 		}
 	}
 }
+
+// haDedupRE is how a panel counts each probe once when two exporters (an HA pair) probe it:
+// a max over the exporters, per probe, or one exporter's series per probe.
+var haDedupRE = regexp.MustCompile(`^max by \(vantage, target, ip_version, resolver\b|and on\(job, instance, vantage, target, ip_version, resolver\) topk by \(vantage, target, ip_version, resolver\) \(1, `)
+
+// TestHAPairsCountOnce: the two exporters of an HA pair probe the same targets from the same
+// vantage, and Prometheus keeps both (instance differs). A panel that adds up counts across
+// exporters counts every probe twice: these panels take each probe once.
+func TestHAPairsCountOnce(t *testing.T) {
+	for _, tc := range []struct{ file, title string }{
+		{"pop-shifts.json", "PoP changes"},
+		{"pop-overview.json", "Probe failures by reason"},
+		{"latency.json", "TTFB distribution"},
+		{"cache.json", "Cache-status mix"},
+		{"cache.json", "Cache status over the time range"},
+		{"cache.json", "Cache status by target"},
+	} {
+		p := panelByTitle(t, tc.file, tc.title)
+		for _, tg := range panelTargets(p) {
+			expr, _ := tg["expr"].(string)
+			if !haDedupRE.MatchString(expr) {
+				t.Errorf("%s %q %s adds up the exporters of an HA pair: %s", tc.file, tc.title, tg["refId"], expr)
+			}
+		}
+	}
+	p := panelByTitle(t, "pop-overview.json", "Probes configured")
+	for _, tg := range panelTargets(p) {
+		if expr, _ := tg["expr"].(string); !strings.HasPrefix(expr, "count(count by (vantage, target, ip_version, resolver) (") {
+			t.Errorf("Probes configured adds up the exporters of an HA pair: %s", expr)
+		}
+	}
+}
