@@ -1004,3 +1004,18 @@ func TestHAPairsCountOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetShowsVantagesDown: with three of five exporters down the fleet view must not read
+// as a fleet of two. It shows the vantages not reporting, and the scope table how many of a
+// target's expected vantages are silent (the scope rules keep them expected for an hour; the
+// rule unit tests check the counts).
+func TestFleetShowsVantagesDown(t *testing.T) {
+	b, _ := json.Marshal(panelByTitle(t, "fleet.json", "Vantages reporting")["targets"])
+	if !strings.Contains(string(b), "last_over_time(pop_vantage_info") || !strings.Contains(string(b), "not reporting") {
+		t.Errorf("Vantages reporting does not show the vantages that stopped reporting: %s", b)
+	}
+	b, _ = json.Marshal(panelByTitle(t, "fleet.json", "Shift scope by target"))
+	if !strings.Contains(string(b), "target:pop_probe_vantages_reporting:count") || !strings.Contains(string(b), `"Not reporting"`) {
+		t.Error("Shift scope by target does not say how many of a target's vantages are not reporting")
+	}
+}
