@@ -1019,3 +1019,32 @@ func TestFleetShowsVantagesDown(t *testing.T) {
 		t.Error("Shift scope by target does not say how many of a target's vantages are not reporting")
 	}
 }
+
+// TestTTFBByPoPAndCacheStatusAnswerTheirTitles: "TTFB by PoP" counts each probe's TTFB for
+// the PoP that answered that very probe (the same probe's edge, joined inside the window),
+// never an average of per-target quantiles; "TTFB by cache status" splits by the cache
+// status the exporter recorded with each TTFB (the full set's histograms), and in the basic
+// set counts a probe only while all its responses had one status, never giving a probe's
+// whole histogram to its most frequent status.
+func TestTTFBByPoPAndCacheStatusAnswerTheirTitles(t *testing.T) {
+	p := panelByTitle(t, "latency.json", "TTFB by PoP")
+	for _, tg := range panelTargets(p) {
+		expr, _ := tg["expr"].(string)
+		if !strings.Contains(expr, "group_left(cdn, pop) pop_probe_edge_info") || !strings.Contains(expr, "[5m:]") {
+			t.Errorf("TTFB by PoP %s does not attribute each probe's TTFB to the PoP that answered it: %s", tg["refId"], expr)
+		}
+		if regexp.MustCompile(`avg by \([^)]*\) \([a-z_]+:pop_probe_ttfb_seconds:p\d\d`).MatchString(expr) {
+			t.Errorf("TTFB by PoP %s averages quantiles over targets: %s", tg["refId"], expr)
+		}
+	}
+	p = panelByTitle(t, "latency.json", "TTFB by cache status")
+	for _, tg := range panelTargets(p) {
+		expr, _ := tg["expr"].(string)
+		if strings.Contains(expr, "topk") {
+			t.Errorf("TTFB by cache status %s gives a probe's TTFBs to its most frequent cache status: %s", tg["refId"], expr)
+		}
+		if !strings.Contains(expr, `cache_status!=""`) || !strings.Contains(expr, "== 1)") {
+			t.Errorf("TTFB by cache status %s does not read the per-status histograms, or probes of one status: %s", tg["refId"], expr)
+		}
+	}
+}
