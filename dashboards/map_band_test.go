@@ -70,6 +70,33 @@ func checkRings(t *testing.T, file, title, colourField string) {
 	if f, _ := style["size"].(map[string]any)["field"].(string); f != "Value #B" {
 		t.Errorf("%s: the PoP layer's size is %v, want it from the ring number (Value #B)", file, style["size"])
 	}
+	// Grafana scales the ring number from the field's min..max (the Value #B override) to the
+	// layer's size min..max: neighbouring rings must differ by a visible step.
+	var fieldMin, fieldMax float64
+	var haveMin, haveMax bool
+	for _, o := range p["fieldConfig"].(map[string]any)["overrides"].([]any) {
+		om := o.(map[string]any)
+		if om["matcher"].(map[string]any)["options"] != "Value #B" {
+			continue
+		}
+		for _, prop := range om["properties"].([]any) {
+			pm := prop.(map[string]any)
+			switch pm["id"] {
+			case "min":
+				fieldMin, haveMin = pm["value"].(float64)
+			case "max":
+				fieldMax, haveMax = pm["value"].(float64)
+			}
+		}
+	}
+	size := style["size"].(map[string]any)
+	pxMin, _ := size["min"].(float64)
+	pxMax, _ := size["max"].(float64)
+	if !haveMin || !haveMax || fieldMax <= fieldMin {
+		t.Errorf("%s: the ring number has no fixed range (min/max of Value #B): ring sizes would change with the data", file)
+	} else if step := (pxMax - pxMin) / (fieldMax - fieldMin); step < 1.5 {
+		t.Errorf("%s: neighbouring rings differ by %.2f px (sizes %v..%v px over rings %v..%v), want at least 1.5", file, step, pxMin, pxMax, fieldMin, fieldMax)
+	}
 	if f, _ := style["color"].(map[string]any)["field"].(string); f != colourField {
 		t.Errorf("%s: the PoP layer's colour is %v, want it from %s", file, style["color"], colourField)
 	}
