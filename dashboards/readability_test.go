@@ -138,7 +138,7 @@ func panelTargets(p map[string]any) []map[string]any {
 // timeline gets a table (one row per sample, the pop label a column) partitioned by probe, so
 // each probe is one row whose state is the PoP code.
 func TestPoPTimelineOneRowPerProbe(t *testing.T) {
-	p := panelByTitle(t, "pop-shifts.json", "PoP answering each target")
+	p := panelByTitle(t, "pop-shifts.json", "PoP answering each target from $vantage")
 	if p["type"] != "state-timeline" {
 		t.Fatalf("panel type %v, want state-timeline", p["type"])
 	}
@@ -170,6 +170,11 @@ func TestPoPTimelineOneRowPerProbe(t *testing.T) {
 	}
 	if opts, _ := p["options"].(map[string]any); opts["showValue"] == "never" {
 		t.Error("the timeline hides its values: the PoP code would not be shown")
+	}
+	// Every vantage x target x IP family x resolver in one panel is unreadable with a few
+	// vantages: one panel per vantage.
+	if p["repeat"] != "vantage" {
+		t.Errorf("the PoP timeline repeats over %v, want one panel per vantage", p["repeat"])
 	}
 }
 
@@ -749,7 +754,7 @@ func TestAnsweringPanelsShowFailures(t *testing.T) {
 			}
 		}
 	}
-	tl := panelByTitle(t, "pop-shifts.json", "PoP answering each target")
+	tl := panelByTitle(t, "pop-shifts.json", "PoP answering each target from $vantage")
 	b, _ := json.Marshal(tl)
 	for _, want := range []string{`$1 failing`, `no response`, `pop_probe_success == 0`, `pop_probe_http_status_code{`} {
 		if !strings.Contains(string(b), want) {
@@ -852,7 +857,7 @@ func TestThresholdLinesAreOneLine(t *testing.T) {
 // apart, and "Exporter health" names the vantage, which is what a user looks for, with the
 // instance.
 func TestSeriesNamesSayWhichSeries(t *testing.T) {
-	tl := panelByTitle(t, "pop-shifts.json", "PoP answering each target")
+	tl := panelByTitle(t, "pop-shifts.json", "PoP answering each target from $vantage")
 	fc, _ := tl["fieldConfig"].(map[string]any)
 	defs, _ := fc["defaults"].(map[string]any)
 	if dn, _ := defs["displayName"].(string); !strings.Contains(dn, "__field.labels.resolver") {

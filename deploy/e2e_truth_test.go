@@ -132,7 +132,7 @@ func checkFailureShown(t *testing.T, prom promClient) {
 		t.Fatal(err)
 	}
 	for _, q := range queries {
-		if q.File != "pop-shifts.json" || q.Panel != "PoP answering each target" {
+		if q.File != "pop-shifts.json" || q.Panel != "PoP answering each target from $vantage" {
 			continue
 		}
 		for target, want := range map[string]string{"cf-failing": "AMS failing", "cloudflare": "AMS"} {
@@ -154,5 +154,5 @@ func checkFailureShown(t *testing.T, prom promClient) {
 		}
 		return
 	}
-	t.Error(`pop-shifts.json has no "PoP answering each target" panel`)
+	t.Error(`pop-shifts.json has no "PoP answering each target from $vantage" panel`)
 }
