@@ -1053,3 +1053,76 @@ func TestTTFBByPoPAndCacheStatusAnswerTheirTitles(t *testing.T) {
 		}
 	}
 }
+
+// legendPattern turns a legend format into a regular expression of the names it gives.
+func legendPattern(legend string) *regexp.Regexp {
+	parts := legendLabelRE.Split(legend, -1)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.MustCompile("^" + strings.Join(parts, ".*") + "$")
+}
+
+// TestPanelDetails: the smaller things a user trips over.
+//   - An override by name matches a series the panel draws ("dns" never matches "dns @ ams").
+//   - A query whose series vanish at zero (x > 0) has no "last non-null" in its legend: a
+//     reason that stopped failing would read as still failing.
+//   - Percent stacking draws shares on an axis in the panel's unit: a panel stacked to 100 %
+//     is in percent, its shares computed in the query.
+//   - __requires names every panel type the dashboard uses, so an import says what it needs.
+func TestPanelDetails(t *testing.T) {
+	for name, d := range loadDashboards(t) {
+		required := map[string]bool{}
+		reqs, _ := d["__requires"].([]any)
+		for _, r := range reqs {
+			rm, _ := r.(map[string]any)
+			if rm["type"] == "panel" {
+				required[rm["id"].(string)] = true
+			}
+		}
+		for _, p := range allPanels(d) {
+			typ, _ := p["type"].(string)
+			if typ != "row" && !required[typ] {
+				t.Errorf("%s: __requires does not name panel type %s (%q)", name, typ, p["title"])
+			}
+			var legends []*regexp.Regexp
+			dynamic := false
+			for _, tg := range panelTargets(p) {
+				l, _ := tg["legendFormat"].(string)
+				if l == "" || l == "__auto" {
+					dynamic = true
+					continue
+				}
+				legends = append(legends, legendPattern(l))
+				expr, _ := tg["expr"].(string)
+				if regexp.MustCompile(`>\s*0\s*$`).MatchString(expr) {
+					opts, _ := p["options"].(map[string]any)
+					leg, _ := opts["legend"].(map[string]any)
+					if slices.Contains(stringList(leg["calcs"]), "lastNotNull") {
+						t.Errorf("%s %q: series vanish at 0, and the legend's lastNotNull shows a stale value", name, p["title"])
+					}
+				}
+			}
+			fc, _ := p["fieldConfig"].(map[string]any)
+			defs, _ := fc["defaults"].(map[string]any)
+			custom, _ := defs["custom"].(map[string]any)
+			if st, _ := custom["stacking"].(map[string]any); st["mode"] == "percent" {
+				t.Errorf("%s %q: percent stacking of values in %v", name, p["title"], defs["unit"])
+			}
+			if dynamic || typ == "table" || typ == "geomap" || typ == "state-timeline" || typ == "stat" || typ == "xychart" || typ == "piechart" {
+				continue
+			}
+			ovs, _ := fc["overrides"].([]any)
+			for _, o := range ovs {
+				m, _ := o.(map[string]any)["matcher"].(map[string]any)
+				if m["id"] != "byName" {
+					continue
+				}
+				opt, _ := m["options"].(string)
+				if !slices.ContainsFunc(legends, func(re *regexp.Regexp) bool { return re.MatchString(opt) }) {
+					t.Errorf("%s %q: override for %q matches no series the panel draws", name, p["title"], opt)
+				}
+			}
+		}
+	}
+}
