@@ -1126,3 +1126,21 @@ func TestPanelDetails(t *testing.T) {
 		}
 	}
 }
+
+// TestPoPFilterSurvivesLinks: Latency and Cache filter by PoP. The dashboard links carry the
+// current dashboard's variables (includeVars), so a dashboard without a pop variable drops the
+// PoP filter on the way through it: every dashboard defines pop (hidden where it does not
+// apply), and every data link into Latency or Cache passes it on.
+func TestPoPFilterSurvivesLinks(t *testing.T) {
+	for name, d := range loadDashboards(t) {
+		if !definedVariables(d)["pop"] {
+			t.Errorf("%s has no pop variable: a link through it loses the PoP filter of Latency and Cache", name)
+		}
+		b, _ := json.Marshal(d)
+		for _, u := range regexp.MustCompile(`/d/pop-(?:latency|cache)/[a-z-]+\?[^"]*`).FindAllString(string(b), -1) {
+			if !strings.Contains(u, "${pop:queryparam}") && !strings.Contains(u, "var-pop=") {
+				t.Errorf("%s: link %s does not pass the PoP filter on", name, u)
+			}
+		}
+	}
+}
