@@ -56,7 +56,7 @@ func latencyQuery(q dashboards.Query) bool {
 // TTFB within latencyTolerance (above it, up to the slowest probe the exporter measured, if a
 // busy machine made probes slower than scripted). Phase panels are read for their processing phase (which is
 // all of the TTFB on loopback but for a fraction of a millisecond of connect). It also checks
-// that none of them raises PopTTFBHigh (all are under its 1 s threshold).
+// that the 80 ms and 250 ms targets do not raise PopTTFBHigh.
 func checkLatencyPanels(t *testing.T, prom promClient) {
 	t.Helper()
 	queries, err := dashboards.Queries()
@@ -87,8 +87,10 @@ func checkLatencyPanels(t *testing.T, prom promClient) {
 	if n < 8 {
 		t.Errorf("found %d latency panel queries, want the TTFB, phase and probe duration panels of Latency and the TTFB columns of Targets", n)
 	}
-	if err := prom.expectSeries(`ALERTS{alertname="PopTTFBHigh",target=~"ttfb-.*"}`); err == nil {
-		t.Error("PopTTFBHigh raised for a target whose TTFB is below the threshold")
+	// 900 ms is left out: on a machine too busy to fire timers on time its probes do take
+	// more than the 1 s threshold, and the alert then rightly fires.
+	if err := prom.expectSeries(`ALERTS{alertname="PopTTFBHigh",target=~"ttfb-80|ttfb-250"}`); err == nil {
+		t.Error("PopTTFBHigh raised for a target whose TTFB is far below the threshold")
 	}
 }
 
