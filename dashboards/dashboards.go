@@ -56,6 +56,11 @@ type Query struct {
 	Expr string
 	// Raw is the query text as stored in the dashboard (differs from Expr for variables).
 	Raw string
+	// PanelType is the panel's Grafana type ("timeseries", "table", "heatmap", …); empty
+	// for annotations and variables.
+	PanelType string
+	// Legend is the target's legend format, as written in the dashboard.
+	Legend string
 }
 
 // Names returns the file names of the embedded dashboards, sorted.
@@ -94,10 +99,12 @@ type dashboard struct {
 
 type panel struct {
 	Title   string  `json:"title"`
+	Type    string  `json:"type"`
 	Panels  []panel `json:"panels"` // a collapsed row keeps its panels here
 	Targets []struct {
 		RefID   string `json:"refId"`
 		Expr    string `json:"expr"`
+		Legend  string `json:"legendFormat"`
 		Instant bool   `json:"instant"`
 		Hide    bool   `json:"hide"`
 	} `json:"targets"`
@@ -134,7 +141,8 @@ func Queries() ([]Query, error) {
 						continue
 					}
 					out = append(out, Query{File: name, Dashboard: d.UID, Panel: p.Title,
-						RefID: t.RefID, Kind: KindPanel, Instant: t.Instant, Expr: t.Expr, Raw: t.Expr})
+						RefID: t.RefID, Kind: KindPanel, Instant: t.Instant, Expr: t.Expr, Raw: t.Expr,
+						PanelType: p.Type, Legend: t.Legend})
 				}
 				walk(p.Panels)
 			}
@@ -218,10 +226,19 @@ var filterVars = map[string]bool{"vantage": true, "target": true, "ip_version": 
 // and their _ms/_s forms) become one minute. Anything else that looks like a variable, such as "$1" in a
 // label_replace replacement, is left alone, as Grafana leaves it.
 func Expand(expr string) string {
+	return ExpandWith(expr, nil)
+}
+
+// ExpandWith is Expand with some dashboard variables set, as a user selecting them would:
+// values maps a variable name (without $) to the regular expression its matchers get.
+func ExpandWith(expr string, values map[string]string) string {
 	return grafanaVar.ReplaceAllStringFunc(expr, func(m string) string {
 		sub := grafanaVar.FindStringSubmatch(m)
 		name := sub[1] + sub[2] + sub[3]
 		if v, ok := intervalVars[name]; ok {
+			return v
+		}
+		if v, ok := values[name]; ok && filterVars[name] {
 			return v
 		}
 		if filterVars[name] {

@@ -496,8 +496,9 @@ type ruleTestFile struct {
 	} `yaml:"tests"`
 }
 
-// templateQueryRE finds the PromQL that alert annotations run through the query function.
-var templateQueryRE = regexp.MustCompile(`printf\s+"((?:[^"\\]|\\.)*)"[^|}]*\|\s*query\b`)
+// templateQueryRE finds the PromQL that alert annotations run through the query function
+// (printf "…" … | query, or query "…").
+var templateQueryRE = regexp.MustCompile(`printf\s+"((?:[^"\\]|\\.)*)"[^|}]*\|\s*query\b|\bquery\s+"((?:[^"\\]|\\.)*)"`)
 
 // TestEveryMetricIsExported checks every PromQL expression in the dashboards, the rules
 // (expressions and the queries their annotations run) and the rule unit tests against the
@@ -538,7 +539,7 @@ func TestEveryMetricIsExported(t *testing.T) {
 				exprs = append(exprs, source{fmt.Sprintf("%s %s", filepath.Base(f), name), r.Expr})
 				for key, a := range r.Annotations {
 					for _, m := range templateQueryRE.FindAllStringSubmatch(a, -1) {
-						q := strings.ReplaceAll(m[1], `\"`, `"`)
+						q := strings.ReplaceAll(m[1]+m[2], `\"`, `"`)
 						exprs = append(exprs, source{fmt.Sprintf("%s %s annotation %s", filepath.Base(f), name, key), q})
 					}
 				}

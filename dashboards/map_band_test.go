@@ -70,6 +70,33 @@ func checkRings(t *testing.T, file, title, colourField string) {
 	if f, _ := style["size"].(map[string]any)["field"].(string); f != "Value #B" {
 		t.Errorf("%s: the PoP layer's size is %v, want it from the ring number (Value #B)", file, style["size"])
 	}
+	// Grafana scales the ring number from the field's min..max (the Value #B override) to the
+	// layer's size min..max: neighbouring rings must differ by a visible step.
+	var fieldMin, fieldMax float64
+	var haveMin, haveMax bool
+	for _, o := range p["fieldConfig"].(map[string]any)["overrides"].([]any) {
+		om := o.(map[string]any)
+		if om["matcher"].(map[string]any)["options"] != "Value #B" {
+			continue
+		}
+		for _, prop := range om["properties"].([]any) {
+			pm := prop.(map[string]any)
+			switch pm["id"] {
+			case "min":
+				fieldMin, haveMin = pm["value"].(float64)
+			case "max":
+				fieldMax, haveMax = pm["value"].(float64)
+			}
+		}
+	}
+	size := style["size"].(map[string]any)
+	pxMin, _ := size["min"].(float64)
+	pxMax, _ := size["max"].(float64)
+	if !haveMin || !haveMax || fieldMax <= fieldMin {
+		t.Errorf("%s: the ring number has no fixed range (min/max of Value #B): ring sizes would change with the data", file)
+	} else if step := (pxMax - pxMin) / (fieldMax - fieldMin); step < 1 {
+		t.Errorf("%s: neighbouring rings differ by %.2f px (sizes %v..%v px over rings %v..%v), want at least 1", file, step, pxMin, pxMax, fieldMin, fieldMax)
+	}
 	if f, _ := style["color"].(map[string]any)["field"].(string); f != colourField {
 		t.Errorf("%s: the PoP layer's colour is %v, want it from %s", file, style["color"], colourField)
 	}
@@ -121,8 +148,8 @@ func checkRings(t *testing.T, file, title, colourField string) {
 }
 
 // TestTTFBBandPerTarget: the smokeping view of each target from each vantage: a band from the
-// fastest to the slowest TTFB of each step, with p50 and p95 lines, in the default (basic)
-// metric set. Steps of at least 5 minutes hold several probes; the band is filled between
+// fastest to the slowest TTFB of each step, with p50 and p95 lines, all over the same measured
+// TTFBs of the last probes (which the default basic metric set has). Steps of at least 5 minutes hold several probes; the band is filled between
 // max and min of each IP family.
 func TestTTFBBandPerTarget(t *testing.T) {
 	d := loadDashboards(t)["latency.json"]
@@ -144,7 +171,7 @@ func TestTTFBBandPerTarget(t *testing.T) {
 	}
 	want := map[string]string{
 		"min": "min_over_time(", "max": "max_over_time(",
-		"p50": "vantage_target:pop_probe_ttfb_seconds:p50_rate5m", "p95": "vantage_target:pop_probe_ttfb_seconds:p95_rate5m",
+		"p50": "quantile_over_time(0.5,", "p95": "quantile_over_time(0.95,",
 	}
 	for _, tg := range panelTargets(p) {
 		legend, _ := tg["legendFormat"].(string)
@@ -154,8 +181,8 @@ func TestTTFBBandPerTarget(t *testing.T) {
 				if !strings.Contains(expr, w) {
 					t.Errorf("band %s does not read %s: %s", k, w, expr)
 				}
-				if (k == "min" || k == "max") && !strings.Contains(expr, "pop_probe_phase_seconds{") {
-					t.Errorf("band %s does not read the last probe's phases (basic metric set): %s", k, expr)
+				if !strings.Contains(expr, "vantage_target:pop_probe_ttfb_seconds:last{") {
+					t.Errorf("band %s does not read the last probes' TTFBs (from their phases, in both metric sets): %s", k, expr)
 				}
 				delete(want, k)
 			}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -46,7 +47,7 @@ func TestImportInputsAreUsed(t *testing.T) {
 var metersRE = regexp.MustCompile(`[a-z_:]+_meters(:[a-z_]+)?\b`)
 
 // TestDistancesInKilometres: Grafana's lengthm unit scales with SI prefixes, so 2,000 km reads
-// "2 Mm". Distances are divided by 1000 in the query and shown in lengthkm.
+// "2 Mm". Distances are divided by 1000 in the query and shown in km (suffix:km).
 func TestDistancesInKilometres(t *testing.T) {
 	found := 0
 	for name, d := range loadDashboards(t) {
@@ -56,7 +57,7 @@ func TestDistancesInKilometres(t *testing.T) {
 		}
 		for _, p := range allPanels(d) {
 			pb, _ := json.Marshal(p)
-			if !strings.Contains(string(pb), `"lengthkm"`) {
+			if !strings.Contains(string(pb), `"suffix:km"`) {
 				continue
 			}
 			targets, _ := p["targets"].([]any)
@@ -137,7 +138,7 @@ func panelTargets(p map[string]any) []map[string]any {
 // timeline gets a table (one row per sample, the pop label a column) partitioned by probe, so
 // each probe is one row whose state is the PoP code.
 func TestPoPTimelineOneRowPerProbe(t *testing.T) {
-	p := panelByTitle(t, "pop-shifts.json", "PoP answering each target")
+	p := panelByTitle(t, "pop-shifts.json", "PoP answering each target from $vantage")
 	if p["type"] != "state-timeline" {
 		t.Fatalf("panel type %v, want state-timeline", p["type"])
 	}
@@ -169,6 +170,11 @@ func TestPoPTimelineOneRowPerProbe(t *testing.T) {
 	}
 	if opts, _ := p["options"].(map[string]any); opts["showValue"] == "never" {
 		t.Error("the timeline hides its values: the PoP code would not be shown")
+	}
+	// Every vantage x target x IP family x resolver in one panel is unreadable with a few
+	// vantages: one panel per vantage.
+	if p["repeat"] != "vantage" {
+		t.Errorf("the PoP timeline repeats over %v, want one panel per vantage", p["repeat"])
 	}
 }
 
@@ -258,6 +264,19 @@ func TestAwayFromBaselineComparesPoPs(t *testing.T) {
 // alertNameRE finds the alerts of a rule file.
 var alertNameRE = regexp.MustCompile(`(?m)^\s*-\s*alert:\s*(\w+)`)
 
+// alertRowRE finds a row of the README's Alerts table: its anchor, the alert's name and the
+// rest of the row.
+var alertRowRE = regexp.MustCompile(`(?m)^\| (?:<a id="([^"]*)"></a>)?(Pop[A-Za-z]+) \|(.*)$`)
+
+// alertRows returns the rest of each Alerts table row by alert name.
+func alertRows(readme string) map[string]string {
+	rows := map[string]string{}
+	for _, m := range alertRowRE.FindAllStringSubmatch(readme, -1) {
+		rows[m[2]] = m[3]
+	}
+	return rows
+}
+
 // TestEveryAlertHasAPanel: an alert a user cannot find on a dashboard is an alert nobody can
 // judge. Every alert of the rules file is named by a panel (in its description or query) that
 // shows its signal against its threshold, and the README's row for the alert names that panel
@@ -271,12 +290,7 @@ func TestEveryAlertHasAPanel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := map[string]string{}
-	for _, line := range strings.Split(string(readme), "\n") {
-		if name, rest, ok := strings.Cut(strings.TrimPrefix(line, "| "), " |"); ok && strings.HasPrefix(line, "| Pop") {
-			rows[name] = rest
-		}
-	}
+	rows := alertRows(string(readme))
 	ds := loadDashboards(t)
 	alerts := alertNameRE.FindAllStringSubmatch(string(rules), -1)
 	if len(alerts) < 5 {
@@ -321,9 +335,10 @@ func TestEveryAlertHasAPanel(t *testing.T) {
 func TestColoursFollowThresholdRules(t *testing.T) {
 	for _, tc := range []struct{ file, panel, ref, rule string }{
 		{"pop-shifts.json", "Current and baseline PoP", "B", "pop_alert:shift_distance_meters:threshold"},
-		{"pop-overview.json", "Targets", "H", "pop_alert:ttfb_p95_seconds:threshold"},
+		{"pop-overview.json", "Targets", "G", "pop_alert:ttfb_mean_seconds:threshold"},
 		{"fleet.json", "PoP serving each target from $vantage", "A", "pop_alert:shift_distance_meters:threshold"},
 		{"pop-overview.json", "PoP by resolver", "C", "pop_alert:resolver_spread:threshold"},
+		{"fleet.json", "Shift scope by target", "C", "pop_alert:shift_wide_ratio:threshold"},
 	} {
 		p := panelByTitle(t, tc.file, tc.panel)
 		exprs := map[string]string{}
@@ -393,9 +408,9 @@ func TestInstantStatsDrawNoSparkline(t *testing.T) {
 	}
 }
 
-// nanProneRE finds the series that are NaN for a probe that fails: quantiles of no responses
+// nanProneRE finds the series that are NaN or gone for a probe that fails: the TTFB of no responses
 // and the share of zero responses served from cache.
-var nanProneRE = regexp.MustCompile(`:p\d\d_rate5m|cache_hit_ratio`)
+var nanProneRE = regexp.MustCompile(`pop_probe_ttfb_seconds:(mean5m|last)|cache_hit_ratio`)
 
 // TestTablesShowNoNaN: a failing probe has no TTFB and no responses, so its quantiles and
 // cache ratio are NaN, which a table prints as "NaN"; table queries drop them (x >= 0 is false
@@ -469,30 +484,66 @@ func TestLinksKeepFiltersAndEncode(t *testing.T) {
 	}
 }
 
-// quantileRuleAggRE finds an aggregation directly over a TTFB quantile recording rule.
-var quantileRuleAggRE = regexp.MustCompile(`\b(sum|avg|max|min|quantile)\s*(by\s*\(([^)]*)\))?\s*\(\s*[a-z_]+:pop_probe_ttfb_seconds:p\d\d_rate5m`)
+// ttfbRuleAggRE finds an aggregation over a TTFB recording rule (directly, or over a range
+// function of it).
+var ttfbRuleAggRE = regexp.MustCompile(`\b(sum|avg|max|min|quantile)\s*(by\s*\(([^)]*)\))?\s*\(\s*(?:[a-z_]+\((?:[0-9.]+,\s*)?)?\(*\s*vantage_target:pop_probe_ttfb_seconds:(mean5m|last)`)
 
-// TestQuantileRulesKeepVantagesApart: the per-PoP and per-cache-status quantile rules are per
-// vantage; a panel that aggregates them (TTFB by PoP, by cache status, by target) keeps
-// vantage in its grouping, so two networks that see a PoP at different distances are never
-// averaged into one line.
-func TestQuantileRulesKeepVantagesApart(t *testing.T) {
+// TestTTFBRulesKeepVantagesApart: the TTFB rules are per probe; a panel that aggregates them
+// (TTFB by PoP, by cache status, by target) keeps vantage in its grouping, so two networks
+// that see a PoP at different distances are never averaged into one line.
+func TestTTFBRulesKeepVantagesApart(t *testing.T) {
 	qs, err := Queries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	found := 0
 	for _, q := range qs {
-		for _, m := range quantileRuleAggRE.FindAllStringSubmatch(q.Expr, -1) {
+		for _, m := range ttfbRuleAggRE.FindAllStringSubmatch(q.Expr, -1) {
 			found++
 			labels := strings.Split(strings.ReplaceAll(m[3], " ", ""), ",")
 			if !slices.Contains(labels, "vantage") && !slices.Contains(labels, "instance") {
-				t.Errorf("%s %q %s: %s over a quantile rule pools every selected vantage: %s", q.File, q.Panel, q.RefID, m[0], q.Expr)
+				t.Errorf("%s %q %s: %s over a TTFB rule pools every selected vantage: %s", q.File, q.Panel, q.RefID, m[0], q.Expr)
 			}
 		}
 	}
 	if found == 0 {
-		t.Error("no panel aggregates a TTFB quantile rule")
+		t.Error("no panel aggregates a TTFB rule")
+	}
+}
+
+// latencySources are what the exporter measured: the histogram's sum and count (an exact
+// mean), the last probe's TTFB and phases (gauges, over which quantile_over_time gives order
+// statistics of real probes), and the rules made of them.
+var bucketQuantileRE = regexp.MustCompile(`histogram_quantile\s*\([^,]*,[^;]*?(pop_probe_ttfb_seconds|pop_probe_phase_duration_seconds|:pop_probe_ttfb_seconds)`)
+
+// TestLatencyFiguresAreMeasured: no latency a panel or an alert shows is interpolated inside
+// histogram buckets. The basic set's TTFB buckets are 50 ms, 200 ms, 1 s and 2.5 s: a
+// histogram_quantile over them draws a constant 80 ms as a p50 of 125 ms and a constant 250 ms
+// as a p95 of 960 ms. Only the TTFB heatmap reads buckets, as counts per bucket. The
+// end-to-end test checks the values themselves (checkLatencyPanels in deploy/).
+func TestLatencyFiguresAreMeasured(t *testing.T) {
+	qs, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range qs {
+		if bucketQuantileRE.MatchString(q.Expr) {
+			t.Errorf("%s %q %s: a latency interpolated inside histogram buckets: %s", q.File, q.Panel, q.RefID, q.Expr)
+		}
+	}
+	var rf ruleFile
+	readYAML(t, filepath.Join(rulesDir, "pop_exporter.rules.yml"), &rf)
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if bucketQuantileRE.MatchString(r.Expr) || strings.Contains(r.Record, "ttfb_seconds_bucket") {
+				t.Errorf("rule %s%s interpolates TTFB inside histogram buckets: %s", r.Record, r.Alert, r.Expr)
+			}
+			for _, a := range r.Annotations {
+				if bucketQuantileRE.MatchString(a) {
+					t.Errorf("alert %s's text interpolates TTFB inside histogram buckets: %s", r.Alert, a)
+				}
+			}
+		}
 	}
 }
 
@@ -523,7 +574,7 @@ func TestTTFBAgainstDistance(t *testing.T) {
 	for _, tg := range panelTargets(p) {
 		expr, _ := tg["expr"].(string)
 		distance = distance || strings.Contains(expr, "pop_probe_distance_meters")
-		ttfb = ttfb || strings.Contains(expr, "pop_probe_ttfb_seconds:p50_rate5m")
+		ttfb = ttfb || strings.Contains(expr, "pop_probe_ttfb_seconds:mean5m")
 	}
 	if !distance || !ttfb {
 		t.Errorf("TTFB against distance reads distance %v, TTFB %v; want both", distance, ttfb)
@@ -572,5 +623,524 @@ func TestFleetCountsVantages(t *testing.T) {
 	}
 	if m := regexp.MustCompile(`count by \(target, ip_version\) \(count by \(vantage[^)]*resolver`).Find(b); m != nil {
 		t.Errorf("fleet.json counts vantage and resolver pairs as vantages: %s", m)
+	}
+}
+
+// dashboardURLRE takes a dashboard_url template apart: the dashboard uid, the panel id and
+// the rest (the var- filters).
+var dashboardURLRE = regexp.MustCompile(`/d/([a-z0-9-]+)/[a-z0-9-]+\?viewPanel=(\d+)(.*)$`)
+
+// urlVarRE finds a var- filter of a dashboard_url and the alert label it is filled from.
+var urlVarRE = regexp.MustCompile(`&var-([a-z_]+)=\{\{ (?:\. \| urlquery|\. \| first \| label "([a-z_]+)" \| urlquery) \}\}`)
+
+// TestEveryAlertLinks: every alert says what to do and where to look. Its runbook_url is the
+// README's Alerts row of that alert (an anchor that exists, on that very row), and its
+// dashboard_url opens a panel that shows the alert's signal (one the README row names, in the
+// dashboard the URL names) with the alert's vantage, target, IP family and resolver as that
+// dashboard's filters. promtool's unit tests check the rendered URLs.
+func TestEveryAlertLinks(t *testing.T) {
+	var rf ruleFile
+	readYAML(t, filepath.Join(rulesDir, "pop_exporter.rules.yml"), &rf)
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]string{}
+	for _, m := range alertRowRE.FindAllStringSubmatch(string(readme), -1) {
+		anchors[m[2]] = m[1]
+	}
+	rows := alertRows(string(readme))
+	byUID := map[string]map[string]any{}
+	for _, d := range loadDashboards(t) {
+		byUID[d["uid"].(string)] = d
+	}
+	n := 0
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			n++
+			a := r.Alert
+			rb := r.Annotations["runbook_url"]
+			_, anchor, _ := strings.Cut(rb, "#")
+			if !strings.Contains(rb, `label "runbook_url"`) || anchor == "" {
+				t.Errorf("alert %s: runbook_url %q is not the links rule's runbook_url and an anchor", a, rb)
+			} else if anchors[a] != anchor {
+				t.Errorf("alert %s: runbook_url anchor #%s, but the README's row for it has anchor %q", a, anchor, anchors[a])
+			}
+
+			du := r.Annotations["dashboard_url"]
+			m := dashboardURLRE.FindStringSubmatch(du)
+			if !strings.Contains(du, `label "grafana_url"`) || m == nil {
+				t.Errorf("alert %s: dashboard_url %q is not <grafana_url>/d/<uid>/<slug>?viewPanel=<id>…", a, du)
+				continue
+			}
+			d, ok := byUID[m[1]]
+			if !ok {
+				t.Errorf("alert %s: dashboard_url names dashboard %q, which does not exist", a, m[1])
+				continue
+			}
+			var panel map[string]any
+			for _, p := range allPanels(d) {
+				if id, _ := p["id"].(float64); strconv.FormatFloat(id, 'f', -1, 64) == m[2] {
+					panel = p
+				}
+			}
+			if panel == nil {
+				t.Errorf("alert %s: dashboard %s has no panel %s", a, m[1], m[2])
+				continue
+			}
+			if title, _ := panel["title"].(string); !strings.Contains(rows[a], "*"+title+"*") {
+				t.Errorf("alert %s: dashboard_url opens panel %q, which the README's row for it does not name as showing it", a, title)
+			}
+			vars := definedVariables(d)
+			for _, v := range urlVarRE.FindAllStringSubmatch(m[3], -1) {
+				if !vars[v[1]] {
+					t.Errorf("alert %s: dashboard_url sets var-%s, which %s does not define", a, v[1], m[1])
+				}
+				from := v[2]
+				if from == "" {
+					from = v[1]
+					if !strings.Contains(m[3], "{{ with $labels."+from+" }}&var-"+from+"=") {
+						t.Errorf("alert %s: var-%s is not filled from the alert's own %s label", a, v[1], from)
+					}
+				}
+			}
+			// The CDN-wide alert is one per target and IP family, over every vantage.
+			if want := "var-vantage="; a == "PopShiftedFarCDNWide" {
+				if !strings.Contains(m[3], "var-target=") {
+					t.Errorf("alert %s: dashboard_url does not filter the dashboard to the alert's target", a)
+				}
+			} else if !strings.Contains(m[3], want) {
+				t.Errorf("alert %s: dashboard_url does not filter the dashboard to the alert's vantage", a)
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("found %d alerts", n)
+	}
+}
+
+// answeringSelectorRE finds a selector of what answers a probe now (its edge, the distance to
+// it, its shift from the baseline), except the filters' own selectors (cdn!~"$cdn").
+var answeringSelectorRE = regexp.MustCompile(`(pop_probe_edge_info|pop_probe_distance_meters|pop_probe_shift_distance_meters)\{(?:[^}!]|![^~])*\}`)
+
+// answeredRE is the condition that the probe's last attempt got a response.
+var answeredRE = regexp.MustCompile(`^\s+and on\(job, instance, vantage, target, ip_version, resolver\) \(pop_probe_http_status_code > 0\)`)
+
+// TestAnsweringPanelsShowFailures: the exporter keeps a probe's last edge while the probe
+// gets no response, so a panel of "who answers now" would keep drawing a PoP that answers
+// nothing. The maps, "PoPs answering", the fleet tiles and the distance and shift graphs
+// read each of those series only where the last attempt got a response; the PoP timeline
+// shows "<PoP> failing" and "no response" as states, and the fleet tiles "no response".
+func TestAnsweringPanelsShowFailures(t *testing.T) {
+	panels := map[string][]string{
+		"pop-overview.json": {"PoPs answering", "Vantage points and the PoPs answering them now", "Probes per answering PoP"},
+		"pop-shifts.json":   {"Distance from the vantage to the PoP", "Shift distance from the baseline PoP", "Resolver spread: how much farther than the nearest resolver's PoP"},
+		"fleet.json":        {"Vantages served far", "Vantages and the PoPs serving them now", "PoP serving each target from $vantage", "Vantages away from their baseline PoP, by target"},
+		"latency.json":      {"TTFB against distance"},
+	}
+	for file, titles := range panels {
+		for _, title := range titles {
+			p := panelByTitle(t, file, title)
+			for _, tg := range panelTargets(p) {
+				expr, _ := tg["expr"].(string)
+				for _, loc := range answeringSelectorRE.FindAllStringIndex(expr, -1) {
+					if !answeredRE.MatchString(expr[loc[1]:]) {
+						t.Errorf("%s %q %s: %s is read whether or not the probe's last attempt got a response", file, title, tg["refId"], expr[loc[0]:loc[1]])
+					}
+				}
+			}
+		}
+	}
+	tl := panelByTitle(t, "pop-shifts.json", "PoP answering each target from $vantage")
+	b, _ := json.Marshal(tl)
+	for _, want := range []string{`$1 failing`, `no response`, `pop_probe_success == 0`, `pop_probe_http_status_code{`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the PoP timeline does not show a failing probe as such: no %q", want)
+		}
+	}
+	tiles := panelByTitle(t, "fleet.json", "PoP serving each target from $vantage")
+	if b, _ := json.Marshal(tiles); !strings.Contains(string(b), `"no response"`) {
+		t.Error("the fleet tiles do not show a probe that gets no response")
+	}
+}
+
+// TestCDNWidePanelsShowBothConditions: PopShiftedFarCDNWide fires when the share of a
+// target's vantages served far reaches pop_alert:shift_wide_ratio:threshold and at least
+// pop_alert:shift_wide_vantages:threshold vantages are far. Its panel draws both conditions
+// (the lower of the two, as a fraction of its threshold), the scope table says when both
+// hold, and no panel draws a CDN's share against a threshold no alert uses or colours a share
+// red at a number of its own.
+func TestCDNWidePanelsShowBothConditions(t *testing.T) {
+	p := panelByTitle(t, "fleet.json", "Share of the fleet served far from baseline")
+	var all string
+	for _, tg := range panelTargets(p) {
+		expr, _ := tg["expr"].(string)
+		all += expr + "\n"
+		if strings.Contains(expr, "cdn:") {
+			t.Errorf("the CDN-wide alert's panel draws per-CDN shares, which no alert reads: %s", expr)
+		}
+	}
+	for _, rule := range []string{"pop_alert:shift_wide_ratio:threshold", "pop_alert:shift_wide_vantages:threshold", "target:pop_probe_vantages_shifted_far:count"} {
+		if !strings.Contains(all, rule) {
+			t.Errorf("the CDN-wide alert's panel does not read %s: it shows one of the alert's two conditions", rule)
+		}
+	}
+	scope := panelByTitle(t, "fleet.json", "Shift scope by target")
+	b, _ := json.Marshal(scope)
+	if !strings.Contains(string(b), "pop_alert:shift_wide_vantages:threshold") {
+		t.Error("Shift scope by target does not say when the alert's second condition (vantages far) holds")
+	}
+	for _, title := range []string{"Shift scope by target", "Shift scope by CDN"} {
+		fc, _ := json.Marshal(panelByTitle(t, "fleet.json", title)["fieldConfig"])
+		if regexp.MustCompile(`"color":"red","value":0\.5\b`).Match(fc) {
+			t.Errorf("%s colours a share red at a hard-coded 0.5", title)
+		}
+	}
+}
+
+// TestThresholdLinesAreOneLine: a dashed red line is an alert's line. One per series
+// ("max: www", "alert below: api", …) draws identical dashes, so a series crossing another
+// target's line looks alerting. Each dashed line is one series of its own (no {{label}} in
+// its legend), matched by name; per-target limits are drawn as each target's margin against
+// one line.
+func TestThresholdLinesAreOneLine(t *testing.T) {
+	found := 0
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			fc, _ := p["fieldConfig"].(map[string]any)
+			ovs, _ := fc["overrides"].([]any)
+			legends := map[string]string{}
+			for _, tg := range panelTargets(p) {
+				l, _ := tg["legendFormat"].(string)
+				e, _ := tg["expr"].(string)
+				legends[l] = e
+			}
+			for _, o := range ovs {
+				om, _ := o.(map[string]any)
+				b, _ := json.Marshal(om["properties"])
+				if !strings.Contains(string(b), `"custom.lineStyle"`) || !strings.Contains(string(b), `"dash"`) {
+					continue
+				}
+				found++
+				m, _ := om["matcher"].(map[string]any)
+				opt, _ := m["options"].(string)
+				if m["id"] == "byRegexp" && regexp.MustCompile(`^\^[^.*+?\[\]()|\\]*\$$`).MatchString(opt) {
+					opt = strings.TrimSuffix(strings.TrimPrefix(opt, "^"), "$") // one literal name
+				} else if m["id"] != "byName" {
+					t.Errorf("%s %q: dashed line matched by %v %q: one dash per matching series", name, p["title"], m["id"], opt)
+					continue
+				}
+				expr, ok := legends[opt]
+				if !ok {
+					continue // a legend built by a transformation; one name is one series
+				}
+				if strings.Contains(opt, "{{") {
+					t.Errorf("%s %q: dashed line %q is one per series", name, p["title"], opt)
+				}
+				if regexp.MustCompile(`\bby\s*\([^)]*\btarget\b`).MatchString(expr) {
+					t.Errorf("%s %q: dashed line %q is grouped by target: %s", name, p["title"], opt, expr)
+				}
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no dashed threshold line found")
+	}
+}
+
+// TestSeriesNamesSayWhichSeries: a row or a legend entry names everything that tells it from
+// the others: the PoP timeline's rows name the resolver (two resolvers of one target are two
+// probes), "Alerts firing" keeps the resolver, the exporter instance and the target file
+// apart, and "Exporter health" names the vantage, which is what a user looks for, with the
+// instance.
+func TestSeriesNamesSayWhichSeries(t *testing.T) {
+	tl := panelByTitle(t, "pop-shifts.json", "PoP answering each target from $vantage")
+	fc, _ := tl["fieldConfig"].(map[string]any)
+	defs, _ := fc["defaults"].(map[string]any)
+	if dn, _ := defs["displayName"].(string); !strings.Contains(dn, "__field.labels.resolver") {
+		t.Errorf("the PoP timeline's rows %q do not name the resolver", dn)
+	}
+	for _, tc := range []struct {
+		file, title string
+		keep        []string // labels the outermost grouping must keep
+		legend      []string // labels the legend must name
+	}{
+		{"pop-overview.json", "Alerts firing", []string{"alertname", "target", "instance", "file", "via", "ipv", "at"}, []string{"alertname", "target", "instance", "file", "via", "ipv", "at"}},
+		{"pop-overview.json", "Exporter health", nil, []string{"vantage", "instance", "what"}},
+	} {
+		p := panelByTitle(t, tc.file, tc.title)
+		for _, tg := range panelTargets(p) {
+			expr, _ := tg["expr"].(string)
+			legend, _ := tg["legendFormat"].(string)
+			if m := outerByRE.FindStringSubmatch(expr); len(tc.keep) > 0 {
+				var by []string
+				if m != nil {
+					by = strings.Split(strings.ReplaceAll(m[1], " ", ""), ",")
+				}
+				for _, l := range tc.keep {
+					if !slices.Contains(by, l) {
+						t.Errorf("%s %q: the query's grouping %v drops %s: series that differ only by it merge", tc.file, tc.title, by, l)
+					}
+				}
+			}
+			for _, l := range tc.legend {
+				if !strings.Contains(legend, "{{"+l+"}}") {
+					t.Errorf("%s %q: legend %q does not name %s", tc.file, tc.title, legend, l)
+				}
+			}
+		}
+	}
+}
+
+// filterVariables are the filters every dashboard offers.
+var filterVariables = []string{"vantage", "target", "ip_version", "resolver", "cdn"}
+
+// ignoredFilters are the panels that do not apply some filters, and why; the panel's
+// description says it too.
+var ignoredFilters = map[string]map[string]string{
+	"Vantages reporting": {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "cdn": "exporter"},
+	"Schedule delay p99": {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "cdn": "exporter"},
+	"Missed intervals":   {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "cdn": "exporter"},
+	"Exporter health":    {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "cdn": "exporter"},
+	"Vantage points and the PoPs answering them now": {"target": "the vantage layer", "ip_version": "the vantage layer", "resolver": "the vantage layer", "cdn": "the vantage layer"},
+	"Vantages and the PoPs serving them now":         {"target": "the vantage layer", "ip_version": "the vantage layer", "resolver": "the vantage layer", "cdn": "the vantage layer"},
+	"CDN-wide shifts paging":                         {"vantage": "fleet scope", "resolver": "fleet scope"},
+	"Shift scope by target":                          {"vantage": "fleet scope", "resolver": "fleet scope"},
+	"Share of the fleet served far from baseline":    {"vantage": "fleet scope", "resolver": "fleet scope"},
+	"Shift scope by CDN":                             {"vantage": "fleet scope", "target": "fleet scope", "ip_version": "fleet scope", "resolver": "fleet scope"},
+	"PoP by resolver":                                {"cdn": "the DNS answer has no CDN"},
+}
+
+// TestPanelsApplyFilters: a panel that ignores a dashboard filter shows the whole fleet under
+// a title that reads as the selection. Every panel query applies every filter, except the
+// panels listed in ignoredFilters (exporter-wide figures, the fleet-wide scope that the
+// CDN-wide alert counts), whose descriptions say so; threshold and constant lines have no
+// selection.
+func TestPanelsApplyFilters(t *testing.T) {
+	for name, d := range loadDashboards(t) {
+		for _, p := range allPanels(d) {
+			title, _ := p["title"].(string)
+			for _, tg := range panelTargets(p) {
+				expr, _ := tg["expr"].(string)
+				if strings.HasPrefix(expr, "pop_alert:") || strings.HasPrefix(expr, "label_replace(pop_alert:") || strings.HasPrefix(expr, "vector(") {
+					continue
+				}
+				for _, v := range filterVariables {
+					if strings.Contains(expr, "$"+v) || strings.Contains(expr, "${"+v) {
+						continue
+					}
+					if _, ok := ignoredFilters[title][v]; ok {
+						continue
+					}
+					t.Errorf("%s %q %s ignores the %s filter: %s", name, title, tg["refId"], v, expr)
+				}
+			}
+		}
+	}
+}
+
+// TestAwayColoursComeFromThePoP: a probe answered by another PoP than its baseline is away,
+// however near that PoP is: the same metro (0 km) or a PoP with no known location (no shift
+// distance). The fleet tiles and the Current and baseline PoP table colour a probe away
+// (orange) by comparing its PoP with its baseline PoP, not only by the shift distance,
+// which is 0 for those.
+func TestAwayColoursComeFromThePoP(t *testing.T) {
+	for _, tc := range []struct{ file, title, ref, config string }{
+		{"fleet.json", "PoP serving each target from $vantage", "A", "B"},
+		{"pop-shifts.json", "Current and baseline PoP", "B", "D"},
+	} {
+		p := panelByTitle(t, tc.file, tc.title)
+		exprs := map[string]string{}
+		for _, tg := range panelTargets(p) {
+			exprs[tg["refId"].(string)], _ = tg["expr"].(string)
+		}
+		e := exprs[tc.ref]
+		if !strings.Contains(e, `"pop", "$1", "baseline_pop", "(.*)"`) || !strings.Contains(e, "clamp_min(") {
+			t.Errorf("%s %q %s: an away probe at 0 km is coloured from its shift distance alone (green): %s", tc.file, tc.title, tc.ref, e)
+		}
+		// The orange step starts above 0 and no higher than the smallest value an away probe gets.
+		m := regexp.MustCompile(`"away", "([0-9.]+)"`).FindStringSubmatch(exprs[tc.config])
+		if m == nil {
+			t.Errorf("%s %q: no away step in the colour config %s", tc.file, tc.title, exprs[tc.config])
+			continue
+		}
+		step, _ := strconv.ParseFloat(m[1], 64)
+		low := regexp.MustCompile(`clamp_min\(.*, ([0-9.]+)\) and on`).FindStringSubmatch(e)
+		if low == nil {
+			continue
+		}
+		if v, _ := strconv.ParseFloat(low[1], 64); step <= 0 || step > v {
+			t.Errorf("%s %q: away step %v does not colour an away probe's %v", tc.file, tc.title, step, v)
+		}
+	}
+}
+
+// haDedupRE is how a panel counts each probe once when two exporters (an HA pair) probe it:
+// a max over the exporters, per probe, or one exporter's series per probe.
+var haDedupRE = regexp.MustCompile(`^max by \(vantage, target, ip_version, resolver\b|and on\(job, instance, vantage, target, ip_version, resolver\) topk by \(vantage, target, ip_version, resolver\) \(1, `)
+
+// TestHAPairsCountOnce: the two exporters of an HA pair probe the same targets from the same
+// vantage, and Prometheus keeps both (instance differs). A panel that adds up counts across
+// exporters counts every probe twice: these panels take each probe once.
+func TestHAPairsCountOnce(t *testing.T) {
+	for _, tc := range []struct{ file, title string }{
+		{"pop-shifts.json", "PoP changes"},
+		{"pop-overview.json", "Probe failures by reason"},
+		{"latency.json", "TTFB distribution"},
+		{"cache.json", "Cache-status mix"},
+		{"cache.json", "Cache status over the time range"},
+		{"cache.json", "Cache status by target"},
+	} {
+		p := panelByTitle(t, tc.file, tc.title)
+		for _, tg := range panelTargets(p) {
+			expr, _ := tg["expr"].(string)
+			if !haDedupRE.MatchString(expr) {
+				t.Errorf("%s %q %s adds up the exporters of an HA pair: %s", tc.file, tc.title, tg["refId"], expr)
+			}
+		}
+	}
+	p := panelByTitle(t, "pop-overview.json", "Probes configured")
+	for _, tg := range panelTargets(p) {
+		if expr, _ := tg["expr"].(string); !strings.HasPrefix(expr, "count(count by (vantage, target, ip_version, resolver) (") {
+			t.Errorf("Probes configured adds up the exporters of an HA pair: %s", expr)
+		}
+	}
+}
+
+// TestFleetShowsVantagesDown: with three of five exporters down the fleet view must not read
+// as a fleet of two. It shows the vantages not reporting, and the scope table how many of a
+// target's expected vantages are silent (the scope rules keep them expected for an hour; the
+// rule unit tests check the counts).
+func TestFleetShowsVantagesDown(t *testing.T) {
+	b, _ := json.Marshal(panelByTitle(t, "fleet.json", "Vantages reporting")["targets"])
+	if !strings.Contains(string(b), "last_over_time(pop_vantage_info") || !strings.Contains(string(b), "not reporting") {
+		t.Errorf("Vantages reporting does not show the vantages that stopped reporting: %s", b)
+	}
+	b, _ = json.Marshal(panelByTitle(t, "fleet.json", "Shift scope by target"))
+	if !strings.Contains(string(b), "target:pop_probe_vantages_reporting:count") || !strings.Contains(string(b), `"Not reporting"`) {
+		t.Error("Shift scope by target does not say how many of a target's vantages are not reporting")
+	}
+}
+
+// TestTTFBByPoPAndCacheStatusAnswerTheirTitles: "TTFB by PoP" counts each probe's TTFB for
+// the PoP that answered that very probe (the same probe's edge, joined inside the window),
+// never an average of per-target quantiles; "TTFB by cache status" splits by the cache
+// status the exporter recorded with each TTFB (the full set's histograms), and in the basic
+// set counts a probe only while all its responses had one status, never giving a probe's
+// whole histogram to its most frequent status.
+func TestTTFBByPoPAndCacheStatusAnswerTheirTitles(t *testing.T) {
+	p := panelByTitle(t, "latency.json", "TTFB by PoP")
+	for _, tg := range panelTargets(p) {
+		expr, _ := tg["expr"].(string)
+		if !strings.Contains(expr, "group_left(cdn, pop) pop_probe_edge_info") || !strings.Contains(expr, "[5m:]") {
+			t.Errorf("TTFB by PoP %s does not attribute each probe's TTFB to the PoP that answered it: %s", tg["refId"], expr)
+		}
+		if regexp.MustCompile(`avg by \([^)]*\) \([a-z_]+:pop_probe_ttfb_seconds:p\d\d`).MatchString(expr) {
+			t.Errorf("TTFB by PoP %s averages quantiles over targets: %s", tg["refId"], expr)
+		}
+	}
+	p = panelByTitle(t, "latency.json", "TTFB by cache status")
+	for _, tg := range panelTargets(p) {
+		expr, _ := tg["expr"].(string)
+		if strings.Contains(expr, "topk") {
+			t.Errorf("TTFB by cache status %s gives a probe's TTFBs to its most frequent cache status: %s", tg["refId"], expr)
+		}
+		if !strings.Contains(expr, `cache_status!=""`) || !strings.Contains(expr, "== 1)") {
+			t.Errorf("TTFB by cache status %s does not read the per-status histograms, or probes of one status: %s", tg["refId"], expr)
+		}
+	}
+}
+
+// legendPattern turns a legend format into a regular expression of the names it gives.
+func legendPattern(legend string) *regexp.Regexp {
+	parts := legendLabelRE.Split(legend, -1)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.MustCompile("^" + strings.Join(parts, ".*") + "$")
+}
+
+// TestPanelDetails: the smaller things a user trips over.
+//   - An override by name matches a series the panel draws ("dns" never matches "dns @ ams").
+//   - A query whose series vanish at zero (x > 0) has no "last non-null" in its legend: a
+//     reason that stopped failing would read as still failing.
+//   - Percent stacking draws shares on an axis in the panel's unit: a panel stacked to 100 %
+//     is in percent, its shares computed in the query.
+//   - __requires names every panel type the dashboard uses, so an import says what it needs.
+func TestPanelDetails(t *testing.T) {
+	for name, d := range loadDashboards(t) {
+		required := map[string]bool{}
+		reqs, _ := d["__requires"].([]any)
+		for _, r := range reqs {
+			rm, _ := r.(map[string]any)
+			if rm["type"] == "panel" {
+				required[rm["id"].(string)] = true
+			}
+		}
+		for _, p := range allPanels(d) {
+			typ, _ := p["type"].(string)
+			if typ != "row" && !required[typ] {
+				t.Errorf("%s: __requires does not name panel type %s (%q)", name, typ, p["title"])
+			}
+			var legends []*regexp.Regexp
+			dynamic := false
+			for _, tg := range panelTargets(p) {
+				l, _ := tg["legendFormat"].(string)
+				if l == "" || l == "__auto" {
+					dynamic = true
+					continue
+				}
+				legends = append(legends, legendPattern(l))
+				expr, _ := tg["expr"].(string)
+				if regexp.MustCompile(`>\s*0\s*$`).MatchString(expr) {
+					opts, _ := p["options"].(map[string]any)
+					leg, _ := opts["legend"].(map[string]any)
+					if slices.Contains(stringList(leg["calcs"]), "lastNotNull") {
+						t.Errorf("%s %q: series vanish at 0, and the legend's lastNotNull shows a stale value", name, p["title"])
+					}
+				}
+			}
+			fc, _ := p["fieldConfig"].(map[string]any)
+			defs, _ := fc["defaults"].(map[string]any)
+			custom, _ := defs["custom"].(map[string]any)
+			if st, _ := custom["stacking"].(map[string]any); st["mode"] == "percent" {
+				t.Errorf("%s %q: percent stacking of values in %v", name, p["title"], defs["unit"])
+			}
+			if dynamic || typ == "table" || typ == "geomap" || typ == "state-timeline" || typ == "stat" || typ == "xychart" || typ == "piechart" {
+				continue
+			}
+			ovs, _ := fc["overrides"].([]any)
+			for _, o := range ovs {
+				m, _ := o.(map[string]any)["matcher"].(map[string]any)
+				if m["id"] != "byName" {
+					continue
+				}
+				opt, _ := m["options"].(string)
+				if !slices.ContainsFunc(legends, func(re *regexp.Regexp) bool { return re.MatchString(opt) }) {
+					t.Errorf("%s %q: override for %q matches no series the panel draws", name, p["title"], opt)
+				}
+			}
+		}
+	}
+}
+
+// TestPoPFilterSurvivesLinks: Latency and Cache filter by PoP. The dashboard links carry the
+// current dashboard's variables (includeVars), so a dashboard without a pop variable drops the
+// PoP filter on the way through it: every dashboard defines pop (hidden where it does not
+// apply), and every data link into Latency or Cache passes it on.
+func TestPoPFilterSurvivesLinks(t *testing.T) {
+	for name, d := range loadDashboards(t) {
+		if !definedVariables(d)["pop"] {
+			t.Errorf("%s has no pop variable: a link through it loses the PoP filter of Latency and Cache", name)
+		}
+		b, _ := json.Marshal(d)
+		for _, u := range regexp.MustCompile(`/d/pop-(?:latency|cache)/[a-z-]+\?[^"]*`).FindAllString(string(b), -1) {
+			if !strings.Contains(u, "${pop:queryparam}") && !strings.Contains(u, "var-pop=") {
+				t.Errorf("%s: link %s does not pass the PoP filter on", name, u)
+			}
+		}
 	}
 }

@@ -129,6 +129,11 @@ func checkEndToEnd(t *testing.T, prom promClient, mode histogramMode, started, s
 	// The overview map draws the CDNs sharing a city on rings of their own.
 	checkMapRings(t, prom)
 
+	// Every latency panel draws a constant TTFB as it is, not as the buckets it falls in, and
+	// the PoP timeline shows a failing probe as failing.
+	checkLatencyPanels(t, prom)
+	checkFailureShown(t, prom)
+
 	// Every panel of every dashboard shows data.
 	expectPanelsReturnData(t, prom)
 }
