@@ -385,8 +385,8 @@ EOF
 		'pop_probe_edge_info' \
 		'pop_probe_shift_distance_meters > 0' \
 		'increase(pop_probe_pop_changes_total[5m])' \
-		'histogram_quantile(0.95, sum by (target, le) (rate(pop_probe_ttfb_seconds_bucket[1m])))' \
-		'vantage_target_pop:pop_probe_ttfb_seconds:p95_rate5m' \
+		'vantage_target:pop_probe_ttfb_seconds:mean5m' \
+		'max by (target, pop) (vantage_target:pop_probe_ttfb_seconds:last * on(job, instance, vantage, target, ip_version, resolver) group_left(pop) pop_probe_edge_info)' \
 		'ALERTS'; do
 		printf '    %s\n      %s/graph?g0.expr=%s&g0.tab=1\n' "$q" "$prom_url" "$(urlencode "$q")"
 	done
