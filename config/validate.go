@@ -180,6 +180,21 @@ func validateSettings(d *decoder, prefix string, s *Settings) error {
 			}
 		}
 	}
+	if d.written[&s.Protocols] {
+		p := prefix + ".protocols"
+		if len(s.Protocols) == 0 {
+			return d.at(p, "must list at least one of %s", strings.Join(Protocols, ", "))
+		}
+		for j, proto := range s.Protocols {
+			pj := fmt.Sprintf("%s[%d]", p, j)
+			if !slices.Contains(Protocols, proto) {
+				return d.at(pj, "unknown protocol %q (want %s)", proto, strings.Join(Protocols, ", "))
+			}
+			if slices.Contains(s.Protocols[:j], proto) {
+				return d.at(pj, "duplicate protocol %q", proto)
+			}
+		}
+	}
 	return nil
 }
 
@@ -302,6 +317,13 @@ func (l targetList) validateTarget(targets []Target, i int, compiled *CompiledTa
 		return orderError(d, p, window, interval, "at least", "at most")
 	}
 
+	if j := slices.Index(t.Protocols, ProtocolHTTP3); j >= 0 && u.Scheme != "https" {
+		// QUIC always carries TLS: there is no HTTP/3 for an http:// URL.
+		if d.origin(&t.Protocols, &def.Protocols) == fromTarget {
+			return d.at(fmt.Sprintf("%s.protocols[%d]", p, j), "http3 needs an https:// URL, the target's is %s://", u.Scheme)
+		}
+		return d.at(p+".url", "%s:// URL, but protocols (from defaults) lists http3, which needs https://; set the target's own protocols", u.Scheme)
+	}
 	if t.Resolve != "" {
 		addr, err := netip.ParseAddr(t.Resolve)
 		if err != nil {
