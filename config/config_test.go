@@ -79,7 +79,7 @@ testdata/invalid-several.yml:11: targets[1].timeout: timeout 40s must be shorter
 		"protocol-duplicate":             `:5: defaults.protocols[2]: duplicate protocol "http2"`,
 		"protocols-empty":                `:4: targets[0].protocols: must list at least one of http1.1, http2, http3`,
 		"protocol-http3-http":            `:4: targets[0].protocols[1]: http3 needs an https:// URL, the target's is http://`,
-		"protocol-http3-defaults":        `:7: targets[1].url: http:// URL, but protocols (from defaults) lists http3, which needs https://; set the target's own protocols`,
+		"protocol-http2-defaults":        `:7: targets[1].url: http:// URL, but protocols (from defaults) lists http2, which needs https://; set the target's own protocols`,
 		"status-code":                    `:4: targets[0].valid_status_codes[1]: status code 600 is outside 100-599`,
 		"status-code-type":               `:4: targets[0].valid_status_codes[1]: invalid value "OK": want an integer`,
 		"resolve":                        `:4: targets[0].resolve: invalid IP address "www.example.net"`,
@@ -197,7 +197,7 @@ func TestValidFull(t *testing.T) {
 			ValidStatusCodes: []int{200, 204, 301, 302, 304},
 			// defaults say [ip4, ip6], but the pinned address is IPv4: only ip4 can reach it.
 			IPProtocols:    []string{"ip4"},
-			Protocols:      []string{"http1.1", "http2", "http3"},
+			Protocols:      []string{"http1.1", "http2", "http3"}, // from defaults
 			BaselineWindow: Duration(2 * time.Hour),
 			SourceAddress:  "192.0.2.7",
 		},
@@ -229,7 +229,7 @@ func TestValidFull(t *testing.T) {
 			FollowRedirects:  ptr(false),
 			ValidStatusCodes: []int{200},
 			IPProtocols:      []string{"ip4", "ip6"},
-			Protocols:        []string{"http1.1", "http2"}, // inherited; http3 would need https
+			Protocols:        []string{"http1.1"}, // its own: http2 and http3 need https
 			BaselineWindow:   Duration(time.Hour),
 			Resolvers: []Resolver{{Name: "os", Server: "system"},
 				{Name: "local", Server: "127.0.0.53", Transport: "tcp", ECS: "203.0.113.77/24"},

@@ -317,12 +317,14 @@ func (l targetList) validateTarget(targets []Target, i int, compiled *CompiledTa
 		return orderError(d, p, window, interval, "at least", "at most")
 	}
 
-	if j := slices.Index(t.Protocols, ProtocolHTTP3); j >= 0 && u.Scheme != "https" {
-		// QUIC always carries TLS: there is no HTTP/3 for an http:// URL.
+	if j := slices.IndexFunc(t.Protocols, func(p string) bool { return p != ProtocolHTTP11 }); j >= 0 && u.Scheme != "https" {
+		// QUIC always carries TLS, and HTTP/2 is spoken over TLS only, by browsers and by
+		// the probes (ALPN h2; no cleartext h2c): neither has an http:// URL.
+		proto := t.Protocols[j]
 		if d.origin(&t.Protocols, &def.Protocols) == fromTarget {
-			return d.at(fmt.Sprintf("%s.protocols[%d]", p, j), "http3 needs an https:// URL, the target's is %s://", u.Scheme)
+			return d.at(fmt.Sprintf("%s.protocols[%d]", p, j), "%s needs an https:// URL, the target's is %s://", proto, u.Scheme)
 		}
-		return d.at(p+".url", "%s:// URL, but protocols (from defaults) lists http3, which needs https://; set the target's own protocols", u.Scheme)
+		return d.at(p+".url", "%s:// URL, but protocols (from defaults) lists %s, which needs https://; set the target's own protocols", u.Scheme, proto)
 	}
 	if t.Resolve != "" {
 		addr, err := netip.ParseAddr(t.Resolve)

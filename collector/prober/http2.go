@@ -1,0 +1,98 @@
+package prober
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/popexporter/pop_exporter/config"
+)
+
+// http2 is the HTTP/2 exchanger: a TCP connection and TLS handshake of the probe's own, like
+// HTTP/1.1's, offering only h2 in ALPN, then net/http's HTTP/2 client on that one connection
+// (Transport.NewClientConn): framing, HPACK and flow control are net/http's, the connection
+// and every phase boundary the probe's. Nothing is pooled or reused.
+type http2 struct{}
+
+func (http2) alpn() []string    { return []string{"h2"} }
+func (http2) minTLS() uint16    { return tls.VersionTLS12 } // RFC 9113 §9.2
+func (http2) reasons() []string { return http2Reasons }
+
+// http2Protocols makes a Transport speak HTTP/2 alone: a connection that did not negotiate h2
+// is never used for HTTP/1.1 instead (the probe checks before it gets there).
+var http2Protocols = func() *http.Protocols {
+	var p http.Protocols
+	p.SetHTTP2(true)
+	return &p
+}()
+
+func (http2) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port string, addrs []netip.Addr, res *Result, first bool) (*hop, error) {
+	if rq.url.Scheme != "https" {
+		return nil, &phaseError{reason: ReasonOther, err: errNotHTTPS(config.ProtocolHTTP2)}
+	}
+	conn, addr, stop, err := s.dialTCP(ctx, addrs, port, res, first)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := s.handshakeTLS(ctx, conn, rq, hostname, res)
+	fail := func(reason string, err error) (*hop, error) {
+		stop()
+		conn.Close()
+		return nil, failAt(ctx, reason, err)
+	}
+	if err != nil {
+		return fail(ReasonTLS, err)
+	}
+	if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
+		// A server without HTTP/2 answers the handshake without ALPN, or with http/1.1 if
+		// the client offers it: either way it refused h2, which is what the probe reports,
+		// rather than measuring HTTP/1.1 under the http2 label.
+		if p == "" {
+			p = "none"
+		}
+		return fail(ReasonALPN, fmt.Errorf("server refused h2 in ALPN (negotiated: %s)", p))
+	}
+
+	tr := &http.Transport{
+		Protocols: http2Protocols,
+		// The connection is already dialled and its handshake done: NewClientConn takes it as
+		// it is. Compression stays off, as in the HTTP/1.1 exchange: the body read is what
+		// the edge sent.
+		DialTLSContext:         func(context.Context, string, string) (net.Conn, error) { return tc, nil },
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: maxHeaderBytes,
+	}
+	cc, err := tr.NewClientConn(ctx, "https", net.JoinHostPort(hostname, port))
+	if err != nil {
+		return fail(ReasonOther, fmt.Errorf("starting HTTP/2: %w", err))
+	}
+	var clock phaseClock
+	req, err := s.newRequest(clock.trace(ctx), rq)
+	if err != nil {
+		cc.Close()
+		return fail(ReasonOther, err)
+	}
+	handed := time.Now()
+	resp, err := cc.RoundTrip(req)
+	got := time.Now()
+	if err != nil {
+		cc.Close()
+		return fail(ReasonOther, fmt.Errorf("HTTP/2 request: %w", err))
+	}
+	h := &hop{resp: resp, addr: addr}
+	h.release = func() {
+		resp.Body.Close()
+		cc.Close()
+		stop()
+		conn.Close()
+	}
+	wrote, firstByte := clock.times(handed, got)
+	h.firstByte = firstByte
+	res.Phases[PhaseProcessing] += firstByte.Sub(wrote)
+	res.Happened[PhaseProcessing] = true
+	return h, nil
+}
