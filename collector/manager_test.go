@@ -219,7 +219,7 @@ func TestRecordExposition(t *testing.T) {
 pop_probe_cache_age_seconds{ip_version="4",protocol="http1.1",resolver="system",target="www",vantage="ams-office"} 42
 # HELP pop_probe_edge_info The edge that answered the last response, where its PoP came from (pop_source: header, geoip or none), and its shield PoP and IP address where the CDN names them; always 1.
 # TYPE pop_probe_edge_info gauge
-pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",edge_ip="",ip_version="4",protocol="http1.1",latitude="50.0264",longitude="8.5431",pop="FRA",pop_source="header",resolver="system",shield_pop="",target="www",vantage="ams-office"} 1
+pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",edge_ip="",ip_version="4",latitude="50.0264",longitude="8.5431",pop="FRA",pop_source="header",protocol="http1.1",resolver="system",shield_pop="",target="www",vantage="ams-office"} 1
 # HELP pop_probe_expected_pop 1 if the PoP that answered last is in expected_pops, 0 if not; absent when expected_pops is not set.
 # TYPE pop_probe_expected_pop gauge
 pop_probe_expected_pop{ip_version="4",protocol="http1.1",resolver="system",target="www",vantage="ams-office"} 1
@@ -241,7 +241,7 @@ pop_probe_http_status_code{ip_version="4",protocol="http1.1",resolver="system",t
 pop_probe_max_distance_meters{ip_version="4",protocol="http1.1",resolver="system",target="www",vantage="ams-office"} 1.5e+06
 # HELP pop_probe_responses_total Responses by the CDN and PoP that answered and their cache status.
 # TYPE pop_probe_responses_total counter
-pop_probe_responses_total{cache_status="miss",cdn="cloudflare",ip_version="4",protocol="http1.1",pop="FRA",resolver="system",target="www",vantage="ams-office"} 1
+pop_probe_responses_total{cache_status="miss",cdn="cloudflare",ip_version="4",pop="FRA",protocol="http1.1",resolver="system",target="www",vantage="ams-office"} 1
 # HELP pop_probe_success 1 if the last probe got a valid response, 0 otherwise.
 # TYPE pop_probe_success gauge
 pop_probe_success{ip_version="4",protocol="http1.1",resolver="system",target="www",vantage="ams-office"} 0
