@@ -3,6 +3,7 @@ package prober
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +18,18 @@ import (
 // (Transport.NewClientConn): framing, HPACK and flow control are net/http's, the connection
 // and every phase boundary the probe's. Nothing is pooled or reused.
 type http2 struct{}
+
+// refusedALPN says err is the server's no_application_protocol alert (TLS alert 120). crypto/tls
+// reports an alert it received as a *net.OpError "remote error" around its unexported alert
+// type, whose text is the only public part; a tls.AlertError is what QUIC reports.
+func refusedALPN(err error) bool {
+	var alert tls.AlertError
+	if errors.As(err, &alert) {
+		return alert == 120
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error" && oe.Err != nil && oe.Err.Error() == "tls: no application protocol"
+}
 
 func (http2) alpn() []string    { return []string{"h2"} }
 func (http2) minTLS() uint16    { return tls.VersionTLS12 } // RFC 9113 §9.2
@@ -45,6 +58,11 @@ func (http2) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port 
 		return nil, failAt(ctx, reason, err)
 	}
 	if err != nil {
+		// A server with ALPN protocols of its own none of which is h2 may end the handshake
+		// with a no_application_protocol alert (RFC 7301 §3.2), as Go's does.
+		if refusedALPN(err) {
+			return fail(ReasonALPN, fmt.Errorf("server refused h2 in ALPN: %w", err))
+		}
 		return fail(ReasonTLS, err)
 	}
 	if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
