@@ -77,7 +77,7 @@ type Spec struct {
 	// header and foreignHeader are the same headers for the protocols whose requests are
 	// http.Requests (HTTP/2, HTTP/3); nil for HTTP/1.1.
 	header, foreignHeader http.Header
-	source                          netip.Addr // source_address: the local address to connect from; invalid = any
+	source                netip.Addr // source_address: the local address to connect from; invalid = any
 }
 
 // NewSpec prepares the probe of target t on one IP family ("ip4" or "ip6") in one HTTP version
