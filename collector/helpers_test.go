@@ -36,3 +36,19 @@ func protocolOf(t config.Target) string {
 	}
 	return config.ProtocolHTTP11
 }
+
+// newProtocolRunner is newRecordingRunner for the probe of target over protocol.
+func newProtocolRunner(t testing.TB, m *Manager, target config.Target, protocol string) *runner {
+	t.Helper()
+	c := compiledTarget(target)
+	s, err := prober.NewSpec(target, c, target.IPProtocols[0], protocol, c.Resolvers[0], "pop_exporter/test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.vantage = resolveVantage(config.Vantage{Name: "ams-office", Location: "AMS"})
+	r := newRunner(s, m.vantage)
+	m.initSeries(r)
+	return r
+}

@@ -301,6 +301,11 @@ func (s *Spec) resolve(ctx context.Context, hostname string, own bool, res *Resu
 	if len(addrs) == 0 {
 		return nil, failAt(ctx, ReasonDNS, &net.DNSError{Err: "no " + network + " address", Name: hostname, IsNotFound: true})
 	}
+	// Go's resolver answers an ip4 lookup from /etc/hosts with IPv4-mapped IPv6 addresses
+	// (::ffff:127.0.0.1): the address label says 127.0.0.1, as the configured resolvers do.
+	for i, a := range addrs {
+		addrs[i] = a.Unmap()
+	}
 	if ans != nil {
 		ans.Answered, ans.Addr = true, addrs[0]
 	}
