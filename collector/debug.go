@@ -24,16 +24,16 @@ const maxDebugHeaders = 64
 type ProbeDebug struct {
 	Key                                   string // target/ip_version/resolver/protocol
 	Target, IPVersion, Resolver, Protocol string
-	Time                        time.Time
-	Duration                    time.Duration
-	Success                     bool
-	FailureReason, Error        string
-	Responded                   bool
-	StatusCode                  int
-	URL                         string // the final URL, after redirects
-	EdgeAddr                    string
-	Headers                     []DebugHeader
-	HeadersLeftOut              int // header lines past maxDebugHeaders
+	Time                                  time.Time
+	Duration                              time.Duration
+	Success                               bool
+	FailureReason, Error                  string
+	Responded                             bool
+	StatusCode                            int
+	URL                                   string // the final URL, after redirects
+	EdgeAddr                              string
+	Headers                               []DebugHeader
+	HeadersLeftOut                        int // header lines past maxDebugHeaders
 
 	// The label values recorded, and why.
 	CDN, PoP, CacheStatus, PoPSource string
