@@ -113,19 +113,6 @@ func (http3) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port 
 	return h, nil
 }
 
-// probeUDP is the UDP socket of one probe's QUIC connection as quic-go sees it: a plain
-// net.PacketConn. Handed a *net.UDPConn, quic-go sets it up for a long-lived, busy connection
-// (7 MB socket buffers, ECN and packet-info control messages, batched reads, GSO): a dozen
-// system calls and larger buffers per probe, for a connection that carries one request and
-// a few packets. The buffer methods leave the kernel's defaults, ample for that.
-type probeUDP struct{ net.PacketConn }
-
-// SetReadBuffer keeps the kernel's default receive buffer (see probeUDP).
-func (probeUDP) SetReadBuffer(int) error { return nil }
-
-// SetWriteBuffer keeps the kernel's default send buffer (see probeUDP).
-func (probeUDP) SetWriteBuffer(int) error { return nil }
-
 // dialQUIC opens a UDP socket of its own (from source_address, if set) and completes a QUIC
 // handshake with a on port. A path on which nothing ever answers (UDP blocked, as some
 // networks do for everything but DNS) ends when half the time left to deadline has passed
@@ -149,7 +136,7 @@ func (s *Spec) dialQUIC(ctx context.Context, a netip.Addr, port int, cfg *tls.Co
 		idle = max(minQUICIdle, time.Until(deadline)/2)
 	}
 	qcfg := &quic.Config{HandshakeIdleTimeout: idle}
-	conn, err := quic.Dial(ctx, probeUDP{udp}, net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, uint16(port))), cfg, qcfg)
+	conn, err := quic.Dial(ctx, udp, net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, uint16(port))), cfg, qcfg)
 	if err != nil {
 		udp.Close()
 		return nil, nil, err
