@@ -3,6 +3,7 @@ package deploy
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,6 +115,6 @@ func checkProtocols(t *testing.T, prom promClient) {
 		"over http3 is served by PoP SIN")
 
 	expectPanelQueriesReturnData(t, prom, func(q dashboards.Query) bool {
-		return q.Panel == "PoP by protocol" || q.Panel == "TTFB by protocol" || q.Panel == "Protocol split"
+		return q.Panel == "PoP by protocol" || q.Panel == "TTFB by protocol" || strings.HasPrefix(q.Panel, "Protocol split")
 	})
 }
