@@ -43,7 +43,9 @@ func TestProtocolsEndToEnd(t *testing.T) {
 }
 
 // fromBlockedNetwork writes the config cdnsim generated with the blocked target probing from
-// the udp-blocked vantage's address, and returns the new file.
+// the udp-blocked vantage's address, and the split target reached by name (localhost, which
+// cdnsim's certificate covers), so that each protocol's probe resolves it and records the
+// address it dialled; it returns the new file.
 func fromBlockedNetwork(t *testing.T, generated, out string) string {
 	t.Helper()
 	b, err := os.ReadFile(generated)
@@ -54,15 +56,19 @@ func fromBlockedNetwork(t *testing.T, generated, out string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
+	found := 0
 	for i := range cfg.Targets {
-		if cfg.Targets[i].Name == "blocked" {
+		switch cfg.Targets[i].Name {
+		case "blocked":
 			cfg.Targets[i].SourceAddress = "127.0.0.3"
-			found = true
+			found++
+		case "split":
+			cfg.Targets[i].URL = strings.Replace(cfg.Targets[i].URL, "127.0.0.1", "localhost", 1)
+			found++
 		}
 	}
-	if !found {
-		t.Fatalf("cdnsim's config has no target blocked:\n%s", b)
+	if found != 2 {
+		t.Fatalf("cdnsim's config lacks the blocked or the split target:\n%s", b)
 	}
 	if b, err = config.Marshal(cfg); err != nil {
 		t.Fatal(err)
@@ -101,6 +107,13 @@ func checkProtocols(t *testing.T, prom promClient) {
 	if err := prom.expectSeries(`pop_probe_alt_svc_info{target="split",protocol="http1.1",advertised="http3"}`); err != nil {
 		t.Errorf("cdnsim's Alt-Svc: %v", err)
 	}
+	// A routing split, not a DNS one: every protocol dialled the one address localhost has.
+	eventually(t, "split's protocols dialling one address", 10*time.Second, func() error {
+		return prom.expectCount(`count by (address) (pop_probe_dns_answer_info{target="split",address="127.0.0.1"})`, 1)
+	})
+	if err := prom.expectCount(`pop_probe_dns_answer_info{target="split"}`, 3); err != nil {
+		t.Errorf("each protocol's dialled address: %v", err)
+	}
 
 	// Singapore is ~10,500 km beyond Amsterdam: PopProtocolSplit fires for split's http3 probe
 	// (its 10 minutes run as 10 s here), and not for same, nor for blocked, whose http3 probe
@@ -112,7 +125,7 @@ func checkProtocols(t *testing.T, prom promClient) {
 		t.Errorf("PopProtocolSplit for another target: %v", err)
 	}
 	expectAnnotations(t, prom, "PopProtocolSplit", map[string]string{"target": "split"},
-		"over http3 is served by PoP SIN")
+		"over http3 is served by PoP SIN", "It dialled 127.0.0.1")
 
 	expectPanelQueriesReturnData(t, prom, func(q dashboards.Query) bool {
 		return q.Panel == "PoP by protocol" || q.Panel == "TTFB by protocol" || strings.HasPrefix(q.Panel, "Protocol split")
