@@ -158,7 +158,7 @@ var breadthSamples = []sample{
 		want:   Result{CDN: "myra", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
 	},
 	{
-		name: "myra redirect", source: "public capture of 2020-06-03 quoted in GitHub code: HTTP/1.1 301, Server: myracloud",
+		name: "myra redirect", source: "github.com/phonedude/cs533-f23 assignments/Arcand/3/response_files/php.net.txt (php.net, 2023-10-14: HTTP/1.1 301, Server: myracloud, Content-Type: text/html)",
 		status: 301,
 		header: hdr("Server", "myracloud", "Content-Type", "text/html"),
 		want:   Result{CDN: "myra", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
@@ -203,7 +203,7 @@ var breadthSamples = []sample{
 		want:   Result{CDN: "f5xc", PoP: "SJC", RawPoP: "sjc", CacheStatus: CacheUnknown, Source: "X-Volterra-Location"},
 	},
 	{
-		name: "f5xc Ashburn", source: "public curl capture of 2023-10-16 quoted in GitHub code: x-volterra-location: dc12-ash, server: volt-adc",
+		name: "f5xc Ashburn", source: "github.com/phonedude/cs533-f23 assignments/Arcand/3/response_files/nginx.com.txt (nginx.com, 2023-10-14: 301, x-volterra-location: dc12-ash, server: volt-adc)",
 		header: hdr("x-volterra-location", "dc12-ash", "server", "volt-adc"),
 		want:   Result{CDN: "f5xc", PoP: "ASH", RawPoP: "ash", CacheStatus: CacheUnknown, Source: "X-Volterra-Location"},
 	},
@@ -387,8 +387,8 @@ var breadthSamples = []sample{
 		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, EdgeIP: "23.205.70.102", Source: "Akamai-Cache-Status"},
 	},
 	{
-		name: "akamai from its Server-Timing cache metric alone", source: "Akamai Server-Timing `cdn-cache; desc=HIT` (mPulse's cache metric) as quoted in public cache-detection code; see also the Akamai row of the reference header table",
-		header: hdr("Server", "Apache", "Server-Timing", "cdn-cache; desc=HIT"),
+		name: "akamai from its Server-Timing cache metric alone", source: "github.com/steelcutoatmeal/cdnperf cdnprobe/providers/akamai.py (Akamai's `server-timing` as `cdn-cache; desc=HIT, edge; dur=10`)",
+		header: hdr("Server-Timing", "cdn-cache; desc=HIT, edge; dur=10"),
 		want:   Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, Source: "Server-Timing"},
 	},
 
@@ -418,7 +418,60 @@ var breadthSamples = []sample{
 	},
 }
 
-func init() { samples = append(samples, breadthSamples...) }
+// dumpSamples are whole responses from the curl dumps of github.com/phonedude/cs533-f23 and
+// cs533-f24 (students' captures of popular sites, dated in each file), each cited by its path.
+var dumpSamples = []sample{
+	{
+		name: "wix behind fastly is fastly", source: "github.com/phonedude/cs533-f23 assignments/Arcand/3/response_files/www.wix.com.txt (www.wix.com, 2023-10-14)",
+		status: 301,
+		header: hdr("Age", "28806", "X-Wix-Request-Id", "1697313924.2038943027512861", "cache-control", "public,max-age=0,must-revalidate",
+			"Server", "Pepyaka/1.19.10", "X-Served-By", "cache-pdk-kpdk1780040-PDK", "X-Cache", "MISS"),
+		want: Result{CDN: "fastly", PoP: "PDK", RawPoP: "cache-pdk-kpdk1780040-PDK", CacheStatus: CacheMiss, Source: "X-Served-By"},
+	},
+	{
+		name: "heroku behind fastly: Fastly's varnish hop is last", source: "github.com/phonedude/cs533-f23 assignments/Bradford/3/responses/unsplash.com (unsplash.com, 2023-10-06)",
+		header: hdr("Server", "Cowboy", "Via", "1.1 vegur, 1.1 varnish", "Age", "311",
+			"X-Served-By", "cache-iad-kiad7000138-IAD", "X-Cache", "HIT", "X-Cache-Hits", "1"),
+		want: Result{CDN: "fastly", PoP: "IAD", RawPoP: "cache-iad-kiad7000138-IAD", CacheStatus: CacheHit, Source: "X-Served-By"},
+	},
+	{
+		name: "qrator redirect", source: "github.com/phonedude/cs533-f23 assignments/Calano/3/files/ria.ru (ria.ru, 2023-10-16)",
+		status: 301,
+		header: hdr("Server", "QRATOR", "Content-Length", "0", "Keep-Alive", "timeout=15", "location", "https://ria.ru/"),
+		want:   Result{CDN: "qrator", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
+	},
+	{
+		name: "ddosguard with its cookies", source: "github.com/phonedude/cs533-f24 assignments/Hanson/3/output_files/narod_ru_.txt (narod.ru, 2025-04-28)",
+		status: 301,
+		header: hdr("Server", "ddos-guard",
+			"Set-Cookie", "__ddg8_=QCg97Z08ooqHPdNe; Domain=.narod.ru; Path=/; Expires=Mon, 28-Apr-2025 04:47:33 GMT",
+			"Set-Cookie", "__ddg10_=1745814453; Domain=.narod.ru; Path=/; Expires=Mon, 28-Apr-2025 04:47:33 GMT",
+			"Set-Cookie", "__ddg1_=BazlRrDm1AMsLqASDc9O; Domain=.narod.ru; HttpOnly; Path=/; Expires=Tue, 28-Apr-2026 04:27:33 GMT"),
+		want: Result{CDN: "ddosguard", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
+	},
+	{
+		name: "naver front page", source: "github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/naver.com.txt (www.naver.com, 2024-10)",
+		header: hdr("Content-Type", "text/html; charset=UTF-8", "Cache-Control", "no-cache, no-store, must-revalidate",
+			"referrer-policy", "unsafe-url", "Server", "nfront"),
+		want: Result{CDN: "naver", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
+	},
+	{
+		name: "kinsta behind cloudflare: Cloudflare's PoP and cache status", source: "github.com/phonedude/cs533-f23 assignments/Calano/3/files/plos.org (plos.org, 2023-10-16)",
+		header: hdr("cf-ray", "816dedd2282b4fe8-ORF", "cf-cache-status", "DYNAMIC", "ki-cache-type", "None",
+			"ki-cf-cache-status", "BYPASS", "ki-edge", "v=20.2.2;mv=2.3.2", "x-edge-location-klb", "1",
+			"x-kinsta-cache", "HIT", "server", "cloudflare"),
+		want: Result{CDN: "cloudflare", PoP: "ORF", RawPoP: "ORF", CacheStatus: CacheDynamic, Source: "Cf-Ray"},
+	},
+	{
+		name: "akamai in front of varnish and envoy, named only by Akamai-Request-BC", source: "github.com/phonedude/cs533-f23 assignments/Bradford/3/responses/nba.com (www.nba.com, 2023-10-06)",
+		header: hdr("x-full-ttl", "300.000", "x-varnish", "343148508", "x-status", "miss", "x-cache-ability", "uncacheable",
+			"Server", "envoy", "Cache-Control", "private, no-cache, no-store, must-revalidate",
+			"Akamai-Request-BC", "[a=23.222.0.207,b=520991191,c=g,n=US_VA_ASHBURN,o=20940],[c=c,n=US_VA_ASHBURN,o=20940]"),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Akamai-Request-Bc"},
+	},
+}
+
+func init() { samples = append(append(samples, breadthSamples...), dumpSamples...) }
 
 // TestGCPRegionLabels: cloud regions become labels that fit ^[A-Z0-9]{2,16}$, the longest
 // continent names shortened so no region is lost.
