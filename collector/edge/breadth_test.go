@@ -469,6 +469,53 @@ var dumpSamples = []sample{
 			"Akamai-Request-BC", "[a=23.222.0.207,b=520991191,c=g,n=US_VA_ASHBURN,o=20940],[c=c,n=US_VA_ASHBURN,o=20940]"),
 		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Akamai-Request-Bc"},
 	},
+	{
+		name: "wpengine behind cloudflare is cloudflare", source: "github.com/phonedude/cs533-f23 assignments/Calano/3/files/networkadvertising.org (thenai.org, 2023-10-16)",
+		header: hdr("x-powered-by", "WP Engine", "x-cacheable", "SHORT", "cache-control", "max-age=600, must-revalidate",
+			"x-cache", "HIT: 49", "x-cache-group", "normal", "cf-cache-status", "DYNAMIC", "server", "cloudflare", "cf-ray", "816dedb6fd423812-IAD"),
+		want: Result{CDN: "cloudflare", PoP: "IAD", RawPoP: "IAD", CacheStatus: CacheDynamic, Source: "Cf-Ray"},
+	},
+
+	// Akamai without `Server: AkamaiGHost`: the `akamai;…;desc=cache-…` Server-Timing metric
+	// and Edge-Type, in front of Alibaba's origin (its EagleId and eagleid metric passed
+	// through; Akamai's metric is appended after them), and mPulse's cache metric next to
+	// ak_p behind another Server.
+	{
+		name: "akamai in front of alibaba: akamai Server-Timing metric and Edge-Type", source: "github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/alibaba.com.txt (www.alibaba.com, 2024-10-30)",
+		header: hdr("Content-Type", "text/html;charset=UTF-8", "Cache-Control", "no-cache, no-store, max-age=0, must-revalidate",
+			"Timing-Allow-Origin", "*", "EagleId", "21032fb717303222634175545e92e1",
+			"Server-Timing", "rt;dur=0.008,eagleid;desc=21032fb717303222634175545e92e1, akamai;dur=14;desc=cache-miss",
+			"Object-Status", "ttl=-1,age=0", "Edge-Type", "akamai"),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheMiss, Source: "Server-Timing"},
+	},
+	{
+		name: "akamai in front of alibaba, a second capture", source: "github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files_2/alibaba.com.txt (www.alibaba.com, 2024-11-01)",
+		header: hdr("Content-Type", "text/html;charset=UTF-8", "EagleId", "2101eeb517305040856225596e08dc",
+			"Server-Timing", "rt;dur=0.008,eagleid;desc=2101eeb517305040856225596e08dc, akamai;dur=19;desc=cache-miss",
+			"Content-Length", "0", "Object-Status", "ttl=-1,age=0", "Edge-Type", "akamai"),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheMiss, Source: "Server-Timing"},
+	},
+	{
+		name: "akamai named by Edge-Type alone in front of alibaba", source: "the alibaba.com capture of github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/alibaba.com.txt without Akamai's Server-Timing metric (as a proxy that keeps only the first Server-Timing line leaves it)",
+		header: hdr("EagleId", "21032fb717303222634175545e92e1",
+			"Server-Timing", "rt;dur=0.008,eagleid;desc=21032fb717303222634175545e92e1", "Edge-Type", "akamai"),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Edge-Type"},
+	},
+	{
+		name: "akamai mPulse cache metric, no Server at all", source: "github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/npr.org.txt (www.npr.org, 2024-10-30)",
+		header: hdr("Content-Type", "text/html; charset=UTF-8", "X-Cache-NPR", "HIT", "X-Served-By", "pod-www-render-nginx-77f66c6698-bp9dq",
+			"X-Akamai-Transformed", "9 - 0 pmb=mRUM,1", "Cache-Control", "no-cache",
+			"Server-Timing", `cdn-cache; desc=HIT, edge; dur=1, ak_p; desc="1730322341974_389073066_1905843128_33_11516_22_56_-";dur=1`),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, Source: "X-Akamai-Transformed"},
+	},
+	{
+		name: "akamai mPulse cache metric on separate Server-Timing lines behind openresty", source: "github.com/phonedude/cs533-f24 assignments/Ecker/3/responses/theglobeandmail_com_0f0112d9e7bcf333da2a97ccfb317d67.txt (www.theglobeandmail.com, 2024-10-19)",
+		header: hdr("Cache-Control", "private, max-age=60", "Server", "openresty", "Content-Type", "text/html; charset=utf-8",
+			"Server-Timing", "cdn-cache; desc=HIT", "Server-Timing", "edge; dur=39", "Server-Timing", "origin; dur=0",
+			"Server-Timing", `ak_p; desc="1729311761542_388398613_369021192_3923_7729_16_32_-";dur=1`,
+			"X-Akamai-Transformed", "9 642819 0 pmb=mRUM,2"),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, Source: "X-Akamai-Transformed"},
+	},
 }
 
 func init() { samples = append(append(samples, breadthSamples...), dumpSamples...) }

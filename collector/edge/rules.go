@@ -93,12 +93,18 @@ var builtin = []rule{
 			weakly(matchingElem("Server-Timing", "cdn-cache", regexp.MustCompile(`^cdn-cache\s*;\s*desc=`))),
 			// Newer edges name themselves in Akamai-Server-IP and Akamai-Request-BC.
 			has("Akamai-Server-IP"), has("Akamai-Request-BC"),
+			// Another Server-Timing generation names Akamai in the metric itself, `akamai;dur=14;
+			// desc=cache-miss`, with `Edge-Type: akamai` and no Akamai Server (alibaba.com in the
+			// phonedude/cs533-f24 dumps).
+			matchingElem("Server-Timing", "akamai", akamaiTimingRe),
+			matching("Edge-Type", "akamai", regexp.MustCompile(`(?i)^akamai$`)),
 		},
 		popNote: "none: Akamai names no PoP; the edge IP is reported instead",
 		cache: []cacheSource{
 			{header: "Akamai-Cache-Status", parse: akamaiCacheStatus},
 			{header: "X-Cache", parse: akamaiXCache},
 			{header: "Server-Timing", parse: serverTimingDesc("cdn-cache")},
+			{header: "Server-Timing", parse: akamaiServerTiming},
 		},
 		edgeIP: []ipSource{
 			{header: "X-Cache", re: regexp.MustCompile(`from a([0-9]{1,3}(?:-[0-9]{1,3}){3})\.deploy\.akamaitechnologies\.com`), parse: dashedIPv4},
@@ -651,6 +657,7 @@ var (
 	denoServerRe          = regexp.MustCompile(`^deno/(?:gcp-)?([a-z]+-[a-z]+[0-9]+)(?:-[a-z])?$`)
 	wpvipRqRe             = regexp.MustCompile(`^([a-z]{3})[0-9]{1,2} [0-9]`)
 	herokuVegurRe         = regexp.MustCompile(`^[0-9.]+\s+vegur$`)
+	akamaiTimingRe        = regexp.MustCompile(`^akamai\s*;(?:[^;]*;)*\s*desc="?cache-[a-z]+"?\s*(?:;|$)`)
 	wikimediaCentreFor    = [10]string{1: "EQIAD", 2: "CODFW", 3: "ESAMS", 4: "ULSFO", 5: "EQSIN", 6: "DRMRS", 7: "MAGRU"}
 )
 
