@@ -327,6 +327,17 @@ var breadthSamples = []sample{
 		want:   Result{CDN: "railway", PoP: "ASIASOUTHEAST1", RawPoP: "asia-southeast1", CacheStatus: CacheUnknown, Source: "X-Railway-Edge"},
 	},
 
+	{
+		name: "railway POP generation with the debug zone", source: "github.com/railwayapp/docs content/guides/multi-region-api-failover.md (response to X-Railway-Debug: x-railway-edge: ams1, x-railway-upstream-zone: railway/europe-west4-drams3a)",
+		header: hdr("x-railway-edge", "ams1", "x-railway-upstream-zone", "railway/europe-west4-drams3a"),
+		want:   Result{CDN: "railway", PoP: "AMS", RawPoP: "ams1", UpstreamPoP: "EUROPEWEST4", CacheStatus: CacheUnknown, Source: "X-Railway-Edge"},
+	},
+	{
+		name: "railway POP generation, Ashburn", source: "github.com/railwayapp/docs content/docs/networking/edge-networking.md (X-Railway-Edge: iad1, an Ashburn POP)",
+		header: hdr("X-Railway-Edge", "iad1"),
+		want:   Result{CDN: "railway", PoP: "IAD", RawPoP: "iad1", CacheStatus: CacheUnknown, Source: "X-Railway-Edge"},
+	},
+
 	// Deno Deploy
 	{
 		name: "deno zone generation", source: "curl -I https://deno.land → server: deno/us-east4-a (deno.com blog post on Deno Deploy, quoted in public notes)",

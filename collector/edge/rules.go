@@ -581,15 +581,22 @@ var builtin = []rule{
 	},
 	{
 		// Railway's own edge: `server: railway-edge`, `x-railway-edge: railway/us-east4-eqdc4a`
-		// (region, then the data-centre site).
+		// (region, then the data-centre site). Its edge network now names the POP there, an
+		// airport code and a number (`iad1`, `ams1`), and, asked with `X-Railway-Debug`, the
+		// zone that served in `X-Railway-Upstream-Zone` (github.com/railwayapp/docs
+		// content/docs/networking/edge-networking.md).
 		cdn: "railway", name: "Railway", role: rolePlatform,
 		detect: []detector{
 			prefixed("Server", "railway"), has("X-Railway-Edge"), has("X-Railway-Request-Id"),
 		},
 		pop: []popSource{
 			{header: "X-Railway-Edge", pick: pickLast, re: railwayEdgeRe, norm: gcpRegion},
+			{header: "X-Railway-Edge", pick: pickLast, re: railwayPoPRe, norm: iataPrefix},
 		},
-		popNote: "cloud region of `x-railway-edge` without dashes (`railway/us-east4-eqdc4a` → USEAST4); see Region codes",
+		upstream: []popSource{
+			{header: "X-Railway-Upstream-Zone", pick: pickLast, re: railwayEdgeRe, norm: gcpRegion},
+		},
+		popNote: "airport code of the POP in `x-railway-edge` (`ams1` → AMS); in the earlier form the cloud region without dashes (`railway/us-east4-eqdc4a` → USEAST4, see Region codes)",
 	},
 	{
 		// Deno Deploy names the region that answered in Server: `deno/gcp-asia-northeast1`,
@@ -654,6 +661,7 @@ var (
 	limelightHopRe        = regexp.MustCompile(`^[0-9.]+\s+[a-z]+[0-9]*\.([a-z]{3,4})\.llnw\.net\b`)
 	f5LocationRe          = regexp.MustCompile(`^(?:[a-z]+-)?[a-z]+[0-9]+-([a-z]{3})$`)
 	railwayEdgeRe         = regexp.MustCompile(`^railway/([a-z]+-[a-z]+[0-9]+)(?:-[a-z0-9]+)?$`)
+	railwayPoPRe          = regexp.MustCompile(`^([a-z]{3}[0-9]{1,2})$`)
 	denoServerRe          = regexp.MustCompile(`^deno/(?:gcp-)?([a-z]+-[a-z]+[0-9]+)(?:-[a-z])?$`)
 	wpvipRqRe             = regexp.MustCompile(`^([a-z]{3})[0-9]{1,2} [0-9]`)
 	herokuVegurRe         = regexp.MustCompile(`^[0-9.]+\s+vegur$`)
