@@ -507,6 +507,20 @@ var dumpSamples = []sample{
 		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheMiss, Source: "Server-Timing"},
 	},
 	{
+		name: "akamai in front of alibaba, its metric on its own Server-Timing line", source: "github.com/rbarr006/cs533-f25 assignments/Mcfarlane/3/responses/alibaba.com.txt (www.alibaba.com, 2025-10-05)",
+		header: hdr("content-type", "text/plain", "server", "Tengine", "render_policy", "blocked-by-nginx",
+			"eagleeye-traceid", "214100e417596395497042275e0c56", "eagleid", "214100e417596395497042275e0c56",
+			"server-timing", "rt;dur=0.002,eagleid;desc=214100e417596395497042275e0c56,brt;dur=0",
+			"server-timing", "akamai;dur=47;desc=cache-miss", "object-status", "ttl=0,age=0", "edge-type", "akamai"),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheMiss, Source: "Server-Timing"},
+	},
+	{
+		name: "tencent edgeone behind Tencent's stgw gateway", source: "github.com/rbarr006/cs533-f25 assignments/Wright/3/responses/qq.com.txt (www.qq.com, 2025-09-28)",
+		status: 501,
+		header: hdr("Server", "stgw", "Content-Length", "326", "EO-LOG-UUID", "8535538603872573163", "EO-Cache-Status", "MISS"),
+		want:   Result{CDN: "tencent", PoP: Unknown, CacheStatus: CacheMiss, Source: "Eo-Cache-Status"},
+	},
+	{
 		name: "akamai named by Edge-Type alone in front of alibaba", source: "the alibaba.com capture of github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/alibaba.com.txt without Akamai's Server-Timing metric (as a proxy that keeps only the first Server-Timing line leaves it)",
 		header: hdr("EagleId", "21032fb717303222634175545e92e1",
 			"Server-Timing", "rt;dur=0.008,eagleid;desc=21032fb717303222634175545e92e1", "Edge-Type", "akamai"),
