@@ -310,19 +310,19 @@ var breadthSamples = []sample{
 
 	// Railway
 	{
-		name: "railway edge region", source: "public curl capture quoted in GitHub notes (2026-01-21): 401, Server: railway-edge, X-Railway-Edge: railway/us-west2, X-Railway-Request-Id: ucE8S2t-Qn6AKhHY0_TJvA",
+		name: "railway edge region", source: "public curl capture quoted in GitHub notes (2026-01-21): 401, Server: railway-edge, X-Railway-Edge: railway/us-west2, X-Railway-Request-Id: ucE8S2t-Qn6AKhHY0_TJvA; the X-Railway-Edge value is in the header table of github.com/railwayapp/docs content/docs/networking/edge-networking.md at 6b2cbc2361ca (2026-02-06)",
 		status: 401,
 		header: hdr("Server", "railway-edge", "X-Railway-Edge", "railway/us-west2", "X-Railway-Request-Id", "ucE8S2t-Qn6AKhHY0_TJvA"),
 		want:   Result{CDN: "railway", PoP: "USWEST2", RawPoP: "us-west2", CacheStatus: CacheUnknown, Source: "X-Railway-Edge"},
 	},
 	{
-		name: "railway metal site", source: "public capture quoted in GitHub notes (2025-12-27): server: railway-edge, x-railway-edge: railway/europe-west4-drams3a, x-railway-request-id: 3BsSCxDDT8uq2MeOw9P4nw",
+		name: "railway metal site", source: "public capture quoted in GitHub notes (2025-12-27): server: railway-edge, x-railway-edge: railway/europe-west4-drams3a, x-railway-request-id: 3BsSCxDDT8uq2MeOw9P4nw; the X-Railway-Edge value is in the header table of github.com/railwayapp/docs content/docs/networking/edge-networking.md at 6b2cbc2361ca (2026-02-06)",
 		status: 404,
 		header: hdr("server", "railway-edge", "x-railway-edge", "railway/europe-west4-drams3a", "x-railway-request-id", "3BsSCxDDT8uq2MeOw9P4nw"),
 		want:   Result{CDN: "railway", PoP: "EUROPEWEST4", RawPoP: "europe-west4", CacheStatus: CacheUnknown, Source: "X-Railway-Edge"},
 	},
 	{
-		name: "railway hikari generation", source: "public capture quoted in GitHub API docs (2026-06-03): server: railway-hikari, x-hikari-trace: sin1.nzn2, x-railway-edge: railway/asia-southeast1-eqsg3a",
+		name: "railway hikari generation", source: "public capture quoted in GitHub API docs (2026-06-03): server: railway-hikari, x-hikari-trace: sin1.nzn2, x-railway-edge: railway/asia-southeast1-eqsg3a; the X-Railway-Edge value is in the header table of github.com/railwayapp/docs content/docs/networking/edge-networking.md at 6b2cbc2361ca (2026-02-06)",
 		header: hdr("server", "railway-hikari", "x-hikari-trace", "sin1.nzn2", "x-railway-edge", "railway/asia-southeast1-eqsg3a", "x-railway-request-id", "DvsXhjI3Q22ZBPla-8Y8hA"),
 		want:   Result{CDN: "railway", PoP: "ASIASOUTHEAST1", RawPoP: "asia-southeast1", CacheStatus: CacheUnknown, Source: "X-Railway-Edge"},
 	},
@@ -405,7 +405,7 @@ var breadthSamples = []sample{
 
 	// Stacks with a Chinese CDN outside.
 	{
-		name: "tencent in front of cloudflare: Tencent's Server replaced Cloudflare's", source: "constructed from the Tencent (Server: NWS_SPMid, X-Cache-Lookup) and Cloudflare (CF-RAY 818bef0efadd4fcf-ORF) samples; values illustrative",
+		name: "tencent in front of cloudflare: Tencent's Server replaced Cloudflare's", source: "constructed from the Tencent (Server: NWS_SPMid; X-Cache-Lookup: Hit From Disktank, the value github.com/steelcutoatmeal/cdnperf cdnprobe/providers/tencent.py gives) and Cloudflare (CF-RAY 818bef0efadd4fcf-ORF) samples; values illustrative",
 		header: hdr("Server", "NWS_SPMid", "CF-RAY", "818bef0efadd4fcf-ORF", "X-Cache-Lookup", "Hit From Disktank"),
 		want:   Result{CDN: "tencent", PoP: Unknown, CacheStatus: CacheHit, Source: "Server"},
 	},
