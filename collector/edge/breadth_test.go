@@ -481,6 +481,13 @@ var dumpSamples = []sample{
 		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Akamai-Request-Bc"},
 	},
 	{
+		name: "wpvip edge in Toronto behind Yahoo's ATS", source: "github.com/phonedude/cs533-f24 assignments/Ecker/3/responses/techcrunch_com_8af91c5db20ecae609379422a65a99bd.txt (techcrunch.com, 2024-10-19)",
+		header: hdr("Cache-Control", "max-age=300, must-revalidate", "Age", "0", "Server", "ATS",
+			"Host-Header", "a9130478a60e5f9135f765b23f26593b", "X-Cache", "HIT",
+			"X-Powered-By", "WordPress VIP <https://wpvip.com>", "X-Rq", "yyz2 85 187 443"),
+		want: Result{CDN: "wpvip", PoP: "YYZ", RawPoP: "yyz", CacheStatus: CacheUnknown, Source: "X-Rq"},
+	},
+	{
 		name: "wpengine behind cloudflare is cloudflare", source: "github.com/phonedude/cs533-f23 assignments/Calano/3/files/networkadvertising.org (thenai.org, 2023-10-16)",
 		header: hdr("x-powered-by", "WP Engine", "x-cacheable", "SHORT", "cache-control", "max-age=600, must-revalidate",
 			"x-cache", "HIT: 49", "x-cache-group", "normal", "cf-cache-status", "DYNAMIC", "server", "cloudflare", "cf-ray", "816dedb6fd423812-IAD"),
