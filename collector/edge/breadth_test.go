@@ -461,7 +461,7 @@ var dumpSamples = []sample{
 		want: Result{CDN: "ddosguard", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
 	},
 	{
-		name: "naver front page", source: "github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/naver.com.txt (www.naver.com, 2024-10)",
+		name: "naver front page", source: "github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/naver.com.txt (www.naver.com, 2024-10-30)",
 		header: hdr("Content-Type", "text/html; charset=UTF-8", "Cache-Control", "no-cache, no-store, must-revalidate",
 			"referrer-policy", "unsafe-url", "Server", "nfront"),
 		want: Result{CDN: "naver", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
@@ -488,7 +488,7 @@ var dumpSamples = []sample{
 		want: Result{CDN: "wpvip", PoP: "YYZ", RawPoP: "yyz", CacheStatus: CacheUnknown, Source: "X-Rq"},
 	},
 	{
-		name: "wpengine behind cloudflare is cloudflare", source: "github.com/phonedude/cs533-f23 assignments/Calano/3/files/networkadvertising.org (thenai.org, 2023-10-16)",
+		name: "wpengine behind cloudflare is cloudflare", source: "github.com/phonedude/cs533-f23 assignments/Calano/3/files/networkadvertising.org (networkadvertising.org redirected to thenai.org, 2023-10-16)",
 		header: hdr("x-powered-by", "WP Engine", "x-cacheable", "SHORT", "cache-control", "max-age=600, must-revalidate",
 			"x-cache", "HIT: 49", "x-cache-group", "normal", "cf-cache-status", "DYNAMIC", "server", "cloudflare", "cf-ray", "816dedb6fd423812-IAD"),
 		want: Result{CDN: "cloudflare", PoP: "IAD", RawPoP: "IAD", CacheStatus: CacheDynamic, Source: "Cf-Ray"},
@@ -538,7 +538,7 @@ var dumpSamples = []sample{
 		header: hdr("Content-Type", "text/html; charset=UTF-8", "X-Cache-NPR", "HIT", "X-Served-By", "pod-www-render-nginx-77f66c6698-bp9dq",
 			"X-Akamai-Transformed", "9 - 0 pmb=mRUM,1", "Cache-Control", "no-cache",
 			"Server-Timing", `cdn-cache; desc=HIT, edge; dur=1, ak_p; desc="1730322341974_389073066_1905843128_33_11516_22_56_-";dur=1`),
-		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, Source: "X-Akamai-Transformed"},
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, EdgeIP: "23.48.200.170", Source: "X-Akamai-Transformed"},
 	},
 	{
 		name: "akamai mPulse cache metric on separate Server-Timing lines behind openresty", source: "github.com/phonedude/cs533-f24 assignments/Ecker/3/responses/theglobeandmail_com_0f0112d9e7bcf333da2a97ccfb317d67.txt (www.theglobeandmail.com, 2024-10-19)",
@@ -546,11 +546,36 @@ var dumpSamples = []sample{
 			"Server-Timing", "cdn-cache; desc=HIT", "Server-Timing", "edge; dur=39", "Server-Timing", "origin; dur=0",
 			"Server-Timing", `ak_p; desc="1729311761542_388398613_369021192_3923_7729_16_32_-";dur=1`,
 			"X-Akamai-Transformed", "9 642819 0 pmb=mRUM,2"),
-		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, Source: "X-Akamai-Transformed"},
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, EdgeIP: "23.38.126.21", Source: "X-Akamai-Transformed"},
+	},
+	{
+		name: "akamai 503 with Akamai-GRN and ak_p naming the same edge", source: "github.com/phonedude/cs533-f23 assignments/Llinas-Marimon/4/HTTP_response_headers/hp.com.txt (hp.com, 2023-12-04)",
+		status: 503,
+		header: hdr("Server", "AkamaiGHost", "Akamai-GRN", "0.916bdc17.1701653638.e0427d2",
+			"Server-Timing", `ak_p; desc="1701653638490_400321425_235153362_37_11675_6_0_-";dur=1`),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheUnknown, EdgeIP: "23.220.107.145", Source: "Server"},
 	},
 }
 
 func init() { samples = append(append(samples, breadthSamples...), dumpSamples...) }
+
+// TestAkamaiAkPIsTheGRNEdge: in the captures that carry both, the second field of ak_p names
+// the same edge as Akamai-GRN, which is why ak_p is read (last) for the edge IP.
+func TestAkamaiAkPIsTheGRNEdge(t *testing.T) {
+	for _, c := range []struct{ site, grn, akp string }{
+		// github.com/phonedude/cs533-f23 assignments/Llinas-Marimon/4/HTTP_response_headers/hp.com.txt
+		{"hp.com", "0.916bdc17.1701653638.e0427d2", `ak_p; desc="1701653638490_400321425_235153362_37_11675_6_0_-";dur=1`},
+		// github.com/phonedude/cs533-f23 assignments/patel/3/http-responses/oracle.com.txt
+		{"oracle.com", "0.846adc17.1697678845.50fc59d2", `ak_p; desc="1697678845373_400321156_1358715346_21_9783_19_13_-";dur=1`},
+	} {
+		id := NewIdentifier(nil)
+		byGRN := id.Identify(&Response{StatusCode: 200, Header: hdr("Akamai-GRN", c.grn)})
+		byAkP := id.Identify(&Response{StatusCode: 200, Header: hdr("Server-Timing", c.akp)})
+		if byGRN.EdgeIP == "" || byAkP.EdgeIP != byGRN.EdgeIP || byAkP.CDN != "akamai" {
+			t.Errorf("%s: edge %q from Akamai-GRN, %q (%s) from ak_p", c.site, byGRN.EdgeIP, byAkP.EdgeIP, byAkP.CDN)
+		}
+	}
+}
 
 // TestGCPRegionLabels: cloud regions become labels that fit ^[A-Z0-9]{2,16}$, the longest
 // continent names shortened so no region is lost.

@@ -110,6 +110,12 @@ var builtin = []rule{
 			{header: "X-Cache", re: regexp.MustCompile(`from a([0-9]{1,3}(?:-[0-9]{1,3}){3})\.deploy\.akamaitechnologies\.com`), parse: dashedIPv4},
 			{header: "Akamai-GRN", re: regexp.MustCompile(`^[0-9]+\.([0-9a-fA-F]{8})\.`), parse: hexLittleEndianIPv4},
 			{header: "Akamai-Server-IP", re: regexp.MustCompile(`^\s*([0-9a-fA-F.:]{2,45})\s*$`), parse: parseIP},
+			// Last resort: the second field of mPulse's ak_p metric. Akamai does not document
+			// it, but in every public capture that also carries Akamai-GRN it is the same
+			// edge, as a decimal IPv4 (hp.com: ak_p 400321425 and GRN 0.916bdc17, both
+			// 23.220.107.145; oracle.com: 400321156 and 0.846adc17, both 23.220.106.132, in
+			// the phonedude/cs533-f23 curl dumps).
+			{header: "Server-Timing", re: akamaiAkPRe, parse: decimalIPv4},
 		},
 	},
 	{
@@ -665,6 +671,7 @@ var (
 	denoServerRe          = regexp.MustCompile(`^deno/(?:gcp-)?([a-z]+-[a-z]+[0-9]+)(?:-[a-z])?$`)
 	wpvipRqRe             = regexp.MustCompile(`^([a-z]{3})[0-9]{1,2} [0-9]`)
 	herokuVegurRe         = regexp.MustCompile(`^[0-9.]+\s+vegur$`)
+	akamaiAkPRe           = regexp.MustCompile(`(?:^|,)\s*ak_p\s*;\s*desc="[0-9]+_([1-9][0-9]{0,9})_`)
 	akamaiTimingRe        = regexp.MustCompile(`^akamai\s*;(?:[^;]*;)*\s*desc="?cache-[a-z]+"?\s*(?:;|$)`)
 	wikimediaCentreFor    = [10]string{1: "EQIAD", 2: "CODFW", 3: "ESAMS", 4: "ULSFO", 5: "EQSIN", 6: "DRMRS", 7: "MAGRU"}
 )
@@ -837,6 +844,16 @@ func dashedIPv4(s string) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return netip.AddrFrom4(b), true
+}
+
+// decimalIPv4 parses an IPv4 address written as one decimal number, most significant byte
+// first: 400321425 → 23.220.107.145.
+func decimalIPv4(s string) (netip.Addr, bool) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n == 0 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}), true
 }
 
 // hexLittleEndianIPv4 parses the second field of Akamai-GRN, the edge's IPv4 address as
