@@ -548,6 +548,25 @@ var dumpSamples = []sample{
 			"X-Akamai-Transformed", "9 642819 0 pmb=mRUM,2"),
 		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, EdgeIP: "23.38.126.21", Source: "X-Akamai-Transformed"},
 	},
+	// Alibaba's edge-node (ENS) tier in front of Sina's own edge: Alibaba's hops come last in
+	// Via, the l2 pair (parent) before the us26 pair (the edge that answered).
+	{
+		name: "alibaba ENS edge in front of Sina's edge: the last non-l2 ens-cache hop", source: "github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/sina.com.cn.txt (www.sina.com.cn, 2024-10-30)",
+		header: hdr("Server", "Tengine", "Cache-Control", "max-age=60",
+			"Via", "http/1.1 ctc.guangzhou.union.184 (ApacheTrafficServer/6.2.1 [cRs f ]), ens-cache2.l2us3[0,0,200-0,H], ens-cache23.l2us3[1,0], ens-cache14.us26[0,0,200-0,H], ens-cache3.us26[3,0]",
+			"X-Via-CDN", "f=aliyun,s=ens-cache3.us26,c=2600:8805:1729:2d00:88f2:5fb0:d13f:d4a3;f=sinaedge,s=cnc.guangzhou.union.24.nb.sinaedge.com,c=163.181.67.150;f=Edge,s=ctc.guangzhou.union.184,c=172.16.116.24",
+			"Age", "44", "Ali-Swift-Global-Savetime", "1730322314", "X-Cache", "HIT TCP_MEM_HIT dirn:-2:-2",
+			"X-Swift-SaveTime", "Wed, 30 Oct 2024 21:05:22 GMT", "X-Swift-CacheTime", "52", "EagleId", "0819529717303223580062710e"),
+		want: Result{CDN: "alibaba", PoP: "US26", RawPoP: "us26", CacheStatus: CacheHit, Source: "Via"},
+	},
+	{
+		name: "alibaba ENS edge in front of Sina's edge, 2025", source: "github.com/rbarr006/cs533-f25 assignments/Kassa/3/sina.com.cn.txt (www.sina.com.cn, 2025-10-04)",
+		header: hdr("Server", "Tengine",
+			"Via", "http/1.1 cmcc.guangzhou.union.39 (ApacheTrafficServer/6.2.1 [cRs f ]), ens-cache6.l2us5[0,0,200-0,H], ens-cache28.l2us5[0,0], ens-cache11.us25[0,0,200-0,H], ens-cache8.us25[4,0]",
+			"Age", "22", "X-Cache", "HIT TCP_MEM_HIT dirn:-2:-2", "X-Swift-SaveTime", "Sat, 04 Oct 2025 03:27:25 GMT",
+			"X-Swift-CacheTime", "51", "EagleId", "2ff6149c17595484588513533e"),
+		want: Result{CDN: "alibaba", PoP: "US25", RawPoP: "us25", CacheStatus: CacheHit, Source: "Via"},
+	},
 	{
 		name: "akamai 503 with Akamai-GRN and ak_p naming the same edge", source: "github.com/phonedude/cs533-f23 assignments/Llinas-Marimon/4/HTTP_response_headers/hp.com.txt (hp.com, 2023-12-04)",
 		status: 503,
