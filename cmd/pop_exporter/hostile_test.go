@@ -692,3 +692,147 @@ func grepLines(body, target string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// mkfifo makes a named pipe at path and, when the test ends, opens it for writing once so that
+// a reader blocked in open (what this suite guards against) is let go.
+func mkfifo(t *testing.T, path string) {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+}
+
+// runWithin runs the exporter in-process with args and returns its exit code and output,
+// failing if it has not returned within limit.
+func runWithin(t *testing.T, limit time.Duration, args ...string) (int, string) {
+	t.Helper()
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, out, out) }()
+	select {
+	case code := <-done:
+		return code, out.String()
+	case <-time.After(limit):
+		t.Fatalf("%v still running after %v:\n%s", args, limit, out.String())
+		return 0, ""
+	}
+}
+
+// postReload asks for a reload, failing if no answer comes within limit.
+func postReload(t *testing.T, addr string, limit time.Duration) (int, string) {
+	t.Helper()
+	client := &http.Client{Timeout: limit}
+	defer client.CloseIdleConnections()
+	resp, err := client.Post("http://"+addr+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Named pipes and devices where files belong: opening a pipe for reading blocks until a writer
+// comes, and /dev/zero never ends. A pipe matched by target_files, a configuration file
+// replaced by one, and --geoip.database naming one or /dev/zero are each refused at once: the
+// exporter starts, a reload answers, --config.check and a start with the bad database exit 1,
+// and SIGTERM stops the daemon in time.
+func TestHostileNamedPipes(t *testing.T) {
+	srv := cloudflareServer(t)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "targets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "targets", "a.yml"), fmt.Sprintf("- {name: a1, url: '%s/a1'}\n", srv.URL))
+	pipe := filepath.Join(dir, "targets", "pipe.yml")
+	mkfifo(t, pipe)
+	cfg := "vantage: {name: hostile, location: AMS}\ntarget_files: [" + filepath.Join(dir, "targets", "*.yml") + "]\n" +
+		"targets:\n" + watchTargets(srv.URL, 2)
+
+	d := startHostileDaemon(t, cfg)
+	waitMetricLine(t, d.addr, `pop_exporter_target_file_last_load_successful{file="`+pipe+`"} 0`)
+	if want := pipe + `: not a regular file (a named pipe)`; !strings.Contains(d.logs.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, d.logs.String())
+	}
+	if got := d.metric(t, "pop_exporter_targets"); got != 3 {
+		t.Errorf("pop_exporter_targets %v, want 3", got)
+	}
+
+	// The configuration file replaced by a pipe: the reload fails at once, the old one runs.
+	if err := os.Remove(d.cfgFile); err != nil {
+		t.Fatal(err)
+	}
+	mkfifo(t, d.cfgFile)
+	code, msg := postReload(t, d.addr, 10*time.Second)
+	if code != http.StatusInternalServerError || !strings.Contains(msg, d.cfgFile+": not a regular file (a named pipe)") {
+		t.Errorf("reload answered %d %q, want 500 naming the pipe", code, msg)
+	}
+	if code, out := runWithin(t, 10*time.Second, "--config.check", "--config.file="+d.cfgFile); code != 1 || !strings.Contains(out, "not a regular file") {
+		t.Errorf("--config.check on a pipe: exit %d:\n%s", code, out)
+	}
+	d.stopWithin(t, 3*time.Second)
+
+	// --geoip.database naming a pipe or a device that never ends: the start fails at once.
+	geoPipe := filepath.Join(dir, "geo.mmdb")
+	mkfifo(t, geoPipe)
+	good := filepath.Join(dir, "good.yml")
+	writeFile(t, good, cfg)
+	for _, db := range []string{geoPipe, "/dev/zero"} {
+		code, out := runWithin(t, 10*time.Second, "--web.listen-address="+freeAddr(t), "--config.file="+good, "--geoip.database="+db)
+		if code != 1 || !strings.Contains(out, "geoip database "+db+": not a regular file") {
+			t.Errorf("--geoip.database=%s: exit %d:\n%s", db, code, out)
+		}
+	}
+}
+
+// A target directory that cannot be listed (a symbolic link loop stands for EACCES, EIO or a
+// stale NFS handle, and fails for root too) keeps every target of its files running and sets
+// their pop_exporter_target_file_last_load_successful to 0, so PopExporterTargetFileFailed
+// can fire; listed again, the files are back to 1.
+func TestHostileUnreadableTargetDirectory(t *testing.T) {
+	srv := cloudflareServer(t)
+	dir := t.TempDir()
+	targets := filepath.Join(dir, "targets")
+	if err := os.Mkdir(targets, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&b, "- {name: t%d, url: '%s/t%d', interval: 30m}\n", i, srv.URL, i)
+	}
+	file := filepath.Join(targets, "a.yml")
+	writeFile(t, file, b.String())
+	d := startHostileDaemon(t, "vantage: {name: hostile, location: AMS}\ntarget_files: ["+filepath.Join(targets, "*.yml")+"]\ntargets:\n"+watchTargets(srv.URL, 2))
+	waitMetricLine(t, d.addr, `pop_exporter_target_file_last_load_successful{file="`+file+`"} 1`)
+
+	if err := os.Rename(targets, targets+".real"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("targets", targets); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg := postReload(t, d.addr, 10*time.Second); code != 200 { // a reload reads every target file
+		t.Fatalf("reload: %d %s", code, msg)
+	}
+	waitMetricLine(t, d.addr, `pop_exporter_target_file_last_load_successful{file="`+file+`"} 0`)
+	if got := d.metric(t, "pop_exporter_targets"); got != 52 {
+		t.Errorf("pop_exporter_targets %v with the directory unreadable, want all 52 still running", got)
+	}
+
+	if err := os.Remove(targets); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(targets+".real", targets); err != nil {
+		t.Fatal(err)
+	}
+	postReload(t, d.addr, 10*time.Second)
+	waitMetricLine(t, d.addr, `pop_exporter_target_file_last_load_successful{file="`+file+`"} 1`)
+	d.stopWithin(t, 3*time.Second)
+}
