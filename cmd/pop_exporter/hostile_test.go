@@ -836,3 +836,35 @@ func TestHostileUnreadableTargetDirectory(t *testing.T) {
 	waitMetricLine(t, d.addr, `pop_exporter_target_file_last_load_successful{file="`+file+`"} 1`)
 	d.stopWithin(t, 3*time.Second)
 }
+
+// Flag values that would do harm instead of what was meant are refused before anything
+// starts, exit 2, with a message that names the flag, the value and the minimum: a 1ns rescan
+// interval keeps a core busy reading files, a 1ns write timeout makes every response empty.
+func TestHostileFlagMinimums(t *testing.T) {
+	cfgFile := filepath.Join(t.TempDir(), "pop.yml")
+	writeFile(t, cfgFile, "targets: [{name: www, url: 'http://127.0.0.1:1/'}]\n")
+	for flag, want := range map[string]string{
+		"--config.target-files.rescan-interval=1ns": "--config.target-files.rescan-interval=1ns: must be 0 (off) or at least 1s",
+		"--config.target-files.rescan-interval=1ms": "--config.target-files.rescan-interval=1ms: must be 0 (off) or at least 1s",
+		"--web.write-timeout=1ns":                   "--web.write-timeout=1ns: must be 0 (off) or at least 1s",
+		"--web.read-header-timeout=0s":              "--web.read-header-timeout=0s: must be at least 1s",
+		"--web.read-header-timeout=10ms":            "--web.read-header-timeout=10ms: must be at least 1s",
+		"--web.idle-timeout=1ns":                    "--web.idle-timeout=1ns: must be at least 1s",
+		"--web.max-connections=-1":                  "--web.max-connections=-1: must be at least 0",
+		"--web.max-requests=-5":                     "--web.max-requests=-5: must be at least 0",
+		"--probe.max-concurrency=0":                 "--probe.max-concurrency=0: must be at least 1",
+		"--probe.max-pops=-1":                       "--probe.max-pops=-1: must be at least 1",
+		"--shard=00/2":                              "INDEX and TOTAL are written without leading zeros (0/2)",
+	} {
+		code, out := runWithin(t, 10*time.Second, flag, "--config.file="+cfgFile, "--web.listen-address=127.0.0.1:0")
+		if code != 2 || !strings.Contains(out, want) {
+			t.Errorf("%s: exit %d, output %q; want exit 2 and %q", flag, code, out, want)
+		}
+	}
+	// The minimums themselves and 0 where it means off are accepted (--config.check exits 0).
+	code, out := runWithin(t, 10*time.Second, "--config.check", "--config.file="+cfgFile, "--config.target-files.rescan-interval=0",
+		"--web.write-timeout=0", "--web.read-header-timeout=1s", "--web.idle-timeout=1s", "--web.max-connections=0", "--web.max-requests=0")
+	if code != 0 {
+		t.Errorf("minimum values refused: exit %d:\n%s", code, out)
+	}
+}
