@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -15,14 +16,25 @@ const newConnGrace = time.Second
 // connLimiter bounds the connections a server keeps open across all its listeners, so that
 // clients cannot take the file descriptors the probes need (each probe opens a connection).
 // When every slot is taken, accepting the next connection first closes the connection that has
-// been idle longest — a keep-alive connection between requests, or a new one that has sent
-// nothing for newConnGrace — so idle clients cannot lock out a scraper either. Connections busy
-// with a request are never closed; their time is bounded by the server's timeouts. At most one
-// connection per listener waits for a slot beyond the limit.
+// been idle longest — a keep-alive connection between requests, or a new one that has not
+// finished its request headers newConnGrace after it was accepted — so idle clients cannot
+// lock out a scraper either. Connections busy with a request are never closed; their time is
+// bounded by the server's timeouts. At most one connection per listener waits for a slot
+// beyond the limit.
+//
+// One client address (an IPv4 address, an IPv6 /64) holds at most perAddr of the slots. A new
+// connection from an address that holds them all takes the place of that address's connection
+// idle longest, whatever its age, or is closed at once if all of them are busy with requests:
+// clients that open connections and drip their headers (or send nothing) only push out each
+// other, never wait in the accept queue in front of other clients, and a real client, whose
+// request is sent whole with its connection, is read before perAddr more connections from its
+// address have come.
 type connLimiter struct {
-	slots chan struct{}
-	mu    sync.Mutex
-	conns map[*limitedConn]connState
+	slots   chan struct{}
+	perAddr int
+	mu      sync.Mutex
+	conns   map[*limitedConn]connState
+	byAddr  map[netip.Prefix]int // open connections per client address
 }
 
 // connState is what the limiter knows of an open connection.
@@ -31,8 +43,49 @@ type connState struct {
 	since time.Time
 }
 
+// newConnLimiter bounds connections to n in all, n/4 (at least 2) from one client address.
 func newConnLimiter(n int) *connLimiter {
-	return &connLimiter{slots: make(chan struct{}, n), conns: map[*limitedConn]connState{}}
+	return &connLimiter{slots: make(chan struct{}, n), perAddr: max(2, n/4), conns: map[*limitedConn]connState{}, byAddr: map[netip.Prefix]int{}}
+}
+
+// clientPrefix is the address a connection counts against: the IPv4 address, or the IPv6
+// /64 (one host's, or one subnet's, as ISPs hand out). Zero for other kinds of address.
+func clientPrefix(a net.Addr) netip.Prefix {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Prefix{}
+	}
+	ip := ap.Addr().Unmap()
+	bits := 32
+	if ip.Is6() {
+		bits = 64
+	}
+	p, _ := ip.Prefix(bits)
+	return p
+}
+
+// admit makes room for a new connection from prefix p when p holds perAddr connections
+// already, by closing p's connection idle longest (see connLimiter). It returns false when
+// none of p's is idle: the new connection is to be refused.
+func (lim *connLimiter) admit(p netip.Prefix) bool {
+	lim.mu.Lock()
+	if lim.byAddr[p] < lim.perAddr {
+		lim.mu.Unlock()
+		return true
+	}
+	var victim *limitedConn
+	var oldest time.Time
+	for c, st := range lim.conns {
+		if c.prefix == p && (st.state == http.StateNew || st.state == http.StateIdle) && (victim == nil || st.since.Before(oldest)) {
+			victim, oldest = c, st.since
+		}
+	}
+	lim.mu.Unlock()
+	if victim == nil {
+		return false
+	}
+	victim.Close()
+	return true
 }
 
 // Listener wraps l so that its connections count against the limiter.
@@ -99,6 +152,9 @@ func (lim *connLimiter) evictIdlest(now time.Time) {
 func (lim *connLimiter) release(c *limitedConn) {
 	lim.mu.Lock()
 	delete(lim.conns, c)
+	if lim.byAddr[c.prefix]--; lim.byAddr[c.prefix] <= 0 {
+		delete(lim.byAddr, c.prefix)
+	}
 	lim.mu.Unlock()
 	<-lim.slots
 }
@@ -111,21 +167,30 @@ type limitListener struct {
 }
 
 // Accept accepts the next connection and then waits for a slot for it, so a client waiting
-// for a slot holds one descriptor at most.
+// for a slot holds one descriptor at most. A connection from an address that holds its share
+// of the slots busy with requests is closed at once, and the next one accepted.
 func (l *limitListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		p := clientPrefix(c.RemoteAddr())
+		if !l.lim.admit(p) {
+			c.Close()
+			continue
+		}
+		if !l.lim.acquire(l.closed) {
+			c.Close()
+			return nil, net.ErrClosed
+		}
+		lc := &limitedConn{Conn: c, lim: l.lim, prefix: p}
+		l.lim.mu.Lock()
+		l.lim.conns[lc] = connState{state: http.StateNew, since: time.Now()}
+		l.lim.byAddr[p]++
+		l.lim.mu.Unlock()
+		return lc, nil
 	}
-	if !l.lim.acquire(l.closed) {
-		c.Close()
-		return nil, net.ErrClosed
-	}
-	lc := &limitedConn{Conn: c, lim: l.lim}
-	l.lim.mu.Lock()
-	l.lim.conns[lc] = connState{state: http.StateNew, since: time.Now()}
-	l.lim.mu.Unlock()
-	return lc, nil
 }
 
 func (l *limitListener) Close() error {
@@ -137,6 +202,7 @@ func (l *limitListener) Close() error {
 type limitedConn struct {
 	net.Conn
 	lim       *connLimiter
+	prefix    netip.Prefix // the client address it counts against
 	closeOnce sync.Once
 }
 

@@ -847,9 +847,9 @@ func TestHostileFlagMinimums(t *testing.T) {
 		"--config.target-files.rescan-interval=1ns": "--config.target-files.rescan-interval=1ns: must be 0 (off) or at least 1s",
 		"--config.target-files.rescan-interval=1ms": "--config.target-files.rescan-interval=1ms: must be 0 (off) or at least 1s",
 		"--web.write-timeout=1ns":                   "--web.write-timeout=1ns: must be 0 (off) or at least 1s",
-		"--web.read-header-timeout=0s":              "--web.read-header-timeout=0s: must be at least 1s",
-		"--web.read-header-timeout=10ms":            "--web.read-header-timeout=10ms: must be at least 1s",
-		"--web.idle-timeout=1ns":                    "--web.idle-timeout=1ns: must be at least 1s",
+		"--web.read-header-timeout=0s":              "--web.read-header-timeout=0s: must be at least 100ms",
+		"--web.read-header-timeout=10ms":            "--web.read-header-timeout=10ms: must be at least 100ms",
+		"--web.idle-timeout=1ns":                    "--web.idle-timeout=1ns: must be at least 100ms",
 		"--web.max-connections=-1":                  "--web.max-connections=-1: must be at least 0",
 		"--web.max-requests=-5":                     "--web.max-requests=-5: must be at least 0",
 		"--probe.max-concurrency=0":                 "--probe.max-concurrency=0: must be at least 1",
@@ -863,8 +863,107 @@ func TestHostileFlagMinimums(t *testing.T) {
 	}
 	// The minimums themselves and 0 where it means off are accepted (--config.check exits 0).
 	code, out := runWithin(t, 10*time.Second, "--config.check", "--config.file="+cfgFile, "--config.target-files.rescan-interval=0",
-		"--web.write-timeout=0", "--web.read-header-timeout=1s", "--web.idle-timeout=1s", "--web.max-connections=0", "--web.max-requests=0")
+		"--web.write-timeout=0", "--web.read-header-timeout=100ms", "--web.idle-timeout=100ms", "--web.max-connections=0", "--web.max-requests=0")
 	if code != 0 {
 		t.Errorf("minimum values refused: exit %d:\n%s", code, out)
 	}
+}
+
+// dripHeaders keeps n connections to addr sending a request's header lines one every 200–500
+// ms and never finishing them, each dialled again as soon as the server closes it, until the
+// test ends. It returns how many connections were dialled so far.
+func dripHeaders(t *testing.T, addr string, n int) *atomic.Int64 {
+	t.Helper()
+	var dials atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+				if err != nil {
+					select {
+					case <-stop:
+						return
+					case <-time.After(100 * time.Millisecond):
+					}
+					continue
+				}
+				dials.Add(1)
+				_, err = io.WriteString(c, "GET /-/healthy HTTP/1.1\r\nHost: x\r\n")
+				for line := 0; err == nil; line++ {
+					select {
+					case <-stop:
+						c.Close()
+						return
+					case <-time.After(time.Duration(200+(i*37+line*53)%300) * time.Millisecond):
+					}
+					_, err = fmt.Fprintf(c, "X-Drip-%d: %s\r\n", line, strings.Repeat("a", 20))
+				}
+				c.Close()
+			}
+		})
+	}
+	t.Cleanup(func() {
+		close(stop)
+		wg.Wait()
+	})
+	return &dials
+}
+
+// getWithin asks for url with a fresh connection and a client timeout, as a kubelet probe or
+// a load balancer check does, and says how long it took.
+func getWithin(url string, timeout time.Duration) (int, time.Duration, error) {
+	client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	start := time.Now()
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, time.Since(start), err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, time.Since(start), nil
+}
+
+// Clients that drip their request headers and never finish them, from the same address as
+// the real clients (the worst case: nothing but behaviour tells them apart): 200 on the health
+// listener must not keep a kubelet probe (fresh connection, 5 s timeout) from an answer, nor
+// 400 on the main listener a scrape. Connections that have not finished their headers make
+// room for new ones, so the drippers only churn among themselves.
+func TestHostileDrippingHeaders(t *testing.T) {
+	srv := cloudflareServer(t)
+	health := freeAddr(t)
+	d := startHostileDaemon(t, "vantage: {name: hostile, location: AMS}\ntargets:\n"+watchTargets(srv.URL, 2),
+		"--web.health-listen-address="+health)
+	missed0 := d.metric(t, "pop_exporter_missed_intervals_total")
+
+	healthDials := dripHeaders(t, health, 200)
+	mainDials := dripHeaders(t, d.addr, 400)
+	waitFor(t, func() bool { return healthDials.Load() >= 200 && mainDials.Load() >= 400 })
+
+	var worst time.Duration
+	for i := range 7 {
+		code, took, err := getWithin("http://"+health+"/-/healthy", 5*time.Second)
+		if err != nil || code != 200 {
+			t.Errorf("health probe %d: %d after %v: %v", i, code, took.Round(time.Millisecond), err)
+		}
+		worst = max(worst, took)
+		code, took, err = getWithin("http://"+d.addr+"/metrics", 5*time.Second)
+		if err != nil || code != 200 {
+			t.Errorf("scrape %d: %d after %v: %v", i, code, took.Round(time.Millisecond), err)
+		}
+		worst = max(worst, took)
+		time.Sleep(300 * time.Millisecond) // let the drippers churn between probes
+	}
+	t.Logf("slowest of 7 health probes and 7 scrapes: %v; %d connections dialled by dripping clients",
+		worst.Round(time.Millisecond), healthDials.Load()+mainDials.Load())
+	if v := d.metric(t, "pop_exporter_missed_intervals_total") - missed0; v != 0 {
+		t.Errorf("%v missed probe intervals, want 0", v)
+	}
+	d.stopWithin(t, 3*time.Second)
 }

@@ -270,12 +270,12 @@ type flagValues struct {
 
 // Minimums of the duration flags: below them a flag does harm rather than what was meant
 // (a 1ns rescan interval keeps a core busy reading files; a 1ns write timeout makes every
-// response empty; a read-header timeout under a second cuts off TLS clients far away).
+// response empty, and writing a large /metrics page takes a good part of a second).
 const (
 	minRescanInterval    = time.Second
-	minReadHeaderTimeout = time.Second
+	minReadHeaderTimeout = 100 * time.Millisecond
 	minWriteTimeout      = time.Second
-	minIdleTimeout       = time.Second
+	minIdleTimeout       = 100 * time.Millisecond
 )
 
 // validateFlags checks the flag values kingpin cannot: every duration has a minimum (0 where
