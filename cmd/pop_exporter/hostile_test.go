@@ -967,3 +967,53 @@ func TestHostileDrippingHeaders(t *testing.T) {
 	}
 	d.stopWithin(t, 3*time.Second)
 }
+
+// A target file rewritten in place by a writer that pauses: caught cut at an entry boundary
+// (fewer targets) or inside a value (a truncated URL), it parses, but it is not used until the
+// file has been left alone for 2 s; the targets in use keep running, with their series. Left
+// alone for good, the shorter file is used.
+func TestHostileHalfWrittenTargetFile(t *testing.T) {
+	srv := cloudflareServer(t)
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&b, "- name: t%03d\n  interval: 30m\n  url: %s/t%03d\n", i, srv.URL, i)
+	}
+	full := b.String()
+	file := filepath.Join(dir, "a.yml")
+	writeFile(t, file, full)
+	d := startHostileDaemon(t, "vantage: {name: hostile, location: AMS}\ntarget_files: ["+file+"]\ntargets:\n"+watchTargets(srv.URL, 2))
+	if got := d.metric(t, "pop_exporter_targets"); got != 502 {
+		t.Fatalf("pop_exporter_targets %v, want 502", got)
+	}
+
+	cutAtEntry := full[:strings.Index(full, "- name: t100\n")]
+	cutInValue := full[:strings.Index(full, "/t499\n")+3] // parses: t499's URL ends in /t4
+	for _, half := range []string{cutAtEntry, cutInValue} {
+		start := time.Now()
+		if err := os.WriteFile(file, []byte(half), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, msg := postReload(t, d.addr, 10*time.Second) // a reload reads the file now
+		targets, body := d.metric(t, "pop_exporter_targets"), scrape(t, d.addr)
+		if took := time.Since(start); took > 1500*time.Millisecond {
+			t.Skipf("the machine took %v to reload and scrape, too near the 2 s the file must be left alone to tell", took)
+		}
+		if code != 200 || targets != 502 || !strings.Contains(body, `pop_exporter_target_file_last_load_successful{file="`+file+`"} 1`) {
+			t.Errorf("half-written file: reload %d %q, %v targets; want 200 and all 502 still running\n%s", code, msg, targets, regexp.MustCompile(`(?m)^pop_exporter_target_file.*$`).FindAllString(body, -1))
+		}
+		if !strings.Contains(body, `target="t499"`) {
+			t.Error("t499 lost its series while its file was half-written")
+		}
+		if err := os.WriteFile(file, []byte(full), 0o600); err != nil { // the writer finishes
+			t.Fatal(err)
+		}
+	}
+
+	// Left cut for good: used once settled, without a reload.
+	if err := os.WriteFile(file, []byte(cutAtEntry), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitMetricLine(t, d.addr, "pop_exporter_targets 102")
+	d.stopWithin(t, 3*time.Second)
+}
