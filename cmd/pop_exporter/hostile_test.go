@@ -1017,3 +1017,17 @@ func TestHostileHalfWrittenTargetFile(t *testing.T) {
 	waitMetricLine(t, d.addr, "pop_exporter_targets 102")
 	d.stopWithin(t, 3*time.Second)
 }
+
+// A shutdown never waits for a reload: SIGTERM while a SIGHUP reload is still reading a large
+// configuration file (50,000 targets, seconds of parsing) stops the daemon within 3 s. (A
+// reload stuck in a hung network file system is the case this stands for.)
+func TestHostileShutdownDuringReload(t *testing.T) {
+	guard := make(chan os.Signal, 1) // as in TestHostileSIGHUPStorm: a late SIGHUP must not end the test binary
+	signal.Notify(guard, syscall.SIGHUP)
+	srv := cloudflareServer(t)
+	d := startHostileDaemon(t, "vantage: {name: hostile, location: AMS}\ntargets:\n"+watchTargets(srv.URL, 2))
+	writeFile(t, d.cfgFile, bulkConfig(srv.URL, 50_000))
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond) // the reload has begun reading the file
+	d.stopWithin(t, 3*time.Second)
+}

@@ -222,20 +222,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}()
-	for {
-		select {
-		case err := <-servers.errs:
-			level.Error(logger).Log("msg", "web server failed", "err", err)
-			servers.shutdown(0)
-			return 1
-		case <-ctx.Done():
-		}
-		break
+	select {
+	case err := <-servers.errs:
+		level.Error(logger).Log("msg", "web server failed", "err", err)
+		servers.shutdown(0)
+		return 1
+	case <-ctx.Done():
 	}
 	// Stop probing and serving at once, within 2 s whatever the clients do: the probes in
 	// flight are cancelled, and connections still busy after shutdownGrace (a client that
 	// stopped reading among them) are closed.
 	level.Info(logger).Log("msg", "shutting down")
+	grace := time.NewTimer(shutdownGrace)
+	defer grace.Stop()
 	stopped := make(chan struct{})
 	go func() {
 		mgr.Stop() // a target file change applied after this is refused: the collector stopped
@@ -247,9 +246,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Reading files never blocks in an open, but a read from a hung network file system can
 	// block for as long as the mount lets it: a reload or a target file scan still running
 	// after the grace is left behind rather than holding up the exit.
-	grace := time.NewTimer(shutdownGrace)
-	defer grace.Stop()
 	for _, done := range []<-chan struct{}{watchStopped, reloaderDone} {
+		select {
+		case <-done:
+			continue
+		default:
+		}
 		select {
 		case <-done:
 		case <-grace.C:
