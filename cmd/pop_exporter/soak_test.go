@@ -85,12 +85,12 @@ func TestSoak(t *testing.T) {
 	pid := cmd.Process.Pid
 
 	type sample struct {
-		at                     time.Duration
-		rss, heap              float64 // bytes
-		fds, goroutines        int
-		missed                 float64 // in the report interval
-		delayP50, delayP99     float64 // seconds, in the report interval
-		reloads, rewrites, bad int
+		at                        time.Duration
+		rss, heap                 float64 // bytes
+		fds, goroutines           int
+		missed                    float64 // in the report interval
+		delayP50, delayP99        float64 // seconds, in the report interval
+		reloads, rewrites, probes int
 	}
 	var samples []sample
 	start := time.Now()
@@ -103,7 +103,28 @@ func TestSoak(t *testing.T) {
 	reloads, rewrites, failedReloads := 0, 0, 0
 	fmt.Printf("soak: %d targets @ %v (%d in %d target files), a reload every %v, a target file rewrite every %v, for %ds\n",
 		targets, interval, targets-own, files, reloadEvery, rewriteEvery, seconds)
-	fmt.Printf("  %6s %9s %9s %5s %10s %7s %22s %8s %9s\n", "time", "RSS MiB", "heap MiB", "fds", "goroutines", "missed", "schedule delay p50/p99", "reloads", "rewrites")
+	fmt.Printf("  %6s %6s %9s %9s %5s %10s %7s %22s %8s %9s\n", "time", "probes", "RSS MiB", "heap MiB", "fds", "goroutines", "missed", "schedule delay p50/p99", "reloads", "rewrites")
+	report := func() {
+		body := scrape(t, addr)
+		if sumMetric(body, "pop_exporter_config_last_reload_successful") != 1 {
+			failedReloads++
+		}
+		s := sample{
+			at:         time.Since(start).Round(time.Second),
+			rss:        float64(procStatus(t, pid, "VmRSS:")),
+			heap:       sumMetric(body, "go_memstats_heap_inuse_bytes"),
+			fds:        openFDs(t, pid),
+			goroutines: int(sumMetric(body, "go_goroutines")),
+			missed:     sumMetric(body, "pop_exporter_missed_intervals_total") - sumMetric(prev, "pop_exporter_missed_intervals_total"),
+			delayP50:   deltaQuantile(prev, body, "pop_exporter_schedule_delay_seconds", 0.5),
+			delayP99:   deltaQuantile(prev, body, "pop_exporter_schedule_delay_seconds", 0.99),
+			reloads:    reloads, rewrites: rewrites, probes: int(sumMetric(body, "pop_exporter_targets")),
+		}
+		prev = body
+		samples = append(samples, s)
+		fmt.Printf("  %6v %6d %9.1f %9.1f %5d %10d %7.0f %12.1f / %5.1f ms %8d %9d\n", s.at, s.probes, s.rss/(1<<20), s.heap/(1<<20), s.fds, s.goroutines,
+			s.missed, s.delayP50*1000, s.delayP99*1000, s.reloads, s.rewrites)
+	}
 loop:
 	for {
 		select {
@@ -117,26 +138,9 @@ loop:
 			rewrites++
 			writeTargetFile(rewrites%files, rewrites/files+1)
 		case <-reportTick.C:
-			body := scrape(t, addr)
-			if sumMetric(body, "pop_exporter_config_last_reload_successful") != 1 {
-				failedReloads++
-			}
-			s := sample{
-				at:         time.Since(start).Round(time.Second),
-				rss:        float64(procStatus(t, pid, "VmRSS:")),
-				heap:       sumMetric(body, "go_memstats_heap_inuse_bytes"),
-				fds:        openFDs(t, pid),
-				goroutines: int(sumMetric(body, "go_goroutines")),
-				missed:     sumMetric(body, "pop_exporter_missed_intervals_total") - sumMetric(prev, "pop_exporter_missed_intervals_total"),
-				delayP50:   deltaQuantile(prev, body, "pop_exporter_schedule_delay_seconds", 0.5),
-				delayP99:   deltaQuantile(prev, body, "pop_exporter_schedule_delay_seconds", 0.99),
-				reloads:    reloads, rewrites: rewrites, bad: failedReloads,
-			}
-			prev = body
-			samples = append(samples, s)
-			fmt.Printf("  %6v %9.1f %9.1f %5d %10d %7.0f %12.1f / %5.1f ms %8d %9d\n", s.at, s.rss/(1<<20), s.heap/(1<<20), s.fds, s.goroutines,
-				s.missed, s.delayP50*1000, s.delayP99*1000, s.reloads, s.rewrites)
+			report()
 		case <-end:
+			report()
 			break loop
 		}
 	}
