@@ -175,6 +175,8 @@ func (fs *Files) report(main *config.Config, next map[string]*file) {
 			level.Error(fs.logger).Log("msg", "target file not used; its previous targets keep running", "file", path, "targets", kept, "err", f.err)
 		case f.err == nil && (old == nil || old.current != f.current):
 			level.Info(fs.logger).Log("msg", "target file loaded", "file", path, "targets", len(f.current.Targets))
+		case f.held && (old == nil || !old.held || old.sum != f.sum):
+			level.Debug(fs.logger).Log("msg", "target file changed a moment ago; it is read again when it has been left alone, and the version in use runs meanwhile", "file", path)
 		}
 	}
 }
