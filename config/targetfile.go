@@ -139,15 +139,16 @@ func hasMeta(path string) bool {
 	return strings.ContainsAny(path, magic)
 }
 
-// cleanGlobDir is the directory part of a pattern as filepath.Glob cleans it.
+// cleanGlobDir is the directory part of a pattern as filepath.Glob cleans it: "." for none,
+// a root ("/", `C:\`) as it is, any other without its trailing separator.
 func cleanGlobDir(dir string) string {
 	switch dir {
 	case "":
 		return "."
-	case string(filepath.Separator):
+	case filepath.VolumeName(dir) + string(filepath.Separator):
 		return dir
 	}
-	return dir[:len(dir)-1] // drop the trailing separator
+	return dir[:len(dir)-1]
 }
 
 // LoadTargetFile reads and parses the target file at path with ParseTargetFile. A file
