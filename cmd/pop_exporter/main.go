@@ -235,12 +235,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	level.Info(logger).Log("msg", "shutting down")
 	grace := time.NewTimer(shutdownGrace)
 	defer grace.Stop()
+	stopWatching() // no rescans from now on; one under way finds the collector stopped
 	stopped := make(chan struct{})
 	go func() {
-		mgr.Stop() // a target file change applied after this is refused: the collector stopped
+		mgr.Stop()
 		close(stopped)
 	}()
-	stopWatching()
 	servers.shutdown(shutdownGrace)
 	<-stopped
 	// Reading files never blocks in an open, but a read from a hung network file system can
