@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -24,11 +26,13 @@ const newConnGrace = time.Second
 //
 // One client address (an IPv4 address, an IPv6 /64) holds at most perAddr of the slots. A new
 // connection from an address that holds them all takes the place of that address's connection
-// idle longest, whatever its age, or is closed at once if all of them are busy with requests:
-// clients that open connections and drip their headers (or send nothing) only push out each
-// other, never wait in the accept queue in front of other clients, and a real client, whose
-// request is sent whole with its connection, is read before perAddr more connections from its
-// address have come.
+// idle longest, whatever its age, that has not sent a whole request head yet; or is closed at
+// once if there is none (all busy with requests, or with a request head sent and not yet
+// read). So clients that open connections and drip their headers (or send nothing) only push
+// out each other, never wait in the accept queue in front of other clients, and a real
+// client, whose request is sent whole with its connection, is not pushed out however slowly
+// the server gets to read it. (Over TLS a request head cannot be seen before the server reads
+// it: there, a real client can be pushed out by perAddr later connections from its address.)
 type connLimiter struct {
 	slots   chan struct{}
 	perAddr int
@@ -73,19 +77,26 @@ func (lim *connLimiter) admit(p netip.Prefix) bool {
 		lim.mu.Unlock()
 		return true
 	}
-	var victim *limitedConn
-	var oldest time.Time
+	type candidate struct {
+		c     *limitedConn
+		since time.Time
+	}
+	var waiting []candidate
 	for c, st := range lim.conns {
-		if c.prefix == p && (st.state == http.StateNew || st.state == http.StateIdle) && (victim == nil || st.since.Before(oldest)) {
-			victim, oldest = c, st.since
+		if c.prefix == p && (st.state == http.StateNew || st.state == http.StateIdle) {
+			waiting = append(waiting, candidate{c, st.since})
 		}
 	}
 	lim.mu.Unlock()
-	if victim == nil {
-		return false
+	slices.SortFunc(waiting, func(a, b candidate) int { return a.since.Compare(b.since) })
+	for _, w := range waiting {
+		if w.c.headSent() {
+			continue
+		}
+		w.c.Close()
+		return true
 	}
-	victim.Close()
-	return true
+	return false
 }
 
 // Listener wraps l so that its connections count against the limiter.
@@ -95,17 +106,26 @@ func (lim *connLimiter) Listener(l net.Listener) net.Listener {
 
 // ConnState is the http.Server hook that tells the limiter which connections are idle.
 func (lim *connLimiter) ConnState(c net.Conn, s http.ConnState) {
-	if tc, ok := c.(*tls.Conn); ok {
+	tc, encrypted := c.(*tls.Conn)
+	if encrypted {
 		c = tc.NetConn()
 	}
 	lc, ok := c.(*limitedConn)
 	if !ok {
 		return
 	}
+	if encrypted && s == http.StateNew { // before the server reads anything from it
+		lc.mu.Lock()
+		lc.encrypted = true
+		lc.mu.Unlock()
+	}
 	lim.mu.Lock()
 	defer lim.mu.Unlock()
 	if _, open := lim.conns[lc]; open && s != http.StateClosed && s != http.StateHijacked {
 		lim.conns[lc] = connState{state: s, since: time.Now()}
+		if s == http.StateIdle {
+			lc.resetHead()
+		}
 	}
 }
 
@@ -204,6 +224,53 @@ type limitedConn struct {
 	lim       *connLimiter
 	prefix    netip.Prefix // the client address it counts against
 	closeOnce sync.Once
+
+	mu        sync.Mutex
+	encrypted bool    // TLS: what is read is no request text
+	headRead  bool    // the server has read a whole request head
+	tail      [2]byte // the last bytes read before it, for a head end split between reads
+}
+
+// Read notes when what the server has read holds the end of a request head (an empty line),
+// so that the connection is not taken for one that drips its headers while the server parses
+// them.
+func (c *limitedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.mu.Lock()
+		if !c.headRead && !c.encrypted {
+			c.headRead = headEnd(append(c.tail[:], p[:n]...))
+			if n >= 2 {
+				copy(c.tail[:], p[n-2:n])
+			} else {
+				c.tail = [2]byte{c.tail[1], p[0]}
+			}
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// headSent says whether the client has sent a whole request head: read by the server, or
+// waiting in the socket's receive buffer.
+func (c *limitedConn) headSent() bool {
+	c.mu.Lock()
+	read, encrypted := c.headRead, c.encrypted
+	c.mu.Unlock()
+	return read || !encrypted && headEnd(peek(c.Conn))
+}
+
+// resetHead forgets the request head read: the connection is idle, waiting for the next one.
+func (c *limitedConn) resetHead() {
+	c.mu.Lock()
+	c.headRead, c.tail = false, [2]byte{}
+	c.mu.Unlock()
+}
+
+// headEnd says whether b holds the empty line that ends an HTTP/1 request head ("\n\n" or
+// "\n\r\n": net/http accepts bare newlines).
+func headEnd(b []byte) bool {
+	return bytes.Contains(b, []byte("\n\r\n")) || bytes.Contains(b, []byte("\n\n"))
 }
 
 func (c *limitedConn) Close() error {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -28,7 +31,8 @@ func TestClientPrefix(t *testing.T) {
 }
 
 // A connection from an address that holds its share of the slots takes the place of that
-// address's oldest connection without a complete request; the server never waits for one.
+// address's oldest connection that has not sent a whole request head; one that has, read by
+// the server or not yet, is never pushed out, and when all have, the new one is closed.
 func TestConnLimiterPerAddress(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -44,33 +48,115 @@ func TestConnLimiterPerAddress(t *testing.T) {
 			if err != nil {
 				return
 			}
-			accepted <- c
+			accepted <- c // never read: the server has not got to it yet
 		}
 	}()
-	var clients []net.Conn
-	for range 3 {
+	dial := func(send string) net.Conn {
+		t.Helper()
 		c, err := net.Dial("tcp", l.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
-		clients = append(clients, c)
+		t.Cleanup(func() { c.Close() })
+		if send != "" {
+			if _, err := io.WriteString(c, send); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return c
+	}
+	closed := func(c net.Conn) bool {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := c.Read(make([]byte, 1))
+		if err != nil && err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("read: %v, want the connection closed", err)
+		}
+		return err != nil
+	}
+	waitAccepted := func() *limitedConn {
+		t.Helper()
 		select {
 		case sc := <-accepted:
-			defer sc.Close()
+			t.Cleanup(func() { sc.Close() })
+			return sc.(*limitedConn)
 		case <-time.After(10 * time.Second):
 			t.Fatal("connection not accepted within 10s")
+			return nil
 		}
 	}
-	// The first, silent since it connected, was closed for the third.
-	clients[0].SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := clients[0].Read(make([]byte, 1)); err != io.EOF {
-		t.Errorf("first connection: read %v, want EOF (closed for the third)", err)
+	// headArrived waits until the server side of a connection has the request head the client
+	// wrote waiting in its receive buffer.
+	headArrived := func(sc *limitedConn) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !sc.headSent() {
+			if time.Now().After(deadline) {
+				t.Fatal("request head not in the receive buffer within 10s")
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
-	lim.mu.Lock()
-	open := len(lim.conns)
-	lim.mu.Unlock()
-	if open != 2 {
-		t.Errorf("%d connections open, want 2", open)
+
+	drip := dial("GET /metrics HTTP/1.1\r\nX-Drip: 1\r\n") // never ends its head
+	waitAccepted()
+	whole := dial("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n") // a real client, not read yet
+	headArrived(waitAccepted())
+	third := dial("")
+	waitAccepted()
+	if !closed(drip) {
+		t.Error("the dripping connection was not closed for the third")
 	}
+	// The third has sent nothing: the fourth, a real client, takes its place, not the whole one's.
+	fourth := dial("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+	headArrived(waitAccepted())
+	if !closed(third) {
+		t.Error("the silent connection was not closed for the fourth")
+	}
+	// Both slots hold whole request heads: a fifth is closed at once, and they stay.
+	fifth := dial("")
+	if !closed(fifth) {
+		t.Error("the fifth connection was not closed")
+	}
+	for _, c := range []net.Conn{whole, fourth} {
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("a connection with a whole request head: %v, want it open", err)
+		}
+	}
+}
+
+// The end of a request head is seen however the reads split it.
+func TestHeadEndAcrossReads(t *testing.T) {
+	head := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	for split := 1; split < len(head); split++ {
+		c := &limitedConn{Conn: &scriptConn{reads: []string{head[:split], head[split:]}}}
+		buf := make([]byte, 64)
+		c.Read(buf)
+		if split < len(head)-1 && c.headRead {
+			t.Errorf("split at %d: head end seen after %q", split, head[:split])
+		}
+		c.Read(buf)
+		if !c.headRead {
+			t.Errorf("split at %d: head end not seen", split)
+		}
+	}
+	if headEnd([]byte("GET / HTTP/1.1\r\nX-Drip: 1\r\n")) || !headEnd([]byte("GET / HTTP/1.1\nHost: x\n\n")) {
+		t.Error("headEnd: wrong for a dripping head or a head with bare newlines")
+	}
+}
+
+// scriptConn is a net.Conn whose reads return the given strings in turn.
+type scriptConn struct {
+	net.Conn
+	reads []string
+}
+
+func (c *scriptConn) Read(p []byte) (int, error) {
+	if len(c.reads) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.reads[0])
+	c.reads = c.reads[1:]
+	return n, nil
 }
