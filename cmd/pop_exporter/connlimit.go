@@ -89,14 +89,25 @@ func (lim *connLimiter) admit(p netip.Prefix) bool {
 	}
 	lim.mu.Unlock()
 	slices.SortFunc(waiting, func(a, b candidate) int { return a.since.Compare(b.since) })
+	// A connection that has sent part of a head and not the rest goes first: a client sends its
+	// head at once, so that is one dripping it. A silent one goes next: a real client may be
+	// about to write its request on a connection it has just opened.
+	var silent *limitedConn
 	for _, w := range waiting {
-		if w.c.headSent() {
-			continue
+		switch whole, partial := w.c.head(); {
+		case whole:
+		case partial:
+			w.c.Close()
+			return true
+		case silent == nil:
+			silent = w.c
 		}
-		w.c.Close()
-		return true
 	}
-	return false
+	if silent == nil {
+		return false
+	}
+	silent.Close()
+	return true
 }
 
 // Listener wraps l so that its connections count against the limiter.
@@ -227,6 +238,7 @@ type limitedConn struct {
 
 	mu        sync.Mutex
 	encrypted bool    // TLS: what is read is no request text
+	readAny   bool    // the server has read part of a request head
 	headRead  bool    // the server has read a whole request head
 	tail      [2]byte // the last bytes read before it, for a head end split between reads
 }
@@ -239,6 +251,7 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 	if n > 0 {
 		c.mu.Lock()
 		if !c.headRead && !c.encrypted {
+			c.readAny = true
 			c.headRead = headEnd(append(c.tail[:], p[:n]...))
 			if n >= 2 {
 				copy(c.tail[:], p[n-2:n])
@@ -251,19 +264,26 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// headSent says whether the client has sent a whole request head: read by the server, or
-// waiting in the socket's receive buffer.
-func (c *limitedConn) headSent() bool {
+// head says whether the client has sent a whole request head (read by the server, or waiting
+// in the socket's receive buffer), or only part of one. Over TLS neither can be told.
+func (c *limitedConn) head() (whole, partial bool) {
 	c.mu.Lock()
-	read, encrypted := c.headRead, c.encrypted
+	read, readAny, encrypted := c.headRead, c.readAny, c.encrypted
 	c.mu.Unlock()
-	return read || !encrypted && headEnd(peek(c.Conn))
+	if read || encrypted {
+		return read, false
+	}
+	waiting := peek(c.Conn)
+	if headEnd(waiting) {
+		return true, false
+	}
+	return false, readAny || len(waiting) > 0
 }
 
 // resetHead forgets the request head read: the connection is idle, waiting for the next one.
 func (c *limitedConn) resetHead() {
 	c.mu.Lock()
-	c.headRead, c.tail = false, [2]byte{}
+	c.headRead, c.readAny, c.tail = false, false, [2]byte{}
 	c.mu.Unlock()
 }
 

@@ -90,7 +90,7 @@ func TestConnLimiterPerAddress(t *testing.T) {
 	headArrived := func(sc *limitedConn) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
-		for !sc.headSent() {
+		for whole, _ := sc.head(); !whole; whole, _ = sc.head() {
 			if time.Now().After(deadline) {
 				t.Fatal("request head not in the receive buffer within 10s")
 			}
