@@ -25,10 +25,10 @@ const newConnGrace = time.Second
 // beyond the limit.
 //
 // One client address (an IPv4 address, an IPv6 /64) holds at most perAddr of the slots. A new
-// connection from an address that holds them all takes the place of that address's connection
-// idle longest, whatever its age, that has not sent a whole request head yet; or is closed at
-// once if there is none (all busy with requests, or with a request head sent and not yet
-// read). So clients that open connections and drip their headers (or send nothing) only push
+// connection from an address that holds them all takes the place of that address's oldest
+// connection, whatever its age, that has sent part of a request head and not the rest, else of
+// its oldest silent one; or is closed at once if there is none (all busy with requests, or
+// with a whole request head sent and not yet read). So clients that open connections and drip their headers (or send nothing) only push
 // out each other, never wait in the accept queue in front of other clients, and a real
 // client, whose request is sent whole with its connection, is not pushed out however slowly
 // the server gets to read it. (Over TLS a request head cannot be seen before the server reads
