@@ -160,3 +160,60 @@ func (c *scriptConn) Read(p []byte) (int, error) {
 	c.reads = c.reads[1:]
 	return n, nil
 }
+
+// Of an address's connections, one that has sent part of a request head makes room before an
+// older silent one: a real client may be about to write on the silent one.
+func TestConnLimiterPartialHeadGoesFirst(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll := newConnLimiter(8).Listener(l) // 2 per address
+	defer ll.Close()
+	accepted := make(chan *limitedConn, 10)
+	go func() {
+		for {
+			c, err := ll.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c.(*limitedConn)
+		}
+	}()
+	dial := func(send string) (net.Conn, *limitedConn) {
+		t.Helper()
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		io.WriteString(c, send)
+		select {
+		case sc := <-accepted:
+			t.Cleanup(func() { sc.Close() })
+			return c, sc
+		case <-time.After(10 * time.Second):
+			t.Fatal("connection not accepted within 10s")
+			return nil, nil
+		}
+	}
+	silent, _ := dial("")
+	drip, sdrip := dial("GET / HTTP/1.1\r\nX-Drip: 1\r\n")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, partial := sdrip.head(); partial {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the partial head did not arrive within 10s")
+		}
+	}
+	dial("")
+	drip.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := drip.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("dripping connection: %v, want it closed", err)
+	}
+	silent.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := silent.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("older silent connection: %v, want it open", err)
+	}
+}
