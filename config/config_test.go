@@ -35,6 +35,10 @@ func TestInvalidConfigs(t *testing.T) {
 		"several": `:4: vantage.location: unknown IATA code "XQZ"
 testdata/invalid-several.yml:8: targets[0]: unknown key "intervall" (did you mean "interval"?)
 testdata/invalid-several.yml:11: targets[1].timeout: timeout 40s must be shorter than interval 30s (built-in default)`,
+		"several-in-one-target": `:3: targets[0].name: invalid name "my site": must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$
+testdata/invalid-several-in-one-target.yml:4: targets[0].url: URL "127.0.0.1:8081/x" has no scheme: write http://127.0.0.1:8081/x or https://127.0.0.1:8081/x
+testdata/invalid-several-in-one-target.yml:5: targets[0].method: unsupported method "FETCH" (want one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH)
+testdata/invalid-several-in-one-target.yml:6: targets[0].expected_pops[1]: invalid PoP code "A-M": must match ^[A-Za-z0-9]{2,16}$`,
 		"too-many-errors":                tooManyErrors(),
 		"multiple-documents":             `:4: yaml: multiple documents are not supported`,
 		"wrong-type":                     `:1: vantage: want a mapping, got a scalar`,
