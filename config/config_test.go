@@ -35,6 +35,10 @@ func TestInvalidConfigs(t *testing.T) {
 		"several": `:4: vantage.location: unknown IATA code "XQZ"
 testdata/invalid-several.yml:8: targets[0]: unknown key "intervall" (did you mean "interval"?)
 testdata/invalid-several.yml:11: targets[1].timeout: timeout 40s must be shorter than interval 30s (built-in default)`,
+		"several-in-one-target": `:3: targets[0].name: invalid name "my site": must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$
+testdata/invalid-several-in-one-target.yml:4: targets[0].url: URL "127.0.0.1:8081/x" has no scheme: write http://127.0.0.1:8081/x or https://127.0.0.1:8081/x
+testdata/invalid-several-in-one-target.yml:5: targets[0].method: unsupported method "FETCH" (want one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH)
+testdata/invalid-several-in-one-target.yml:6: targets[0].expected_pops[1]: invalid PoP code "A-M": must match ^[A-Za-z0-9]{2,16}$`,
 		"too-many-errors":                tooManyErrors(),
 		"multiple-documents":             `:4: yaml: multiple documents are not supported`,
 		"wrong-type":                     `:1: vantage: want a mapping, got a scalar`,
@@ -57,6 +61,7 @@ testdata/invalid-several.yml:11: targets[1].timeout: timeout 40s must be shorter
 		"timeout-interval":               `:5: targets[0].timeout: timeout 10s must be shorter than interval 10s`,
 		"timeout-defaults":               `:6: targets[0].interval: interval 5s must be longer than timeout 10s (defaults.timeout)`,
 		"baseline-window":                `:5: targets[0].baseline_window: baseline_window 30s must be at least interval 1m`,
+		"baseline-window-ns":             `:5: targets[0].baseline_window: baseline_window 1ns must be at least interval 1m`,
 		"baseline-window-default":        `:4: targets[0].interval: interval 1h must be at most baseline_window 30m (built-in default)`,
 		"location":                       `:3: vantage.location: unknown IATA code "XYZ"`,
 		"location-and-coordinates":       `:2: vantage.location: set either location or latitude/longitude, not both`,
@@ -99,6 +104,7 @@ testdata/invalid-several.yml:11: targets[1].timeout: timeout 40s must be shorter
 		"resolver-ecs-long":              `:5: defaults.resolvers[0].ecs: source prefix /64 is longer than /56, the most sent for an IPv6 client subnet (as public resolvers do)`,
 		"resolver-ecs-system":            `:7: targets[0].resolvers[0].ecs: the system resolver cannot send an EDNS Client Subnet option`,
 		"resolver-system-transport":      `:7: targets[0].resolvers[0].transport: the system resolver has no transport of its own`,
+		"resolver-system-name":           `:5: targets[0].resolvers[0].name: the name "system" means the operating system's resolver; a resolver with server "1.1.1.1:53" needs another name`,
 		"resolver-dns-server":            `:4: targets[0].dns_server: set either dns_server or resolvers, not both (dns_server is short for one resolver)`,
 		"resolver-resolve":               `:6: targets[0].resolvers: resolve pins the address, so no resolver would be asked: set either resolve or resolvers`,
 		"resolvers-empty":                `:4: targets[0].resolvers: must list at least one resolver (leave the key out for the system resolver)`,

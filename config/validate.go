@@ -123,78 +123,87 @@ func validateVantage(v *Vantage, d *decoder) error {
 // ("defaults" or "targets[i]"). Fields not written there are skipped: their values come from
 // elsewhere and are checked there.
 func validateSettings(d *decoder, prefix string, s *Settings) error {
+	// Each field is checked on its own and its first problem reported.
+	var errs errorList
 	for _, dur := range []struct {
 		name string
 		v    *Duration
-	}{{"interval", &s.Interval}, {"timeout", &s.Timeout}, {"baseline_window", &s.BaselineWindow}} {
-		if d.written[dur.v] && *dur.v <= 0 {
-			return d.at(prefix+"."+dur.name, "must be positive, got %s", *dur.v)
+		min  time.Duration
+	}{{"interval", &s.Interval, time.Duration(minInterval)}, {"timeout", &s.Timeout, time.Duration(minTimeout)}, {"baseline_window", &s.BaselineWindow, 0}} {
+		switch {
+		case !d.written[dur.v]:
+		case *dur.v <= 0:
+			errs.add(d.at(prefix+"."+dur.name, "must be positive, got %s", *dur.v))
+		case time.Duration(*dur.v) < dur.min:
+			// time.Duration's String, not Duration's: the latter rounds "1ns" to "0s".
+			errs.add(d.at(prefix+"."+dur.name, "must be at least %s, got %s", dur.min, time.Duration(*dur.v)))
 		}
-	}
-	// time.Duration's String, not Duration's: the latter rounds "1ns" to "0s".
-	if d.written[&s.Interval] && s.Interval < minInterval {
-		return d.at(prefix+".interval", "must be at least %s, got %s", minInterval, time.Duration(s.Interval))
-	}
-	if d.written[&s.Timeout] && s.Timeout < minTimeout {
-		return d.at(prefix+".timeout", "must be at least %s, got %s", minTimeout, time.Duration(s.Timeout))
 	}
 	// The defaults section keeps the method as written; a target's is already upper-cased.
 	if method := strings.ToUpper(s.Method); d.written[&s.Method] && !slices.Contains(probeMethods, method) {
-		return d.at(prefix+".method", "unsupported method %q (want one of %s)", method, strings.Join(probeMethods, ", "))
+		errs.add(d.at(prefix+".method", "unsupported method %q (want one of %s)", method, strings.Join(probeMethods, ", ")))
 	}
-	if err := validateHeaders(d, prefix+".headers"); err != nil {
-		return err
-	}
+	errs.add(validateHeaders(d, prefix+".headers"))
 	if d.written[&s.BodySizeLimit] && (s.BodySizeLimit <= 0 || s.BodySizeLimit > maxBodySizeLimit) {
-		return d.at(prefix+".body_size_limit", "must be between 1 and %s, got %s", maxBodySizeLimit, s.BodySizeLimit)
+		errs.add(d.at(prefix+".body_size_limit", "must be between 1 and %s, got %s", maxBodySizeLimit, s.BodySizeLimit))
 	}
 	if d.written[&s.ValidStatusCodes] {
 		for j, code := range s.ValidStatusCodes {
 			if code < 100 || code > 599 {
-				return d.at(fmt.Sprintf("%s.valid_status_codes[%d]", prefix, j), "status code %d is outside 100-599", code)
+				errs.add(d.at(fmt.Sprintf("%s.valid_status_codes[%d]", prefix, j), "status code %d is outside 100-599", code))
+				break
 			}
 		}
 	}
 	if d.written[&s.SourceAddress] {
 		if _, err := netip.ParseAddr(s.SourceAddress); err != nil {
-			return d.at(prefix+".source_address", "invalid IP address %q", s.SourceAddress)
+			errs.add(d.at(prefix+".source_address", "invalid IP address %q", s.SourceAddress))
 		}
 	}
 	if d.written[&s.Resolvers] {
-		if err := validateResolvers(d, prefix+".resolvers", s.Resolvers); err != nil {
-			return err
-		}
+		errs.add(validateResolvers(d, prefix+".resolvers", s.Resolvers))
 	}
 	if d.written[&s.IPProtocols] {
-		p := prefix + ".ip_protocols"
-		if len(s.IPProtocols) == 0 {
-			return d.at(p, "must list ip4, ip6 or both")
-		}
-		for j, proto := range s.IPProtocols {
-			pj := fmt.Sprintf("%s[%d]", p, j)
-			if !slices.Contains(ipProtocols, proto) {
-				return d.at(pj, "unknown IP protocol %q (want ip4 or ip6)", proto)
-			}
-			if slices.Contains(s.IPProtocols[:j], proto) {
-				return d.at(pj, "duplicate IP protocol %q", proto)
-			}
-		}
+		errs.add(validateIPProtocols(d, prefix+".ip_protocols", s.IPProtocols))
 	}
 	if d.written[&s.Protocols] {
-		p := prefix + ".protocols"
-		if len(s.Protocols) == 0 {
-			return d.at(p, "must list at least one of %s", strings.Join(Protocols, ", "))
+		errs.add(validateProtocols(d, prefix+".protocols", s.Protocols))
+	}
+	return errs.err()
+}
+
+// validateProtocols checks the protocols list written at p.
+func validateProtocols(d *decoder, p string, list []string) error {
+	if len(list) == 0 {
+		return d.at(p, "must list at least one of %s", strings.Join(Protocols, ", "))
+	}
+	for j, proto := range list {
+		pj := fmt.Sprintf("%s[%d]", p, j)
+		if !slices.Contains(Protocols, proto) {
+			return d.at(pj, "unknown protocol %q (want %s)", proto, strings.Join(Protocols, ", "))
 		}
-		for j, proto := range s.Protocols {
-			pj := fmt.Sprintf("%s[%d]", p, j)
-			if !slices.Contains(Protocols, proto) {
-				return d.at(pj, "unknown protocol %q (want %s)", proto, strings.Join(Protocols, ", "))
-			}
-			if slices.Contains(s.Protocols[:j], proto) {
-				return d.at(pj, "duplicate protocol %q", proto)
-			}
+		if slices.Contains(list[:j], proto) {
+			return d.at(pj, "duplicate protocol %q", proto)
 		}
 	}
+	return nil
+}
+
+// validateIPProtocols checks the ip_protocols list written at p.
+func validateIPProtocols(d *decoder, p string, list []string) error {
+	if len(list) == 0 {
+		return d.at(p, "must list ip4, ip6 or both")
+	}
+	for j, proto := range list {
+		pj := fmt.Sprintf("%s[%d]", p, j)
+		if !slices.Contains(ipProtocols, proto) {
+			return d.at(pj, "unknown IP protocol %q (want ip4 or ip6)", proto)
+		}
+		if slices.Contains(list[:j], proto) {
+			return d.at(pj, "duplicate IP protocol %q", proto)
+		}
+	}
+
 	return nil
 }
 
@@ -255,7 +264,7 @@ type targetList struct {
 }
 
 // validate checks every target of the list that decoded whole and returns what it compiled
-// of each, and the first problem of each target that has one (up to MaxErrors).
+// of each, and every independent problem of each target that has one (up to MaxErrors).
 func (l targetList) validate(targets []Target) ([]CompiledTarget, error) {
 	compiled := make([]CompiledTarget, len(targets))
 	firstName := make(map[string]int, len(targets)) // target name → index of the first target using it
@@ -281,51 +290,87 @@ func (l targetList) item(i int) string {
 }
 
 func (l targetList) validateTarget(targets []Target, i int, compiled *CompiledTarget, firstName map[string]int) error {
+	d := l.d
+	p := l.item(i)
+	// Every independent mistake of the target is reported; a check that reads a value found
+	// wrong (the order of durations after a bad duration) is skipped, so that one mistake is
+	// not reported twice.
+	var errs errorList
+	switch {
+	case targets[i].Name == "":
+		errs.add(d.at(p+".name", "name is required"))
+	case !namePattern.MatchString(targets[i].Name):
+		errs.add(d.at(p+".name", "invalid name %q: must match %s", targets[i].Name, namePattern))
+	default:
+		if j, dup := firstName[targets[i].Name]; dup {
+			first := d.node(l.item(j) + ".name")
+			errs.add(d.at(p+".name", "duplicate target name %q (first at line %d)", targets[i].Name, first.Line))
+		} else {
+			firstName[targets[i].Name] = i
+		}
+	}
+	if u, err := parseTargetURL(targets[i].URL); err != nil {
+		errs.add(d.at(p+".url", "%w", err))
+	} else {
+		compiled.URL = u
+	}
+	if err := validateSettings(d, p, &targets[i].Settings); err != nil {
+		errs.add(err)
+	} else {
+		// These read the settings as values: only once each is known to be valid.
+		errs.add(l.checkDurationOrder(targets, i))
+		errs.add(l.checkAddresses(targets, i))
+		errs.add(l.checkTLSAndResolvers(targets, i, compiled))
+		if compiled.URL != nil {
+			errs.add(l.checkProtocols(targets, i, compiled.URL))
+		}
+	}
+	errs.add(l.checkExpectations(targets, i))
+	return errs.err()
+}
+
+// checkDurationOrder checks the target's durations against each other once each is valid.
+func (l targetList) checkDurationOrder(targets []Target, i int) error {
 	d, t, def := l.d, &targets[i], l.def
 	p := l.item(i)
-
-	switch {
-	case t.Name == "":
-		return d.at(p+".name", "name is required")
-	case !namePattern.MatchString(t.Name):
-		return d.at(p+".name", "invalid name %q: must match %s", t.Name, namePattern)
-	}
-	if j, dup := firstName[t.Name]; dup {
-		first := d.node(l.item(j) + ".name")
-		return d.at(p+".name", "duplicate target name %q (first at line %d)", t.Name, first.Line)
-	}
-	firstName[t.Name] = i
-
-	u, err := parseTargetURL(t.URL)
-	if err != nil {
-		return d.at(p+".url", "%w", err)
-	}
-	compiled.URL = u
-
-	if err := validateSettings(d, p, &t.Settings); err != nil {
-		return err
-	}
+	var errs errorList
 	interval := setting{"interval", t.Interval, d.origin(&t.Interval, &def.Interval)}
 	if t.Timeout >= t.Interval {
 		// A probe still running when the next is due would overlap it or delay the schedule.
 		timeout := setting{"timeout", t.Timeout, d.origin(&t.Timeout, &def.Timeout)}
-		return orderError(d, p, timeout, interval, "shorter than", "longer than")
+		errs.add(orderError(d, p, timeout, interval, "shorter than", "longer than"))
 	}
 	if t.BaselineWindow < t.Interval {
 		// The "usual PoP" over a window shorter than one interval would be a single probe.
 		window := setting{"baseline_window", t.BaselineWindow, d.origin(&t.BaselineWindow, &def.BaselineWindow)}
-		return orderError(d, p, window, interval, "at least", "at most")
+		errs.add(orderError(d, p, window, interval, "at least", "at most"))
 	}
+	return errs.err()
+}
 
-	if j := slices.IndexFunc(t.Protocols, func(p string) bool { return p != ProtocolHTTP11 }); j >= 0 && u.Scheme != "https" {
-		// QUIC always carries TLS, and HTTP/2 is spoken over TLS only, by browsers and by
-		// the probes (ALPN h2; no cleartext h2c): neither has an http:// URL.
-		proto := t.Protocols[j]
-		if d.origin(&t.Protocols, &def.Protocols) == fromTarget {
-			return d.at(fmt.Sprintf("%s.protocols[%d]", p, j), "%s needs an https:// URL, the target's is %s://", proto, u.Scheme)
-		}
-		return d.at(p+".url", "%s:// URL, but protocols (from defaults) lists %s, which needs https://; set the target's own protocols", u.Scheme, proto)
+// checkProtocols checks the target's protocols against its URL's scheme.
+func (l targetList) checkProtocols(targets []Target, i int, u *url.URL) error {
+	d, t, def := l.d, &targets[i], l.def
+	p := l.item(i)
+	j := slices.IndexFunc(t.Protocols, func(p string) bool { return p != ProtocolHTTP11 })
+	if j < 0 || u.Scheme == "https" {
+		return nil
 	}
+	// QUIC always carries TLS, and HTTP/2 is spoken over TLS only, by browsers and by the
+	// probes (ALPN h2; no cleartext h2c): neither has an http:// URL.
+	proto := t.Protocols[j]
+	if d.origin(&t.Protocols, &def.Protocols) == fromTarget {
+		return d.at(fmt.Sprintf("%s.protocols[%d]", p, j), "%s needs an https:// URL, the target's is %s://", proto, u.Scheme)
+	}
+	return d.at(p+".url", "%s:// URL, but protocols (from defaults) lists %s, which needs https://; set the target's own protocols", u.Scheme, proto)
+}
+
+// checkAddresses checks resolve, source_address and dns_server against the target's IP
+// families and resolvers.
+func (l targetList) checkAddresses(targets []Target, i int) error {
+	d, t, def := l.d, &targets[i], l.def
+	p := l.item(i)
+
 	if t.Resolve != "" {
 		addr, err := netip.ParseAddr(t.Resolve)
 		if err != nil {
@@ -370,6 +415,13 @@ func (l targetList) validateTarget(targets []Target, i int, compiled *CompiledTa
 	if t.Resolve != "" && d.written[&t.Resolvers] {
 		return d.at(p+".resolvers", "resolve pins the address, so no resolver would be asked: set either resolve or resolvers")
 	}
+	return nil
+}
+
+// checkTLSAndResolvers compiles the target's resolvers and reads its CA file.
+func (l targetList) checkTLSAndResolvers(targets []Target, i int, compiled *CompiledTarget) error {
+	d, t := l.d, &targets[i]
+	p := l.item(i)
 	compiled.Resolvers = CompileResolvers(t)
 	if t.TLS.CAFile != "" {
 		// Relative to the directory of the file it is written in (as in Prometheus), so that
@@ -392,19 +444,26 @@ func (l targetList) validateTarget(targets []Target, i int, compiled *CompiledTa
 			}
 		}
 	}
+	return nil
+}
+
+// checkExpectations checks expected_pops and max_distance_km.
+func (l targetList) checkExpectations(targets []Target, i int) error {
+	d, t := l.d, &targets[i]
+	p := l.item(i)
+	var errs errorList
 	for j, pop := range t.ExpectedPoPs {
 		pj := fmt.Sprintf("%s.expected_pops[%d]", p, j)
 		if !edge.ValidPoPCode(pop) {
-			return d.at(pj, "invalid PoP code %q: must match %s", pop, edge.PoPCodePattern)
-		}
-		if slices.Contains(t.ExpectedPoPs[:j], pop) {
-			return d.at(pj, "duplicate PoP code %q", pop)
+			errs.add(d.at(pj, "invalid PoP code %q: must match %s", pop, edge.PoPCodePattern))
+		} else if slices.Contains(t.ExpectedPoPs[:j], pop) {
+			errs.add(d.at(pj, "duplicate PoP code %q", pop))
 		}
 	}
 	if km := t.MaxDistanceKM; math.IsNaN(km) || math.IsInf(km, 0) || km < 0 {
-		return d.at(p+".max_distance_km", "must be a number >= 0, got %v", km)
+		errs.add(d.at(p+".max_distance_km", "must be a number >= 0, got %v", km))
 	}
-	return nil
+	return errs.err()
 }
 
 // setting is a target's effective value of a duration setting, and where it came from.

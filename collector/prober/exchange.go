@@ -57,6 +57,11 @@ func failAt(ctx context.Context, reason string, err error) error {
 // minDialTime is the least time one address of several gets to connect, as net.Dialer gives.
 const minDialTime = 2 * time.Second
 
+// maxDialAddrs bounds the addresses one connection tries, in the resolver's order: a DNS answer
+// may hold thousands (a 64 KiB answer over TCP holds 4,000 A records), and each costs a socket
+// and a connect. Real CDN answers hold a handful; the first that answers is the edge.
+const maxDialAddrs = 8
+
 // dialDeadline shares the time left among the addresses still to try, like net.Dialer: a
 // first address that never answers must not take the time the next one needs.
 func dialDeadline(ctx context.Context, left int) (time.Time, bool) {
@@ -147,7 +152,14 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result, first boo
 	if err != nil {
 		return nil, err
 	}
-	return s.exchange.roundTrip(ctx, s, rq, hostname, port, addrs, res, first)
+	answered := len(addrs)
+	addrs = addrs[:min(len(addrs), maxDialAddrs)]
+	h, err := s.exchange.roundTrip(ctx, s, rq, hostname, port, addrs, res, first)
+	var pe *phaseError
+	if err != nil && answered > len(addrs) && errors.As(err, &pe) && (pe.reason == ReasonConnect || pe.reason == ReasonQUIC) {
+		pe.err = fmt.Errorf("%w (tried the first %d of %d addresses)", pe.err, len(addrs), answered)
+	}
+	return h, err
 }
 
 // http1 is the HTTP/1.1 exchanger: the request head written by hand, the response parsed by
