@@ -2,7 +2,11 @@ package prober
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
+	"log"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -181,5 +185,25 @@ func TestAltSvcProtocols(t *testing.T) {
 		if got := altSvcProtocols(tc.in); got != tc.want {
 			t.Errorf("altSvcProtocols(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// An edge whose TLS stack knows no ALPN at all (it answers the handshake without choosing a
+// protocol, as older servers do) has refused h2 too: reason alpn, no HTTP/1.1 under http2.
+func TestProbeHTTP2NoALPN(t *testing.T) {
+	edge, _ := protoEdge(t, true)
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: edge.TCP.Config.Handler, TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.Serve(tls.NewListener(l, &tls.Config{Certificates: edge.TCP.TLS.Certificates}))
+	t.Cleanup(func() { srv.Close() })
+	noALPN := *edge
+	noALPN.URL = "https://" + l.Addr().String()
+	res := protocolTarget(t, &noALPN, config.ProtocolHTTP2).Run(context.Background())
+	if res.Success || res.FailureReason != ReasonALPN || !strings.Contains(res.Err.Error(), "negotiated: none") {
+		t.Fatalf("got success=%v reason=%q (%v), want an alpn failure naming no protocol", res.Success, res.FailureReason, res.Err)
 	}
 }
