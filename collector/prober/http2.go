@@ -43,6 +43,27 @@ var http2Protocols = func() *http.Protocols {
 	return &p
 }()
 
+// dialedConnKey carries the probe's TLS connection, handshake done, to http2Transport's
+// DialTLSContext.
+type dialedConnKey struct{}
+
+// http2Transport runs HTTP/2 on connections the probes dialled: NewClientConn takes the one in
+// its context as it is, and keeps no pool, so nothing is shared between probes but the
+// Transport's settings (set up once: a Transport of its own per probe cost its HTTP/2
+// configuration every time). Compression stays off, as in the HTTP/1.1 exchange: the body
+// read is what the edge sent.
+var http2Transport = &http.Transport{
+	Protocols: http2Protocols,
+	DialTLSContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		if c, ok := ctx.Value(dialedConnKey{}).(net.Conn); ok {
+			return c, nil
+		}
+		return nil, errors.New("no connection dialled for this HTTP/2 exchange")
+	},
+	DisableCompression:     true,
+	MaxResponseHeaderBytes: maxHeaderBytes,
+}
+
 func (http2) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port string, addrs []netip.Addr, res *Result, first bool) (*hop, error) {
 	if rq.url.Scheme != "https" {
 		return nil, &phaseError{reason: ReasonOther, err: errNotHTTPS(config.ProtocolHTTP2)}
@@ -75,16 +96,7 @@ func (http2) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port 
 		return fail(ReasonALPN, fmt.Errorf("server refused h2 in ALPN (negotiated: %s)", p))
 	}
 
-	tr := &http.Transport{
-		Protocols: http2Protocols,
-		// The connection is already dialled and its handshake done: NewClientConn takes it as
-		// it is. Compression stays off, as in the HTTP/1.1 exchange: the body read is what
-		// the edge sent.
-		DialTLSContext:         func(context.Context, string, string) (net.Conn, error) { return tc, nil },
-		DisableCompression:     true,
-		MaxResponseHeaderBytes: maxHeaderBytes,
-	}
-	cc, err := tr.NewClientConn(ctx, "https", net.JoinHostPort(hostname, port))
+	cc, err := http2Transport.NewClientConn(context.WithValue(ctx, dialedConnKey{}, tc), "https", net.JoinHostPort(hostname, port))
 	if err != nil {
 		return fail(ReasonOther, fmt.Errorf("starting HTTP/2: %w", err))
 	}
