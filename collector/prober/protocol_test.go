@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quic-go/quic-go"
+	quichttp3 "github.com/quic-go/quic-go/http3"
+
 	"github.com/popexporter/pop_exporter/collector/internal/testhelp"
 	"github.com/popexporter/pop_exporter/config"
 )
@@ -205,5 +208,39 @@ func TestProbeHTTP2NoALPN(t *testing.T) {
 	res := protocolTarget(t, &noALPN, config.ProtocolHTTP2).Run(context.Background())
 	if res.Success || res.FailureReason != ReasonALPN || !strings.Contains(res.Err.Error(), "negotiated: none") {
 		t.Fatalf("got success=%v reason=%q (%v), want an alpn failure naming no protocol", res.Success, res.FailureReason, res.Err)
+	}
+}
+
+// A QUIC edge that completes the handshake and then never answers the request: the UDP path
+// works, so the probe ends at its deadline with reason timeout, not quic, and returns then.
+func TestProbeHTTP3SilentAfterHandshake(t *testing.T) {
+	edge, _ := protoEdge(t, true)
+	ln, err := quic.ListenAddr("127.0.0.1:0", quichttp3.ConfigureTLSConfig(&tls.Config{Certificates: edge.TCP.TLS.Certificates}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept(ctx)
+			if err != nil {
+				return
+			}
+			go func() { <-ctx.Done(); c.CloseWithError(0, "") }() // holds the connection, never reads
+		}
+	}()
+	t.Cleanup(func() { cancel(); ln.Close(); <-done })
+	silent := *edge
+	silent.URL = "https://" + ln.Addr().String()
+	s := protocolTarget(t, &silent, config.ProtocolHTTP3)
+	s.Target.Timeout = config.Duration(time.Second)
+	res := s.Run(context.Background())
+	if res.Success || res.FailureReason != ReasonTimeout {
+		t.Fatalf("got success=%v reason=%q (%v), want a timeout", res.Success, res.FailureReason, res.Err)
+	}
+	if !res.Happened[PhaseQUIC] || res.Duration > 3*time.Second {
+		t.Errorf("quic phase %v, took %v: want the handshake done and the probe ended near its 1s deadline", res.Happened[PhaseQUIC], res.Duration)
 	}
 }
