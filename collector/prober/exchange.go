@@ -154,10 +154,26 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result, first boo
 	}
 	answered := len(addrs)
 	addrs = addrs[:min(len(addrs), maxDialAddrs)]
-	h, err := s.exchange.roundTrip(ctx, s, rq, hostname, port, addrs, res, first)
-	var pe *phaseError
-	if err != nil && answered > len(addrs) && errors.As(err, &pe) && (pe.reason == ReasonConnect || pe.reason == ReasonQUIC) {
-		pe.err = fmt.Errorf("%w (tried the first %d of %d addresses)", pe.err, len(addrs), answered)
+	var h *hop
+	// Each protocol's exchange is called by its concrete type: a call through the exchanger
+	// interface would let the compiler assume the callee keeps res, and every probe's Result
+	// would be allocated on the heap (400 bytes and an allocation per probe). A new exchanger
+	// adds its case here.
+	switch ex := s.exchange.(type) {
+	case http1:
+		h, err = ex.roundTrip(ctx, s, rq, hostname, port, addrs, res, first)
+	case http2:
+		h, err = ex.roundTrip(ctx, s, rq, hostname, port, addrs, res, first)
+	case http3:
+		h, err = ex.roundTrip(ctx, s, rq, hostname, port, addrs, res, first)
+	default:
+		return nil, fmt.Errorf("no exchange for protocol %q", s.Protocol)
+	}
+	if err != nil && answered > len(addrs) {
+		var pe *phaseError // declared here: errors.As puts it on the heap
+		if errors.As(err, &pe) && (pe.reason == ReasonConnect || pe.reason == ReasonQUIC) {
+			pe.err = fmt.Errorf("%w (tried the first %d of %d addresses)", pe.err, len(addrs), answered)
+		}
 	}
 	return h, err
 }

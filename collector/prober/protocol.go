@@ -14,9 +14,10 @@ import (
 )
 
 // An exchanger speaks one HTTP version: each protocol label value is one, so that the next
-// protocol is one more file and one more entry in exchangers, not a branch in Spec.Run. The
-// redirect loop, the body read, edge identification and the result are the Spec's, the same
-// for every protocol.
+// protocol is one more file, one more entry in exchangers and one more case where
+// Spec.roundTrip calls it (by its concrete type, which keeps the probe's Result off the heap),
+// not a branch in Spec.Run. The redirect loop, the body read, edge identification and the
+// result are the Spec's, the same for every protocol.
 type exchanger interface {
 	// roundTrip sends rq on a fresh connection to one of addrs (the resolver's answer, or the
 	// pinned address: an exchanger never resolves again) and returns the hop with the
