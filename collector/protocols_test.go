@@ -92,3 +92,31 @@ targets:
 		t.Errorf("http1.1 has %d quic failure series: a protocol's probe counts only the reasons it can fail with", n)
 	}
 }
+
+// Adding a protocol to a target starts its probe and keeps the others running (schedule and PoP
+// state); removing one stops its probe.
+func TestApplyProtocolsKeepsTheOthers(t *testing.T) {
+	m, _ := newTestManager(t, Options{})
+	keep := testTarget(t, "keep", "https://127.0.0.1:1/")
+	apply := func(protocols ...string) {
+		t.Helper()
+		tg := keep
+		tg.Protocols = protocols
+		if err := m.Apply(amsConfig(tg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply("http1.1")
+	kept := m.runners["keep/4/system/http1.1"]
+	if kept == nil {
+		t.Fatal("no http1.1 probe")
+	}
+	apply("http1.1", "http3")
+	if m.runners["keep/4/system/http1.1"] != kept || m.runners["keep/4/system/http3"] == nil {
+		t.Error("adding http3 restarted the http1.1 probe, or started no http3 probe")
+	}
+	apply("http3")
+	if _, ok := m.runners["keep/4/system/http1.1"]; ok {
+		t.Error("the http1.1 probe kept running after http1.1 left the target's protocols")
+	}
+}
