@@ -314,8 +314,8 @@ func writePrometheusConfig(t *testing.T, dir string, mode histogramMode, exporte
 	return path
 }
 
-// compressRuleFile writes a copy of a rule file into dir with every `for:` divided by
-// forCompression (at least 1s), and returns its path.
+// compressRuleFile writes a copy of a rule file into dir with every `for:` and every group's
+// own `interval:` divided by forCompression (at least 1s), and returns its path.
 func compressRuleFile(t *testing.T, file, dir string) string {
 	t.Helper()
 	raw, err := os.ReadFile(file)
@@ -327,7 +327,15 @@ func compressRuleFile(t *testing.T, file, dir string) string {
 		t.Fatalf("%s: %v", file, err)
 	}
 	for _, g := range rf["groups"].([]any) {
-		for _, r := range g.(map[string]any)["rules"].([]any) {
+		group := g.(map[string]any)
+		if iv, ok := group["interval"].(string); ok {
+			d, err := model.ParseDuration(iv)
+			if err != nil {
+				t.Fatalf("%s: group %v: interval %q: %v", file, group["name"], iv, err)
+			}
+			group["interval"] = model.Duration(max(time.Duration(d)/forCompression, time.Second)).String()
+		}
+		for _, r := range group["rules"].([]any) {
 			rule := r.(map[string]any)
 			f, ok := rule["for"].(string)
 			if !ok {
