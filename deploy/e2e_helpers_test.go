@@ -161,7 +161,9 @@ func (b *logBuffer) tail(n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-func startProcess(t *testing.T, name, bin string, args ...string) {
+// startProcess runs a process that stops with the test, and returns a function that kills it
+// at once (as a crash or a lost machine would: no clean shutdown).
+func startProcess(t *testing.T, name, bin string, args ...string) (kill func()) {
 	t.Helper()
 	logs := &logBuffer{}
 	cmd := exec.Command(bin, args...)
@@ -183,6 +185,10 @@ func startProcess(t *testing.T, name, bin string, args ...string) {
 			t.Logf("last lines of %s:\n%s", name, logs.tail(30))
 		}
 	})
+	return func() {
+		cmd.Process.Kill()
+		<-done
+	}
 }
 
 func freeAddr(t *testing.T) string {
@@ -359,7 +365,20 @@ func compressRuleFile(t *testing.T, file, dir string) string {
 	return path
 }
 
-type promClient struct{ base string }
+// promClient queries one Prometheus. Its dashboards are the committed ones unless it was given
+// a rendering of the monitoring mixin with another _config.
+type promClient struct {
+	base    string
+	queries []dashboards.Query
+}
+
+// dashboardQueries returns the queries of the dashboards this Prometheus is read by.
+func (p promClient) dashboardQueries() ([]dashboards.Query, error) {
+	if p.queries != nil {
+		return p.queries, nil
+	}
+	return dashboards.Queries()
+}
 
 // query runs an instant query and returns how many series (or samples) it returned.
 func (p promClient) query(query string) (int, error) {
@@ -516,7 +535,7 @@ func expectPanelsReturnData(t *testing.T, prom promClient, files ...string) {
 // returns nothing, or when it picks none.
 func expectPanelQueriesReturnData(t *testing.T, prom promClient, pick func(dashboards.Query) bool) {
 	t.Helper()
-	queries, err := dashboards.Queries()
+	queries, err := prom.dashboardQueries()
 	if err != nil {
 		t.Fatal(err)
 	}
