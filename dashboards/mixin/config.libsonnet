@@ -6,9 +6,11 @@
 // as committed: one Prometheus scraping every exporter under job="pop_exporter".
 {
   _config+:: {
-    // The label matcher that selects the exporters' scrape targets, used where a metric is not
-    // the exporter's own (`up`). The pop_* metrics are selected by name.
-    selector: 'job="pop_exporter"',
+    // The job the exporters are scraped as (the kustomize component's ServiceMonitor sets it),
+    // and the label matcher that selects them, used where a metric is not the exporter's own
+    // (`up`). The pop_* metrics are selected by name.
+    jobName: 'pop_exporter',
+    selector: 'job="%s"' % self.jobName,
 
     // Fleets of Prometheus agents (or Grafana Alloy) remote-writing to one store tell their
     // vantages apart by an external label, and often share the exporter's instance string

@@ -35,6 +35,25 @@ const RulesFile = "deploy/prometheus/rules/pop_exporter.rules.yml"
 // DashboardsDir is where the rendered dashboards go, relative to the repository root.
 const DashboardsDir = "dashboards"
 
+// OperatorDir is the kustomize component whose Prometheus Operator objects are rendered.
+const OperatorDir = "deploy/kubernetes/monitoring"
+
+// operatorHeaders are the comments of the rendered Operator objects.
+var operatorHeaders = map[string]string{
+	"servicemonitor.yaml": `# Scrape config for the Prometheus Operator (kube-prometheus-stack and the like), rendered from
+# the monitoring mixin (dashboards/mixin/, _config.jobName) by ` + "`go generate ./dashboards/mixin/`" + `.
+# Part of the kustomize component in this folder (components: [monitoring] in
+# ../kustomization.yaml); give it the label your Prometheus resource selects
+# (serviceMonitorSelector), often ` + "`release: <helm release name>`" + `. Without the operator,
+# scrape the Service (port 9853) as job pop_exporter, as deploy/prometheus/prometheus.yml does.
+`,
+	"prometheusrule.yaml": `# The recording rules and alerts of deploy/prometheus/rules/pop_exporter.rules.yml as a
+# PrometheusRule for the Prometheus Operator, rendered from the monitoring mixin
+# (dashboards/mixin/) by ` + "`go generate ./dashboards/mixin/`" + `. Part of the kustomize
+# component in this folder; give it the label your Prometheus resource selects (ruleSelector).
+`,
+}
+
 // Rendering is the mixin rendered for one _config: file contents by path relative to the
 // repository root.
 type Rendering map[string][]byte
@@ -62,13 +81,14 @@ func Render(config string) (Rendering, error) {
 	vm.TLACode("config", config)
 	out, err := vm.EvaluateAnonymousSnippet("render.jsonnet", `function(config)
   local m = (import 'mixin.libsonnet') + { _config+:: config };
-  { rules: m.renderedRules, dashboards: m.grafanaDashboards }`)
+  { rules: m.renderedRules, dashboards: m.grafanaDashboards, operator: m.operatorObjects }`)
 	if err != nil {
 		return nil, fmt.Errorf("rendering the mixin: %w", err)
 	}
 	var rendered struct {
 		Rules      json.RawMessage            `json:"rules"`
 		Dashboards map[string]json.RawMessage `json:"dashboards"`
+		Operator   map[string]json.RawMessage `json:"operator"`
 	}
 	if err := json.Unmarshal([]byte(out), &rendered); err != nil {
 		return nil, err
@@ -76,6 +96,15 @@ func Render(config string) (Rendering, error) {
 	r := Rendering{}
 	if r[RulesFile], err = rulesYAML(rendered.Rules); err != nil {
 		return nil, err
+	}
+	for name, raw := range rendered.Operator {
+		header, ok := operatorHeaders[name]
+		if !ok {
+			return nil, fmt.Errorf("operator object %s: no header", name)
+		}
+		if r[path.Join(OperatorDir, name)], err = manifestYAML(header, raw); err != nil {
+			return nil, err
+		}
 	}
 	for name, raw := range rendered.Dashboards {
 		src, err := sources.ReadFile(path.Join("dashboards", name))
@@ -102,10 +131,16 @@ const rulesHeader = `# Recording and alerting rules for pop_exporter: rendered f
 `
 
 // ruleKeyOrder is the order of keys in the rule file, as Prometheus documents them.
-var ruleKeyOrder = []string{"name", "interval", "rules", "record", "alert", "expr", "for", "labels", "annotations",
+var ruleKeyOrder = []string{"apiVersion", "kind", "metadata", "spec", "groups", "name", "interval", "rules", "record", "alert", "expr", "for", "labels", "annotations",
 	"runbook_url", "dashboard_url", "summary", "description"}
 
 func rulesYAML(raw json.RawMessage) ([]byte, error) {
+	return manifestYAML(rulesHeader+"\n", raw)
+}
+
+// manifestYAML writes a rendered object as YAML after a header comment, keys in the order
+// Prometheus and Kubernetes document them.
+func manifestYAML(header string, raw json.RawMessage) ([]byte, error) {
 	var v any
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
@@ -113,8 +148,7 @@ func rulesYAML(raw json.RawMessage) ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	b.WriteString(rulesHeader)
-	b.WriteString("\n")
+	b.WriteString(header)
 	e := yaml.NewEncoder(&b)
 	e.SetIndent(2)
 	if err := e.Encode(yamlNode(v)); err != nil {

@@ -106,6 +106,38 @@
       },
     },
 
+  // The Prometheus Operator's objects of the kustomize component deploy/kubernetes/monitoring:
+  // a ServiceMonitor that scrapes the exporter's Service as jobName, and the rendered rules as
+  // a PrometheusRule.
+  operatorObjects:: {
+    'servicemonitor.yaml': {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: {
+        name: 'pop-exporter',
+        labels: { 'app.kubernetes.io/name': 'pop_exporter', 'app.kubernetes.io/component': 'exporter' },
+      },
+      spec: {
+        selector: { matchLabels: { 'app.kubernetes.io/name': 'pop_exporter' } },
+        endpoints: [{
+          port: 'http-metrics',
+          interval: '30s',
+          // The operator would name the job after the Service ("pop-exporter").
+          relabelings: [{ targetLabel: 'job', replacement: c.jobName }],
+        }],
+      },
+    },
+    'prometheusrule.yaml': {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      metadata: {
+        name: 'pop-exporter',
+        labels: { 'app.kubernetes.io/name': 'pop_exporter', 'app.kubernetes.io/component': 'exporter' },
+      },
+      spec: $.renderedRules,
+    },
+  },
+
   grafanaDashboards+:: {
     [name]: dashboard($.dashboardSources[name])
     for name in std.objectFields($.dashboardSources)

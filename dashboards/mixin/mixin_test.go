@@ -21,8 +21,8 @@ func TestRenderedFilesAreFresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r) != 6 {
-		t.Errorf("rendered %d files, want 5 dashboards and the rule file", len(r))
+	if len(r) != 8 {
+		t.Errorf("rendered %d files, want 5 dashboards, the rule file, a ServiceMonitor and a PrometheusRule", len(r))
 	}
 	for name, want := range r {
 		got, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(name)))
