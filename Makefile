@@ -9,7 +9,7 @@ VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) \
              -X $(VPKG).BuildUser=$(shell whoami)@$(shell hostname) -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all build docker test requirements helm prometheus3 lint bench loadtest rulebench fuzz generate demo run clean
+.PHONY: all build docker test requirements helm prometheus3 lint bench loadtest soak rulebench fuzz generate demo run clean
 
 all: lint test build
 
@@ -78,6 +78,19 @@ loadtest:
 	POP_LOADTEST=1 POP_LOADTEST_TARGETS=$(TARGETS) POP_LOADTEST_INTERVAL=$(INTERVAL) POP_LOADTEST_SECONDS=$(DURATION) \
 	POP_LOADTEST_DETAIL=$(DETAIL) POP_LOADTEST_BLACKBOX=$(BLACKBOX) POP_LOADTEST_PROFILE=$(abspath $(PROFILE)) \
 	$(GO) test -run TestLoad -v -count=1 -timeout 30m ./cmd/pop_exporter/
+
+# The soak scenario against the real binary (README, Performance): targets, reloads and
+# target file rewrites on a schedule; a report every 30 s; fails on growth. Not part of test.
+#   make soak SOAK_TARGETS=2000 SOAK_INTERVAL=5s SOAK_DURATION=600 SOAK_RELOAD=30s SOAK_REWRITE=10s
+SOAK_TARGETS  ?= 2000
+SOAK_INTERVAL ?= 5s
+SOAK_DURATION ?= 600
+SOAK_RELOAD   ?= 30s
+SOAK_REWRITE  ?= 10s
+soak:
+	POP_SOAK=1 POP_SOAK_TARGETS=$(SOAK_TARGETS) POP_SOAK_INTERVAL=$(SOAK_INTERVAL) POP_SOAK_SECONDS=$(SOAK_DURATION) \
+	POP_SOAK_RELOAD=$(SOAK_RELOAD) POP_SOAK_REWRITE=$(SOAK_REWRITE) \
+	$(GO) test -run '^TestSoak$$' -v -count=1 -timeout 3h ./cmd/pop_exporter/
 
 # What the rules cost the Prometheus that evaluates them (README, Cost): one real scrape of
 # TARGETS cdnsim targets served as VANTAGES vantages to a real Prometheus (rules every 15 s),

@@ -117,8 +117,10 @@ func matchLabels(m *dto.Metric, want map[string]string) bool {
 	return n == len(want)
 }
 
-// The PoP sequence of the issue: AMS, AMS, SIN, AMS, SIN, SIN, SIN. The baseline is the most
-// frequent PoP in the window; a tie keeps the old one, so one flap never moves it.
+// A target that settles on AMS, flaps once to SIN and back, then moves to SIN for good:
+// AMS, AMS, SIN, AMS, SIN, SIN, SIN. The baseline is the most frequent PoP in the window; a
+// tie keeps the old one, so the single flap never moves it, and the move does once SIN
+// outnumbers AMS.
 func TestPoPSequenceChangesBaselineShift(t *testing.T) {
 	m, reg := newTestManager(t, Options{})
 	target := testTarget(t, "www", "http://127.0.0.1/")

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -34,28 +33,6 @@ func Load(path string) (*Config, error) {
 		return nil, err
 	}
 	return Parse(data, path)
-}
-
-// ReadFile reads a configuration file or a target file, what naming it in errors ("reading
-// config: open pop.yml: …"). A file larger than MaxFileSize is refused, with an *Error,
-// without being read whole.
-func ReadFile(path, what string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", what, err)
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Size() > MaxFileSize {
-		return nil, checkSize(nil, path, fi.Size())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1)) // a pipe or device has no size
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", what, err)
-	}
-	if err := checkSize(data, path, 0); err != nil {
-		return nil, err
-	}
-	return data, nil
 }
 
 // checkSize refuses a file of size bytes (or of len(data) when larger) above MaxFileSize.

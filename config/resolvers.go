@@ -151,6 +151,11 @@ func validateResolvers(d *decoder, path string, list []Resolver) error {
 		if err := checkResolverServer(r); err != nil {
 			return d.at(p+".server", "%w", err)
 		}
+		// The resolver label names the resolver on every series, and "system" is what a target
+		// without resolvers gets for the operating system's: it may name nothing else.
+		if r.Name == SystemResolver && r.Server != SystemResolver {
+			return d.at(p+".name", "the name %q means the operating system's resolver; a resolver with server %q needs another name", r.Name, r.Server)
+		}
 		if r.Server == SystemResolver && r.Transport != "" {
 			return d.at(p+".transport", "the system resolver has no transport of its own")
 		}

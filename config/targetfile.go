@@ -3,10 +3,14 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
+	"strings"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
 )
@@ -43,26 +47,108 @@ func (c *Config) TargetFilePatterns() []string {
 	return patterns
 }
 
+// TargetFileMatches is what the target_files patterns match at one moment.
+type TargetFileMatches struct {
+	// Files are the matched names that are files (or symbolic links to one), sorted, each once.
+	Files []string
+	// NotFiles are the matched names that are not files, with why: a directory, or a symbolic
+	// link to nothing (while a Kubernetes ConfigMap volume is swapped, or left behind). Such a
+	// name is no target file; it is one that went wrong if it was a target file before.
+	NotFiles map[string]error
+	// Unreadable are the directories a pattern looks in that exist but could not be listed
+	// (no permission, an I/O error, a stale network file system handle), with the error: what
+	// they hold is unknown, which is not the same as empty.
+	Unreadable map[string]error
+}
+
 // TargetFilePaths returns the files that the target_files patterns match now, sorted, each
-// once. Directories, and names that vanish before they can be looked at (a dangling symbolic
-// link while a Kubernetes ConfigMap volume is swapped), are left out.
-func (c *Config) TargetFilePaths() ([]string, error) {
-	var paths []string
+// once, with the matches that are not files and the directories that could not be listed
+// (see TargetFileMatches). A directory that does not exist matches nothing.
+func (c *Config) TargetFilePaths() (TargetFileMatches, error) {
+	m := TargetFileMatches{NotFiles: map[string]error{}, Unreadable: map[string]error{}}
 	for _, pattern := range c.TargetFilePatterns() {
-		matches, err := filepath.Glob(pattern)
-		if err != nil { // only a malformed pattern, which Parse refuses
-			return nil, fmt.Errorf("target_files: %w", err)
+		if _, err := filepath.Match(pattern, ""); err != nil { // only a malformed pattern, which Parse refuses
+			return m, fmt.Errorf("target_files: %w", err)
 		}
-		for _, m := range matches {
-			fi, err := os.Stat(m)
-			if errors.Is(err, os.ErrNotExist) || err == nil && fi.IsDir() {
-				continue
+		for _, name := range glob(pattern, m.Unreadable) {
+			fi, err := os.Stat(name)
+			switch {
+			case errors.Is(err, os.ErrNotExist):
+				m.NotFiles[name] = &Error{File: name, Err: errors.New("a symbolic link to a file that does not exist")}
+			case err == nil && fi.IsDir():
+				m.NotFiles[name] = &Error{File: name, Err: errors.New("a directory, not a target file")}
+			default:
+				m.Files = append(m.Files, name) // other Stat errors come back when the file is read
 			}
-			paths = append(paths, m) // other Stat errors come back when the file is read
 		}
 	}
-	slices.Sort(paths)
-	return slices.Compact(paths), nil
+	slices.Sort(m.Files)
+	m.Files = slices.Compact(m.Files)
+	return m, nil
+}
+
+// glob is filepath.Glob, except that a directory that exists but cannot be listed is not
+// taken for an empty one: it is added to unreadable, with the error. (filepath.Glob ignores
+// every error of reading a directory.)
+func glob(pattern string, unreadable map[string]error) []string {
+	if !hasMeta(pattern) {
+		if _, err := os.Lstat(pattern); err != nil {
+			if dir := filepath.Dir(pattern); !absent(err) {
+				unreadable[dir] = &Error{File: dir, Err: fmt.Errorf("cannot look into the directory: %w", err)}
+			}
+			return nil
+		}
+		return []string{pattern}
+	}
+	dir, file := filepath.Split(pattern)
+	dir = cleanGlobDir(dir)
+	dirs := []string{dir}
+	if hasMeta(dir) {
+		dirs = glob(dir, unreadable)
+	}
+	var out []string
+	for _, d := range dirs {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			if !absent(err) {
+				unreadable[d] = &Error{File: d, Err: fmt.Errorf("cannot list the directory: %w", err)}
+			}
+			continue
+		}
+		for _, e := range entries {
+			if ok, _ := filepath.Match(file, e.Name()); ok {
+				out = append(out, filepath.Join(d, e.Name()))
+			}
+		}
+	}
+	return out
+}
+
+// absent says whether err means that nothing is there: no such file, or a path through
+// something that is not a directory.
+func absent(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
+
+// hasMeta reports whether path holds any of the characters filepath.Match treats specially.
+func hasMeta(path string) bool {
+	magic := `*?[`
+	if runtime.GOOS != "windows" {
+		magic = `*?[\`
+	}
+	return strings.ContainsAny(path, magic)
+}
+
+// cleanGlobDir is the directory part of a pattern as filepath.Glob cleans it: "." for none,
+// a root ("/", `C:\`) as it is, any other without its trailing separator.
+func cleanGlobDir(dir string) string {
+	switch dir {
+	case "":
+		return "."
+	case filepath.VolumeName(dir) + string(filepath.Separator):
+		return dir
+	}
+	return dir[:len(dir)-1]
 }
 
 // LoadTargetFile reads and parses the target file at path with ParseTargetFile. A file

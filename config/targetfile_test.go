@@ -130,7 +130,7 @@ func TestTargetFileEmptyList(t *testing.T) {
 }
 
 // TestTargetFilePaths: patterns are relative to the configuration file's directory, matches
-// are sorted and listed once, directories are left out.
+// are sorted and listed once; directories and dangling links are no files, and are named.
 func TestTargetFilePaths(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"targets/b.yml", "targets/a.yml", "targets/c.yaml", "other/x.yml"} {
@@ -149,7 +149,7 @@ func TestTargetFilePaths(t *testing.T) {
 	if err := os.Symlink("gone.yml", filepath.Join(dir, "targets", "d.yml")); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Parse([]byte("target_files: [targets/*.yml, targets/a.yml, "+filepath.Join(dir, "other", "*.yml")+"]\n"),
+	cfg, err := Parse([]byte("target_files: [targets/*.yml, targets/a.yml, missing/*.yml, "+filepath.Join(dir, "other", "*.yml")+"]\n"),
 		filepath.Join(dir, "pop.yml"))
 	if err != nil {
 		t.Fatal(err)
@@ -162,8 +162,48 @@ func TestTargetFilePaths(t *testing.T) {
 	for _, name := range []string{"other/x.yml", "targets/a.yml", "targets/b.yml"} {
 		want = append(want, filepath.Join(dir, name))
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("TargetFilePaths() = %q, want %q", got, want)
+	if !slices.Equal(got.Files, want) {
+		t.Errorf("TargetFilePaths() = %q, want %q", got.Files, want)
+	}
+	if len(got.NotFiles) != 2 || got.NotFiles[filepath.Join(dir, "targets", "sub.yml")] == nil || got.NotFiles[filepath.Join(dir, "targets", "d.yml")] == nil {
+		t.Errorf("not files: %v, want sub.yml and d.yml", got.NotFiles)
+	}
+	if len(got.Unreadable) != 0 {
+		t.Errorf("unreadable: %v, want none (a missing directory matches nothing)", got.Unreadable)
+	}
+}
+
+// A directory that cannot be listed is reported, not taken for an empty one: filepath.Glob
+// would match nothing in it, and every target in it would stop. A symbolic link loop stands
+// for every such error (EACCES, EIO, ESTALE) because it fails for root too.
+func TestTargetFilePathsUnreadableDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink("loop", filepath.Join(dir, "loop")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "teams", "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("b", filepath.Join(dir, "teams", "b")); err != nil { // loops too
+		t.Fatal(err)
+	}
+	cfg, err := Parse([]byte("target_files: [loop/*.yml, loop/fixed.yml, teams/*/targets.yml]\n"), filepath.Join(dir, "pop.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := cfg.TargetFilePaths()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop := filepath.Join(dir, "loop")
+	if len(got.Files) != 0 || got.Unreadable[loop] == nil {
+		t.Fatalf("files %q, unreadable %v; want %s unreadable", got.Files, got.Unreadable, loop)
+	}
+	if msg := got.Unreadable[loop].Error(); !strings.Contains(msg, loop) || !strings.Contains(msg, "too many levels of symbolic links") {
+		t.Errorf("error %q does not name the directory and the cause", msg)
+	}
+	if b := filepath.Join(dir, "teams", "b"); len(got.Unreadable) != 2 || got.Unreadable[b] == nil {
+		t.Errorf("unreadable %v, want %s and %s", got.Unreadable, loop, b)
 	}
 }
 

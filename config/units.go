@@ -37,10 +37,11 @@ func (d Duration) MarshalYAML() (any, error) {
 	return d.String(), nil
 }
 
-// String formats the duration Prometheus-style ("1m30s", "500ms"); negative durations,
-// which only exist before validation, use Go's format.
+// String formats the duration Prometheus-style ("1m30s", "500ms"). Negative durations, which
+// only exist before validation, and those that are not whole milliseconds ("1ns", "1.5ms"),
+// which Prometheus's format would round ("0s"), use Go's format.
 func (d Duration) String() string {
-	if d < 0 {
+	if d < 0 || time.Duration(d)%time.Millisecond != 0 {
 		return time.Duration(d).String()
 	}
 	return model.Duration(d).String()

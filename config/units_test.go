@@ -36,6 +36,24 @@ func TestDurationUnmarshal(t *testing.T) {
 	}
 }
 
+// A duration is written as Prometheus writes it, unless that would round it: an error message
+// saying "baseline_window 0s" for 1ns would send the user looking for a zero.
+func TestDurationString(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		90 * time.Second:        "1m30s",
+		500 * time.Millisecond:  "500ms",
+		24 * time.Hour:          "1d",
+		time.Nanosecond:         "1ns",
+		1500 * time.Microsecond: "1.5ms",
+		-5 * time.Second:        "-5s",
+		0:                       "0s",
+	} {
+		if got := Duration(d).String(); got != want {
+			t.Errorf("Duration(%v).String() = %q, want %q", time.Duration(d), got, want)
+		}
+	}
+}
+
 func TestByteSizeUnmarshal(t *testing.T) {
 	for in, want := range map[string]ByteSize{
 		"64KiB":  65536,

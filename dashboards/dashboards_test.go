@@ -752,7 +752,8 @@ func TestFleetDashboard(t *testing.T) {
 		t.Fatalf("want one geomap, got %d", len(byType["geomap"]))
 	}
 	geo, _ := json.Marshal(byType["geomap"][0])
-	for _, want := range []string{"pop_vantage_info", "pop_probe_edge_info", `"field":"vantage_longitude"`, `"field":"longitude"`} {
+	// TestFleetMapColoursEachVantage checks what colour each marker gets.
+	for _, want := range []string{"pop_vantage_info", "pop_probe_edge_info", `"field":"vantage colour"`} {
 		if !strings.Contains(string(geo), want) {
 			t.Errorf("geomap lacks %s: vantage and PoP markers share the vantage's colour", want)
 		}

@@ -18,10 +18,27 @@ var ringEntryRE = regexp.MustCompile(`label_replace\(vector\((\d+)\), "cdn", "([
 // mappings name the CDN), rings are nearly transparent so inner ones show, every built-in CDN
 // has a ring of its own and any other CDN (a user rule) the outermost, and each row is one
 // vantage's PoP, so the tooltip says which vantage it serves. The overview colours each CDN
-// (a colour of its own per ring); the fleet map colours by the vantage served.
+// (a colour of its own per ring); the fleet map colours by the vantage served (see
+// TestFleetMapColoursEachVantage).
 func TestMapShowsEveryCDNAndVantage(t *testing.T) {
 	checkRings(t, "pop-overview.json", "Vantage points and the PoPs answering them now", "Value #B")
-	checkRings(t, "fleet.json", "Vantages and the PoPs serving them now", "vantage_longitude")
+	checkRings(t, "fleet.json", "Vantages and the PoPs serving them now", "vantage colour")
+}
+
+// layerDrawsQuery says whether a geomap layer draws the rows of query ref: its data filter
+// picks that query's frame (byRefId), or every frame but another query's (invertMatch of
+// byRefId), as the fleet map's PoP layer does to draw the frame that joins query B's rings
+// with their vantage's colour (a join's result carries no query refId).
+func layerDrawsQuery(layer map[string]any, ref string) bool {
+	f, _ := layer["filterData"].(map[string]any)
+	switch f["id"] {
+	case "byRefId":
+		return f["options"] == ref
+	case "invertMatch":
+		sub, _ := f["options"].(map[string]any)
+		return sub["id"] == "byRefId" && sub["options"] != ref
+	}
+	return false
 }
 
 func checkRings(t *testing.T, file, title, colourField string) {
@@ -58,8 +75,7 @@ func checkRings(t *testing.T, file, title, colourField string) {
 
 	var layer map[string]any
 	for _, l := range p["options"].(map[string]any)["layers"].([]any) {
-		lm := l.(map[string]any)
-		if f, _ := lm["filterData"].(map[string]any); f["options"] == "B" {
+		if lm := l.(map[string]any); layerDrawsQuery(lm, "B") {
 			layer = lm
 		}
 	}

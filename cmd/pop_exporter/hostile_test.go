@@ -692,3 +692,342 @@ func grepLines(body, target string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// mkfifo makes a named pipe at path and, when the test ends, opens it for writing once so that
+// a reader blocked in open (what this suite guards against) is let go.
+func mkfifo(t *testing.T, path string) {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+}
+
+// runWithin runs the exporter in-process with args and returns its exit code and output,
+// failing if it has not returned within limit.
+func runWithin(t *testing.T, limit time.Duration, args ...string) (int, string) {
+	t.Helper()
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, out, out) }()
+	select {
+	case code := <-done:
+		return code, out.String()
+	case <-time.After(limit):
+		t.Fatalf("%v still running after %v:\n%s", args, limit, out.String())
+		return 0, ""
+	}
+}
+
+// postReload asks for a reload, failing if no answer comes within limit.
+func postReload(t *testing.T, addr string, limit time.Duration) (int, string) {
+	t.Helper()
+	client := &http.Client{Timeout: limit}
+	defer client.CloseIdleConnections()
+	resp, err := client.Post("http://"+addr+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Named pipes and devices where files belong: opening a pipe for reading blocks until a writer
+// comes, and /dev/zero never ends. A pipe matched by target_files, a configuration file
+// replaced by one, and --geoip.database naming one or /dev/zero are each refused at once: the
+// exporter starts, a reload answers, --config.check and a start with the bad database exit 1,
+// and SIGTERM stops the daemon in time.
+func TestHostileNamedPipes(t *testing.T) {
+	srv := cloudflareServer(t)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "targets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "targets", "a.yml"), fmt.Sprintf("- {name: a1, url: '%s/a1'}\n", srv.URL))
+	pipe := filepath.Join(dir, "targets", "pipe.yml")
+	mkfifo(t, pipe)
+	cfg := "vantage: {name: hostile, location: AMS}\ntarget_files: [" + filepath.Join(dir, "targets", "*.yml") + "]\n" +
+		"targets:\n" + watchTargets(srv.URL, 2)
+
+	d := startHostileDaemon(t, cfg)
+	waitMetricLine(t, d.addr, `pop_exporter_target_file_last_load_successful{file="`+pipe+`"} 0`)
+	if want := pipe + `: not a regular file (a named pipe)`; !strings.Contains(d.logs.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, d.logs.String())
+	}
+	if got := d.metric(t, "pop_exporter_targets"); got != 3 {
+		t.Errorf("pop_exporter_targets %v, want 3", got)
+	}
+
+	// The configuration file replaced by a pipe: the reload fails at once, the old one runs.
+	if err := os.Remove(d.cfgFile); err != nil {
+		t.Fatal(err)
+	}
+	mkfifo(t, d.cfgFile)
+	code, msg := postReload(t, d.addr, 10*time.Second)
+	if code != http.StatusInternalServerError || !strings.Contains(msg, d.cfgFile+": not a regular file (a named pipe)") {
+		t.Errorf("reload answered %d %q, want 500 naming the pipe", code, msg)
+	}
+	if code, out := runWithin(t, 10*time.Second, "--config.check", "--config.file="+d.cfgFile); code != 1 || !strings.Contains(out, "not a regular file") {
+		t.Errorf("--config.check on a pipe: exit %d:\n%s", code, out)
+	}
+	d.stopWithin(t, 3*time.Second)
+
+	// --geoip.database naming a pipe or a device that never ends: the start fails at once.
+	geoPipe := filepath.Join(dir, "geo.mmdb")
+	mkfifo(t, geoPipe)
+	good := filepath.Join(dir, "good.yml")
+	writeFile(t, good, cfg)
+	for _, db := range []string{geoPipe, "/dev/zero"} {
+		code, out := runWithin(t, 10*time.Second, "--web.listen-address="+freeAddr(t), "--config.file="+good, "--geoip.database="+db)
+		if code != 1 || !strings.Contains(out, "geoip database "+db+": not a regular file") {
+			t.Errorf("--geoip.database=%s: exit %d:\n%s", db, code, out)
+		}
+	}
+}
+
+// A target directory that cannot be listed (a symbolic link loop stands for EACCES, EIO or a
+// stale NFS handle, and fails for root too) keeps every target of its files running and sets
+// their pop_exporter_target_file_last_load_successful to 0, so PopExporterTargetFileFailed
+// can fire; listed again, the files are back to 1.
+func TestHostileUnreadableTargetDirectory(t *testing.T) {
+	srv := cloudflareServer(t)
+	dir := t.TempDir()
+	targets := filepath.Join(dir, "targets")
+	if err := os.Mkdir(targets, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&b, "- {name: t%d, url: '%s/t%d', interval: 30m}\n", i, srv.URL, i)
+	}
+	file := filepath.Join(targets, "a.yml")
+	writeFile(t, file, b.String())
+	d := startHostileDaemon(t, "vantage: {name: hostile, location: AMS}\ntarget_files: ["+filepath.Join(targets, "*.yml")+"]\ntargets:\n"+watchTargets(srv.URL, 2))
+	waitMetricLine(t, d.addr, `pop_exporter_target_file_last_load_successful{file="`+file+`"} 1`)
+
+	if err := os.Rename(targets, targets+".real"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("targets", targets); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg := postReload(t, d.addr, 10*time.Second); code != 200 { // a reload reads every target file
+		t.Fatalf("reload: %d %s", code, msg)
+	}
+	waitMetricLine(t, d.addr, `pop_exporter_target_file_last_load_successful{file="`+file+`"} 0`)
+	if got := d.metric(t, "pop_exporter_targets"); got != 52 {
+		t.Errorf("pop_exporter_targets %v with the directory unreadable, want all 52 still running", got)
+	}
+
+	if err := os.Remove(targets); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(targets+".real", targets); err != nil {
+		t.Fatal(err)
+	}
+	postReload(t, d.addr, 10*time.Second)
+	waitMetricLine(t, d.addr, `pop_exporter_target_file_last_load_successful{file="`+file+`"} 1`)
+	d.stopWithin(t, 3*time.Second)
+}
+
+// Flag values that would do harm instead of what was meant are refused before anything
+// starts, exit 2, with a message that names the flag, the value and the minimum: a 1ns rescan
+// interval keeps a core busy reading files, a 1ns write timeout makes every response empty.
+func TestHostileFlagMinimums(t *testing.T) {
+	cfgFile := filepath.Join(t.TempDir(), "pop.yml")
+	writeFile(t, cfgFile, "targets: [{name: www, url: 'http://127.0.0.1:1/'}]\n")
+	for flag, want := range map[string]string{
+		"--config.target-files.rescan-interval=1ns": "--config.target-files.rescan-interval=1ns: must be 0 (off) or at least 1s",
+		"--config.target-files.rescan-interval=1ms": "--config.target-files.rescan-interval=1ms: must be 0 (off) or at least 1s",
+		"--web.write-timeout=1ns":                   "--web.write-timeout=1ns: must be 0 (off) or at least 1s",
+		"--web.read-header-timeout=0s":              "--web.read-header-timeout=0s: must be at least 100ms",
+		"--web.read-header-timeout=10ms":            "--web.read-header-timeout=10ms: must be at least 100ms",
+		"--web.idle-timeout=1ns":                    "--web.idle-timeout=1ns: must be at least 100ms",
+		"--web.max-connections=-1":                  "--web.max-connections=-1: must be at least 0",
+		"--web.max-requests=-5":                     "--web.max-requests=-5: must be at least 0",
+		"--probe.max-concurrency=0":                 "--probe.max-concurrency=0: must be at least 1",
+		"--probe.max-pops=-1":                       "--probe.max-pops=-1: must be at least 1",
+		"--shard=00/2":                              "INDEX and TOTAL are written without leading zeros (0/2)",
+	} {
+		code, out := runWithin(t, 10*time.Second, flag, "--config.file="+cfgFile, "--web.listen-address=127.0.0.1:0")
+		if code != 2 || !strings.Contains(out, want) {
+			t.Errorf("%s: exit %d, output %q; want exit 2 and %q", flag, code, out, want)
+		}
+	}
+	// The minimums themselves and 0 where it means off are accepted (--config.check exits 0).
+	code, out := runWithin(t, 10*time.Second, "--config.check", "--config.file="+cfgFile, "--config.target-files.rescan-interval=0",
+		"--web.write-timeout=0", "--web.read-header-timeout=100ms", "--web.idle-timeout=100ms", "--web.max-connections=0", "--web.max-requests=0")
+	if code != 0 {
+		t.Errorf("minimum values refused: exit %d:\n%s", code, out)
+	}
+}
+
+// dripHeaders keeps n connections to addr sending a request's header lines one every 200–500
+// ms and never finishing them, each dialled again as soon as the server closes it, until the
+// test ends. It returns how many connections were dialled so far.
+func dripHeaders(t *testing.T, addr string, n int) *atomic.Int64 {
+	t.Helper()
+	var dials atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+				if err != nil {
+					select {
+					case <-stop:
+						return
+					case <-time.After(100 * time.Millisecond):
+					}
+					continue
+				}
+				dials.Add(1)
+				_, err = io.WriteString(c, "GET /-/healthy HTTP/1.1\r\nHost: x\r\n")
+				for line := 0; err == nil; line++ {
+					select {
+					case <-stop:
+						c.Close()
+						return
+					case <-time.After(time.Duration(200+(i*37+line*53)%300) * time.Millisecond):
+					}
+					_, err = fmt.Fprintf(c, "X-Drip-%d: %s\r\n", line, strings.Repeat("a", 20))
+				}
+				c.Close()
+			}
+		})
+	}
+	t.Cleanup(func() {
+		close(stop)
+		wg.Wait()
+	})
+	return &dials
+}
+
+// getWithin asks for url with a fresh connection and a client timeout, as a kubelet probe or
+// a load balancer check does, and says how long it took.
+func getWithin(url string, timeout time.Duration) (int, time.Duration, error) {
+	client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	start := time.Now()
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, time.Since(start), err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, time.Since(start), nil
+}
+
+// Clients that drip their request headers and never finish them, from the same address as
+// the real clients (the worst case: nothing but behaviour tells them apart): 200 on the health
+// listener must not keep a kubelet probe (fresh connection, 5 s timeout) from an answer, nor
+// 400 on the main listener a scrape. Connections that have not finished their headers make
+// room for new ones, so the drippers only churn among themselves.
+func TestHostileDrippingHeaders(t *testing.T) {
+	srv := cloudflareServer(t)
+	health := freeAddr(t)
+	d := startHostileDaemon(t, "vantage: {name: hostile, location: AMS}\ntargets:\n"+watchTargets(srv.URL, 2),
+		"--web.health-listen-address="+health)
+	missed0 := d.metric(t, "pop_exporter_missed_intervals_total")
+
+	healthDials := dripHeaders(t, health, 200)
+	mainDials := dripHeaders(t, d.addr, 400)
+	waitFor(t, func() bool { return healthDials.Load() >= 200 && mainDials.Load() >= 400 })
+
+	var worst time.Duration
+	for i := range 7 {
+		code, took, err := getWithin("http://"+health+"/-/healthy", 5*time.Second)
+		if err != nil || code != 200 {
+			t.Errorf("health probe %d: %d after %v: %v", i, code, took.Round(time.Millisecond), err)
+		}
+		worst = max(worst, took)
+		code, took, err = getWithin("http://"+d.addr+"/metrics", 5*time.Second)
+		if err != nil || code != 200 {
+			t.Errorf("scrape %d: %d after %v: %v", i, code, took.Round(time.Millisecond), err)
+		}
+		worst = max(worst, took)
+		time.Sleep(300 * time.Millisecond) // let the drippers churn between probes
+	}
+	t.Logf("slowest of 7 health probes and 7 scrapes: %v; %d connections dialled by dripping clients",
+		worst.Round(time.Millisecond), healthDials.Load()+mainDials.Load())
+	if v := d.metric(t, "pop_exporter_missed_intervals_total") - missed0; v != 0 {
+		t.Errorf("%v missed probe intervals, want 0", v)
+	}
+	d.stopWithin(t, 3*time.Second)
+}
+
+// A target file rewritten in place by a writer that pauses: caught cut at an entry boundary
+// (fewer targets) or inside a value (a truncated URL), it parses, but it is not used until the
+// file has been left alone for 2 s; the targets in use keep running, with their series. Left
+// alone for good, the shorter file is used.
+func TestHostileHalfWrittenTargetFile(t *testing.T) {
+	srv := cloudflareServer(t)
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&b, "- name: t%03d\n  interval: 30m\n  url: %s/t%03d\n", i, srv.URL, i)
+	}
+	full := b.String()
+	file := filepath.Join(dir, "a.yml")
+	writeFile(t, file, full)
+	d := startHostileDaemon(t, "vantage: {name: hostile, location: AMS}\ntarget_files: ["+file+"]\ntargets:\n"+watchTargets(srv.URL, 2))
+	if got := d.metric(t, "pop_exporter_targets"); got != 502 {
+		t.Fatalf("pop_exporter_targets %v, want 502", got)
+	}
+
+	cutAtEntry := full[:strings.Index(full, "- name: t100\n")]
+	cutInValue := full[:strings.Index(full, "/t499\n")+3] // parses: t499's URL ends in /t4
+	for _, half := range []string{cutAtEntry, cutInValue} {
+		start := time.Now()
+		if err := os.WriteFile(file, []byte(half), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, msg := postReload(t, d.addr, 10*time.Second) // a reload reads the file now
+		targets, body := d.metric(t, "pop_exporter_targets"), scrape(t, d.addr)
+		if took := time.Since(start); took > 1500*time.Millisecond {
+			t.Skipf("the machine took %v to reload and scrape, too near the 2 s the file must be left alone to tell", took)
+		}
+		if code != 200 || targets != 502 || !strings.Contains(body, `pop_exporter_target_file_last_load_successful{file="`+file+`"} 1`) {
+			t.Errorf("half-written file: reload %d %q, %v targets; want 200 and all 502 still running\n%s", code, msg, targets, regexp.MustCompile(`(?m)^pop_exporter_target_file.*$`).FindAllString(body, -1))
+		}
+		if !strings.Contains(body, `target="t499"`) {
+			t.Error("t499 lost its series while its file was half-written")
+		}
+		if err := os.WriteFile(file, []byte(full), 0o600); err != nil { // the writer finishes
+			t.Fatal(err)
+		}
+	}
+
+	// Left cut for good: used once settled, without a reload.
+	if err := os.WriteFile(file, []byte(cutAtEntry), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitMetricLine(t, d.addr, "pop_exporter_targets 102")
+	d.stopWithin(t, 3*time.Second)
+}
+
+// A shutdown never waits for a reload: SIGTERM while a SIGHUP reload is still reading a large
+// configuration file (50,000 targets, seconds of parsing) stops the daemon within 3 s. (A
+// reload stuck in a hung network file system is the case this stands for.)
+func TestHostileShutdownDuringReload(t *testing.T) {
+	guard := make(chan os.Signal, 1) // as in TestHostileSIGHUPStorm: a late SIGHUP must not end the test binary
+	signal.Notify(guard, syscall.SIGHUP)
+	srv := cloudflareServer(t)
+	d := startHostileDaemon(t, "vantage: {name: hostile, location: AMS}\ntargets:\n"+watchTargets(srv.URL, 2))
+	writeFile(t, d.cfgFile, bulkConfig(srv.URL, 50_000))
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond) // the reload has begun reading the file
+	d.stopWithin(t, 3*time.Second)
+}

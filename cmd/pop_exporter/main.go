@@ -94,6 +94,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if exited { // --help or --version printed what was asked
 		return 0
 	}
+	if err := validateFlags(flagValues{rescanInterval: *rescanInterval, maxConcurrency: *maxConcurrency, maxPoPs: *maxPoPs, web: webOpts}); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", program, err)
+		return 2
+	}
 	// SIGHUP's default action ends the process: catch it from the start, so that a reload
 	// asked for while the exporter is still starting is taken once it runs, not a crash.
 	hup := make(chan os.Signal, 1)
@@ -158,7 +162,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	mgr.MarkReloadSucceeded()
-	stopWatching := watch(ctx, files)
+	stopWatching, watchStopped := watch(ctx, files)
 	defer stopWatching()
 	level.Info(logger).Log("msg", "starting "+program, "version", version.Info(), "build_context", version.BuildContext())
 
@@ -207,32 +211,118 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	for {
-		select {
-		case <-hup:
-			_ = reload("SIGHUP")
-			continue
-		case err := <-servers.errs:
-			level.Error(logger).Log("msg", "web server failed", "err", err)
-			servers.shutdown(0)
-			return 1
-		case <-ctx.Done():
+	// SIGHUP reloads run on their own goroutine, so that a shutdown never waits for one (one
+	// stuck reading a file from a hung network mount, say); signals that come while one runs
+	// are one more reload (hup holds one).
+	reloaderDone := make(chan struct{})
+	go func() {
+		defer close(reloaderDone)
+		for {
+			select {
+			case <-hup:
+				_ = reload("SIGHUP")
+			case <-ctx.Done():
+				return
+			}
 		}
-		break
+	}()
+	select {
+	case err := <-servers.errs:
+		level.Error(logger).Log("msg", "web server failed", "err", err)
+		servers.shutdown(0)
+		return 1
+	case <-ctx.Done():
 	}
 	// Stop probing and serving at once, within 2 s whatever the clients do: the probes in
 	// flight are cancelled, and connections still busy after shutdownGrace (a client that
 	// stopped reading among them) are closed.
 	level.Info(logger).Log("msg", "shutting down")
+	grace := time.NewTimer(shutdownGrace)
+	defer grace.Stop()
+	stopWatching() // no rescans from now on; one under way finds the collector stopped
 	stopped := make(chan struct{})
 	go func() {
-		stopWatching() // no target file changes while the probes stop
 		mgr.Stop()
 		close(stopped)
 	}()
 	servers.shutdown(shutdownGrace)
 	<-stopped
+	// Reading files never blocks in an open, but a read from a hung network file system can
+	// block for as long as the mount lets it: a reload or a target file scan still running
+	// after the grace is left behind rather than holding up the exit.
+	for _, done := range []<-chan struct{}{watchStopped, reloaderDone} {
+		select {
+		case <-done:
+			continue
+		default:
+		}
+		select {
+		case <-done:
+		case <-grace.C:
+			level.Warn(logger).Log("msg", "a configuration reload or target file read is still running; exiting without it")
+			return 0
+		}
+	}
 	return 0
+}
+
+// flagValues are the flags validateFlags checks.
+type flagValues struct {
+	rescanInterval time.Duration
+	maxConcurrency int
+	maxPoPs        int
+	web            *webOptions
+}
+
+// Minimums of the duration flags: below them a flag does harm rather than what was meant
+// (a 1ns rescan interval keeps a core busy reading files; a 1ns write timeout makes every
+// response empty, and writing a large /metrics page takes a good part of a second).
+const (
+	minRescanInterval    = time.Second
+	minReadHeaderTimeout = 100 * time.Millisecond
+	minWriteTimeout      = time.Second
+	minIdleTimeout       = 100 * time.Millisecond
+)
+
+// validateFlags checks the flag values kingpin cannot: every duration has a minimum (0 where
+// the flag says it turns the feature off), every count its range. Its error names the flag,
+// the value and what is allowed; run exits 2 with it.
+func validateFlags(v flagValues) error {
+	durations := []struct {
+		flag   string
+		value  time.Duration
+		min    time.Duration
+		zeroOK bool
+	}{
+		{"--config.target-files.rescan-interval", v.rescanInterval, minRescanInterval, true},
+		{"--web.read-header-timeout", v.web.readHeaderTimeout, minReadHeaderTimeout, false},
+		{"--web.write-timeout", v.web.writeTimeout, minWriteTimeout, true},
+		{"--web.idle-timeout", v.web.idleTimeout, minIdleTimeout, false},
+	}
+	for _, d := range durations {
+		if d.zeroOK && d.value == 0 || d.value >= d.min {
+			continue
+		}
+		if d.zeroOK {
+			return fmt.Errorf("%s=%v: must be 0 (off) or at least %v", d.flag, d.value, d.min)
+		}
+		return fmt.Errorf("%s=%v: must be at least %v", d.flag, d.value, d.min)
+	}
+	counts := []struct {
+		flag       string
+		value, min int
+	}{
+		{"--probe.max-concurrency", v.maxConcurrency, 1},
+		{"--probe.max-pops", v.maxPoPs, 1},
+		{"--web.max-requests", v.web.maxRequests, 0},
+		{"--web.max-connections", v.web.maxConnections, 0},
+	}
+	for _, c := range counts {
+		if c.value < c.min {
+			return fmt.Errorf("%s=%d: must be at least %d", c.flag, c.value, c.min)
+		}
+	}
+	return nil
 }
 
 // check is --config.check: the configuration file, then every target file it names.
@@ -252,19 +342,16 @@ func check(cfg *config.Config, err error, stdout, stderr io.Writer) int {
 	return 1
 }
 
-// watch runs files.Run until ctx ends or the returned function is called, which waits for
-// it to return and may be called again.
-func watch(ctx context.Context, files *targetfiles.Files) (stop func()) {
+// watch runs files.Run until ctx ends or stop is called (which does not wait); done is
+// closed when Run has returned.
+func watch(ctx context.Context, files *targetfiles.Files) (stop func(), done <-chan struct{}) {
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
+	ch := make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(ch)
 		files.Run(ctx)
 	}()
-	return func() {
-		cancel()
-		<-done
-	}
+	return cancel, ch
 }
 
 // shutdownGrace is how long a shutdown lets requests in flight finish before closing their

@@ -21,8 +21,9 @@ import (
 )
 
 // healthMaxConnections bounds the connections of the health listener: kubelet and load
-// balancer checks open one at a time.
-const healthMaxConnections = 8
+// balancer checks open one at a time, but clients that open connections and never finish
+// their requests take slots too (at most a quarter each per address, see connLimiter).
+const healthMaxConnections = 32
 
 // webOptions are the flags that protect the web server from its clients.
 type webOptions struct {

@@ -158,7 +158,7 @@ var breadthSamples = []sample{
 		want:   Result{CDN: "myra", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
 	},
 	{
-		name: "myra redirect", source: "public capture of 2020-06-03 quoted in GitHub code: HTTP/1.1 301, Server: myracloud",
+		name: "myra redirect", source: "github.com/phonedude/cs533-f23 assignments/Arcand/3/response_files/php.net.txt (php.net, 2023-10-14: HTTP/1.1 301, Server: myracloud, Content-Type: text/html)",
 		status: 301,
 		header: hdr("Server", "myracloud", "Content-Type", "text/html"),
 		want:   Result{CDN: "myra", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
@@ -203,7 +203,7 @@ var breadthSamples = []sample{
 		want:   Result{CDN: "f5xc", PoP: "SJC", RawPoP: "sjc", CacheStatus: CacheUnknown, Source: "X-Volterra-Location"},
 	},
 	{
-		name: "f5xc Ashburn", source: "public curl capture of 2023-10-16 quoted in GitHub code: x-volterra-location: dc12-ash, server: volt-adc",
+		name: "f5xc Ashburn", source: "github.com/phonedude/cs533-f23 assignments/Arcand/3/response_files/nginx.com.txt (nginx.com, 2023-10-14: 301, x-volterra-location: dc12-ash, server: volt-adc)",
 		header: hdr("x-volterra-location", "dc12-ash", "server", "volt-adc"),
 		want:   Result{CDN: "f5xc", PoP: "ASH", RawPoP: "ash", CacheStatus: CacheUnknown, Source: "X-Volterra-Location"},
 	},
@@ -310,21 +310,32 @@ var breadthSamples = []sample{
 
 	// Railway
 	{
-		name: "railway edge region", source: "public curl capture quoted in GitHub notes (2026-01-21): 401, Server: railway-edge, X-Railway-Edge: railway/us-west2, X-Railway-Request-Id: ucE8S2t-Qn6AKhHY0_TJvA",
+		name: "railway edge region", source: "public curl capture quoted in GitHub notes (2026-01-21): 401, Server: railway-edge, X-Railway-Edge: railway/us-west2, X-Railway-Request-Id: ucE8S2t-Qn6AKhHY0_TJvA; the X-Railway-Edge value is in the header table of github.com/railwayapp/docs content/docs/networking/edge-networking.md at 6b2cbc2361ca (2026-02-06)",
 		status: 401,
 		header: hdr("Server", "railway-edge", "X-Railway-Edge", "railway/us-west2", "X-Railway-Request-Id", "ucE8S2t-Qn6AKhHY0_TJvA"),
 		want:   Result{CDN: "railway", PoP: "USWEST2", RawPoP: "us-west2", CacheStatus: CacheUnknown, Source: "X-Railway-Edge"},
 	},
 	{
-		name: "railway metal site", source: "public capture quoted in GitHub notes (2025-12-27): server: railway-edge, x-railway-edge: railway/europe-west4-drams3a, x-railway-request-id: 3BsSCxDDT8uq2MeOw9P4nw",
+		name: "railway metal site", source: "public capture quoted in GitHub notes (2025-12-27): server: railway-edge, x-railway-edge: railway/europe-west4-drams3a, x-railway-request-id: 3BsSCxDDT8uq2MeOw9P4nw; the X-Railway-Edge value is in the header table of github.com/railwayapp/docs content/docs/networking/edge-networking.md at 6b2cbc2361ca (2026-02-06)",
 		status: 404,
 		header: hdr("server", "railway-edge", "x-railway-edge", "railway/europe-west4-drams3a", "x-railway-request-id", "3BsSCxDDT8uq2MeOw9P4nw"),
 		want:   Result{CDN: "railway", PoP: "EUROPEWEST4", RawPoP: "europe-west4", CacheStatus: CacheUnknown, Source: "X-Railway-Edge"},
 	},
 	{
-		name: "railway hikari generation", source: "public capture quoted in GitHub API docs (2026-06-03): server: railway-hikari, x-hikari-trace: sin1.nzn2, x-railway-edge: railway/asia-southeast1-eqsg3a",
+		name: "railway hikari generation", source: "public capture quoted in GitHub API docs (2026-06-03): server: railway-hikari, x-hikari-trace: sin1.nzn2, x-railway-edge: railway/asia-southeast1-eqsg3a; the X-Railway-Edge value is in the header table of github.com/railwayapp/docs content/docs/networking/edge-networking.md at 6b2cbc2361ca (2026-02-06)",
 		header: hdr("server", "railway-hikari", "x-hikari-trace", "sin1.nzn2", "x-railway-edge", "railway/asia-southeast1-eqsg3a", "x-railway-request-id", "DvsXhjI3Q22ZBPla-8Y8hA"),
 		want:   Result{CDN: "railway", PoP: "ASIASOUTHEAST1", RawPoP: "asia-southeast1", CacheStatus: CacheUnknown, Source: "X-Railway-Edge"},
+	},
+
+	{
+		name: "railway POP generation with the debug zone", source: "github.com/railwayapp/docs content/guides/multi-region-api-failover.md (response to X-Railway-Debug: x-railway-edge: ams1, x-railway-upstream-zone: railway/europe-west4-drams3a)",
+		header: hdr("x-railway-edge", "ams1", "x-railway-upstream-zone", "railway/europe-west4-drams3a"),
+		want:   Result{CDN: "railway", PoP: "AMS", RawPoP: "ams1", UpstreamPoP: "EUROPEWEST4", CacheStatus: CacheUnknown, Source: "X-Railway-Edge"},
+	},
+	{
+		name: "railway POP generation, Ashburn", source: "github.com/railwayapp/docs content/docs/networking/edge-networking.md (X-Railway-Edge: iad1, an Ashburn POP)",
+		header: hdr("X-Railway-Edge", "iad1"),
+		want:   Result{CDN: "railway", PoP: "IAD", RawPoP: "iad1", CacheStatus: CacheUnknown, Source: "X-Railway-Edge"},
 	},
 
 	// Deno Deploy
@@ -387,14 +398,14 @@ var breadthSamples = []sample{
 		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, EdgeIP: "23.205.70.102", Source: "Akamai-Cache-Status"},
 	},
 	{
-		name: "akamai from its Server-Timing cache metric alone", source: "Akamai Server-Timing `cdn-cache; desc=HIT` (mPulse's cache metric) as quoted in public cache-detection code; see also the Akamai row of the reference header table",
-		header: hdr("Server", "Apache", "Server-Timing", "cdn-cache; desc=HIT"),
+		name: "akamai from its Server-Timing cache metric alone", source: "github.com/steelcutoatmeal/cdnperf cdnprobe/providers/akamai.py (Akamai's `server-timing` as `cdn-cache; desc=HIT, edge; dur=10`)",
+		header: hdr("Server-Timing", "cdn-cache; desc=HIT, edge; dur=10"),
 		want:   Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, Source: "Server-Timing"},
 	},
 
 	// Stacks with a Chinese CDN outside.
 	{
-		name: "tencent in front of cloudflare: Tencent's Server replaced Cloudflare's", source: "constructed from the Tencent (Server: NWS_SPMid, X-Cache-Lookup) and Cloudflare (CF-RAY 818bef0efadd4fcf-ORF) samples; values illustrative",
+		name: "tencent in front of cloudflare: Tencent's Server replaced Cloudflare's", source: "constructed from the Tencent (Server: NWS_SPMid; X-Cache-Lookup: Hit From Disktank, the value github.com/steelcutoatmeal/cdnperf cdnprobe/providers/tencent.py gives) and Cloudflare (CF-RAY 818bef0efadd4fcf-ORF) samples; values illustrative",
 		header: hdr("Server", "NWS_SPMid", "CF-RAY", "818bef0efadd4fcf-ORF", "X-Cache-Lookup", "Hit From Disktank"),
 		want:   Result{CDN: "tencent", PoP: Unknown, CacheStatus: CacheHit, Source: "Server"},
 	},
@@ -418,7 +429,172 @@ var breadthSamples = []sample{
 	},
 }
 
-func init() { samples = append(samples, breadthSamples...) }
+// dumpSamples are whole responses from the curl dumps of github.com/phonedude/cs533-f23 and
+// cs533-f24 (students' captures of popular sites, dated in each file), each cited by its path.
+var dumpSamples = []sample{
+	{
+		name: "wix behind fastly is fastly", source: "github.com/phonedude/cs533-f23 assignments/Arcand/3/response_files/www.wix.com.txt (www.wix.com, 2023-10-14)",
+		status: 301,
+		header: hdr("Age", "28806", "X-Wix-Request-Id", "1697313924.2038943027512861", "cache-control", "public,max-age=0,must-revalidate",
+			"Server", "Pepyaka/1.19.10", "X-Served-By", "cache-pdk-kpdk1780040-PDK", "X-Cache", "MISS"),
+		want: Result{CDN: "fastly", PoP: "PDK", RawPoP: "cache-pdk-kpdk1780040-PDK", CacheStatus: CacheMiss, Source: "X-Served-By"},
+	},
+	{
+		name: "heroku behind fastly: Fastly's varnish hop is last", source: "github.com/phonedude/cs533-f23 assignments/Bradford/3/responses/unsplash.com (unsplash.com, 2023-10-06)",
+		header: hdr("Server", "Cowboy", "Via", "1.1 vegur, 1.1 varnish", "Age", "311",
+			"X-Served-By", "cache-iad-kiad7000138-IAD", "X-Cache", "HIT", "X-Cache-Hits", "1"),
+		want: Result{CDN: "fastly", PoP: "IAD", RawPoP: "cache-iad-kiad7000138-IAD", CacheStatus: CacheHit, Source: "X-Served-By"},
+	},
+	{
+		name: "qrator redirect", source: "github.com/phonedude/cs533-f23 assignments/Calano/3/files/ria.ru (ria.ru, 2023-10-16)",
+		status: 301,
+		header: hdr("Server", "QRATOR", "Content-Length", "0", "Keep-Alive", "timeout=15", "location", "https://ria.ru/"),
+		want:   Result{CDN: "qrator", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
+	},
+	{
+		name: "ddosguard with its cookies", source: "github.com/phonedude/cs533-f24 assignments/Hanson/3/output_files/narod_ru_.txt (narod.ru, 2025-04-28)",
+		status: 301,
+		header: hdr("Server", "ddos-guard",
+			"Set-Cookie", "__ddg8_=QCg97Z08ooqHPdNe; Domain=.narod.ru; Path=/; Expires=Mon, 28-Apr-2025 04:47:33 GMT",
+			"Set-Cookie", "__ddg10_=1745814453; Domain=.narod.ru; Path=/; Expires=Mon, 28-Apr-2025 04:47:33 GMT",
+			"Set-Cookie", "__ddg1_=BazlRrDm1AMsLqASDc9O; Domain=.narod.ru; HttpOnly; Path=/; Expires=Tue, 28-Apr-2026 04:27:33 GMT"),
+		want: Result{CDN: "ddosguard", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
+	},
+	{
+		name: "naver front page", source: "github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/naver.com.txt (www.naver.com, 2024-10-30)",
+		header: hdr("Content-Type", "text/html; charset=UTF-8", "Cache-Control", "no-cache, no-store, must-revalidate",
+			"referrer-policy", "unsafe-url", "Server", "nfront"),
+		want: Result{CDN: "naver", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Server"},
+	},
+	{
+		name: "kinsta behind cloudflare: Cloudflare's PoP and cache status", source: "github.com/phonedude/cs533-f23 assignments/Calano/3/files/plos.org (plos.org, 2023-10-16)",
+		header: hdr("cf-ray", "816dedd2282b4fe8-ORF", "cf-cache-status", "DYNAMIC", "ki-cache-type", "None",
+			"ki-cf-cache-status", "BYPASS", "ki-edge", "v=20.2.2;mv=2.3.2", "x-edge-location-klb", "1",
+			"x-kinsta-cache", "HIT", "server", "cloudflare"),
+		want: Result{CDN: "cloudflare", PoP: "ORF", RawPoP: "ORF", CacheStatus: CacheDynamic, Source: "Cf-Ray"},
+	},
+	{
+		name: "akamai in front of varnish and envoy, named only by Akamai-Request-BC", source: "github.com/phonedude/cs533-f23 assignments/Bradford/3/responses/nba.com (www.nba.com, 2023-10-06)",
+		header: hdr("x-full-ttl", "300.000", "x-varnish", "343148508", "x-status", "miss", "x-cache-ability", "uncacheable",
+			"Server", "envoy", "Cache-Control", "private, no-cache, no-store, must-revalidate",
+			"Akamai-Request-BC", "[a=23.222.0.207,b=520991191,c=g,n=US_VA_ASHBURN,o=20940],[c=c,n=US_VA_ASHBURN,o=20940]"),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Akamai-Request-Bc"},
+	},
+	{
+		name: "wpvip edge in Toronto behind Yahoo's ATS", source: "github.com/phonedude/cs533-f24 assignments/Ecker/3/responses/techcrunch_com_8af91c5db20ecae609379422a65a99bd.txt (techcrunch.com, 2024-10-19)",
+		header: hdr("Cache-Control", "max-age=300, must-revalidate", "Age", "0", "Server", "ATS",
+			"Host-Header", "a9130478a60e5f9135f765b23f26593b", "X-Cache", "HIT",
+			"X-Powered-By", "WordPress VIP <https://wpvip.com>", "X-Rq", "yyz2 85 187 443"),
+		want: Result{CDN: "wpvip", PoP: "YYZ", RawPoP: "yyz", CacheStatus: CacheUnknown, Source: "X-Rq"},
+	},
+	{
+		name: "wpengine behind cloudflare is cloudflare", source: "github.com/phonedude/cs533-f23 assignments/Calano/3/files/networkadvertising.org (networkadvertising.org redirected to thenai.org, 2023-10-16)",
+		header: hdr("x-powered-by", "WP Engine", "x-cacheable", "SHORT", "cache-control", "max-age=600, must-revalidate",
+			"x-cache", "HIT: 49", "x-cache-group", "normal", "cf-cache-status", "DYNAMIC", "server", "cloudflare", "cf-ray", "816dedb6fd423812-IAD"),
+		want: Result{CDN: "cloudflare", PoP: "IAD", RawPoP: "IAD", CacheStatus: CacheDynamic, Source: "Cf-Ray"},
+	},
+
+	// Akamai without `Server: AkamaiGHost`: the `akamai;…;desc=cache-…` Server-Timing metric
+	// and Edge-Type, in front of Alibaba's origin (its EagleId and eagleid metric passed
+	// through; Akamai's metric is appended after them), and mPulse's cache metric next to
+	// ak_p behind another Server.
+	{
+		name: "akamai in front of alibaba: akamai Server-Timing metric and Edge-Type", source: "github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/alibaba.com.txt (www.alibaba.com, 2024-10-30)",
+		header: hdr("Content-Type", "text/html;charset=UTF-8", "Cache-Control", "no-cache, no-store, max-age=0, must-revalidate",
+			"Timing-Allow-Origin", "*", "EagleId", "21032fb717303222634175545e92e1",
+			"Server-Timing", "rt;dur=0.008,eagleid;desc=21032fb717303222634175545e92e1, akamai;dur=14;desc=cache-miss",
+			"Object-Status", "ttl=-1,age=0", "Edge-Type", "akamai"),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheMiss, Source: "Server-Timing"},
+	},
+	{
+		name: "akamai in front of alibaba, a second capture", source: "github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files_2/alibaba.com.txt (www.alibaba.com, 2024-11-01)",
+		header: hdr("Content-Type", "text/html;charset=UTF-8", "EagleId", "2101eeb517305040856225596e08dc",
+			"Server-Timing", "rt;dur=0.008,eagleid;desc=2101eeb517305040856225596e08dc, akamai;dur=19;desc=cache-miss",
+			"Content-Length", "0", "Object-Status", "ttl=-1,age=0", "Edge-Type", "akamai"),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheMiss, Source: "Server-Timing"},
+	},
+	{
+		name: "akamai in front of alibaba, its metric on its own Server-Timing line", source: "github.com/rbarr006/cs533-f25 assignments/Mcfarlane/3/responses/alibaba.com.txt (www.alibaba.com, 2025-10-05)",
+		header: hdr("content-type", "text/plain", "server", "Tengine", "render_policy", "blocked-by-nginx",
+			"eagleeye-traceid", "214100e417596395497042275e0c56", "eagleid", "214100e417596395497042275e0c56",
+			"server-timing", "rt;dur=0.002,eagleid;desc=214100e417596395497042275e0c56,brt;dur=0",
+			"server-timing", "akamai;dur=47;desc=cache-miss", "object-status", "ttl=0,age=0", "edge-type", "akamai"),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheMiss, Source: "Server-Timing"},
+	},
+	{
+		name: "tencent edgeone behind Tencent's stgw gateway", source: "github.com/rbarr006/cs533-f25 assignments/Wright/3/responses/qq.com.txt (www.qq.com, 2025-09-28)",
+		status: 501,
+		header: hdr("Server", "stgw", "Content-Length", "326", "EO-LOG-UUID", "8535538603872573163", "EO-Cache-Status", "MISS"),
+		want:   Result{CDN: "tencent", PoP: Unknown, CacheStatus: CacheMiss, Source: "Eo-Cache-Status"},
+	},
+	{
+		name: "akamai named by Edge-Type alone in front of alibaba", source: "the alibaba.com capture of github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/alibaba.com.txt without Akamai's Server-Timing metric (as a proxy that keeps only the first Server-Timing line leaves it)",
+		header: hdr("EagleId", "21032fb717303222634175545e92e1",
+			"Server-Timing", "rt;dur=0.008,eagleid;desc=21032fb717303222634175545e92e1", "Edge-Type", "akamai"),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheUnknown, Source: "Edge-Type"},
+	},
+	{
+		name: "akamai mPulse cache metric, no Server at all", source: "github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/npr.org.txt (www.npr.org, 2024-10-30)",
+		header: hdr("Content-Type", "text/html; charset=UTF-8", "X-Cache-NPR", "HIT", "X-Served-By", "pod-www-render-nginx-77f66c6698-bp9dq",
+			"X-Akamai-Transformed", "9 - 0 pmb=mRUM,1", "Cache-Control", "no-cache",
+			"Server-Timing", `cdn-cache; desc=HIT, edge; dur=1, ak_p; desc="1730322341974_389073066_1905843128_33_11516_22_56_-";dur=1`),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, EdgeIP: "23.48.200.170", Source: "X-Akamai-Transformed"},
+	},
+	{
+		name: "akamai mPulse cache metric on separate Server-Timing lines behind openresty", source: "github.com/phonedude/cs533-f24 assignments/Ecker/3/responses/theglobeandmail_com_0f0112d9e7bcf333da2a97ccfb317d67.txt (www.theglobeandmail.com, 2024-10-19)",
+		header: hdr("Cache-Control", "private, max-age=60", "Server", "openresty", "Content-Type", "text/html; charset=utf-8",
+			"Server-Timing", "cdn-cache; desc=HIT", "Server-Timing", "edge; dur=39", "Server-Timing", "origin; dur=0",
+			"Server-Timing", `ak_p; desc="1729311761542_388398613_369021192_3923_7729_16_32_-";dur=1`,
+			"X-Akamai-Transformed", "9 642819 0 pmb=mRUM,2"),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, EdgeIP: "23.38.126.21", Source: "X-Akamai-Transformed"},
+	},
+	// Alibaba's edge-node (ENS) tier in front of Sina's own edge: Alibaba's hops come last in
+	// Via, the l2 pair (parent) before the us26 pair (the edge that answered).
+	{
+		name: "alibaba ENS edge in front of Sina's edge: the last non-l2 ens-cache hop", source: "github.com/phonedude/cs533-f24 assignments/Rasmussen/3/response_files/sina.com.cn.txt (www.sina.com.cn, 2024-10-30)",
+		header: hdr("Server", "Tengine", "Cache-Control", "max-age=60",
+			"Via", "http/1.1 ctc.guangzhou.union.184 (ApacheTrafficServer/6.2.1 [cRs f ]), ens-cache2.l2us3[0,0,200-0,H], ens-cache23.l2us3[1,0], ens-cache14.us26[0,0,200-0,H], ens-cache3.us26[3,0]",
+			"X-Via-CDN", "f=aliyun,s=ens-cache3.us26,c=2600:8805:1729:2d00:88f2:5fb0:d13f:d4a3;f=sinaedge,s=cnc.guangzhou.union.24.nb.sinaedge.com,c=163.181.67.150;f=Edge,s=ctc.guangzhou.union.184,c=172.16.116.24",
+			"Age", "44", "Ali-Swift-Global-Savetime", "1730322314", "X-Cache", "HIT TCP_MEM_HIT dirn:-2:-2",
+			"X-Swift-SaveTime", "Wed, 30 Oct 2024 21:05:22 GMT", "X-Swift-CacheTime", "52", "EagleId", "0819529717303223580062710e"),
+		want: Result{CDN: "alibaba", PoP: "US26", RawPoP: "us26", CacheStatus: CacheHit, Source: "Via"},
+	},
+	{
+		name: "alibaba ENS edge in front of Sina's edge, 2025", source: "github.com/rbarr006/cs533-f25 assignments/Kassa/3/sina.com.cn.txt (www.sina.com.cn, 2025-10-04)",
+		header: hdr("Server", "Tengine",
+			"Via", "http/1.1 cmcc.guangzhou.union.39 (ApacheTrafficServer/6.2.1 [cRs f ]), ens-cache6.l2us5[0,0,200-0,H], ens-cache28.l2us5[0,0], ens-cache11.us25[0,0,200-0,H], ens-cache8.us25[4,0]",
+			"Age", "22", "X-Cache", "HIT TCP_MEM_HIT dirn:-2:-2", "X-Swift-SaveTime", "Sat, 04 Oct 2025 03:27:25 GMT",
+			"X-Swift-CacheTime", "51", "EagleId", "2ff6149c17595484588513533e"),
+		want: Result{CDN: "alibaba", PoP: "US25", RawPoP: "us25", CacheStatus: CacheHit, Source: "Via"},
+	},
+	{
+		name: "akamai 503 with Akamai-GRN and ak_p naming the same edge", source: "github.com/phonedude/cs533-f23 assignments/Llinas-Marimon/4/HTTP_response_headers/hp.com.txt (hp.com, 2023-12-04)",
+		status: 503,
+		header: hdr("Server", "AkamaiGHost", "Akamai-GRN", "0.916bdc17.1701653638.e0427d2",
+			"Server-Timing", `ak_p; desc="1701653638490_400321425_235153362_37_11675_6_0_-";dur=1`),
+		want: Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheUnknown, EdgeIP: "23.220.107.145", Source: "Server"},
+	},
+}
+
+func init() { samples = append(append(samples, breadthSamples...), dumpSamples...) }
+
+// TestAkamaiAkPIsTheGRNEdge: in the captures that carry both, the second field of ak_p names
+// the same edge as Akamai-GRN, which is why ak_p is read (last) for the edge IP.
+func TestAkamaiAkPIsTheGRNEdge(t *testing.T) {
+	for _, c := range []struct{ site, grn, akp string }{
+		// github.com/phonedude/cs533-f23 assignments/Llinas-Marimon/4/HTTP_response_headers/hp.com.txt
+		{"hp.com", "0.916bdc17.1701653638.e0427d2", `ak_p; desc="1701653638490_400321425_235153362_37_11675_6_0_-";dur=1`},
+		// github.com/phonedude/cs533-f23 assignments/patel/3/http-responses/oracle.com.txt
+		{"oracle.com", "0.846adc17.1697678845.50fc59d2", `ak_p; desc="1697678845373_400321156_1358715346_21_9783_19_13_-";dur=1`},
+	} {
+		id := NewIdentifier(nil)
+		byGRN := id.Identify(&Response{StatusCode: 200, Header: hdr("Akamai-GRN", c.grn)})
+		byAkP := id.Identify(&Response{StatusCode: 200, Header: hdr("Server-Timing", c.akp)})
+		if byGRN.EdgeIP == "" || byAkP.EdgeIP != byGRN.EdgeIP || byAkP.CDN != "akamai" {
+			t.Errorf("%s: edge %q from Akamai-GRN, %q (%s) from ak_p", c.site, byGRN.EdgeIP, byAkP.EdgeIP, byAkP.CDN)
+		}
+	}
+}
 
 // TestGCPRegionLabels: cloud regions become labels that fit ^[A-Z0-9]{2,16}$, the longest
 // continent names shortened so no region is lost.

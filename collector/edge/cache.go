@@ -356,6 +356,29 @@ func serverTimingParam(params, name string) string {
 	return ""
 }
 
+// akamaiServerTiming reads the Server-Timing metric named `akamai`, whose desc is the cache
+// outcome behind a `cache-` prefix: `akamai;dur=14;desc=cache-miss` is a miss.
+func akamaiServerTiming(values []string, _ http.Header) string {
+	for i := len(values) - 1; i >= 0; i-- {
+		v := values[i]
+		for v != "" {
+			var e string
+			e, v = nextElem(v)
+			name, params, _ := strings.Cut(e, ";")
+			if !strings.EqualFold(trimOWS(name), "akamai") {
+				continue
+			}
+			d := serverTimingParam(params, "desc")
+			if len(d) > len("cache-") && strings.EqualFold(d[:len("cache-")], "cache-") {
+				if s := word(d[len("cache-"):]); s != "" {
+					return s
+				}
+			}
+		}
+	}
+	return ""
+}
+
 // cloudfrontServerTiming reads CloudFront's opt-in Server-Timing metric names
 // cdn-cache-hit, cdn-cache-miss and cdn-cache-refresh.
 func cloudfrontServerTiming(values []string, _ http.Header) string {

@@ -175,7 +175,7 @@ var samples = []sample{
 	{
 		name: "akamai Server-Timing cdn-cache", source: "Akamai Server-Timing `cdn-cache; desc=HIT, edge; dur=…, ak_p; desc=…` as in public captures (value illustrative)",
 		header: hdr("Server-Timing", "cdn-cache; desc=HIT", "Server-Timing", "edge; dur=1", "Server-Timing", "ak_p; desc=\"1697748671_388197975_1234_25_0_0_0\";dur=1", "Server", "AkamaiGHost"),
-		want:   Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, Source: "Server"},
+		want:   Result{CDN: "akamai", PoP: Unknown, CacheStatus: CacheHit, EdgeIP: "23.35.110.87", Source: "Server"},
 	},
 	{
 		name: "akamai GRN documented example", source: "techdocs.akamai.com/property-mgr/docs/global-req-number (example 0.05313217.1567801841.1457a3)",

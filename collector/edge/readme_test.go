@@ -47,7 +47,9 @@ func supportTable() string {
 		if len(r.cache) > 0 {
 			var srcs []string
 			for _, c := range r.cache {
-				srcs = append(srcs, "`"+c.header+"`")
+				if s := "`" + c.header + "`"; !slices.Contains(srcs, s) {
+					srcs = append(srcs, s)
+				}
 			}
 			cache = strings.Join(srcs, ", ")
 		}

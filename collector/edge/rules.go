@@ -93,17 +93,29 @@ var builtin = []rule{
 			weakly(matchingElem("Server-Timing", "cdn-cache", regexp.MustCompile(`^cdn-cache\s*;\s*desc=`))),
 			// Newer edges name themselves in Akamai-Server-IP and Akamai-Request-BC.
 			has("Akamai-Server-IP"), has("Akamai-Request-BC"),
+			// Another Server-Timing generation names Akamai in the metric itself, `akamai;dur=14;
+			// desc=cache-miss`, with `Edge-Type: akamai` and no Akamai Server (alibaba.com in the
+			// phonedude/cs533-f24 dumps).
+			matchingElem("Server-Timing", "akamai", akamaiTimingRe),
+			matching("Edge-Type", "akamai", regexp.MustCompile(`(?i)^akamai$`)),
 		},
 		popNote: "none: Akamai names no PoP; the edge IP is reported instead",
 		cache: []cacheSource{
 			{header: "Akamai-Cache-Status", parse: akamaiCacheStatus},
 			{header: "X-Cache", parse: akamaiXCache},
 			{header: "Server-Timing", parse: serverTimingDesc("cdn-cache")},
+			{header: "Server-Timing", parse: akamaiServerTiming},
 		},
 		edgeIP: []ipSource{
 			{header: "X-Cache", re: regexp.MustCompile(`from a([0-9]{1,3}(?:-[0-9]{1,3}){3})\.deploy\.akamaitechnologies\.com`), parse: dashedIPv4},
 			{header: "Akamai-GRN", re: regexp.MustCompile(`^[0-9]+\.([0-9a-fA-F]{8})\.`), parse: hexLittleEndianIPv4},
 			{header: "Akamai-Server-IP", re: regexp.MustCompile(`^\s*([0-9a-fA-F.:]{2,45})\s*$`), parse: parseIP},
+			// Last resort: the second field of mPulse's ak_p metric. Akamai does not document
+			// it, but in every public capture that also carries Akamai-GRN it is the same
+			// edge, as a decimal IPv4 (hp.com: ak_p 400321425 and GRN 0.916bdc17, both
+			// 23.220.107.145; oracle.com: 400321156 and 0.846adc17, both 23.220.106.132, in
+			// the phonedude/cs533-f23 curl dumps).
+			{header: "Server-Timing", re: akamaiAkPRe, parse: decimalIPv4},
 		},
 	},
 	{
@@ -575,15 +587,22 @@ var builtin = []rule{
 	},
 	{
 		// Railway's own edge: `server: railway-edge`, `x-railway-edge: railway/us-east4-eqdc4a`
-		// (region, then the data-centre site).
+		// (region, then the data-centre site). Its edge network now names the POP there, an
+		// airport code and a number (`iad1`, `ams1`), and, asked with `X-Railway-Debug`, the
+		// zone that served in `X-Railway-Upstream-Zone` (github.com/railwayapp/docs
+		// content/docs/networking/edge-networking.md).
 		cdn: "railway", name: "Railway", role: rolePlatform,
 		detect: []detector{
 			prefixed("Server", "railway"), has("X-Railway-Edge"), has("X-Railway-Request-Id"),
 		},
 		pop: []popSource{
 			{header: "X-Railway-Edge", pick: pickLast, re: railwayEdgeRe, norm: gcpRegion},
+			{header: "X-Railway-Edge", pick: pickLast, re: railwayPoPRe, norm: iataPrefix},
 		},
-		popNote: "cloud region of `x-railway-edge` without dashes (`railway/us-east4-eqdc4a` → USEAST4); see Region codes",
+		upstream: []popSource{
+			{header: "X-Railway-Upstream-Zone", pick: pickLast, re: railwayEdgeRe, norm: gcpRegion},
+		},
+		popNote: "airport code of the POP in `x-railway-edge` (`ams1` → AMS); in the earlier form the cloud region without dashes (`railway/us-east4-eqdc4a` → USEAST4, see Region codes)",
 	},
 	{
 		// Deno Deploy names the region that answered in Server: `deno/gcp-asia-northeast1`,
@@ -648,9 +667,12 @@ var (
 	limelightHopRe        = regexp.MustCompile(`^[0-9.]+\s+[a-z]+[0-9]*\.([a-z]{3,4})\.llnw\.net\b`)
 	f5LocationRe          = regexp.MustCompile(`^(?:[a-z]+-)?[a-z]+[0-9]+-([a-z]{3})$`)
 	railwayEdgeRe         = regexp.MustCompile(`^railway/([a-z]+-[a-z]+[0-9]+)(?:-[a-z0-9]+)?$`)
+	railwayPoPRe          = regexp.MustCompile(`^([a-z]{3}[0-9]{1,2})$`)
 	denoServerRe          = regexp.MustCompile(`^deno/(?:gcp-)?([a-z]+-[a-z]+[0-9]+)(?:-[a-z])?$`)
 	wpvipRqRe             = regexp.MustCompile(`^([a-z]{3})[0-9]{1,2} [0-9]`)
 	herokuVegurRe         = regexp.MustCompile(`^[0-9.]+\s+vegur$`)
+	akamaiAkPRe           = regexp.MustCompile(`(?:^|,)\s*ak_p\s*;\s*desc="[0-9]+_([1-9][0-9]{0,9})_`)
+	akamaiTimingRe        = regexp.MustCompile(`^akamai\s*;(?:[^;]*;)*\s*desc="?cache-[a-z]+"?\s*(?:;|$)`)
 	wikimediaCentreFor    = [10]string{1: "EQIAD", 2: "CODFW", 3: "ESAMS", 4: "ULSFO", 5: "EQSIN", 6: "DRMRS", 7: "MAGRU"}
 )
 
@@ -822,6 +844,16 @@ func dashedIPv4(s string) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return netip.AddrFrom4(b), true
+}
+
+// decimalIPv4 parses an IPv4 address written as one decimal number, most significant byte
+// first: 400321425 → 23.220.107.145.
+func decimalIPv4(s string) (netip.Addr, bool) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n == 0 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}), true
 }
 
 // hexLittleEndianIPv4 parses the second field of Akamai-GRN, the edge's IPv4 address as

@@ -12,10 +12,13 @@ package geoip
 
 import (
 	"fmt"
+	"io"
+	"io/fs"
 	"net/netip"
 	"os"
 	"strings"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/oschwald/maxminddb-golang/v2"
 
@@ -45,13 +48,19 @@ type record struct {
 	} `maxminddb:"location"`
 }
 
+// MaxFileSize is the largest database Open reads: about twice the city databases named above
+// (60–130 MB), so that a wrong file cannot take gigabytes of memory.
+const MaxFileSize = 256 << 20
+
 // Open reads and checks the database at path. Its errors say which file and what is wrong with
-// it: missing, not a MaxMind DB file, or a database without city locations (a Country or ASN
+// it: missing, not a regular file (a named pipe, whose open would block until a writer comes,
+// or a device such as /dev/zero, which never ends, are refused without blocking), larger than
+// MaxFileSize, not a MaxMind DB file, or a database without city locations (a Country or ASN
 // database).
 func Open(path string) (*Database, error) {
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("geoip database: %w", err)
+		return nil, err
 	}
 	r, err := maxminddb.OpenBytes(data)
 	if err != nil {
@@ -117,4 +126,48 @@ func (c *Current) PoP(addr netip.Addr, maxMeters float64) (geo.Location, bool) {
 		return geo.Location{}, false
 	}
 	return c.db.Load().PoP(addr, maxMeters)
+}
+
+// readRegular reads path whole, if it is a regular file of at most MaxFileSize bytes. The
+// open never blocks, and the checks are made on the opened file.
+func readRegular(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("geoip database: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("geoip database: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("geoip database %s: not a regular file (%s): only regular files are read", path, fileKind(fi.Mode()))
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, fmt.Errorf("geoip database %s: %d bytes, more than the limit of %d MiB", path, fi.Size(), MaxFileSize>>20)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1)) // it may grow while it is read
+	if err != nil {
+		return nil, fmt.Errorf("geoip database %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("geoip database %s: more than the limit of %d MiB", path, MaxFileSize>>20)
+	}
+	return data, nil
+}
+
+// fileKind names a file mode's type for errors.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	default:
+		return m.Type().String()
+	}
 }

@@ -72,6 +72,9 @@ func TestOpenErrors(t *testing.T) {
 		{"missing", filepath.Join(dir, "missing.mmdb"), "geoip database: open " + filepath.Join(dir, "missing.mmdb") + ": no such file or directory"},
 		{"corrupt", garbage, "geoip database " + garbage + ": not a MaxMind DB file"},
 		{"country database", geoiptest.Write(t, "GeoLite2-Country", nil), `database type "GeoLite2-Country" has no city locations`},
+		{"too large", sparseFile(t, MaxFileSize+1), "268435457 bytes, more than the limit of 256 MiB"},
+		{"a device that never ends", "/dev/zero", "geoip database /dev/zero: not a regular file (a device)"},
+		{"a directory", dir, "not a regular file (a directory)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +84,21 @@ func TestOpenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sparseFile is a file of size bytes that takes no disk.
+func sparseFile(t *testing.T, size int64) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "big.mmdb")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // TestDBIPCityLite: DB-IP's free database has the same location fields without

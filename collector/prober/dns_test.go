@@ -280,3 +280,31 @@ func TestResolverCancelledEndsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// A DNS answer with 4,000 addresses (a full 64 KiB answer over TCP) makes a probe dial the
+// first few, not all 4,000; its error says so.
+func TestManyAddressesDialBounded(t *testing.T) {
+	addr := testhelp.DNSServer(t, func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
+			m.Truncated = true
+		} else if q.Question[0].Qtype == dns.TypeA {
+			for i := range 4000 {
+				m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 30},
+					A: net.IPv4(127, 77, byte(i/250), byte(1+i%250))})
+			}
+		}
+		m.Compress = true
+		w.WriteMsg(m)
+	})
+	// Nothing listens on port 1 of those loopback addresses: every dial is refused at once.
+	target := testhelp.Target(t, "many", "http://many.test:1/")
+	res := resolverSpec(t, target, config.CompiledResolver{Name: "local", Transport: config.TransportUDP, Addr: addr}).Run(context.Background())
+	if res.Success || res.FailureReason != ReasonConnect {
+		t.Fatalf("probe: success %v, reason %s (%v); want a connect failure", res.Success, res.FailureReason, res.Err)
+	}
+	if want := fmt.Sprintf("(tried the first %d of 4000 addresses)", maxDialAddrs); !strings.Contains(res.Err.Error(), want) {
+		t.Errorf("error %q does not say %s", res.Err, want)
+	}
+}

@@ -57,6 +57,11 @@ func failAt(ctx context.Context, reason string, err error) error {
 // minDialTime is the least time one address of several gets to connect, as net.Dialer gives.
 const minDialTime = 2 * time.Second
 
+// maxDialAddrs bounds the addresses one connection tries, in the resolver's order: a DNS answer
+// may hold thousands (a 64 KiB answer over TCP holds 4,000 A records), and each costs a socket
+// and a connect. Real CDN answers hold a handful; the first that answers is the edge.
+const maxDialAddrs = 8
+
 // dialDeadline shares the time left among the addresses still to try, like net.Dialer: a
 // first address that never answers must not take the time the next one needs.
 func dialDeadline(ctx context.Context, left int) (time.Time, bool) {
@@ -140,6 +145,8 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result, first boo
 	if err != nil {
 		return nil, err
 	}
+	answered := len(addrs)
+	addrs = addrs[:min(len(addrs), maxDialAddrs)]
 
 	start := time.Now()
 	var conn net.Conn
@@ -163,6 +170,9 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result, first boo
 	res.Phases[PhaseConnect] += time.Since(start)
 	res.Happened[PhaseConnect] = true
 	if err != nil {
+		if answered > len(addrs) {
+			err = fmt.Errorf("%w (tried the first %d of %d addresses)", err, len(addrs), answered)
+		}
 		return nil, failAt(ctx, ReasonConnect, err)
 	}
 	if first && res.DNS.Answered {

@@ -16,6 +16,7 @@ import (
 	"hash/fnv"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // MaxTotal bounds the number of replicas: finding an owner costs one hash per replica.
@@ -41,6 +42,13 @@ func Parse(s string) (Shard, error) {
 			return Shard{}, fmt.Errorf("shard %q: INDEX is empty (in a StatefulSet it comes from the pod label apps.kubernetes.io/pod-index, which Kubernetes sets from 1.28)", s)
 		}
 		return Shard{}, fmt.Errorf("shard %q: want INDEX/TOTAL, two integers such as 0/3", s)
+	}
+	for _, n := range m[1:] {
+		if digits := strings.TrimPrefix(n, "-"); len(digits) > 1 && digits[0] == '0' {
+			// 00/2 would be the same replica as 0/2 under another name: the flag is written
+			// as the shard_info labels and the logs show it.
+			return Shard{}, fmt.Errorf("shard %q: INDEX and TOTAL are written without leading zeros (%s)", s, strconv.Itoa(atoi(m[1]))+"/"+strconv.Itoa(atoi(m[2])))
+		}
 	}
 	index, err1 := strconv.Atoi(m[1])
 	total, err2 := strconv.Atoi(m[2])
@@ -115,4 +123,10 @@ func mix(x uint64) uint64 {
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
 	return x
+}
+
+// atoi is strconv.Atoi for digits syntax matched, 0 when out of range.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

@@ -102,6 +102,8 @@ func TestParse(t *testing.T) {
 		"-1/2":                   "INDEX must be from 0 to 1",
 		"1/-2":                   "TOTAL must be from 1",
 		"a/b":                    "want INDEX/TOTAL",
+		"00/2":                   "INDEX and TOTAL are written without leading zeros (0/2)",
+		"1/02":                   "INDEX and TOTAL are written without leading zeros (1/2)",
 		"1":                      "want INDEX/TOTAL",
 		"1/2/3":                  "want INDEX/TOTAL",
 		" 1/2":                   "want INDEX/TOTAL",

@@ -7,7 +7,11 @@
 // A file that cannot be used (unreadable, invalid, caught half-written, or bringing a target
 // name that is used already, or more targets than the limit) keeps its previous targets
 // running and is reported as failing until a version of it can be used; the other files and
-// the configuration file's targets go on as they are.
+// the configuration file's targets go on as they are. So does a file in a directory that
+// cannot be listed, and one replaced by a directory or a dangling symbolic link: only a file
+// that is gone, from a directory that could be read, takes its targets with it. A new version
+// of a file replaces the one in use only once it has stayed unchanged for a while (see
+// Options.Debounce), so that a file being written in place is not taken half-written.
 package targetfiles
 
 import (
@@ -16,7 +20,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,7 +56,9 @@ type Options struct {
 	// fallback for changes no notice arrives for (network file systems, a directory created
 	// after the start). <= 0 disables it.
 	RescanInterval time.Duration
-	// Debounce replaces DefaultDebounce when > 0.
+	// Debounce replaces DefaultDebounce when > 0. A new version of a file whose previous
+	// version is in use must also have stayed unchanged for maxDebounces times this (2 s by
+	// default) before it replaces that version.
 	Debounce time.Duration
 }
 
@@ -66,15 +74,22 @@ type Files struct {
 	files   map[string]*file // by path, every file main's patterns matched at the last scan
 	loaded  bool             // the collector runs main and the current versions of files
 	changed chan struct{}    // Load tells Run that the patterns may have changed
+	wake    time.Time        // when a version held back (see file.held) may settle; zero if none is
+	now     func() time.Time // the clock; tests move it
 }
 
 // file is what is known of one target file.
 type file struct {
 	sum       [sha256.Size]byte  // of the content last read
+	mtime     time.Time          // the modification time of the file when last read
+	seenAt    time.Time          // when sum and mtime were first read as they are
+	held      bool               // parsed is a new version that has not settled yet, not considered
 	parsedFor *config.Config     // the configuration the content was parsed with
 	parsed    *config.TargetFile // the content last read, parsed; nil if it could not be read or parsed
 	err       error              // why the last version read is not in use; nil when it is
 	current   *config.TargetFile // the version in use; nil when none ever was
+	curSum    [sha256.Size]byte  // of the content of current
+	curFor    *config.Config     // the configuration current was parsed with
 }
 
 // New returns Files that hand their targets to coll. Nothing is read before Load.
@@ -85,7 +100,7 @@ func New(coll Collector, opts Options) *Files {
 	if opts.Debounce <= 0 {
 		opts.Debounce = DefaultDebounce
 	}
-	return &Files{coll: coll, opts: opts, logger: opts.Logger, files: map[string]*file{}, changed: make(chan struct{}, 1)}
+	return &Files{coll: coll, opts: opts, logger: opts.Logger, files: map[string]*file{}, changed: make(chan struct{}, 1), now: time.Now}
 }
 
 // Load makes main the configuration: it reads every target file main's patterns match, with
@@ -122,7 +137,7 @@ func (fs *Files) rescan() {
 // update works out the files' targets under main, applies them if anything changed, and
 // commits; on error it changes nothing. fs.mu must be held.
 func (fs *Files) update(main *config.Config) error {
-	next, err := scan(main, fs.files)
+	next, wake, err := scan(main, fs.files, fs.now(), maxDebounces*fs.opts.Debounce)
 	if err != nil {
 		return err
 	}
@@ -132,7 +147,7 @@ func (fs *Files) update(main *config.Config) error {
 		}
 	}
 	fs.report(main, next)
-	fs.main, fs.files, fs.loaded = main, next, true
+	fs.main, fs.files, fs.loaded, fs.wake = main, next, true, wake
 	status := make(map[string]bool, len(next))
 	for path, f := range next {
 		status[path] = f.err == nil
@@ -160,46 +175,112 @@ func (fs *Files) report(main *config.Config, next map[string]*file) {
 			level.Error(fs.logger).Log("msg", "target file not used; its previous targets keep running", "file", path, "targets", kept, "err", f.err)
 		case f.err == nil && (old == nil || old.current != f.current):
 			level.Info(fs.logger).Log("msg", "target file loaded", "file", path, "targets", len(f.current.Targets))
+		case f.held && (old == nil || !old.held || old.sum != f.sum):
+			level.Debug(fs.logger).Log("msg", "target file changed a moment ago; it is read again when it has been left alone, and the version in use runs meanwhile", "file", path)
 		}
 	}
 }
 
 // scan reads every file main's patterns match and decides which version of each runs. prev is
-// the state of the last scan; it is not changed (its entries are copied).
-func scan(main *config.Config, prev map[string]*file) (map[string]*file, error) {
-	paths, err := main.TargetFilePaths()
+// the state of the last scan; it is not changed (its entries are copied). A new version of a
+// file that has one in use is held back until the file has not been written for settle (by
+// its modification time, or by two reads settle apart that found it the same, for a clock
+// that cannot be trusted); wake is when the first one held back may settle, zero if none is.
+func scan(main *config.Config, prev map[string]*file, now time.Time, settle time.Duration) (next map[string]*file, wake time.Time, err error) {
+	m, err := main.TargetFilePaths()
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	next := make(map[string]*file, len(paths))
-	for _, path := range paths {
+	next = make(map[string]*file, len(m.Files))
+	keep := func(path string, err error) { // a file whose fate is unknown keeps its version
 		f := &file{}
 		if p, ok := prev[path]; ok {
 			*f = *p
 		}
-		f.read(main, path)
+		f.fail(err)
 		next[path] = f
 	}
-	if err := choose(main, paths, next); err != nil {
-		return nil, err
+	for _, path := range m.Files {
+		f := &file{}
+		if p, ok := prev[path]; ok {
+			*f = *p
+		}
+		prevErr := f.err
+		f.read(main, path, now)
+		f.held = false
+		if f.parsed != nil && f.current != nil && f.parsed != f.current {
+			since := f.mtime
+			if since.After(now) { // written "in the future": a clock that cannot be trusted
+				since = f.seenAt
+			}
+			if now.Sub(since) < settle {
+				f.held, f.err = true, prevErr
+				if at := since.Add(settle); wake.IsZero() || at.Before(wake) {
+					wake = at
+				}
+			}
+		}
+		next[path] = f
 	}
-	return next, nil
+	// A target file replaced by a directory or a dangling link went wrong; it is not deleted.
+	for path, err := range m.NotFiles {
+		if _, ok := prev[path]; ok {
+			keep(path, err)
+		}
+	}
+	// What a directory that cannot be listed holds is unknown: its files keep their versions,
+	// and the directory is reported failing itself when no file of it was known.
+	for _, dir := range slices.Sorted(maps.Keys(m.Unreadable)) {
+		known := false
+		for path := range prev {
+			if _, ok := next[path]; !ok && within(dir, path) {
+				keep(path, m.Unreadable[dir])
+				known = true
+			}
+		}
+		if _, ok := next[dir]; !ok && !known {
+			keep(dir, m.Unreadable[dir])
+		}
+	}
+	if err := choose(main, slices.Sorted(maps.Keys(next)), next); err != nil {
+		return nil, time.Time{}, err
+	}
+	return next, wake, nil
+}
+
+// within says whether path is dir or inside it.
+func within(dir, path string) bool {
+	return path == dir || strings.HasPrefix(path, strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
 }
 
 // read reads the file at path and parses it with main's defaults, unless it is as it was when
 // last parsed with main. A file that cannot be read or parsed gets f.err; f.current stays.
-func (f *file) read(main *config.Config, path string) {
-	data, err := config.ReadFile(path, "target file")
+func (f *file) read(main *config.Config, path string, now time.Time) {
+	data, fi, err := config.ReadFileInfo(path, "target file")
 	if err != nil {
-		f.sum, f.parsedFor, f.parsed, f.err = [sha256.Size]byte{}, nil, nil, err
+		f.fail(err)
 		return
 	}
 	sum := sha256.Sum256(data)
+	if sum != f.sum || !fi.ModTime().Equal(f.mtime) {
+		f.seenAt = now
+	}
+	f.mtime = fi.ModTime()
 	if sum == f.sum && main == f.parsedFor {
 		return // f.parsed and f.err stand
 	}
+	if f.current != nil && sum == f.curSum && main == f.curFor { // back to the version in use
+		f.sum, f.parsedFor, f.parsed, f.err = sum, main, f.current, nil
+		return
+	}
 	f.sum, f.parsedFor = sum, main
 	f.parsed, f.err = main.ParseTargetFile(data, path)
+}
+
+// fail records that the file could not be read: its version in use, if any, stays.
+func (f *file) fail(err error) {
+	f.sum, f.parsedFor, f.parsed, f.err, f.held = [sha256.Size]byte{}, nil, nil, err, false
+	f.mtime, f.seenAt = time.Time{}, time.Time{}
 }
 
 // choose decides, for each file whose content parsed into a version not in use yet, whether
@@ -226,7 +307,7 @@ func choose(main *config.Config, paths []string, files map[string]*file) error {
 				total += len(f.current.Targets)
 			}
 		}
-		if f.parsed != nil && f.parsed != f.current {
+		if f.parsed != nil && f.parsed != f.current && !f.held {
 			pending = append(pending, path)
 		}
 	}
@@ -257,7 +338,7 @@ func choose(main *config.Config, paths []string, files map[string]*file) error {
 				continue
 			}
 			total += len(f.parsed.Targets)
-			f.current, f.err = f.parsed, nil
+			f.current, f.curSum, f.curFor, f.err = f.parsed, f.sum, f.parsedFor, nil
 			delete(clashes, path)
 			progress = true
 		}
@@ -306,7 +387,7 @@ func sameVersions(a, b map[string]*file) bool {
 // and returns main with the targets of the files that can be used, and an error naming every
 // file that cannot (nil when all can). For --config.check.
 func Check(main *config.Config) (*config.Config, error) {
-	files, err := scan(main, nil)
+	files, _, err := scan(main, nil, time.Now(), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -338,8 +419,15 @@ func (fs *Files) Run(ctx context.Context) {
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
 	defer debounce.Stop()
+	// settled fires when a version held back may have settled: the files are read again then.
+	settled := time.NewTimer(time.Hour)
+	settled.Stop()
+	defer settled.Stop()
 	var first time.Time // of the notices not read yet; zero when none
 	for {
+		if wake := fs.nextWake(); !wake.IsZero() {
+			settled.Reset(max(wake.Sub(fs.now()), 0) + time.Millisecond)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -358,12 +446,20 @@ func (fs *Files) Run(ctx context.Context) {
 			w.sync(fs.patterns())
 			continue
 		case <-debounce.C:
+		case <-settled.C:
 		case <-tick:
 		}
 		first = time.Time{}
 		fs.rescan()
 		w.sync(fs.patterns()) // a directory matched by a pattern may have come or gone
 	}
+}
+
+// nextWake returns when a version held back may settle, zero if none is.
+func (fs *Files) nextWake() time.Time {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.wake
 }
 
 // patterns returns the target file patterns of the current configuration.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,6 +87,9 @@ type setup struct {
 	coll *fakeCollector
 	logs *syncBuffer
 	fs   *Files
+	// skew is how far the Files' clock is ahead of the real one: by default an hour, so that
+	// every file looks long written and a new version replaces the previous one at once.
+	skew atomic.Int64
 }
 
 func newSetup(t *testing.T) *setup {
@@ -95,6 +99,8 @@ func newSetup(t *testing.T) *setup {
 		t.Fatal(err)
 	}
 	s.fs = New(s.coll, Options{Logger: log.NewLogfmtLogger(s.logs), Debounce: 20 * time.Millisecond})
+	s.skew.Store(int64(time.Hour))
+	s.fs.now = func() time.Time { return time.Now().Add(time.Duration(s.skew.Load())) }
 	return s
 }
 
@@ -378,6 +384,7 @@ func (s *setup) waitFor(names, status string) {
 // renamed over, created and deleted, and a Kubernetes ConfigMap volume's "..data" swap.
 func TestRunWatchesDirectories(t *testing.T) {
 	s := newSetup(t)
+	s.skew.Store(0) // new versions settle for real, as Run schedules
 	s.file("a.yml", targets("a1"))
 	s.load(s.main("www"))
 	runFiles(t, s.fs)
