@@ -97,6 +97,7 @@ soak:
 # per-group and per-rule evaluation time, recorded series per probe, Prometheus CPU. Not part
 # of `make test`. Parameters:
 #   make rulebench BENCH_TARGETS=1000 BENCH_VANTAGES=5 BENCH_SECONDS=150 RULES=my.rules.yml PROMETHEUS3=1
+#   RULES=none runs Prometheus without rules: the CPU that scraping and storage take alone.
 BENCH_TARGETS  ?= 1000
 BENCH_VANTAGES ?= 5
 BENCH_SECONDS  ?= 150

@@ -124,6 +124,8 @@ func TestRuleBench(t *testing.T) {
 	rulesFile := os.Getenv("POP_RULEBENCH_RULES")
 	if rulesFile == "" {
 		rulesFile = "prometheus/rules/pop_exporter.rules.yml"
+	} else if filepath.Base(rulesFile) == "none" {
+		rulesFile = "none"
 	}
 	bin, server := env.prometheus, "Prometheus 2.42"
 	if os.Getenv("POP_RULEBENCH_PROMETHEUS3") == "1" {
@@ -197,13 +199,19 @@ func TestRuleBench(t *testing.T) {
 		static = append(static, map[string]any{"targets": []any{fleetAddr},
 			"labels": map[string]any{"instance": v + ":9853", "__metrics_path__": "/vantage/" + v + "/metrics"}})
 	}
-	absRules, err := filepath.Abs(rulesFile)
-	if err != nil {
-		t.Fatal(err)
+	// RULES=none measures Prometheus without rules: what scraping and storing costs, the
+	// part of its CPU that is not the rules'.
+	var ruleFiles []any
+	if rulesFile != "none" {
+		absRules, err := filepath.Abs(rulesFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ruleFiles = []any{absRules}
 	}
 	promCfg := map[string]any{
 		"global":     map[string]any{"scrape_interval": "15s", "evaluation_interval": "15s", "scrape_timeout": "14s"},
-		"rule_files": []any{absRules},
+		"rule_files": ruleFiles,
 		"scrape_configs": []any{map[string]any{"job_name": "pop_exporter", "static_configs": static},
 			map[string]any{"job_name": "prometheus", "static_configs": []any{map[string]any{"targets": []any{"PROMADDR"}}}}},
 	}
@@ -294,7 +302,10 @@ func TestRuleBench(t *testing.T) {
 	rss, _ := scalarQuery(prom, `process_resident_memory_bytes{job="prometheus"}`)
 	head, _ := scalarQuery(prom, `prometheus_tsdb_head_series`)
 	missed, _ := scalarQuery(prom, `sum(prometheus_rule_group_iterations_missed_total)`)
-	allProbes, _ := scalarQuery(prom, `count(pop_probe_success)`)
+	allProbes, err := scalarQuery(prom, `count(pop_probe_success)`)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	keys := make([]string, 0, len(stats))
 	for k := range stats {
