@@ -93,7 +93,7 @@ soak:
 	$(GO) test -run '^TestSoak$$' -v -count=1 -timeout 3h ./cmd/pop_exporter/
 
 # What the rules cost the Prometheus that evaluates them (README, Cost): one real scrape of
-# TARGETS cdnsim targets served as VANTAGES vantages to a real Prometheus (rules every 15 s),
+# BENCH_TARGETS cdnsim targets served as BENCH_VANTAGES vantages to a real Prometheus (rules every 15 s),
 # per-group and per-rule evaluation time, recorded series per probe, Prometheus CPU. Not part
 # of `make test`. Parameters:
 #   make rulebench BENCH_TARGETS=1000 BENCH_VANTAGES=5 BENCH_SECONDS=150 RULES=my.rules.yml PROMETHEUS3=1
