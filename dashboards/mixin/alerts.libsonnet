@@ -8,7 +8,7 @@
     anchor: anchor,
   },
 
-  prometheusAlerts+:: {
+  sourceAlerts+:: {
     groups+: [
     {
       name: "pop_exporter.alerts.shifts",

@@ -2,8 +2,8 @@
 // source and one _config (config.libsonnet), as the community mixins (node-mixin,
 // kubernetes-mixin) are built:
 //
-//   prometheusRules    recording rules (rules.libsonnet)
-//   prometheusAlerts   alerts (alerts.libsonnet)
+//   prometheusRules    recording rules (rules.libsonnet), adapted to _config
+//   prometheusAlerts   alerts (alerts.libsonnet), adapted to _config
 //   grafanaDashboards  the dashboards, by file name (dashboards/*.json in this folder)
 //
 // `go generate ./dashboards/mixin/` renders the defaults into dashboards/*.json and
@@ -59,8 +59,12 @@
     for g in groups
   ],
 
-  // The groups as rendered: everything above, adapted.
-  renderedRules:: { groups: adaptGroups($.prometheusRules.groups) + adaptGroups($.prometheusAlerts.groups) },
+  // The rule groups as Prometheus loads them (mixtool and jsonnet-bundler setups read
+  // prometheusRules and prometheusAlerts): rules.libsonnet's and alerts.libsonnet's groups,
+  // adapted; renderedRules is both, as the rule file holds them.
+  prometheusRules+:: { groups+: adaptGroups($.sourceRules.groups) },
+  prometheusAlerts+:: { groups+: adaptGroups($.sourceAlerts.groups) },
+  renderedRules:: { groups: $.prometheusRules.groups + $.prometheusAlerts.groups },
 
   // Dashboards: the panel, annotation and variable queries adapted like the rules, and with
   // multiCluster a cluster variable before the others that filters every query.

@@ -59,7 +59,7 @@
 {
   local c = $._config,
 
-  prometheusRules+:: {
+  sourceRules+:: {
     groups+: [
     {
       name: "pop_exporter.thresholds",
