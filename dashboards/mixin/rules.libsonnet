@@ -118,7 +118,8 @@
       interval: "30s",
       rules: [
         // The edge answering now, with the baseline (usual) PoP as baseline_pop/baseline_cdn, so
-        // alerts can name the old and the new PoP. baseline_pop="unknown" until a baseline exists.
+        // alerts can name the old and the new PoP. baseline_pop="unknown" until a baseline exists
+        // (only those probes are relabelled for it: the fleet's probes nearly all have one).
         {
           record: "vantage_target:pop_probe_edge_baseline:info",
           expr: |||
@@ -128,9 +129,12 @@
                   label_replace(pop_probe_baseline_info, "baseline_pop", "$1", "pop", "(.*)"),
                   "baseline_cdn", "$1", "cdn", "(.*)"
                 )
-            or on(job, instance, vantage, target, ip_version, resolver)
+            or
               label_replace(
-                label_replace(pop_probe_edge_info, "baseline_pop", "unknown", "", ""),
+                label_replace(
+                  pop_probe_edge_info unless on(job, instance, vantage, target, ip_version, resolver) pop_probe_baseline_info,
+                  "baseline_pop", "unknown", "", ""
+                ),
                 "baseline_cdn", "unknown", "", ""
               )
           |||,
@@ -194,7 +198,7 @@
     // shares are taken from the counters by the panels themselves, for the probes shown.
     {
       name: "pop_exporter.cache",
-      interval: "1m",
+      interval: "2m",
       rules: [
         {
           record: "vantage_target:pop_probe_cache_hit_ratio:rate15m",
