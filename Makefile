@@ -9,7 +9,7 @@ VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) \
              -X $(VPKG).BuildUser=$(shell whoami)@$(shell hostname) -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all build docker test requirements helm prometheus3 lint bench loadtest soak fuzz generate demo run clean
+.PHONY: all build docker test requirements helm prometheus3 lint bench loadtest soak rulebench fuzz generate demo run clean
 
 all: lint test build
 
@@ -92,6 +92,22 @@ soak:
 	POP_SOAK=1 POP_SOAK_TARGETS=$(SOAK_TARGETS) POP_SOAK_INTERVAL=$(SOAK_INTERVAL) POP_SOAK_SECONDS=$(SOAK_DURATION) \
 	POP_SOAK_RELOAD=$(SOAK_RELOAD) POP_SOAK_REWRITE=$(SOAK_REWRITE) \
 	$(GO) test -run '^TestSoak$$' -v -count=1 -timeout 3h ./cmd/pop_exporter/
+
+# What the rules cost the Prometheus that evaluates them (README, Cost): one real scrape of
+# BENCH_TARGETS cdnsim targets served as BENCH_VANTAGES vantages to a real Prometheus (rules every 15 s),
+# per-group and per-rule evaluation time, recorded series per probe, Prometheus CPU. Not part
+# of `make test`. Parameters:
+#   make rulebench BENCH_TARGETS=1000 BENCH_VANTAGES=5 BENCH_SECONDS=150 RULES=my.rules.yml PROMETHEUS3=1
+#   RULES=none runs Prometheus without rules: the CPU that scraping and storage take alone.
+BENCH_TARGETS  ?= 1000
+BENCH_VANTAGES ?= 5
+BENCH_SECONDS  ?= 150
+RULES          ?=
+PROMETHEUS3    ?=
+rulebench:
+	POP_RULEBENCH=1 POP_RULEBENCH_TARGETS=$(BENCH_TARGETS) POP_RULEBENCH_VANTAGES=$(BENCH_VANTAGES) \
+	POP_RULEBENCH_SECONDS=$(BENCH_SECONDS) POP_RULEBENCH_RULES=$(abspath $(RULES)) POP_RULEBENCH_PROMETHEUS3=$(PROMETHEUS3) \
+	$(GO) test -run '^TestRuleBench$$' -v -count=1 -timeout 30m ./deploy/
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzIdentify -fuzztime 2m ./collector/edge/

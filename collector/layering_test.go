@@ -32,6 +32,8 @@ var allowedImports = map[string][]string{
 	"cmd/pop_exporter":                {"collector", "collector/exposition", "collector/edge", "collector/geo", "collector/geoip", "collector/prober", "collector/shard", "collector/targetfiles", "config"},
 	"cmd/cdnsim":                      {"collector/edge", "collector/geo", "config"},
 	"dashboards":                      nil,
+	"dashboards/mixin":                nil,
+	"dashboards/mixin/render":         {"dashboards/mixin"},
 	"deploy":                          nil,
 }
 

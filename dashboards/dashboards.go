@@ -129,47 +129,60 @@ func Queries() ([]Query, error) {
 		if err != nil {
 			return nil, err
 		}
-		var d dashboard
-		if err := json.Unmarshal(b, &d); err != nil {
-			return nil, fmt.Errorf("parsing dashboard %s: %w", name, err)
+		qs, err := ParseQueries(name, b)
+		if err != nil {
+			return nil, err
 		}
-		var walk func(ps []panel)
-		walk = func(ps []panel) {
-			for _, p := range ps {
-				for _, t := range p.Targets {
-					if t.Hide || strings.TrimSpace(t.Expr) == "" {
-						continue
-					}
-					out = append(out, Query{File: name, Dashboard: d.UID, Panel: p.Title,
-						RefID: t.RefID, Kind: KindPanel, Instant: t.Instant, Expr: t.Expr, Raw: t.Expr,
-						PanelType: p.Type, Legend: t.Legend})
+		out = append(out, qs...)
+	}
+	return out, nil
+}
+
+// ParseQueries returns every PromQL query of one dashboard's JSON, named name: as Queries
+// does for the embedded ones, for a dashboard rendered with another configuration (the
+// monitoring mixin's _config).
+func ParseQueries(name string, b []byte) ([]Query, error) {
+	var out []Query
+	var d dashboard
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("parsing dashboard %s: %w", name, err)
+	}
+	var walk func(ps []panel)
+	walk = func(ps []panel) {
+		for _, p := range ps {
+			for _, t := range p.Targets {
+				if t.Hide || strings.TrimSpace(t.Expr) == "" {
+					continue
 				}
-				walk(p.Panels)
+				out = append(out, Query{File: name, Dashboard: d.UID, Panel: p.Title,
+					RefID: t.RefID, Kind: KindPanel, Instant: t.Instant, Expr: t.Expr, Raw: t.Expr,
+					PanelType: p.Type, Legend: t.Legend})
 			}
+			walk(p.Panels)
 		}
-		walk(d.Panels)
-		for _, a := range d.Annotations.List {
-			if strings.TrimSpace(a.Expr) == "" {
-				continue // the built-in Grafana annotation has no query
-			}
-			out = append(out, Query{File: name, Dashboard: d.UID, Panel: a.Name,
-				Kind: KindAnnotation, Expr: a.Expr, Raw: a.Expr})
+	}
+	walk(d.Panels)
+	for _, a := range d.Annotations.List {
+		if strings.TrimSpace(a.Expr) == "" {
+			continue // the built-in Grafana annotation has no query
 		}
-		for _, v := range d.Templating.List {
-			if v.Type != "query" {
-				continue
-			}
-			raw, err := variableQuery(v.Query)
-			if err != nil {
-				return nil, fmt.Errorf("dashboard %s variable %s: %w", name, v.Name, err)
-			}
-			expr, err := labelValuesToPromQL(raw)
-			if err != nil {
-				return nil, fmt.Errorf("dashboard %s variable %s: %w", name, v.Name, err)
-			}
-			out = append(out, Query{File: name, Dashboard: d.UID, Panel: v.Name,
-				Kind: KindVariable, Instant: true, Expr: expr, Raw: raw})
+		out = append(out, Query{File: name, Dashboard: d.UID, Panel: a.Name,
+			Kind: KindAnnotation, Expr: a.Expr, Raw: a.Expr})
+	}
+	for _, v := range d.Templating.List {
+		if v.Type != "query" {
+			continue
 		}
+		raw, err := variableQuery(v.Query)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard %s variable %s: %w", name, v.Name, err)
+		}
+		expr, err := labelValuesToPromQL(raw)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard %s variable %s: %w", name, v.Name, err)
+		}
+		out = append(out, Query{File: name, Dashboard: d.UID, Panel: v.Name,
+			Kind: KindVariable, Instant: true, Expr: expr, Raw: raw})
 	}
 	return out, nil
 }
@@ -218,10 +231,10 @@ var intervalVars = map[string]string{
 
 // filterVars are the dashboards' template variables. They are only used in =~ matchers, so
 // matching everything is what "All" means.
-var filterVars = map[string]bool{"vantage": true, "target": true, "ip_version": true, "resolver": true, "protocol": true, "cdn": true, "pop": true}
+var filterVars = map[string]bool{"cluster": true, "vantage": true, "target": true, "ip_version": true, "resolver": true, "protocol": true, "cdn": true, "pop": true}
 
 // Expand substitutes Grafana variables so that expr can run against a real Prometheus:
-// the dashboard variables ($vantage, $target, $ip_version, $resolver, $cdn, $pop, in any of Grafana's
+// the dashboard variables ($cluster of the mixin's multi-cluster rendering, $vantage, $target, $ip_version, $resolver, $cdn, $pop, in any of Grafana's
 // syntaxes) become ".*", and the interval variables ($__rate_interval, $__interval, $__range
 // and their _ms/_s forms) become one minute. Anything else that looks like a variable, such as "$1" in a
 // label_replace replacement, is left alone, as Grafana leaves it.

@@ -560,7 +560,7 @@ func parseK8sDocs(t *testing.T, what string, raw []byte) []k8sDoc {
 
 func TestKubernetesManifests(t *testing.T) {
 	docs := loadK8s(t)
-	for _, kind := range []string{"ConfigMap", "Deployment", "Service", "ServiceMonitor", "Kustomization"} {
+	for _, kind := range []string{"ConfigMap", "Deployment", "Service", "Kustomization"} {
 		if _, ok := docs[kind]; !ok {
 			t.Fatalf("kubernetes/ has no %s", kind)
 		}
@@ -585,10 +585,10 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	svcPort := checkServiceSelects(t, "kubernetes/service.yaml", svc, dep, portName)
 	var sm k8sServiceMonitor
-	if err := docs["ServiceMonitor"].decode(&sm); err != nil {
+	if err := loadYAMLDocs(t, "kubernetes/monitoring/servicemonitor.yaml")[0].decode(&sm); err != nil {
 		t.Fatal(err)
 	}
-	checkServiceMonitor(t, "kubernetes/servicemonitor.yaml", sm, svc, svcPort)
+	checkServiceMonitor(t, "kubernetes/monitoring/servicemonitor.yaml", sm, svc, svcPort)
 
 	var kust struct {
 		Resources []string

@@ -208,12 +208,12 @@ alert_states() {
 	done <<<"$body" | sort -u
 }
 
-# compress_for FILE prints the rule file with every alert's `for:` divided by the speed-up
-# (at least 1s): the demo's minute shows what takes an hour in production. Expressions,
-# thresholds and annotations stay the repository's.
+# compress_for FILE prints the rule file with every alert's `for:` and every group's own
+# `interval:` divided by the speed-up (at least 1s): the demo's minute shows what takes an hour
+# in production. Expressions, thresholds and annotations stay the repository's.
 compress_for() {
 	awk -v speedup="$speedup" '
-		match($0, /^[[:space:]]*for:[[:space:]]*/) {
+		match($0, /^[[:space:]]*(for|interval):[[:space:]]*/) {
 			prefix = substr($0, 1, RLENGTH); d = substr($0, RLENGTH + 1); sub(/[[:space:]]*(#.*)?$/, "", d)
 			secs = 0; rest = d
 			while (match(rest, /^[0-9]+[smhd]/)) {

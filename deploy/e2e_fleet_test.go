@@ -155,7 +155,7 @@ func expectAnnotations(t *testing.T, prom promClient, name string, match map[str
 // statShows runs a stat panel's query with every filter on "All", as the dashboard opens,
 // and returns an error unless it shows want.
 func statShows(prom promClient, file, panel string, want float64) error {
-	queries, err := dashboards.Queries()
+	queries, err := prom.dashboardQueries()
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func statShows(prom promClient, file, panel string, want float64) error {
 // for each target, it draws the target at or above its 100 % line (where the alert's two
 // conditions hold) exactly when want says so.
 func cdnWideCondition(prom promClient, want map[string]bool) error {
-	queries, err := dashboards.Queries()
+	queries, err := prom.dashboardQueries()
 	if err != nil {
 		return err
 	}

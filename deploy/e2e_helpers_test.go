@@ -161,7 +161,9 @@ func (b *logBuffer) tail(n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-func startProcess(t *testing.T, name, bin string, args ...string) {
+// startProcess runs a process that stops with the test, and returns a function that kills it
+// at once (as a crash or a lost machine would: no clean shutdown).
+func startProcess(t *testing.T, name, bin string, args ...string) (kill func()) {
 	t.Helper()
 	logs := &logBuffer{}
 	cmd := exec.Command(bin, args...)
@@ -183,6 +185,10 @@ func startProcess(t *testing.T, name, bin string, args ...string) {
 			t.Logf("last lines of %s:\n%s", name, logs.tail(30))
 		}
 	})
+	return func() {
+		cmd.Process.Kill()
+		<-done
+	}
 }
 
 func freeAddr(t *testing.T) string {
@@ -314,8 +320,8 @@ func writePrometheusConfig(t *testing.T, dir string, mode histogramMode, exporte
 	return path
 }
 
-// compressRuleFile writes a copy of a rule file into dir with every `for:` divided by
-// forCompression (at least 1s), and returns its path.
+// compressRuleFile writes a copy of a rule file into dir with every `for:` and every group's
+// own `interval:` divided by forCompression (at least 1s), and returns its path.
 func compressRuleFile(t *testing.T, file, dir string) string {
 	t.Helper()
 	raw, err := os.ReadFile(file)
@@ -327,7 +333,15 @@ func compressRuleFile(t *testing.T, file, dir string) string {
 		t.Fatalf("%s: %v", file, err)
 	}
 	for _, g := range rf["groups"].([]any) {
-		for _, r := range g.(map[string]any)["rules"].([]any) {
+		group := g.(map[string]any)
+		if iv, ok := group["interval"].(string); ok {
+			d, err := model.ParseDuration(iv)
+			if err != nil {
+				t.Fatalf("%s: group %v: interval %q: %v", file, group["name"], iv, err)
+			}
+			group["interval"] = model.Duration(max(time.Duration(d)/forCompression, time.Second)).String()
+		}
+		for _, r := range group["rules"].([]any) {
 			rule := r.(map[string]any)
 			f, ok := rule["for"].(string)
 			if !ok {
@@ -351,7 +365,20 @@ func compressRuleFile(t *testing.T, file, dir string) string {
 	return path
 }
 
-type promClient struct{ base string }
+// promClient queries one Prometheus. Its dashboards are the committed ones unless it was given
+// a rendering of the monitoring mixin with another _config.
+type promClient struct {
+	base    string
+	queries []dashboards.Query
+}
+
+// dashboardQueries returns the queries of the dashboards this Prometheus is read by.
+func (p promClient) dashboardQueries() ([]dashboards.Query, error) {
+	if p.queries != nil {
+		return p.queries, nil
+	}
+	return dashboards.Queries()
+}
 
 // query runs an instant query and returns how many series (or samples) it returned.
 func (p promClient) query(query string) (int, error) {
@@ -508,7 +535,7 @@ func expectPanelsReturnData(t *testing.T, prom promClient, files ...string) {
 // returns nothing, or when it picks none.
 func expectPanelQueriesReturnData(t *testing.T, prom promClient, pick func(dashboards.Query) bool) {
 	t.Helper()
-	queries, err := dashboards.Queries()
+	queries, err := prom.dashboardQueries()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,6 +71,15 @@ func TestPromtoolCheckConfig(t *testing.T) {
 	}
 }
 
+// TestPromtoolCheckAgentConfig: the agent configuration of README "Running a fleet" is valid
+// for a Prometheus in agent mode (no rules, no alerting, remote_write).
+func TestPromtoolCheckAgentConfig(t *testing.T) {
+	out := runPromtool(t, "check", "config", "--agent", "prometheus/agent.yml")
+	if !strings.Contains(out, "SUCCESS") {
+		t.Errorf("promtool check config --agent:\n%s", out)
+	}
+}
+
 func TestPromtoolCheckRules(t *testing.T) {
 	runPromtool(t, append([]string{"check", "rules"}, glob(t, rulesGlob)...)...)
 }

@@ -1,0 +1,159 @@
+// The pop_exporter monitoring mixin: Grafana dashboards, recording rules and alerts from one
+// source and one _config (config.libsonnet), as the community mixins (node-mixin,
+// kubernetes-mixin) are built:
+//
+//   prometheusRules    recording rules (rules.libsonnet), adapted to _config
+//   prometheusAlerts   alerts (alerts.libsonnet), adapted to _config
+//   grafanaDashboards  the dashboards, by file name (dashboards/*.json in this folder)
+//
+// `go generate ./dashboards/mixin/` renders the defaults into dashboards/*.json and
+// deploy/prometheus/rules/pop_exporter.rules.yml; `go run ./dashboards/mixin/render` renders
+// your own _config (README, Monitoring mixin).
+//
+// The expressions are written once, for one Prometheus; the functions below adapt every one
+// of them (rules, alert annotations' lookups and dashboard queries alike) to _config.
+(import 'config.libsonnet') +
+(import 'rules.libsonnet') +
+(import 'alerts.libsonnet') +
+{
+  local c = $._config,
+  local cl = c.clusterLabel,
+
+  // expr adapts one PromQL expression: the exporter selector, and with multiCluster the
+  // cluster label in every join and grouping that names job and instance or the vantage (two
+  // clusters may share both an instance string and a vantage name).
+  local expr(e) =
+    local selected = std.strReplace(e, 'job="pop_exporter"', c.selector);
+    if !c.multiCluster then selected else
+      std.foldl(function(s, r) std.strReplace(s, r[0], r[1]), [
+        ['(job, instance', '(%s, job, instance' % cl],
+        ['by (vantage', 'by (%s, vantage' % cl],
+        ['on(vantage', 'on(%s, vantage' % cl],
+        // The Alerts panel's rows: one per alert and exporter.
+        [', at, instance', ', at, %s, instance' % cl],
+      ], selected),
+
+  // template adapts an alert annotation: its look-ups of one probe's series name the
+  // probe's cluster as well as its instance.
+  local template(t) =
+    if !c.multiCluster then expr(t) else
+      std.foldl(function(s, r) std.strReplace(s, r[0], r[1]), [
+        ['instance=%q', '%s=%%q,instance=%%q' % cl],
+        ['$labels.instance $labels', '$labels.%s $labels.instance $labels' % cl],
+        ['$labels.job $labels.instance', '$labels.job $labels.%s $labels.instance' % cl],
+      ], expr(t)),
+
+  local adaptGroups(groups) = [
+    g {
+      rules: [
+        r {
+          expr: expr(super.expr),
+          [if std.objectHas(r, 'annotations') then 'annotations']: {
+            [k]: template(r.annotations[k])
+            for k in std.objectFields(r.annotations)
+          },
+        }
+        for r in super.rules
+      ],
+    }
+    for g in groups
+  ],
+
+  // The rule groups as Prometheus loads them (mixtool and jsonnet-bundler setups read
+  // prometheusRules and prometheusAlerts): rules.libsonnet's and alerts.libsonnet's groups,
+  // adapted; renderedRules is both, as the rule file holds them.
+  prometheusRules+:: { groups+: adaptGroups($.sourceRules.groups) },
+  prometheusAlerts+:: { groups+: adaptGroups($.sourceAlerts.groups) },
+  renderedRules:: { groups: $.prometheusRules.groups + $.prometheusAlerts.groups },
+
+  // Dashboards: the panel, annotation and variable queries adapted like the rules, and with
+  // multiCluster a cluster variable before the others that filters every query.
+  local clusterVariable = {
+    name: 'cluster',
+    label: 'Cluster',
+    type: 'query',
+    datasource: { type: 'prometheus', uid: '${datasource}' },
+    definition: 'label_values(pop_vantage_info, %s)' % cl,
+    query: {
+      query: 'label_values(pop_vantage_info, %s)' % cl,
+      refId: 'PrometheusVariableQueryEditor-VariableQuery',
+      qryType: 1,
+    },
+    refresh: 2,
+    sort: 1,
+    multi: true,
+    includeAll: true,
+    allValue: '.*',
+    current: { selected: true, text: ['All'], value: ['$__all'] },
+    hide: 0,
+    options: [],
+    skipUrlSync: false,
+  },
+  local filterCluster(e) =
+    if !c.multiCluster then e else
+      std.foldl(function(s, r) std.strReplace(s, r[0], r[1]), [
+        ['{vantage=~"$vantage"', '{%s=~"$cluster", vantage=~"$vantage"' % cl],
+        ['(pop_vantage_info, vantage)', '(pop_vantage_info{%s=~"$cluster"}, vantage)' % cl],
+        ['(pop_vantage_info{', '(pop_vantage_info{%s=~"$cluster", ' % cl],
+      ], e),
+  local adaptQueries(x, key='') =
+    if std.isString(x) then
+      (if std.member(['expr', 'query', 'definition'], key) then filterCluster(expr(x)) else x)
+    else if std.isArray(x) then [adaptQueries(v, key) for v in x]
+    else if std.isObject(x) then { [k]: adaptQueries(x[k], k) for k in std.objectFields(x) }
+    else x,
+  local dashboard(d) =
+    local adapted = adaptQueries(d);
+    if !c.multiCluster then adapted else adapted {
+      templating+: {
+        list: [super.list[0], clusterVariable] + super.list[1:],
+      },
+    },
+
+  // The Prometheus Operator's objects of the kustomize component deploy/kubernetes/monitoring:
+  // a ServiceMonitor that scrapes the exporter's Service as jobName, and the rendered rules as
+  // a PrometheusRule.
+  operatorObjects:: {
+    'servicemonitor.yaml': {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: {
+        name: 'pop-exporter',
+        labels: { 'app.kubernetes.io/name': 'pop_exporter', 'app.kubernetes.io/component': 'exporter' },
+      },
+      spec: {
+        selector: { matchLabels: { 'app.kubernetes.io/name': 'pop_exporter' } },
+        endpoints: [{
+          port: 'http-metrics',
+          interval: '30s',
+          // The operator would name the job after the Service ("pop-exporter").
+          relabelings: [{ targetLabel: 'job', replacement: c.jobName }],
+        }],
+      },
+    },
+    'prometheusrule.yaml': {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      metadata: {
+        name: 'pop-exporter',
+        labels: { 'app.kubernetes.io/name': 'pop_exporter', 'app.kubernetes.io/component': 'exporter' },
+      },
+      spec: $.renderedRules,
+    },
+  },
+
+  grafanaDashboards+:: {
+    [name]: dashboard($.dashboardSources[name])
+    for name in std.objectFields($.dashboardSources)
+  },
+
+  // The dashboards' JSON structure, as Grafana stores it: panels, layout, text and queries
+  // written for one Prometheus and job="pop_exporter"; dashboard() above adapts the queries.
+  dashboardSources:: {
+    'cache.json': import 'dashboards/cache.json',
+    'fleet.json': import 'dashboards/fleet.json',
+    'latency.json': import 'dashboards/latency.json',
+    'pop-overview.json': import 'dashboards/pop-overview.json',
+    'pop-shifts.json': import 'dashboards/pop-shifts.json',
+  },
+}

@@ -1,0 +1,359 @@
+// Recording rules of pop_exporter, rendered into deploy/prometheus/rules/pop_exporter.rules.yml
+// (with the alerts of alerts.libsonnet) by `go generate ./dashboards/mixin/`.
+//
+// Label conventions: every per-probe series carries vantage, target, ip_version, resolver
+// (one probe per DNS resolver of the target; "system" unless the target configures resolvers)
+// and protocol (one probe per HTTP version; "http1.1" unless the target configures protocols),
+// and Prometheus adds job and instance. Joins match on all seven so that two exporters that
+// share a vantage name (an HA pair), or two resolvers or protocols of one target, never
+// collide. The vantage_target:* records keep resolver and protocol too: each is a probe of its
+// own. The scope rules count vantages, whatever their resolvers and protocols.
+//
+// The dashboards in dashboards/ read the recording rules below: load this file into the
+// Prometheus that Grafana queries.
+//
+// Thresholds and links
+// --------------------
+// Global alert thresholds are the recording rules of the first group below, set from
+// _config.thresholds: change the number there and every alert (and the threshold lines on
+// the dashboards) follows. Per-target
+// thresholds live in the exporter's own configuration, where the target is defined:
+//   max_distance_km -> pop_probe_max_distance_meters  (PopBeyondMaxDistance)
+//   expected_pops   -> pop_probe_expected_pop         (PopUnexpected)
+// How long a condition must hold before an alert fires is each alert's `for:`
+// (_config['for']).
+//
+//   recording rule                              default  alert
+//   pop_alert:shift_distance_meters:threshold   2000 km  PopShiftedFar
+//   pop_alert:pop_changes_15m:threshold         4        PopFlapping (PoP changes in 15m)
+//   pop_alert:ttfb_mean_seconds:threshold       1 s      PopTTFBHigh (TTFB mean over 5m)
+//   pop_alert:cache_hit_ratio_drop:threshold    0.3      PopCacheHitRatioDrop (15m ratio below
+//                                                        the 6h ratio minus this)
+//   pop_alert:shift_wide_ratio:threshold        0.5      PopShiftedFarCDNWide (share of a target's
+//                                                        vantages served far from their baseline)
+//   pop_alert:shift_wide_vantages:threshold     2        PopShiftedFarCDNWide (and at least this
+//                                                        many vantages: one alone is never "wide")
+//   pop_alert:protocol_split:threshold          1000 km  PopProtocolSplit (a protocol's PoP farther
+//                                                        from the vantage than the nearest
+//                                                        protocol's PoP by more than this)
+//   pop_alert:resolver_spread:threshold         2000 km  PopResolverFar (a resolver's PoP farther
+//                                                        from the vantage than the nearest
+//                                                        resolver's PoP by more than this)
+//
+// The same group holds pop_alert:links:info: the Grafana and runbook bases of every alert's
+// dashboard_url and runbook_url annotations (_config.grafanaURL, _config.runbookBase).
+//
+// Fleets: one exporter runs per vantage (office, region, cluster), all scraped by this
+// Prometheus, or scraped by a Prometheus agent per cluster that remote-writes here (then
+// render with _config.multiCluster, so that exporters sharing an instance string in
+// different clusters stay apart). A shift seen from one vantage is local (that site's ISP, VPN or resolver); a shift
+// seen from most of them is the CDN's. The target: and cdn: rules count vantages for that.
+//
+// Histograms: pop_probe_ttfb_seconds and (with --metrics.detail=full) pop_probe_phase_duration_seconds
+// are exposed with classic and native buckets. Prometheus ingests the classic *_bucket series by default and
+// only the native histogram with native histograms enabled, so every rule that reads a
+// histogram has a classic and a native form joined by `or`: whichever exists answers.
+//
+// "Served from cache" means cache_status hit or stale: the edge answered without asking the
+// origin. revalidated, miss, expired, bypass and dynamic all went to the origin.
+//
+// In this source, thresholds, `for:` times and link bases come from _config
+// (config.libsonnet); mixin.libsonnet adds the cluster label and the selector to every
+// expression for _config.multiCluster and _config.selector.
+{
+  local c = $._config,
+
+  sourceRules+:: {
+    groups+: [
+    {
+      name: "pop_exporter.thresholds",
+      rules: [
+        {
+          record: "pop_alert:shift_distance_meters:threshold",
+          expr: 'vector(%de3)' % c.thresholds.shiftDistanceKm,
+        },
+        {
+          record: "pop_alert:pop_changes_15m:threshold",
+          expr: 'vector(%g)' % c.thresholds.popChanges15m,
+        },
+        {
+          record: "pop_alert:ttfb_mean_seconds:threshold",
+          expr: 'vector(%g)' % c.thresholds.ttfbMeanSeconds,
+        },
+        {
+          record: "pop_alert:cache_hit_ratio_drop:threshold",
+          expr: 'vector(%g)' % c.thresholds.cacheHitRatioDrop,
+        },
+        {
+          record: "pop_alert:shift_wide_ratio:threshold",
+          expr: 'vector(%g)' % c.thresholds.shiftWideRatio,
+        },
+        {
+          record: "pop_alert:shift_wide_vantages:threshold",
+          expr: 'vector(%g)' % c.thresholds.shiftWideVantages,
+        },
+        {
+          record: "pop_alert:resolver_spread:threshold",
+          expr: 'vector(%de3)' % c.thresholds.resolverSpreadKm,
+        },
+        {
+          record: "pop_alert:protocol_split:threshold",
+          expr: 'vector(%de3)' % c.thresholds.protocolSplitKm,
+        },
+        // Where the alerts link to: every alert's runbook_url is this README's Alerts table, at
+        // the alert's own row (#alert-<name in lower case>), and its dashboard_url the Grafana
+        // panel that shows the alert's signal, filtered to the alert's vantage, target, IP family
+        // and resolver. Set grafana_url to your Grafana (the compose stack's is localhost:3000)
+        // and runbook_url to where your team reads this README.
+        {
+          record: "pop_alert:links:info",
+          expr: |||
+            label_replace(
+              label_replace(vector(1), "grafana_url", "%(grafanaURL)s", "", ""),
+              "runbook_url", "%(runbookBase)s", "", ""
+            )
+          ||| % c,
+        },
+      ],
+    },
+    // Recording rules, one group per concern so that rulers that shard by group (Thanos, Mimir,
+    // Cortex) can spread them, each evaluated as often as what reads it needs: what the paging
+    // alerts read follows the global evaluation interval; means, ratios and counts over windows
+    // of 15 minutes or more are evaluated every minute or two. At most five series per probe are
+    // recorded (make rulebench measures what they cost: README, Cost).
+    {
+      name: "pop_exporter.edge",
+      interval: "30s",
+      rules: [
+        // The edge answering now, with the baseline (usual) PoP as baseline_pop/baseline_cdn, so
+        // alerts can name the old and the new PoP. baseline_pop="unknown" until a baseline exists
+        // (only those probes are relabelled for it: the fleet's probes nearly all have one).
+        {
+          record: "vantage_target:pop_probe_edge_baseline:info",
+          expr: |||
+            pop_probe_edge_info
+              * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(baseline_pop, baseline_cdn)
+                label_replace(
+                  label_replace(pop_probe_baseline_info, "baseline_pop", "$1", "pop", "(.*)"),
+                  "baseline_cdn", "$1", "cdn", "(.*)"
+                )
+            or
+              label_replace(
+                label_replace(
+                  pop_probe_edge_info unless on(job, instance, vantage, target, ip_version, resolver, protocol) pop_probe_baseline_info,
+                  "baseline_pop", "unknown", "", ""
+                ),
+                "baseline_cdn", "unknown", "", ""
+              )
+          |||,
+        },
+      ],
+    },
+    {
+      name: "pop_exporter.ttfb",
+      interval: "1m",
+      rules: [
+        // TTFB, from what the exporter measured, never from bucket boundaries. A probe's mean
+        // over 5 minutes is exact: the histogram's sum of TTFBs over its count of responses
+        // (classic _sum/_count, or histogram_sum/histogram_count of the native histogram: only
+        // one of the two exists, depending on how Prometheus ingests histograms). The full set's
+        // per-PoP histograms of one probe are added up first, so both sets give one mean per probe.
+        // A quantile of a probe's TTFB is taken by the dashboards over the last TTFBs below, not
+        // interpolated inside buckets: with the basic set's buckets (50 ms, 200 ms, 1 s, 2.5 s) a
+        // constant 80 ms would read as a p50 of 125 ms. No probe answered in 5 minutes: no mean.
+        {
+          record: "vantage_target:pop_probe_ttfb_seconds:mean5m",
+          expr: |||
+            (
+              sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_ttfb_seconds_sum[5m]))
+              /
+              sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_ttfb_seconds_count[5m]))
+            ) >= 0
+            or
+            (
+              histogram_sum(sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_ttfb_seconds[5m])))
+              /
+              histogram_count(sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_ttfb_seconds[5m])))
+            ) >= 0
+          |||,
+        },
+      ],
+    },
+    {
+      name: "pop_exporter.ttfb_last",
+      interval: "30s",
+      rules: [
+        // The TTFB of the last probe that got a response (TTFB = dns + connect + tls +
+        // processing, the last probe's phases; a phase that did not happen has no series), while
+        // the last probe got one (an HTTP status code): one series per probe, the samples that
+        // quantile_over_time, avg_over_time and the per-PoP panels read. While a probe gets no
+        // response it has no last TTFB, rather than the one of a response long gone.
+        {
+          record: "vantage_target:pop_probe_ttfb_seconds:last",
+          expr: |||
+            sum by (job, instance, vantage, target, ip_version, resolver, protocol) (
+              pop_probe_phase_seconds{phase=~"dns|connect|tls|quic|processing"}
+            )
+            and on(job, instance, vantage, target, ip_version, resolver, protocol)
+              (pop_probe_http_status_code > 0)
+          |||,
+        },
+        // Protocol split: for each probe that got a response, how much farther from the vantage
+        // its PoP is than the nearest PoP among the protocols of the same vantage, target, IP
+        // family and resolver (0 for the nearest). A QUIC flow is a UDP flow of its own, which
+        // anycast may route to another site than the TCP flow. The difference of the two
+        // distances from the vantage is a lower bound of how far apart the two PoPs are (the
+        // triangle inequality), so a large value always means PoPs far apart. A probe without a
+        // response (status code 0) takes no part: its last PoP is not where it is served now.
+        {
+          record: "vantage_target:pop_probe_distance_meters:protocol_spread",
+          expr: |||
+            (
+              pop_probe_distance_meters and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
+            )
+            - on(job, instance, vantage, target, ip_version, resolver) group_left()
+              min by (job, instance, vantage, target, ip_version, resolver) (
+                pop_probe_distance_meters and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
+              )
+          |||,
+        },
+      ],
+    },
+    // Cache: the share of responses served from cache per probe over 15 minutes and over 6 hours
+    // (PopCacheHitRatioDrop compares the two). The hits fall back to 0 so that a target that
+    // never hits has a ratio of 0, not no ratio. The dashboards' 5-minute shares and per-PoP
+    // shares are taken from the counters by the panels themselves, for the probes shown.
+    {
+      name: "pop_exporter.cache",
+      interval: "2m",
+      rules: [
+        {
+          record: "vantage_target:pop_probe_cache_hit_ratio:rate15m",
+          expr: |||
+            (
+              sum by (job, instance, vantage, target, ip_version, resolver, protocol) (
+                rate(pop_probe_responses_total{cache_status=~"hit|stale"}[15m])
+              )
+              or
+              0 * sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[15m]))
+            )
+            /
+            sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[15m]))
+          |||,
+        },
+      ],
+    },
+    {
+      name: "pop_exporter.cache_6h",
+      interval: "2m",
+      rules: [
+        {
+          record: "vantage_target:pop_probe_cache_hit_ratio:rate6h",
+          expr: |||
+            (
+              sum by (job, instance, vantage, target, ip_version, resolver, protocol) (
+                rate(pop_probe_responses_total{cache_status=~"hit|stale"}[6h])
+              )
+              or
+              0 * sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[6h]))
+            )
+            /
+            sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[6h]))
+          |||,
+        },
+      ],
+    },
+    {
+      name: "pop_exporter.scope",
+      interval: "1m",
+      rules: [
+        // Shift scope, per target and IP family: how many vantages are expected to probe it
+        // (reported a probe of it within the last hour), how many report now, how many of them
+        // are served far from their baseline PoP now (beyond the PopShiftedFar distance), and the
+        // share of the expected ones. A vantage counts once however many exporters (an HA pair)
+        // share its name. A vantage whose exporter stops reporting stays expected for an hour: it
+        // never counts as moved, and the share does not grow because the others went quiet (two
+        // of five far with three exporters down is 40 %, not two of two). PopExporterDown covers
+        // the vantage itself.
+        {
+          record: "target:pop_probe_vantages:count",
+          expr: |||
+            count by (target, ip_version) (
+              count by (vantage, target, ip_version) (last_over_time(pop_probe_success[1h]))
+            )
+          |||,
+        },
+        {
+          record: "target:pop_probe_vantages_reporting:count",
+          expr: |||
+            count by (target, ip_version) (
+              count by (vantage, target, ip_version) (pop_probe_success)
+            )
+          |||,
+        },
+        // The same per CDN: how many vantages it served within the last hour (a vantage that
+        // stops reporting stays counted, as above), and how many of those are served far from
+        // their baseline by it now. A vantage counts as moved for a CDN when any
+        // of its probes answered by that CDN moved far.
+        {
+          record: "cdn:pop_probe_vantages:count",
+          expr: "count by (cdn) (count by (vantage, cdn) (last_over_time(pop_probe_edge_info[1h])))\n",
+        },
+      ],
+    },
+    {
+      name: "pop_exporter.scope_shifts",
+      rules: [
+        {
+          record: "target:pop_probe_vantages_shifted_far:count",
+          expr: |||
+            count by (target, ip_version) (
+              count by (vantage, target, ip_version) (
+                pop_probe_shift_distance_meters > on() group_left() pop_alert:shift_distance_meters:threshold
+              )
+            )
+            or
+            0 * target:pop_probe_vantages:count
+          |||,
+        },
+        {
+          record: "target:pop_probe_vantages_shifted_far:ratio",
+          expr: |||
+            target:pop_probe_vantages_shifted_far:count
+            / on(target, ip_version)
+            target:pop_probe_vantages:count
+          |||,
+        },
+        {
+          record: "cdn:pop_probe_vantages_shifted_far:count",
+          expr: |||
+            count by (cdn) (
+              count by (vantage, cdn) (
+                (pop_probe_shift_distance_meters > on() group_left() pop_alert:shift_distance_meters:threshold)
+                * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn)
+                  pop_probe_edge_info
+              )
+            )
+            or
+            0 * cdn:pop_probe_vantages:count
+          |||,
+        },
+        {
+          record: "cdn:pop_probe_vantages_shifted_far:ratio",
+          expr: |||
+            cdn:pop_probe_vantages_shifted_far:count
+            / on(cdn)
+            cdn:pop_probe_vantages:count
+          |||,
+        },
+      ],
+    },
+    // Alerts, grouped like the recording rules by concern: PoP shifts (evaluated as often as
+    // Prometheus evaluates by default: they page within minutes), where a probe is served
+    // against its configuration and its resolvers, how probes fare, and the exporters
+    // themselves. The placement and probe alerts hold for 5 minutes or more and read windows
+    // of 5 minutes or more: evaluating them every minute is enough.
+
+    ],
+  },
+}
