@@ -26,6 +26,8 @@ const (
 	basicBudget    = 30
 	perPairBudget  = 4
 	resolverBudget = 1
+	// altSvcBudget is pop_probe_alt_svc_info, for an HTTPS edge that advertises h2 or h3.
+	altSvcBudget = 1
 )
 
 // TestSeriesCost measures, from a real scrape of real probes, how many series one target costs
@@ -52,7 +54,7 @@ func TestSeriesCost(t *testing.T) {
 	for _, sh := range shapes {
 		counts := map[Detail]int{}
 		for _, detail := range []Detail{DetailBasic, DetailFull} {
-			counts[detail] = seriesOfOneTarget(t, detail, sh.https, sh.pops, sh.statues, sh.resolver)
+			counts[detail] = seriesOfOneTarget(t, detail, sh.https, sh.pops, sh.statues, sh.resolver, nil)
 		}
 		fmt.Printf("| %s | %d | %d |\n", sh.name, counts[DetailBasic], counts[DetailFull])
 		pairs := sh.pops * sh.statues
@@ -69,25 +71,59 @@ func TestSeriesCost(t *testing.T) {
 	}
 }
 
+// Series of one HTTPS target on one PoP with one cache status, probed over one protocol and
+// over all three, each protocol a probe of its own; printed for the README's "Cost" section.
+// Three protocols cost at most three times one, plus each probe's pop_probe_dns_answer_info
+// (the address each protocol dialled, recorded for every target of several protocols).
+func TestSeriesCostProtocols(t *testing.T) {
+	fmt.Println("| shape (HTTPS, 1 PoP, 1 cache status, edge advertising h3) | basic (default) | full |")
+	fmt.Println("|---|---|---|")
+	counts := map[int]map[Detail]int{}
+	for _, protocols := range [][]string{{config.ProtocolHTTP11}, config.Protocols} {
+		counts[len(protocols)] = map[Detail]int{}
+		for _, detail := range []Detail{DetailBasic, DetailFull} {
+			counts[len(protocols)][detail] = seriesOfOneTarget(t, detail, true, 1, 1, false, protocols)
+		}
+		fmt.Printf("| protocols: [%s] | %d | %d |\n", strings.Join(protocols, ", "), counts[len(protocols)][DetailBasic], counts[len(protocols)][DetailFull])
+	}
+	one, three := counts[1][DetailBasic], counts[3][DetailBasic]
+	if one > basicBudget+altSvcBudget {
+		t.Errorf("one protocol: %d series in the basic set, over the budget of %d", one, basicBudget+altSvcBudget)
+	}
+	if three > 3*(one+resolverBudget) {
+		t.Errorf("three protocols: %d series in the basic set, more than three probes of one (%d) and their DNS answers", three, one)
+	}
+}
+
 // seriesOfOneTarget probes a loopback edge that answers from pops PoPs with statuses cache
 // statuses, in turn, until every pair was seen, then counts the target's sample lines on a
 // text scrape of /metrics. With resolver, the name is resolved by a loopback DNS server
 // configured as the target's resolver.
-func seriesOfOneTarget(t *testing.T, detail Detail, https bool, pops, statuses int, resolver bool) int {
+//
+// With protocols, the edge is HTTPS on every protocol and advertises h3 in Alt-Svc, as the
+// CDNs that serve HTTP/3 do, and the target is probed over each of protocols.
+func seriesOfOneTarget(t *testing.T, detail Detail, https bool, pops, statuses int, resolver bool, protocols []string) int {
 	t.Helper()
 	var n atomic.Int64
+	altSvc := protocols != nil
 	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		i := n.Add(1) - 1
 		w.Header().Set("Server", "cloudflare")
 		w.Header().Set("CF-RAY", "9da906681ad80c13-"+[]string{"AMS", "FRA", "LHR"}[int(i)%pops])
 		w.Header().Set("CF-Cache-Status", []string{"HIT", "MISS"}[int(i)/pops%statuses])
 		w.Header().Set("Age", "12")
+		if altSvc {
+			w.Header().Set("Alt-Svc", `h3=":443"; ma=86400`)
+		}
 		io.WriteString(w, "ok\n")
 	})
 	var srv *httptest.Server
-	if https {
+	switch {
+	case protocols != nil:
+		srv = testhelp.NewEdgeServer(t, h, true).TCP
+	case https:
 		srv = httptest.NewTLSServer(h)
-	} else {
+	default:
 		srv = httptest.NewServer(h)
 	}
 	defer srv.Close()
@@ -106,17 +142,30 @@ func seriesOfOneTarget(t *testing.T, detail Detail, https bool, pops, statuses i
 		target.Resolvers = []config.Resolver{{Name: "local", Server: testhelp.DNSServer(t, testhelp.Answer("127.0.0.1"))}}
 	}
 	target.TLS.InsecureSkipVerify = true
-	r := newRecordingRunner(t, m, target)
-	s := r.spec.Load()
-	for range 2 * pops * statuses {
-		res := m.runProbe(context.Background(), s)
-		if !res.Success {
-			t.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+	target.Protocols = protocols
+	if protocols == nil {
+		protocols = []string{config.ProtocolHTTP11}
+	}
+	for _, protocol := range protocols {
+		pt := target
+		pt.Protocols = target.Protocols
+		r := newRecordingRunner(t, m, pt)
+		s := r.spec.Load()
+		if s.Protocol != protocol {
+			// testSpec probes a target's first protocol: one runner per protocol.
+			r = newProtocolRunner(t, m, pt, protocol)
+			s = r.spec.Load()
 		}
-		if https != res.Happened[prober.PhaseTLS] {
-			t.Fatalf("tls phase happened = %v for https = %v", res.Happened[prober.PhaseTLS], https)
+		for range 2 * pops * statuses {
+			res := m.runProbe(context.Background(), s)
+			if !res.Success {
+				t.Fatalf("%s probe failed: %s %v", protocol, res.FailureReason, res.Err)
+			}
+			if https != (res.Happened[prober.PhaseTLS] || res.Happened[prober.PhaseQUIC]) {
+				t.Fatalf("tls phase happened = %v for https = %v", res.Happened[prober.PhaseTLS], https)
+			}
+			m.record(r, res)
 		}
-		m.record(r, res)
 	}
 
 	rec := httptest.NewRecorder()

@@ -22,18 +22,18 @@ const maxDebugHeaders = 64
 // redacted), and which rule decided the CDN, PoP and cache status, or why each stayed unknown.
 // One is kept per probe, replaced by the next run: memory is bounded by the probes.
 type ProbeDebug struct {
-	Key                         string // target/ip_version/resolver
-	Target, IPVersion, Resolver string
-	Time                        time.Time
-	Duration                    time.Duration
-	Success                     bool
-	FailureReason, Error        string
-	Responded                   bool
-	StatusCode                  int
-	URL                         string // the final URL, after redirects
-	EdgeAddr                    string
-	Headers                     []DebugHeader
-	HeadersLeftOut              int // header lines past maxDebugHeaders
+	Key                                   string // target/ip_version/resolver/protocol
+	Target, IPVersion, Resolver, Protocol string
+	Time                                  time.Time
+	Duration                              time.Duration
+	Success                               bool
+	FailureReason, Error                  string
+	Responded                             bool
+	StatusCode                            int
+	URL                                   string // the final URL, after redirects
+	EdgeAddr                              string
+	Headers                               []DebugHeader
+	HeadersLeftOut                        int // header lines past maxDebugHeaders
 
 	// The label values recorded, and why.
 	CDN, PoP, CacheStatus, PoPSource string
@@ -47,7 +47,7 @@ type DebugHeader struct{ Name, Value string }
 // geolocated one included), label the value recorded (capped), source the pop_source value.
 func (m *Manager) probeDebug(s *prober.Spec, res prober.Result, pop, label, source string) *ProbeDebug {
 	d := &ProbeDebug{
-		Key: s.Key, Target: s.Target.Name, IPVersion: s.IPVersion, Resolver: s.Resolver,
+		Key: s.Key, Target: s.Target.Name, IPVersion: s.IPVersion, Resolver: s.Resolver, Protocol: s.Protocol,
 		Time: res.Start, Duration: res.Duration, Success: res.Success, FailureReason: res.FailureReason,
 		Responded: res.Responded, StatusCode: res.StatusCode, URL: s.Target.URL,
 	}
@@ -153,13 +153,13 @@ var debugTemplate = template.Must(template.New("debug").Funcs(template.FuncMap{
 {{if not .Target}}
 <h1>Last run of every probe</h1>
 <p>What each probe's last response looked like and why it got its labels. Pick a target for its headers and the reasons.</p>
-<table><tr><th>target</th><th>ip_version</th><th>resolver</th><th>time (UTC)</th><th>result</th><th>status</th><th>cdn</th><th>pop</th><th>cache_status</th></tr>
-{{range .Probes}}<tr><td><a href="?target={{.Target}}">{{.Target}}</a></td><td>{{.IPVersion}}</td><td>{{.Resolver}}</td><td>{{utc .Time}}</td><td{{if not .Success}} class="fail"{{end}}>{{if .Success}}success{{else}}{{.FailureReason}}{{end}}</td><td>{{if .Responded}}{{.StatusCode}}{{end}}</td><td>{{.CDN}}</td><td>{{.PoP}}</td><td>{{.CacheStatus}}</td></tr>
-{{else}}<tr><td colspan="9">no probe has run yet</td></tr>{{end}}
+<table><tr><th>target</th><th>ip_version</th><th>resolver</th><th>protocol</th><th>time (UTC)</th><th>result</th><th>status</th><th>cdn</th><th>pop</th><th>cache_status</th></tr>
+{{range .Probes}}<tr><td><a href="?target={{.Target}}">{{.Target}}</a></td><td>{{.IPVersion}}</td><td>{{.Resolver}}</td><td>{{.Protocol}}</td><td>{{utc .Time}}</td><td{{if not .Success}} class="fail"{{end}}>{{if .Success}}success{{else}}{{.FailureReason}}{{end}}</td><td>{{if .Responded}}{{.StatusCode}}{{end}}</td><td>{{.CDN}}</td><td>{{.PoP}}</td><td>{{.CacheStatus}}</td></tr>
+{{else}}<tr><td colspan="10">no probe has run yet</td></tr>{{end}}
 </table>
 {{else}}
 {{range .Probes}}
-<h2>{{.Target}} · IPv{{.IPVersion}} · resolver {{.Resolver}}</h2>
+<h2>{{.Target}} · IPv{{.IPVersion}} · resolver {{.Resolver}} · {{.Protocol}}</h2>
 <table>
 <tr><th>last run</th><td>{{utc .Time}}, {{ms .Duration}}</td></tr>
 <tr><th>result</th><td{{if not .Success}} class="fail"{{end}}>{{if .Success}}success{{else}}failed: {{.FailureReason}}{{with .Error}} ({{.}}){{end}}{{end}}</td></tr>

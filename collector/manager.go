@@ -146,6 +146,8 @@ type runner struct {
 	answerAddrs  capSet                     // address label values of pop_probe_dns_answer_info
 	answerLabels []string                   // label values of this probe's pop_probe_dns_answer_info series
 	answer       prober.DNSAnswer           // the answer those labels are of
+	altSvcLabels []string                   // label values of this probe's pop_probe_alt_svc_info series
+	altSvc       string                     // the advertised value those labels are of
 	debug        atomic.Pointer[ProbeDebug] // the last probe, with Options.ProbeDebug
 	labelsPrefix []string                   // vantage, target, ip_version, resolver
 	scratch      []string                   // label values of one store call (see labels)
@@ -219,14 +221,20 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		if len(resolvers) == 0 { // a configuration built by hand rather than by config.Parse
 			resolvers = config.CompileResolvers(&t)
 		}
+		protocols := t.Protocols
+		if len(protocols) == 0 { // a configuration built by hand rather than by config.Parse
+			protocols = []string{config.ProtocolHTTP11}
+		}
 		for _, proto := range t.IPProtocols {
 			for _, r := range resolvers {
-				s, err := prober.NewSpec(t, c, proto, r, m.opts.UserAgent, ident)
-				if err != nil {
-					return err
+				for _, protocol := range protocols {
+					s, err := prober.NewSpec(t, c, proto, protocol, r, m.opts.UserAgent, ident)
+					if err != nil {
+						return err
+					}
+					s.KeepResponse = m.opts.ProbeDebug
+					specs[s.Key] = s
 				}
-				s.KeepResponse = m.opts.ProbeDebug
-				specs[s.Key] = s
 			}
 		}
 	}
@@ -364,8 +372,8 @@ func sameProbe(a, b *prober.Spec) bool {
 	if ownResolver(ta, a.Resolver) != ownResolver(tb, b.Resolver) {
 		return false
 	}
-	ta.IPProtocols, ta.Resolvers, ta.DNSServer = nil, nil, ""
-	tb.IPProtocols, tb.Resolvers, tb.DNSServer = nil, nil, ""
+	ta.IPProtocols, ta.Resolvers, ta.DNSServer, ta.Protocols = nil, nil, "", nil
+	tb.IPProtocols, tb.Resolvers, tb.DNSServer, tb.Protocols = nil, nil, "", nil
 	return reflect.DeepEqual(ta, tb)
 }
 
@@ -414,7 +422,7 @@ func newRunner(s *prober.Spec, v vantage) *runner {
 		shields:      capSet{},
 		edgeIPs:      capSet{},
 		answerAddrs:  capSet{},
-		labelsPrefix: []string{v.name, s.Target.Name, s.IPVersion, s.Resolver},
+		labelsPrefix: []string{v.name, s.Target.Name, s.IPVersion, s.Resolver, s.Protocol},
 	}
 	r.spec.Store(s)
 	return r

@@ -218,35 +218,35 @@ func TestRecordExposition(t *testing.T) {
 	want := `
 # HELP pop_probe_cache_age_seconds Age header of the last response, when present.
 # TYPE pop_probe_cache_age_seconds gauge
-pop_probe_cache_age_seconds{ip_version="4",resolver="system",target="www",vantage="ams-office"} 42
+pop_probe_cache_age_seconds{ip_version="4",protocol="http1.1",resolver="system",target="www",vantage="ams-office"} 42
 # HELP pop_probe_edge_info The edge that answered the last response, where its PoP came from (pop_source: header, geoip or none), and its shield PoP and IP address where the CDN names them; always 1.
 # TYPE pop_probe_edge_info gauge
-pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",edge_ip="",ip_version="4",latitude="50.0264",longitude="8.5431",pop="FRA",pop_source="header",resolver="system",shield_pop="",target="www",vantage="ams-office"} 1
+pop_probe_edge_info{cdn="cloudflare",city="Frankfurt am Main",continent="EU",country="DE",edge_ip="",ip_version="4",latitude="50.0264",longitude="8.5431",pop="FRA",pop_source="header",protocol="http1.1",resolver="system",shield_pop="",target="www",vantage="ams-office"} 1
 # HELP pop_probe_expected_pop 1 if the PoP that answered last is in expected_pops, 0 if not; absent when expected_pops is not set.
 # TYPE pop_probe_expected_pop gauge
-pop_probe_expected_pop{ip_version="4",resolver="system",target="www",vantage="ams-office"} 1
+pop_probe_expected_pop{ip_version="4",protocol="http1.1",resolver="system",target="www",vantage="ams-office"} 1
 # HELP pop_probe_failures_total Failed probes by reason.
 # TYPE pop_probe_failures_total counter
-pop_probe_failures_total{ip_version="4",reason="body",resolver="system",target="www",vantage="ams-office"} 0
-pop_probe_failures_total{ip_version="4",reason="connect",resolver="system",target="www",vantage="ams-office"} 0
-pop_probe_failures_total{ip_version="4",reason="dns",resolver="system",target="www",vantage="ams-office"} 0
-pop_probe_failures_total{ip_version="4",reason="http_status",resolver="system",target="www",vantage="ams-office"} 0
-pop_probe_failures_total{ip_version="4",reason="other",resolver="system",target="www",vantage="ams-office"} 0
-pop_probe_failures_total{ip_version="4",reason="panic",resolver="system",target="www",vantage="ams-office"} 0
-pop_probe_failures_total{ip_version="4",reason="timeout",resolver="system",target="www",vantage="ams-office"} 1
-pop_probe_failures_total{ip_version="4",reason="tls",resolver="system",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",protocol="http1.1",reason="body",resolver="system",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",protocol="http1.1",reason="connect",resolver="system",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",protocol="http1.1",reason="dns",resolver="system",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",protocol="http1.1",reason="http_status",resolver="system",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",protocol="http1.1",reason="other",resolver="system",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",protocol="http1.1",reason="panic",resolver="system",target="www",vantage="ams-office"} 0
+pop_probe_failures_total{ip_version="4",protocol="http1.1",reason="timeout",resolver="system",target="www",vantage="ams-office"} 1
+pop_probe_failures_total{ip_version="4",protocol="http1.1",reason="tls",resolver="system",target="www",vantage="ams-office"} 0
 # HELP pop_probe_http_status_code HTTP status code of the last response, 0 when none came.
 # TYPE pop_probe_http_status_code gauge
-pop_probe_http_status_code{ip_version="4",resolver="system",target="www",vantage="ams-office"} 0
+pop_probe_http_status_code{ip_version="4",protocol="http1.1",resolver="system",target="www",vantage="ams-office"} 0
 # HELP pop_probe_max_distance_meters max_distance_km of the target, in meters; absent when not set.
 # TYPE pop_probe_max_distance_meters gauge
-pop_probe_max_distance_meters{ip_version="4",resolver="system",target="www",vantage="ams-office"} 1.5e+06
+pop_probe_max_distance_meters{ip_version="4",protocol="http1.1",resolver="system",target="www",vantage="ams-office"} 1.5e+06
 # HELP pop_probe_responses_total Responses by the CDN and PoP that answered and their cache status.
 # TYPE pop_probe_responses_total counter
-pop_probe_responses_total{cache_status="miss",cdn="cloudflare",ip_version="4",pop="FRA",resolver="system",target="www",vantage="ams-office"} 1
+pop_probe_responses_total{cache_status="miss",cdn="cloudflare",ip_version="4",pop="FRA",protocol="http1.1",resolver="system",target="www",vantage="ams-office"} 1
 # HELP pop_probe_success 1 if the last probe got a valid response, 0 otherwise.
 # TYPE pop_probe_success gauge
-pop_probe_success{ip_version="4",resolver="system",target="www",vantage="ams-office"} 0
+pop_probe_success{ip_version="4",protocol="http1.1",resolver="system",target="www",vantage="ams-office"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"pop_probe_cache_age_seconds", "pop_probe_edge_info", "pop_probe_expected_pop", "pop_probe_failures_total",
@@ -363,12 +363,12 @@ func TestApplyKeepsUnchangedAndRemovesGone(t *testing.T) {
 		_, b := gaugeValue(t, reg, "pop_probe_success", map[string]string{"target": "gone"})
 		return a && b
 	})
-	kept := m.runners["keep/4/system"]
+	kept := m.runners["keep/4/system/http1.1"]
 
 	if err := m.Apply(amsConfig(keep)); err != nil {
 		t.Fatal(err)
 	}
-	if m.runners["keep/4/system"] != kept {
+	if m.runners["keep/4/system/http1.1"] != kept {
 		t.Error("unchanged target was restarted by the reload")
 	}
 	mfs, _ := reg.Gather()
@@ -395,11 +395,11 @@ func TestApplyKeepsUnchangedAndRemovesGone(t *testing.T) {
 	if err := m.Apply(withCA()); err != nil {
 		t.Fatal(err)
 	}
-	kept = m.runners["keep/4/system"]
+	kept = m.runners["keep/4/system/http1.1"]
 	if err := m.Apply(withCA()); err != nil {
 		t.Fatal(err)
 	}
-	if m.runners["keep/4/system"] != kept {
+	if m.runners["keep/4/system/http1.1"] != kept {
 		t.Error("target with an unchanged tls.ca_file was restarted by the reload")
 	}
 
@@ -409,13 +409,13 @@ func TestApplyKeepsUnchangedAndRemovesGone(t *testing.T) {
 	if err := m.Apply(amsConfig(keep)); err != nil {
 		t.Fatal(err)
 	}
-	kept = m.runners["keep/4/system"]
+	kept = m.runners["keep/4/system/http1.1"]
 	more := keep
 	more.IPProtocols = []string{"ip4", "ip6"}
 	if err := m.Apply(amsConfig(more)); err != nil {
 		t.Fatal(err)
 	}
-	if m.runners["keep/4/system"] != kept || m.runners["keep/6/system"] == nil {
+	if m.runners["keep/4/system/http1.1"] != kept || m.runners["keep/6/system/http1.1"] == nil {
 		t.Error("adding ip6 restarted the ip4 probe, or started no ip6 probe")
 	}
 	resolvers := func(rs ...config.Resolver) *config.Config {
@@ -427,31 +427,31 @@ func TestApplyKeepsUnchangedAndRemovesGone(t *testing.T) {
 	if err := m.Apply(resolvers(local)); err != nil {
 		t.Fatal(err)
 	}
-	kept = m.runners["keep/4/local"]
+	kept = m.runners["keep/4/local/http1.1"]
 	if err := m.Apply(resolvers(local, config.Resolver{Name: "far", Server: "127.0.0.2:1"})); err != nil {
 		t.Fatal(err)
 	}
-	if m.runners["keep/4/local"] != kept || m.runners["keep/4/far"] == nil {
+	if m.runners["keep/4/local/http1.1"] != kept || m.runners["keep/4/far/http1.1"] == nil {
 		t.Error("adding a resolver restarted the probe of another one, or started none")
 	}
-	kept = m.runners["keep/4/local"]
+	kept = m.runners["keep/4/local/http1.1"]
 	if err := m.Apply(resolvers(config.Resolver{Name: "local", Server: "127.0.0.1:2"})); err != nil {
 		t.Fatal(err)
 	}
-	if m.runners["keep/4/local"] == kept || m.runners["keep/4/far"] != nil {
+	if m.runners["keep/4/local/http1.1"] == kept || m.runners["keep/4/far/http1.1"] != nil {
 		t.Error("a resolver whose server changed kept its probe, or a removed resolver's probe stayed")
 	}
 	if err := m.Apply(amsConfig(keep)); err != nil {
 		t.Fatal(err)
 	}
-	kept = m.runners["keep/4/system"]
+	kept = m.runners["keep/4/system/http1.1"]
 
 	changed := keep
 	changed.Interval = config.Duration(60 * time.Millisecond)
 	if err := m.Apply(amsConfig(changed)); err != nil {
 		t.Fatal(err)
 	}
-	if m.runners["keep/4/system"] == kept {
+	if m.runners["keep/4/system/http1.1"] == kept {
 		t.Error("changed target kept its old runner")
 	}
 	m.Stop()
@@ -463,7 +463,7 @@ func TestMetricNamesMatchContract(t *testing.T) {
 		"pop_exporter_config_last_reload_successful", "pop_exporter_missed_intervals_total",
 		"pop_exporter_probes_in_flight", "pop_exporter_schedule_delay_seconds", "pop_exporter_shard_info",
 		"pop_exporter_target_file_last_load_successful", "pop_exporter_targets",
-		"pop_probe_baseline_info", "pop_probe_cache_age_seconds", "pop_probe_distance_meters",
+		"pop_probe_alt_svc_info", "pop_probe_baseline_info", "pop_probe_cache_age_seconds", "pop_probe_distance_meters",
 		"pop_probe_dns_answer_info", "pop_probe_duration_seconds", "pop_probe_edge_info", "pop_probe_expected_pop",
 		"pop_probe_failures_total", "pop_probe_http_status_code", "pop_probe_last_pop_change_timestamp_seconds",
 		"pop_probe_max_distance_meters", "pop_probe_phase_duration_seconds", "pop_probe_phase_seconds", "pop_probe_pop_changes_total",
@@ -511,7 +511,7 @@ func TestShardedReplicasSplitTargets(t *testing.T) {
 					probes++
 				}
 			}
-			if _, ok := r.m.runners[name+"/4/system"]; ok {
+			if _, ok := r.m.runners[name+"/4/system/http1.1"]; ok {
 				n++
 			}
 		}

@@ -13,7 +13,7 @@ import (
 const namespace = "pop"
 
 // probeLabels are carried by every per-probe series (the metrics contract).
-var probeLabels = []string{"vantage", "target", "ip_version", "resolver"}
+var probeLabels = []string{"vantage", "target", "ip_version", "resolver", "protocol"}
 
 // ttfbBuckets suit web latency from a few milliseconds (a PoP next door) to seconds (an
 // origin fetch across an ocean, a timeout), finest where PoP distance shows: 10-300 ms.
@@ -82,6 +82,7 @@ type metrics struct {
 	maxDistance   *exposition.Family
 	cacheAge      *exposition.Family
 	dnsAnswerInfo *exposition.Family
+	altSvcInfo    *exposition.Family
 	vantageInfo   *exposition.Family
 	perProbe      []*exposition.Family // the families that start with probeLabels
 
@@ -132,8 +133,8 @@ func newMetrics(st *exposition.Store, detail Detail) *metrics {
 	m.success = probe("probe_success", "1 if the last probe got a valid response, 0 otherwise.", G)
 	m.duration = probe("probe_duration_seconds", "How long the last probe took, from start to the end of the body read.", G)
 	m.phaseDuration = probeHistogram("probe_phase_duration_seconds",
-		"Duration of each phase of a probe (dns, connect, tls, processing, transfer), summed over redirects.", phaseBuckets, "phase")
-	m.phaseLast = probe("probe_phase_seconds", "Duration of each phase of the last probe that got a response (dns, connect, tls, processing, transfer), summed over redirects.", G, "phase")
+		"Duration of each phase of a probe (dns, connect, tls, processing, transfer; quic instead of connect and tls over HTTP/3), summed over redirects.", phaseBuckets, "phase")
+	m.phaseLast = probe("probe_phase_seconds", "Duration of each phase of the last probe that got a response (dns, connect, tls, processing, transfer; quic instead of connect and tls over HTTP/3), summed over redirects.", G, "phase")
 	buckets := basicTTFBBuckets
 	if detail == DetailFull {
 		buckets = ttfbBuckets
@@ -156,6 +157,8 @@ func newMetrics(st *exposition.Store, detail Detail) *metrics {
 	m.cacheAge = probe("probe_cache_age_seconds", "Age header of the last response, when present.", G)
 	m.dnsAnswerInfo = probe("probe_dns_answer_info", "What the probe's resolver last answered for the target's host: the address dialled (capped per probe like edge_ip), the DNS rcode (empty for the system resolver) and the EDNS Client Subnet scope prefix length (empty when the answer carried none); always 1. For the system resolver only with --metrics.detail=full.", G,
 		"address", "rcode", "ecs_scope")
+	m.altSvcInfo = probe("probe_alt_svc_info", "The protocols the last response's Alt-Svc header advertised for this edge (advertised: http2, http3 or \"http2,http3\"; absent when none), to compare with the protocols probed; always 1.", G,
+		"advertised")
 	m.vantageInfo = family("vantage_info", "Where this exporter stands; always 1.", G,
 		[]string{"vantage", "code", "city", "country", "continent", "latitude", "longitude"}, nil)
 
@@ -165,7 +168,7 @@ func newMetrics(st *exposition.Store, detail Detail) *metrics {
 	fileHelp := "1 if the last version of this target file is in use, 0 if it could not be used (its previous targets keep running); one series per file target_files matches."
 	m.targetFileLoaded = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: own("gauge", "target_file_last_load_successful", fileHelp, "file"), Help: fileHelp},
 		[]string{"file"})
-	m.targets = gauge("targets", "Probes of this replica: the targets of its shard times their IP families and resolvers.")
+	m.targets = gauge("targets", "Probes of this replica: the targets of its shard times their IP families, resolvers and protocols.")
 	shardHelp := "This replica's shard: it probes the targets whose name rendezvous-hashes to index among total replicas; always 1."
 	m.shardInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: own("gauge", "shard_info", shardHelp, "index", "total"), Help: shardHelp},
 		[]string{"index", "total"})

@@ -20,7 +20,7 @@ import (
 // thresholds from the config.
 func (m *Manager) initSeries(r *runner) {
 	lv := r.labelsPrefix
-	for _, reason := range prober.FailureReasons {
+	for _, reason := range r.spec.Load().FailureReasons() {
 		m.metrics.failures.Add(0, append(lv, reason)...)
 	}
 	m.metrics.popChanges.Add(0, lv...)
@@ -42,9 +42,12 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	if !res.Success {
 		mt.failures.Add(1, r.labels(res.FailureReason)...)
 		level.Debug(m.logger).Log("msg", "probe failed", "target", s.Target.Name, "ip_version", s.IPVersion,
-			"resolver", s.Resolver, "reason", res.FailureReason, "rcode", res.DNS.Rcode, "err", res.Err)
+			"resolver", s.Resolver, "protocol", s.Protocol, "reason", res.FailureReason, "rcode", res.DNS.Rcode, "err", res.Err)
 	}
-	if res.DNS.Answered && (!s.SystemResolver || m.opts.Detail == DetailFull) {
+	// The address dialled is what tells a routing split between protocols (one address, two
+	// PoPs) from a DNS one: a target probed over several protocols records it for the system
+	// resolver too.
+	if res.DNS.Answered && (!s.SystemResolver || m.opts.Detail == DetailFull || len(s.Target.Protocols) > 1) {
 		m.recordDNSAnswer(r, res.DNS)
 	}
 	if !res.Responded {
@@ -69,6 +72,20 @@ func (m *Manager) record(r *runner, res prober.Result) {
 		if full {
 			mt.phaseDuration.Observe(d.Seconds(), phase...)
 		}
+	}
+	// Alt-Svc only counts on an https:// origin (RFC 7838 §2.1: an alternative must be
+	// authenticated as the origin; browsers ignore it over http://), and like other info
+	// series it is absent when there is nothing to say: an edge that advertises no protocol
+	// we probe costs no series.
+	if s.HTTPS() && res.AltSvc != "" {
+		if r.altSvcLabels == nil || res.AltSvc != r.altSvc {
+			r.altSvc = res.AltSvc
+			r.altSvcLabels = replaceSeries(mt.altSvcInfo.Remove, r.altSvcLabels, append(slices.Clone(lv), res.AltSvc))
+		}
+		mt.altSvcInfo.SetCached(&h.altSvc, 1, r.altSvcLabels...)
+	} else if r.altSvcLabels != nil {
+		mt.altSvcInfo.Remove(r.altSvcLabels...)
+		r.altSvcLabels, r.altSvc = nil, ""
 	}
 	e := res.Edge
 	popSource := m.placePoP(&e, res.EdgeAddr)
@@ -273,7 +290,7 @@ func (r *runner) labels(extra ...string) []string {
 // one per series it writes on every probe.
 type seriesHandles struct {
 	success, duration, statusCode, responses, ttfb, cacheAge, edgeInfo, distance,
-	baselineInfo, shiftDistance, popChanges, lastPoPChange, expectedPoP, dnsAnswer exposition.Handle
+	baselineInfo, shiftDistance, popChanges, lastPoPChange, expectedPoP, dnsAnswer, altSvc exposition.Handle
 	phaseLast [prober.NumPhases]exposition.Handle
 	// Which of the series that come and go exist.
 	hasPhase    [prober.NumPhases]bool

@@ -59,13 +59,13 @@ targets:
 			t.Errorf("%s was restarted by a change to another target of the file", key)
 		}
 	}
-	if r := m.runners["change/4/system"]; r == nil || r == before["change/4/system"] {
+	if r := m.runners["change/4/system/http1.1"]; r == nil || r == before["change/4/system/http1.1"] {
 		t.Error("the changed target kept its old runner")
 	}
-	if _, ok := m.runners["gone/4/system"]; ok {
+	if _, ok := m.runners["gone/4/system/http1.1"]; ok {
 		t.Error("the removed target still runs")
 	}
-	if _, ok := m.runners["new/4/system"]; !ok {
+	if _, ok := m.runners["new/4/system/http1.1"]; !ok {
 		t.Error("the added target does not run")
 	}
 	if v, _ := gaugeValue(t, reg, "pop_exporter_targets", nil); v != 4 {
@@ -111,7 +111,7 @@ func TestShardFiltersFileTargets(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, tg := range all.Targets {
-			_, runs := m.runners[tg.Name+"/4/system"]
+			_, runs := m.runners[tg.Name+"/4/system/http1.1"]
 			if owns := shard.Owner(tg.Name, 2) == index; runs != owns {
 				t.Errorf("shard %d/2 runs %s: %v, owns it: %v", index, tg.Name, runs, owns)
 			}

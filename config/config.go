@@ -56,9 +56,12 @@ type Vantage struct {
 // effective value of each is its own if it sets it, else the defaults section's if that sets
 // it, else the built-in default (see applyDefaults); headers are merged instead.
 type Settings struct {
-	Interval        Duration          `yaml:"interval,omitempty"`         // default 30s
-	Timeout         Duration          `yaml:"timeout,omitempty"`          // default min(10s, 80% of interval)
-	IPProtocols     []string          `yaml:"ip_protocols,omitempty"`     // each "ip4" or "ip6"; default [ip4]
+	Interval    Duration `yaml:"interval,omitempty"`     // default 30s
+	Timeout     Duration `yaml:"timeout,omitempty"`      // default min(10s, 80% of interval)
+	IPProtocols []string `yaml:"ip_protocols,omitempty"` // each "ip4" or "ip6"; default [ip4]
+	// Protocols are the HTTP versions the target is probed with, each a probe of its own
+	// (label protocol): ProtocolHTTP11, ProtocolHTTP2, ProtocolHTTP3; default [http1.1].
+	Protocols       []string          `yaml:"protocols,omitempty"`
 	Headers         map[string]string `yaml:"headers,omitempty"`          // the defaults' are merged under the target's
 	Method          string            `yaml:"method,omitempty"`           // default GET
 	BodySizeLimit   ByteSize          `yaml:"body_size_limit,omitempty"`  // default 64KiB, at most 16MiB
@@ -96,7 +99,7 @@ type Defaults struct {
 
 // Target is one URL to probe. After loading, every field holds its effective value
 // (defaults applied), so the collector never looks at Defaults: FollowRedirects is never nil,
-// IPProtocols never empty, Method uppercase, Headers keys canonical (nil when none), and
+// IPProtocols and Protocols never empty, Method uppercase, Headers keys canonical (nil when none), and
 // ValidStatusCodes nil means any 2xx or 3xx (see StatusOK).
 type Target struct {
 	Name string `yaml:"name"`

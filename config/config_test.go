@@ -80,6 +80,11 @@ testdata/invalid-several-in-one-target.yml:6: targets[0].expected_pops[1]: inval
 		"ip-protocol":                    `:4: targets[0].ip_protocols[1]: unknown IP protocol "ipv6" (want ip4 or ip6)`,
 		"ip-protocol-duplicate":          `:5: defaults.ip_protocols[2]: duplicate IP protocol "ip6"`,
 		"ip-protocols-empty":             `:4: targets[0].ip_protocols: must list ip4, ip6 or both`,
+		"protocol":                       `:4: targets[0].protocols[1]: unknown protocol "h3" (want http1.1, http2, http3)`,
+		"protocol-duplicate":             `:5: defaults.protocols[2]: duplicate protocol "http2"`,
+		"protocols-empty":                `:4: targets[0].protocols: must list at least one of http1.1, http2, http3`,
+		"protocol-http3-http":            `:4: targets[0].protocols[1]: http3 needs an https:// URL, the target's is http://`,
+		"protocol-http2-defaults":        `:7: targets[1].url: http:// URL, but protocols (from defaults) lists http2, which needs https://; set the target's own protocols`,
 		"status-code":                    `:4: targets[0].valid_status_codes[1]: status code 600 is outside 100-599`,
 		"status-code-type":               `:4: targets[0].valid_status_codes[1]: invalid value "OK": want an integer`,
 		"resolve":                        `:4: targets[0].resolve: invalid IP address "www.example.net"`,
@@ -198,6 +203,7 @@ func TestValidFull(t *testing.T) {
 			ValidStatusCodes: []int{200, 204, 301, 302, 304},
 			// defaults say [ip4, ip6], but the pinned address is IPv4: only ip4 can reach it.
 			IPProtocols:    []string{"ip4"},
+			Protocols:      []string{"http1.1", "http2", "http3"}, // from defaults
 			BaselineWindow: Duration(2 * time.Hour),
 			SourceAddress:  "192.0.2.7",
 		},
@@ -229,6 +235,7 @@ func TestValidFull(t *testing.T) {
 			FollowRedirects:  ptr(false),
 			ValidStatusCodes: []int{200},
 			IPProtocols:      []string{"ip4", "ip6"},
+			Protocols:        []string{"http1.1"}, // its own: http2 and http3 need https
 			BaselineWindow:   Duration(time.Hour),
 			Resolvers: []Resolver{{Name: "os", Server: "system"},
 				{Name: "local", Server: "127.0.0.53", Transport: "tcp", ECS: "203.0.113.77/24"},
@@ -257,6 +264,9 @@ func TestValidFull(t *testing.T) {
 	if got, want := cfg.Compiled.Targets[2].Resolvers, []CompiledResolver{{Name: "v6", Transport: "udp", Addr: "[::1]:5353",
 		ECS: netip.MustParsePrefix("2001:db8:aa00::/56")}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("v6-only: compiled resolvers %+v, want %+v", got, want)
+	}
+	if !slices.Equal(v6.Protocols, []string{"http3"}) {
+		t.Errorf("v6-only: protocols %v, want [http3]", v6.Protocols)
 	}
 	if !slices.Equal(v6.IPProtocols, []string{"ip6"}) || v6.Timeout != Duration(5*time.Second) || v6.Interval != Duration(2*time.Minute) {
 		t.Errorf("v6-only: ip_protocols %v timeout %s interval %s, want [ip6] 5s 2m", v6.IPProtocols, v6.Timeout, v6.Interval)
@@ -319,6 +329,7 @@ func TestValidMinimal(t *testing.T) {
 			BodySizeLimit:   64 << 10,
 			FollowRedirects: ptr(true),
 			IPProtocols:     []string{"ip4"},
+			Protocols:       []string{"http1.1"}, // what every probe spoke before protocols existed
 			BaselineWindow:  Duration(30 * time.Minute),
 		},
 	})

@@ -63,6 +63,20 @@ const (
 // A target with resolve set probes its address's family instead.
 var defaultIPProtocols = []string{"ip4"}
 
+// The values of protocols, the protocol label values: the HTTP version a probe speaks.
+const (
+	ProtocolHTTP11 = "http1.1" // HTTP/1.1 over TCP and, for https, TLS
+	ProtocolHTTP2  = "http2"   // HTTP/2 over TLS, negotiated with ALPN h2 (no cleartext h2c)
+	ProtocolHTTP3  = "http3"   // HTTP/3 over QUIC (UDP), https only
+)
+
+// Protocols are the values protocols may list, in the order of their versions.
+var Protocols = []string{ProtocolHTTP11, ProtocolHTTP2, ProtocolHTTP3}
+
+// defaultProtocols probe HTTP/1.1 only, as every version before the protocols key did, so that
+// a configuration without it keeps its series.
+var defaultProtocols = []string{ProtocolHTTP11}
+
 // Valid status codes default to none listed, which means any 2xx or 3xx (see StatusOK).
 
 // Defaults of the exporter that are not keys of the file but belong with them, kept here so
@@ -161,8 +175,10 @@ func applyTargetDefaults(targets []Target, def *Settings, d *decoder) {
 		} else {
 			inherit(d, &t.IPProtocols, &def.IPProtocols, defaultIPProtocols)
 		}
+		inherit(d, &t.Protocols, &def.Protocols, defaultProtocols)
 		// Copy shared slices so that changing one target's slice cannot change another's.
 		t.IPProtocols = slices.Clone(t.IPProtocols)
+		t.Protocols = slices.Clone(t.Protocols)
 		t.ValidStatusCodes = slices.Clone(t.ValidStatusCodes)
 		if len(t.ValidStatusCodes) == 0 {
 			t.ValidStatusCodes = nil

@@ -166,7 +166,27 @@ func validateSettings(d *decoder, prefix string, s *Settings) error {
 	if d.written[&s.IPProtocols] {
 		errs.add(validateIPProtocols(d, prefix+".ip_protocols", s.IPProtocols))
 	}
+	if d.written[&s.Protocols] {
+		errs.add(validateProtocols(d, prefix+".protocols", s.Protocols))
+	}
 	return errs.err()
+}
+
+// validateProtocols checks the protocols list written at p.
+func validateProtocols(d *decoder, p string, list []string) error {
+	if len(list) == 0 {
+		return d.at(p, "must list at least one of %s", strings.Join(Protocols, ", "))
+	}
+	for j, proto := range list {
+		pj := fmt.Sprintf("%s[%d]", p, j)
+		if !slices.Contains(Protocols, proto) {
+			return d.at(pj, "unknown protocol %q (want %s)", proto, strings.Join(Protocols, ", "))
+		}
+		if slices.Contains(list[:j], proto) {
+			return d.at(pj, "duplicate protocol %q", proto)
+		}
+	}
+	return nil
 }
 
 // validateIPProtocols checks the ip_protocols list written at p.
@@ -183,6 +203,7 @@ func validateIPProtocols(d *decoder, p string, list []string) error {
 			return d.at(pj, "duplicate IP protocol %q", proto)
 		}
 	}
+
 	return nil
 }
 
@@ -300,6 +321,9 @@ func (l targetList) validateTarget(targets []Target, i int, compiled *CompiledTa
 		errs.add(l.checkDurationOrder(targets, i))
 		errs.add(l.checkAddresses(targets, i))
 		errs.add(l.checkTLSAndResolvers(targets, i, compiled))
+		if compiled.URL != nil {
+			errs.add(l.checkProtocols(targets, i, compiled.URL))
+		}
 	}
 	errs.add(l.checkExpectations(targets, i))
 	return errs.err()
@@ -322,6 +346,23 @@ func (l targetList) checkDurationOrder(targets []Target, i int) error {
 		errs.add(orderError(d, p, window, interval, "at least", "at most"))
 	}
 	return errs.err()
+}
+
+// checkProtocols checks the target's protocols against its URL's scheme.
+func (l targetList) checkProtocols(targets []Target, i int, u *url.URL) error {
+	d, t, def := l.d, &targets[i], l.def
+	p := l.item(i)
+	j := slices.IndexFunc(t.Protocols, func(p string) bool { return p != ProtocolHTTP11 })
+	if j < 0 || u.Scheme == "https" {
+		return nil
+	}
+	// QUIC always carries TLS, and HTTP/2 is spoken over TLS only, by browsers and by the
+	// probes (ALPN h2; no cleartext h2c): neither has an http:// URL.
+	proto := t.Protocols[j]
+	if d.origin(&t.Protocols, &def.Protocols) == fromTarget {
+		return d.at(fmt.Sprintf("%s.protocols[%d]", p, j), "%s needs an https:// URL, the target's is %s://", proto, u.Scheme)
+	}
+	return d.at(p+".url", "%s:// URL, but protocols (from defaults) lists %s, which needs https://; set the target's own protocols", u.Scheme, proto)
 }
 
 // checkAddresses checks resolve, source_address and dns_server against the target's IP

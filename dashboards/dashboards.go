@@ -231,7 +231,7 @@ var intervalVars = map[string]string{
 
 // filterVars are the dashboards' template variables. They are only used in =~ matchers, so
 // matching everything is what "All" means.
-var filterVars = map[string]bool{"cluster": true, "vantage": true, "target": true, "ip_version": true, "resolver": true, "cdn": true, "pop": true}
+var filterVars = map[string]bool{"cluster": true, "vantage": true, "target": true, "ip_version": true, "resolver": true, "protocol": true, "cdn": true, "pop": true}
 
 // Expand substitutes Grafana variables so that expr can run against a real Prometheus:
 // the dashboard variables ($cluster of the mixin's multi-cluster rendering, $vantage, $target, $ip_version, $resolver, $cdn, $pop, in any of Grafana's

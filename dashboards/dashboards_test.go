@@ -24,7 +24,7 @@ const rulesDir = "../deploy/prometheus/rules"
 var prometheusSeries = map[string]bool{"up": true, "ALERTS": true, "ALERTS_FOR_STATE": true}
 
 // requiredVariables are the template variables every dashboard offers.
-var requiredVariables = []string{"datasource", "vantage", "target", "ip_version", "resolver", "cdn"}
+var requiredVariables = []string{"datasource", "vantage", "target", "ip_version", "resolver", "protocol", "cdn"}
 
 // loadDashboards returns every embedded dashboard as generic JSON, by file name.
 func loadDashboards(t *testing.T) map[string]map[string]any {
@@ -255,7 +255,7 @@ func TestQueries(t *testing.T) {
 			t.Errorf("%s %q: panel query without refId", q.File, q.Panel)
 		}
 		e := Expand(q.Expr)
-		if strings.Contains(e, "$__") || regexp.MustCompile(`\$\{?(vantage|target|ip_version|resolver|cdn|pop)\b`).MatchString(e) {
+		if strings.Contains(e, "$__") || regexp.MustCompile(`\$\{?(vantage|target|ip_version|resolver|protocol|cdn|pop)\b`).MatchString(e) {
 			t.Errorf("%s %q %s: variables left after Expand: %s", q.File, q.Panel, q.RefID, e)
 		}
 	}

@@ -727,7 +727,7 @@ func TestEveryAlertLinks(t *testing.T) {
 var answeringSelectorRE = regexp.MustCompile(`(pop_probe_edge_info|pop_probe_distance_meters|pop_probe_shift_distance_meters)\{(?:[^}!]|![^~])*\}`)
 
 // answeredRE is the condition that the probe's last attempt got a response.
-var answeredRE = regexp.MustCompile(`^\s+and on\(job, instance, vantage, target, ip_version, resolver\) \(pop_probe_http_status_code > 0\)`)
+var answeredRE = regexp.MustCompile(`^\s+and on\(job, instance, vantage, target, ip_version, resolver, protocol\) \(pop_probe_http_status_code > 0\)`)
 
 // TestAnsweringPanelsShowFailures: the exporter keeps a probe's last edge while the probe
 // gets no response, so a panel of "who answers now" would keep drawing a PoP that answers
@@ -896,21 +896,21 @@ func TestSeriesNamesSayWhichSeries(t *testing.T) {
 }
 
 // filterVariables are the filters every dashboard offers.
-var filterVariables = []string{"vantage", "target", "ip_version", "resolver", "cdn"}
+var filterVariables = []string{"vantage", "target", "ip_version", "resolver", "protocol", "cdn"}
 
 // ignoredFilters are the panels that do not apply some filters, and why; the panel's
 // description says it too.
 var ignoredFilters = map[string]map[string]string{
-	"Vantages reporting": {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "cdn": "exporter"},
-	"Schedule delay p99": {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "cdn": "exporter"},
-	"Missed intervals":   {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "cdn": "exporter"},
-	"Exporter health":    {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "cdn": "exporter"},
-	"Vantage points and the PoPs answering them now": {"target": "the vantage layer", "ip_version": "the vantage layer", "resolver": "the vantage layer", "cdn": "the vantage layer"},
-	"Vantages and the PoPs serving them now":         {"target": "the vantage layer", "ip_version": "the vantage layer", "resolver": "the vantage layer", "cdn": "the vantage layer"},
-	"CDN-wide shifts paging":                         {"vantage": "fleet scope", "resolver": "fleet scope"},
-	"Shift scope by target":                          {"vantage": "fleet scope", "resolver": "fleet scope"},
-	"Share of the fleet served far from baseline":    {"vantage": "fleet scope", "resolver": "fleet scope"},
-	"Shift scope by CDN":                             {"vantage": "fleet scope", "target": "fleet scope", "ip_version": "fleet scope", "resolver": "fleet scope"},
+	"Vantages reporting": {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "protocol": "exporter", "cdn": "exporter"},
+	"Schedule delay p99": {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "protocol": "exporter", "cdn": "exporter"},
+	"Missed intervals":   {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "protocol": "exporter", "cdn": "exporter"},
+	"Exporter health":    {"target": "exporter", "ip_version": "exporter", "resolver": "exporter", "protocol": "exporter", "cdn": "exporter"},
+	"Vantage points and the PoPs answering them now": {"target": "the vantage layer", "ip_version": "the vantage layer", "resolver": "the vantage layer", "protocol": "the vantage layer", "cdn": "the vantage layer"},
+	"Vantages and the PoPs serving them now":         {"target": "the vantage layer", "ip_version": "the vantage layer", "resolver": "the vantage layer", "protocol": "the vantage layer", "cdn": "the vantage layer"},
+	"CDN-wide shifts paging":                         {"vantage": "fleet scope", "resolver": "fleet scope", "protocol": "fleet scope"},
+	"Shift scope by target":                          {"vantage": "fleet scope", "resolver": "fleet scope", "protocol": "fleet scope"},
+	"Share of the fleet served far from baseline":    {"vantage": "fleet scope", "resolver": "fleet scope", "protocol": "fleet scope"},
+	"Shift scope by CDN":                             {"vantage": "fleet scope", "target": "fleet scope", "ip_version": "fleet scope", "resolver": "fleet scope", "protocol": "fleet scope"},
 	"PoP by resolver":                                {"cdn": "the DNS answer has no CDN"},
 }
 
@@ -980,7 +980,7 @@ func TestAwayColoursComeFromThePoP(t *testing.T) {
 
 // haDedupRE is how a panel counts each probe once when two exporters (an HA pair) probe it:
 // a max over the exporters, per probe, or one exporter's series per probe.
-var haDedupRE = regexp.MustCompile(`^max by \(vantage, target, ip_version, resolver\b|and on\(job, instance, vantage, target, ip_version, resolver\) topk by \(vantage, target, ip_version, resolver\) \(1, `)
+var haDedupRE = regexp.MustCompile(`^max by \(vantage, target, ip_version, resolver, protocol\b|and on\(job, instance, vantage, target, ip_version, resolver, protocol\) topk by \(vantage, target, ip_version, resolver, protocol\) \(1, `)
 
 // TestHAPairsCountOnce: the two exporters of an HA pair probe the same targets from the same
 // vantage, and Prometheus keeps both (instance differs). A panel that adds up counts across
@@ -1004,7 +1004,7 @@ func TestHAPairsCountOnce(t *testing.T) {
 	}
 	p := panelByTitle(t, "pop-overview.json", "Probes configured")
 	for _, tg := range panelTargets(p) {
-		if expr, _ := tg["expr"].(string); !strings.HasPrefix(expr, "count(count by (vantage, target, ip_version, resolver) (") {
+		if expr, _ := tg["expr"].(string); !strings.HasPrefix(expr, "count(count by (vantage, target, ip_version, resolver, protocol) (") {
 			t.Errorf("Probes configured adds up the exporters of an HA pair: %s", expr)
 		}
 	}

@@ -19,7 +19,7 @@ import (
 
 // probeLabels are the labels that name one probe: the exporter (job, instance) and the
 // probe's own labels. A rule that matches "the same probe" matches on all of them.
-var probeLabels = []string{"job", "instance", "vantage", "target", "ip_version", "resolver"}
+var probeLabels = []string{"job", "instance", "vantage", "target", "ip_version", "resolver", "protocol"}
 
 // amAlert is an alert as posted to and read back from Alertmanager's API v2.
 type amAlert struct {
@@ -36,7 +36,7 @@ type amAlert struct {
 // through the system resolver, unless overridden.
 func probeAlert(name string, override ...string) map[string]string {
 	l := map[string]string{"alertname": name, "severity": "warning", "job": "pop_exporter", "instance": "a:9853",
-		"vantage": "ams", "target": "www", "ip_version": "4", "resolver": "system"}
+		"vantage": "ams", "target": "www", "ip_version": "4", "resolver": "system", "protocol": "http1.1"}
 	for i := 0; i+1 < len(override); i += 2 {
 		l[override[i]] = override[i+1]
 	}
@@ -77,6 +77,7 @@ func TestAlertmanagerInhibitions(t *testing.T) {
 		{probeAlert("PopTTFBHigh", "ip_version", "6"), true, "the failing probe's own TTFB page"},
 		{probeAlert("PopTTFBHigh"), false, "the same target's IPv4 probe still answers"},
 		{probeAlert("PopTTFBHigh", "ip_version", "6", "resolver", "far"), false, "another resolver's probe still answers"},
+		{probeAlert("PopTTFBHigh", "ip_version", "6", "protocol", "http3"), false, "another protocol's probe still answers"},
 		{probeAlert("PopTTFBHigh", "ip_version", "6", "instance", "b:9853"), false, "the HA pair's other exporter still answers"},
 
 		{map[string]string{"alertname": "PopShiftedFarCDNWide", "severity": "critical", "target": "wide", "ip_version": "4"}, false, "the source"},

@@ -191,7 +191,7 @@ func TestEveryAlertTestedAndDocumented(t *testing.T) {
 	}
 	sort.Strings(alerts)
 	want := []string{"PopBeyondMaxDistance", "PopCacheHitRatioDrop", "PopExporterConfigReloadFailed",
-		"PopExporterDown", "PopExporterTargetFileFailed", "PopFlapping", "PopProbeFailing", "PopResolverFar", "PopShiftedFar", "PopShiftedFarCDNWide", "PopTTFBHigh", "PopUnexpected"}
+		"PopExporterDown", "PopExporterTargetFileFailed", "PopFlapping", "PopProbeFailing", "PopProtocolSplit", "PopResolverFar", "PopShiftedFar", "PopShiftedFarCDNWide", "PopTTFBHigh", "PopUnexpected"}
 	if strings.Join(alerts, ",") != strings.Join(want, ",") {
 		t.Errorf("alerts = %v, want %v", alerts, want)
 	}

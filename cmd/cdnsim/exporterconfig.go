@@ -92,6 +92,7 @@ func buildExporterConfig(sc *Scenario, ep endpoints, interval time.Duration, van
 			URL:           scheme + "://" + addr + "/" + t.Name + "/",
 			MaxDistanceKM: t.MaxDistanceKM,
 		}
+		et.Protocols = t.Protocols
 		et.Resolvers = resolvers
 		if t.Interval != 0 {
 			et.Interval = config.Duration(t.Interval)

@@ -67,6 +67,7 @@ type options struct {
 	configVantage  string
 	generate       int
 	dnsPort        int
+	http3          bool
 }
 
 func main() {
@@ -77,6 +78,7 @@ func main() {
 	app.Flag("seed", "Seed of every random draw; a run is reproducible for a seed and request sequence.").Default("1").Int64Var(&opts.seed)
 	app.Flag("http.listen-address", "Address of the HTTP listener (empty disables it; port 0 picks a free port).").Default("127.0.0.1:8081").StringVar(&opts.httpAddr)
 	app.Flag("https.listen-address", "Address of the HTTPS listener (empty disables it; port 0 picks a free port).").Default("127.0.0.1:8443").StringVar(&opts.httpsAddr)
+	app.Flag("http3", "Serve HTTP/3 on UDP beside every HTTPS listener (same address and port) and advertise it in Alt-Svc; --no-http3 turns it off.").Default("true").BoolVar(&opts.http3)
 	app.Flag("tls.ca-file", "Where to write the PEM of the generated CA the exporter must trust.").Default("./cdnsim-ca.pem").StringVar(&opts.caFile)
 	app.Flag("print-config", "Print a pop_exporter config for the scenario and the listen addresses, then exit.").BoolVar(&opts.printConfig)
 	app.Flag("print-config.interval", "Probe interval in the printed or written exporter config.").Default("5s").DurationVar(&opts.configInterval)
@@ -256,6 +258,7 @@ type running struct {
 	dnsServers  []*dns.Server
 	dnsAddrs    []string // host:port of each DNS resolver address, in scenario order
 	regionAddrs []string // host:port of the HTTP and HTTPS listeners on the region addresses
+	h3          []*http3Listener
 }
 
 // bindAttempts bounds the retries of a set of listeners sharing a kernel-picked port.
@@ -350,6 +353,9 @@ func startServers(sc *Scenario, opts options, caFile string, logger *slog.Logger
 		for _, s := range all {
 			s.ln.Close()
 		}
+		for _, l := range rs.h3 {
+			l.close()
+		}
 		closeDNS(rs.dnsServers)
 		return nil, err
 	}
@@ -388,8 +394,18 @@ func startServers(sc *Scenario, opts options, caFile string, logger *slog.Logger
 		if err != nil {
 			return fail(fmt.Errorf("listening for HTTPS: %w", err))
 		}
-		srv := newHTTPServer(rs.sim, ca.tlsConfig(), logger)
+		srv := newHTTPServer(rs.sim, edgeTLSConfig(ca.tlsConfig(), sc.Vantages), logger)
 		rs.ep.httpsAddr = bound(srv, lns, func(ln net.Listener) net.Listener { return tls.NewListener(ln, srv.TLSConfig) })
+		if opts.http3 {
+			for _, ln := range lns {
+				l, err := listenHTTP3(ln.Addr().String(), rs.sim, ca.tlsConfig(), sc.Vantages, logger)
+				if err != nil {
+					return fail(fmt.Errorf("listening for HTTP/3: %w", err))
+				}
+				rs.h3 = append(rs.h3, l)
+			}
+			rs.sim.http3 = true
+		}
 	}
 	if sc.DNS != nil {
 		port, err := rs.bindDNS(sc, opts.dnsPort, logger)
@@ -470,5 +486,8 @@ func (rs *running) shutdown() {
 	}
 	for _, srv := range rs.dnsServers {
 		srv.ShutdownContext(ctx)
+	}
+	for _, l := range rs.h3 {
+		l.close()
 	}
 }

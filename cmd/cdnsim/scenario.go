@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
+	"github.com/popexporter/pop_exporter/config"
 	"gopkg.in/yaml.v3"
 )
 
@@ -43,6 +44,14 @@ type Target struct {
 	// or DNS steering sends different networks to different PoPs. Requests from any other
 	// address, and vantages not listed, get the target's own pops and ttfb.
 	Vantages map[string]*VantageView `yaml:"vantages"`
+
+	// QUICPoPs, when set, is where this target's HTTP/3 requests land: a QUIC flow is a UDP
+	// flow of its own, which an anycast network may route to another site than the TCP flow
+	// of HTTP/1.1 and HTTP/2. Unset, HTTP/3 lands where the others do.
+	QUICPoPs *Timeline `yaml:"quic_pops"`
+	// Protocols, when set, is copied to the exporter config printed for the scenario: the
+	// HTTP versions the exporter probes the target over (an https target's only).
+	Protocols []string `yaml:"protocols"`
 
 	// MaxDistanceKM, when set, is copied to the exporter config printed for the scenario.
 	MaxDistanceKM float64 `yaml:"max_distance_km"`
@@ -264,8 +273,26 @@ func (t *Target) validate(d *DNSSpec) error {
 			return fmt.Errorf("shield: %q is not a %s PoP code (%s)", t.Shield, v.name, v.popRE)
 		}
 	}
-	if err := validateTTFB(t.TTFB, t.PoPs.allPoPs(), "target's"); err != nil {
+	pops := t.PoPs.allPoPs()
+	if t.QUICPoPs != nil {
+		if t.QUICPoPs.DNS {
+			return fmt.Errorf("quic_pops: dns steering is the target's pops, not a QUIC path's")
+		}
+		if err := t.QUICPoPs.validate(v, d); err != nil {
+			return fmt.Errorf("quic_pops: %w", err)
+		}
+		pops = append(pops, t.QUICPoPs.allPoPs()...)
+	}
+	if err := validateTTFB(t.TTFB, pops, "target's"); err != nil {
 		return err
+	}
+	for i, p := range t.Protocols {
+		if !slices.Contains(config.Protocols, p) {
+			return fmt.Errorf("protocols[%d]: unknown protocol %q (want %s)", i, p, strings.Join(config.Protocols, ", "))
+		}
+		if p != config.ProtocolHTTP11 && t.Scheme != "https" {
+			return fmt.Errorf("protocols[%d]: %s needs scheme https", i, p)
+		}
 	}
 	if err := t.validateCache(); err != nil {
 		return fmt.Errorf("cache: %w", err)

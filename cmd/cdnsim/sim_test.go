@@ -39,7 +39,7 @@ func popsAt(s *simulator, elapsed time.Duration) map[string]string {
 	out := map[string]string{}
 	for _, t := range s.order {
 		n := t.requests.Add(1) - 1
-		out[t.Name] = s.decide(t, n, elapsed, -1, "").pop
+		out[t.Name] = s.decide(t, n, elapsed, -1, "", false).pop
 	}
 	return out
 }
@@ -159,7 +159,7 @@ targets:
 	var sum time.Duration
 	const n = 4000
 	for i := range uint64(n) {
-		d := s.decide(tg, i, 0, -1, "")
+		d := s.decide(tg, i, 0, -1, "", false)
 		counts[d.cache]++
 		sum += d.ttfb
 		if d.ttfb < 65*time.Millisecond || d.ttfb > 135*time.Millisecond {
@@ -185,7 +185,7 @@ targets:
 		at   time.Duration
 		want fault
 	}{{0, faultNone}, {time.Minute, faultError}, {119 * time.Second, faultError}, {2 * time.Minute, faultNone}} {
-		if got := s.decide(tg, 0, tc.at, -1, "").fault; got != tc.want {
+		if got := s.decide(tg, 0, tc.at, -1, "", false).fault; got != tc.want {
 			t.Errorf("at %v: fault %v, want %v", tc.at, got, tc.want)
 		}
 	}

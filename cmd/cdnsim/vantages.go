@@ -22,6 +22,13 @@ type Vantage struct {
 	Source string `yaml:"source"`
 	// Location is where the vantage stands (an IATA code), for the printed exporter config.
 	Location string `yaml:"location"`
+	// UDP "drop" makes the HTTP/3 listeners ignore every datagram from the vantage, as a
+	// network that blocks UDP does (many corporate firewalls pass only DNS): QUIC never
+	// gets an answer there, while TCP works.
+	UDP string `yaml:"udp"`
+	// HTTP2 false makes the HTTPS listeners refuse h2 in ALPN for the vantage: the edge that
+	// serves its network speaks HTTP/1.1 only.
+	HTTP2 *bool `yaml:"http2"`
 
 	prefix netip.Prefix
 	line   int
@@ -71,6 +78,9 @@ func (v *Vantage) validate() error {
 		return err
 	}
 	v.prefix = p
+	if v.UDP != "" && v.UDP != "drop" {
+		return fmt.Errorf("udp must be drop or unset, not %q", v.UDP)
+	}
 	v.Location = strings.ToUpper(v.Location)
 	if v.Location != "" && !geo.Known(v.Location) {
 		return fmt.Errorf("location %q is not a code the exporter's geo table knows", v.Location)
@@ -163,6 +173,15 @@ func (t *Target) timeline(v int) *Timeline {
 		return &view.PoPs
 	}
 	return &t.PoPs
+}
+
+// quicTimeline is the PoP timeline of an HTTP/3 request of vantage v: the target's quic_pops
+// when set, else what the vantage sees over TCP.
+func (t *Target) quicTimeline(v int) *Timeline {
+	if t.QUICPoPs != nil {
+		return t.QUICPoPs
+	}
+	return t.timeline(v)
 }
 
 // vantageOf maps a client address ("127.0.0.2:41234", as in http.Request.RemoteAddr) to the

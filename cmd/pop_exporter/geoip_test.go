@@ -91,7 +91,7 @@ func TestGeoIPDatabasePlacesAndReloads(t *testing.T) {
 	}
 	waitMetric(t, addr, regexp.MustCompile(`(?m)^pop_exporter_config_last_reload_successful 0$`))
 	// The old database keeps placing the edge: a fresh probe still says FRA.
-	waitMetric(t, addr, regexp.MustCompile(`(?m)^pop_probe_responses_total\{cache_status="hit",cdn="akamai",ip_version="4",pop="FRA",resolver="system",target="akamai",vantage="test"\} ([3-9]|[1-9][0-9]+)$`))
+	waitMetric(t, addr, regexp.MustCompile(`(?m)^pop_probe_responses_total\{cache_status="hit",cdn="akamai",ip_version="4",pop="FRA",protocol="http1.1",resolver="system",target="akamai",vantage="test"\} ([3-9]|[1-9][0-9]+)$`))
 	if !strings.Contains(logs.String(), "reload failed") {
 		t.Errorf("failed reload not logged:\n%s", logs.String())
 	}

@@ -511,9 +511,9 @@ targets:
 	// after another, so a scrape can see its success gauge a moment before its failure count.
 	outcomeSeen := func(body, target, outcome string) bool {
 		if outcome == "success" {
-			return strings.Contains(body, fmt.Sprintf(`pop_probe_success{ip_version="4",resolver="system",target=%q,vantage="hostile"} 1`, target))
+			return strings.Contains(body, fmt.Sprintf(`pop_probe_success{ip_version="4",protocol="http1.1",resolver="system",target=%q,vantage="hostile"} 1`, target))
 		}
-		re := regexp.MustCompile(fmt.Sprintf(`pop_probe_failures_total\{ip_version="4",reason=%q,resolver="system",target=%q,vantage="hostile"\} [1-9]`, outcome, target))
+		re := regexp.MustCompile(fmt.Sprintf(`pop_probe_failures_total\{ip_version="4",protocol="http1.1",reason=%q,resolver="system",target=%q,vantage="hostile"\} [1-9]`, outcome, target))
 		return re.MatchString(body)
 	}
 	var body string

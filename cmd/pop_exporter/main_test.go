@@ -219,8 +219,8 @@ func TestReloadGoodAndBad(t *testing.T) {
 	writeFile(t, cfgFile, configYAML(map[string]string{"one": srv.URL + "/one", "two": srv.URL + "/two"}))
 	addr, logs, stop := startDaemon(t, "--config.file="+cfgFile)
 
-	waitMetric(t, addr, regexp.MustCompile(`pop_probe_edge_info\{cdn="cloudflare".*pop="AMS",pop_source="header",resolver="system",shield_pop="",target="two"`))
-	waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",resolver="system",target="one",vantage="test"\} 1`))
+	waitMetric(t, addr, regexp.MustCompile(`pop_probe_edge_info\{cdn="cloudflare".*pop="AMS",pop_source="header",protocol="http1.1",resolver="system",shield_pop="",target="two"`))
+	waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",protocol="http1.1",resolver="system",target="one",vantage="test"\} 1`))
 
 	// A good reload removes target two and all its series.
 	writeFile(t, cfgFile, configYAML(map[string]string{"one": srv.URL + "/one"}))
@@ -239,7 +239,7 @@ func TestReloadGoodAndBad(t *testing.T) {
 		t.Errorf("bad reload answered %d %q, want 500 naming the file", code, msg)
 	}
 	body = waitMetric(t, addr, regexp.MustCompile(`(?m)^pop_exporter_config_last_reload_successful 0$`))
-	if !strings.Contains(body, `pop_probe_success{ip_version="4",resolver="system",target="one",vantage="test"} 1`) {
+	if !strings.Contains(body, `pop_probe_success{ip_version="4",protocol="http1.1",resolver="system",target="one",vantage="test"} 1`) {
 		t.Errorf("target one stopped after a bad reload:\n%s", body)
 	}
 	if !strings.Contains(logs.String(), "reload failed") {
@@ -402,7 +402,7 @@ func TestTargetFiles(t *testing.T) {
 	writeFile(t, bad, fmt.Sprintf("- {name: two, url: '%s/two', intervall: 1s}\n", srv.URL))
 	addr, logs, stop := startDaemon(t, "--config.file="+cfgFile)
 
-	body := waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",resolver="system",target="one",vantage="test"\} 1`))
+	body := waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",protocol="http1.1",resolver="system",target="one",vantage="test"\} 1`))
 	for _, line := range []string{
 		`pop_exporter_target_file_last_load_successful{file="` + good + `"} 1`,
 		`pop_exporter_target_file_last_load_successful{file="` + bad + `"} 0`,
@@ -419,7 +419,7 @@ func TestTargetFiles(t *testing.T) {
 	// Fixed in place: read without a reload.
 	writeFile(t, bad, fmt.Sprintf("- {name: two, url: '%s/two'}\n", srv.URL))
 	waitMetricLine(t, addr, `pop_exporter_target_file_last_load_successful{file="`+bad+`"} 1`)
-	waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",resolver="system",target="two",vantage="test"\} 1`))
+	waitMetric(t, addr, regexp.MustCompile(`pop_probe_success\{ip_version="4",protocol="http1.1",resolver="system",target="two",vantage="test"\} 1`))
 
 	// The configuration file takes the name "one": the reload fails and changes nothing.
 	writeFile(t, cfgFile, main+fmt.Sprintf("  - {name: one, url: '%s/one'}\n", srv.URL))
@@ -476,7 +476,7 @@ func TestShardedReplicas(t *testing.T) {
 		for name := range urls {
 			if shard.Owner(name, 2) == index {
 				want++
-				waitMetricLine(t, addr, fmt.Sprintf(`pop_probe_success{ip_version="4",resolver="system",target=%q,vantage="test"} 1`, name))
+				waitMetricLine(t, addr, fmt.Sprintf(`pop_probe_success{ip_version="4",protocol="http1.1",resolver="system",target=%q,vantage="test"} 1`, name))
 			}
 		}
 		body := waitMetric(t, addr, regexp.MustCompile(fmt.Sprintf(`(?m)^pop_exporter_shard_info\{index="%d",total="2"\} 1$`, index)))

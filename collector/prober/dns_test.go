@@ -111,7 +111,7 @@ func TestECSScopeParsed(t *testing.T) {
 // resolverSpec is the probe of target through resolver r.
 func resolverSpec(t *testing.T, target config.Target, r config.CompiledResolver) *Spec {
 	t.Helper()
-	s, err := NewSpec(target, testhelp.Compiled(target), "ip4", r, "pop_exporter/test", nil)
+	s, err := NewSpec(target, testhelp.Compiled(target), "ip4", "", r, "pop_exporter/test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

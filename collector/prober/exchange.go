@@ -86,16 +86,23 @@ type request struct {
 
 // hop is an open exchange: the response head has been read, the body has not.
 type hop struct {
-	conn      net.Conn
+	conn      net.Conn // HTTP/1.1: the connection, and br its reader
 	br        *bufio.Reader
 	resp      *http.Response
 	firstByte time.Time
 	addr      netip.Addr // the address the connection went to
 	stop      func() bool
+	// release, when set, releases the hop instead (the protocols whose connection a client
+	// connection of net/http or quic-go holds).
+	release func()
 }
 
 // close releases the hop's connection and buffers.
 func (h *hop) close() {
+	if h.release != nil {
+		h.release()
+		return
+	}
 	h.stop()
 	h.conn.Close()
 	h.br.Reset(nil)
@@ -129,9 +136,10 @@ func (r *firstByteReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// roundTrip sends one request on a fresh connection and reads the response head, adding the
-// time of each phase to res. first is the probe's first request (to the target's own host),
-// whose DNS answer res.DNS records. The caller reads the body and closes the hop.
+// roundTrip sends one request on a fresh connection in the probe's protocol and reads the
+// response head, adding the time of each phase to res. first is the probe's first request
+// (to the target's own host), whose DNS answer res.DNS records. The caller reads the body and
+// closes the hop.
 func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result, first bool) (*hop, error) {
 	hostname, port := rq.url.Hostname(), rq.url.Port()
 	if port == "" {
@@ -140,18 +148,50 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result, first boo
 			port = "443"
 		}
 	}
-
 	addrs, err := s.resolve(ctx, hostname, rq.own, res, first)
 	if err != nil {
 		return nil, err
 	}
 	answered := len(addrs)
 	addrs = addrs[:min(len(addrs), maxDialAddrs)]
+	var h *hop
+	// Each protocol's exchange is called by its concrete type: a call through the exchanger
+	// interface would let the compiler assume the callee keeps res, and every probe's Result
+	// would be allocated on the heap (400 bytes and an allocation per probe). A new exchanger
+	// adds its case here.
+	switch ex := s.exchange.(type) {
+	case http1:
+		h, err = ex.roundTrip(ctx, s, rq, hostname, port, addrs, res, first)
+	case http2:
+		h, err = ex.roundTrip(ctx, s, rq, hostname, port, addrs, res, first)
+	case http3:
+		h, err = ex.roundTrip(ctx, s, rq, hostname, port, addrs, res, first)
+	default:
+		return nil, fmt.Errorf("no exchange for protocol %q", s.Protocol)
+	}
+	if err != nil && answered > len(addrs) {
+		var pe *phaseError // declared here: errors.As puts it on the heap
+		if errors.As(err, &pe) && (pe.reason == ReasonConnect || pe.reason == ReasonQUIC) {
+			pe.err = fmt.Errorf("%w (tried the first %d of %d addresses)", pe.err, len(addrs), answered)
+		}
+	}
+	return h, err
+}
 
+// http1 is the HTTP/1.1 exchanger: the request head written by hand, the response parsed by
+// net/http, on a connection the probe dialled itself.
+type http1 struct{}
+
+func (http1) alpn() []string    { return nil }
+func (http1) minTLS() uint16    { return 0 }
+func (http1) reasons() []string { return FailureReasons }
+
+// dialTCP connects to the first of addrs that answers, in the resolver's order like
+// net.Dialer, timing the connect phase. The connection obeys the probe's deadline and ends at
+// once when the probe is cancelled (a reload or shutdown): stop undoes that.
+func (s *Spec) dialTCP(ctx context.Context, addrs []netip.Addr, port string, res *Result, first bool) (conn net.Conn, addr netip.Addr, stop func() bool, err error) {
 	start := time.Now()
-	var conn net.Conn
-	var addr netip.Addr
-	for i, a := range addrs { // in the resolver's order, like net.Dialer; the first that answers
+	for i, a := range addrs {
 		// No TCP keep-alive: the connection lives for one exchange, and enabling it costs four
 		// setsockopt calls per probe.
 		d := net.Dialer{LocalAddr: s.localAddr(s.network, ""), KeepAlive: -1}
@@ -170,21 +210,38 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result, first boo
 	res.Phases[PhaseConnect] += time.Since(start)
 	res.Happened[PhaseConnect] = true
 	if err != nil {
-		if answered > len(addrs) {
-			err = fmt.Errorf("%w (tried the first %d of %d addresses)", err, len(addrs), answered)
-		}
-		return nil, failAt(ctx, ReasonConnect, err)
+		return nil, addr, nil, failAt(ctx, ReasonConnect, err)
 	}
 	if first && res.DNS.Answered {
 		res.DNS.Addr = addr
 	}
-	// The connection obeys the probe's deadline, and ends at once when the probe is cancelled
-	// (a reload or shutdown): every read and write below returns instead of blocking.
 	if deadline, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(deadline)
 	}
-	raw := conn // the TLS connection below sits on the same socket
-	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
+	raw := conn // a TLS connection on it sits on the same socket
+	stop = context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
+	return conn, addr, stop, nil
+}
+
+// handshakeTLS runs the TLS handshake of a hop to hostname on conn, timing the tls phase.
+func (s *Spec) handshakeTLS(ctx context.Context, conn net.Conn, rq request, hostname string, res *Result) (*tls.Conn, error) {
+	cfg := s.tlsConfig
+	if cfg == nil || !rq.own && !s.sniSet { // another host gets its own name, as in net/http
+		cfg = s.newTLSConfig(hostname)
+	}
+	start := time.Now()
+	tc := tls.Client(conn, cfg)
+	err := tc.HandshakeContext(ctx)
+	res.Phases[PhaseTLS] += time.Since(start)
+	res.Happened[PhaseTLS] = true
+	return tc, err
+}
+
+func (http1) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port string, addrs []netip.Addr, res *Result, first bool) (*hop, error) {
+	conn, addr, stop, err := s.dialTCP(ctx, addrs, port, res, first)
+	if err != nil {
+		return nil, err
+	}
 	h := &hop{conn: conn, addr: addr, stop: stop}
 	fail := func(reason string, err error) (*hop, error) {
 		stop()
@@ -193,15 +250,7 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result, first boo
 	}
 
 	if rq.url.Scheme == "https" {
-		cfg := s.tlsConfig
-		if cfg == nil || !rq.own && !s.sniSet { // another host gets its own name, as in net/http
-			cfg = s.newTLSConfig(hostname)
-		}
-		start = time.Now()
-		tc := tls.Client(conn, cfg)
-		err := tc.HandshakeContext(ctx)
-		res.Phases[PhaseTLS] += time.Since(start)
-		res.Happened[PhaseTLS] = true
+		tc, err := s.handshakeTLS(ctx, conn, rq, hostname, res)
 		if err != nil {
 			return fail(ReasonTLS, err)
 		}
@@ -279,6 +328,11 @@ func (s *Spec) resolve(ctx context.Context, hostname string, own bool, res *Resu
 	}
 	if len(addrs) == 0 {
 		return nil, failAt(ctx, ReasonDNS, &net.DNSError{Err: "no " + network + " address", Name: hostname, IsNotFound: true})
+	}
+	// Go's resolver answers an ip4 lookup from /etc/hosts with IPv4-mapped IPv6 addresses
+	// (::ffff:127.0.0.1): the address label says 127.0.0.1, as the configured resolvers do.
+	for i, a := range addrs {
+		addrs[i] = a.Unmap()
 	}
 	if ans != nil {
 		ans.Answered, ans.Addr = true, addrs[0]

@@ -1,8 +1,9 @@
 // Package prober runs one probe: a Spec is prepared once from a configured target (headers,
-// TLS settings, resolver, identification rules), and Spec.Run performs a fresh-connection
-// HTTP/1.1 exchange (exchange.go), times each of its phases where it happens, identifies the
-// edge that answered and returns a plain Result. It owns the phase names and the failure
-// reasons.
+// TLS settings, resolver, protocol, identification rules), and Spec.Run performs a
+// fresh-connection exchange in the probe's HTTP version (an exchanger, protocol.go: HTTP/1.1
+// in exchange.go, HTTP/2 in http2.go, HTTP/3 in http3.go), times each of its phases where it
+// happens, identifies the edge that answered and returns a plain Result. It owns the phase
+// names and the failure reasons.
 //
 // It imports collector/edge (identification) and config (the target it is built from), and
 // nothing that schedules probes or records metrics: the collector package above it does both.
@@ -40,7 +41,7 @@ const (
 // Spec is everything one probe (a target on one IP family) needs, prepared once when a config
 // is applied, so a probe run does no parsing or file reading.
 type Spec struct {
-	// Key identifies the probe across reloads: "<target>/<ip_version>/<resolver>".
+	// Key identifies the probe across reloads: "<target>/<ip_version>/<resolver>/<protocol>".
 	Key string
 	// Target is the configured target, with every field at its effective value.
 	Target config.Target
@@ -48,6 +49,9 @@ type Spec struct {
 	IPVersion string
 	// Resolver is the resolver label value: the name of the resolver the probe asks.
 	Resolver string
+	// Protocol is the protocol label value: the HTTP version the probe speaks, one of
+	// config.Protocols.
+	Protocol string
 	// SystemResolver says the probe asks the operating system's resolver, which exposes no
 	// rcode or client subnet scope.
 	SystemResolver bool
@@ -56,6 +60,8 @@ type Spec struct {
 	KeepResponse bool
 
 	network   string      // "tcp4" or "tcp6"
+	exchange  exchanger   // speaks the probe's protocol
+	reasons   []string    // the failure reasons the protocol can end in
 	tlsConfig *tls.Config // for the URL's host, when it is https; ServerName set
 	sniSet    bool        // tls.server_name was configured: it applies to every hop
 	rootCAs   *x509.CertPool
@@ -68,14 +74,18 @@ type Spec struct {
 	// headerBlock is every request header line for the target's own host, rendered once;
 	// foreignHeaderBlock is what a redirect to another host gets: the exporter's User-Agent.
 	headerBlock, foreignHeaderBlock string
-	source                          netip.Addr // source_address: the local address to connect from; invalid = any
+	// header and foreignHeader are the same headers for the protocols whose requests are
+	// http.Requests (HTTP/2, HTTP/3); nil for HTTP/1.1.
+	header, foreignHeader http.Header
+	source                netip.Addr // source_address: the local address to connect from; invalid = any
 }
 
-// NewSpec prepares the probe of target t on one IP family ("ip4" or "ip6") through resolver r,
-// one of c.Resolvers (the zero value is the system resolver); c holds what config compiled for
-// t (its parsed URL and CA pool). userAgent is sent unless the target sets its own User-Agent
-// header; ident identifies the edge of each response (nil: built-in rules only).
-func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol string, r config.CompiledResolver, userAgent string, ident *edge.Identifier) (*Spec, error) {
+// NewSpec prepares the probe of target t on one IP family ("ip4" or "ip6") in one HTTP version
+// (one of config.Protocols; "" is HTTP/1.1) through resolver r, one of c.Resolvers (the zero
+// value is the system resolver); c holds what config compiled for t (its parsed URL and CA
+// pool). userAgent is sent unless the target sets its own User-Agent header; ident identifies
+// the edge of each response (nil: built-in rules only).
+func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, protocol string, r config.CompiledResolver, userAgent string, ident *edge.Identifier) (*Spec, error) {
 	if ident == nil {
 		ident = edge.NewIdentifier(nil)
 	}
@@ -95,7 +105,18 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol string, r conf
 	if s.Resolver == "" {
 		s.Resolver = config.SystemResolver
 	}
-	s.Key = t.Name + "/" + s.IPVersion + "/" + s.Resolver
+	if protocol == "" {
+		protocol = config.ProtocolHTTP11
+	}
+	ex, ok := exchangers[protocol]
+	if !ok {
+		return nil, fmt.Errorf("target %q: unknown protocol %q", t.Name, protocol)
+	}
+	if protocol == config.ProtocolHTTP3 && c.URL.Scheme != "https" {
+		return nil, fmt.Errorf("target %q: http3 needs an https:// URL", t.Name)
+	}
+	s.Protocol, s.exchange, s.reasons = protocol, ex, ex.reasons()
+	s.Key = t.Name + "/" + s.IPVersion + "/" + s.Resolver + "/" + s.Protocol
 	if t.SourceAddress != "" {
 		// config checked the address and that its family is the probe's.
 		a, err := netip.ParseAddr(t.SourceAddress)
@@ -117,6 +138,9 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol string, r conf
 	}
 	s.headerBlock = headerBlock(header)
 	s.foreignHeaderBlock = headerBlock(http.Header{"User-Agent": {userAgent}})
+	if s.Protocol != config.ProtocolHTTP11 {
+		s.header, s.foreignHeader = header, http.Header{"User-Agent": {userAgent}}
+	}
 	if t.Resolve != "" {
 		addr, err := netip.ParseAddr(t.Resolve)
 		if err != nil {
@@ -159,9 +183,18 @@ func (s *Spec) localAddr(network, remote string) net.Addr {
 	return net.TCPAddrFromAddrPort(ap)
 }
 
+// HTTPS says the target's URL is https://.
+func (s *Spec) HTTPS() bool { return s.url.Scheme == "https" }
+
+// FailureReasons are the reason label values a failure of this probe can have, for its
+// failure counters to start at 0: its protocol's (see FailureReasons).
+func (s *Spec) FailureReasons() []string { return s.reasons }
+
 // newTLSConfig is the TLS configuration of a hop to host: the configured server name, else
 // host. No ClientSessionCache: every probe does a full handshake, because routing and
-// handshake cost are what we measure. No NextProtos: the probe speaks HTTP/1.1.
+// handshake cost are what we measure. ALPN offers the probe's protocol alone (h2, h3), so
+// that a server which does not speak it says so instead of the probe falling back; an
+// HTTP/1.1 probe sends no ALPN, as before there were other protocols.
 func (s *Spec) newTLSConfig(host string) *tls.Config {
 	name := s.Target.TLS.ServerName
 	if name == "" {
@@ -171,6 +204,8 @@ func (s *Spec) newTLSConfig(host string) *tls.Config {
 		ServerName:         name,
 		InsecureSkipVerify: s.Target.TLS.InsecureSkipVerify, //nolint:gosec // the user asked for it
 		RootCAs:            s.rootCAs,
+		NextProtos:         s.exchange.alpn(),
+		MinVersion:         s.exchange.minTLS(),
 	}
 }
 
@@ -238,6 +273,9 @@ func (s *Spec) Run(ctx context.Context) Result {
 		res.Response, res.Identifier = &er, s.ident
 	}
 	peekPool.Put(peek)
+	if alt := resp.Header.Values("Alt-Svc"); len(alt) > 0 {
+		res.AltSvc = altSvcProtocols(alt)
+	}
 	if ages := resp.Header.Values("Age"); len(ages) > 0 {
 		if age, err := strconv.ParseUint(strings.TrimSpace(ages[len(ages)-1]), 10, 32); err == nil {
 			res.CacheAge = float64(age)

@@ -32,7 +32,7 @@ func testSpecCompiled(t testing.TB, target config.Target, c config.CompiledTarge
 	if len(c.Resolvers) > 0 {
 		r = c.Resolvers[0]
 	}
-	s, err := NewSpec(target, c, target.IPProtocols[0], r, "pop_exporter/test", nil)
+	s, err := NewSpec(target, c, target.IPProtocols[0], protocolOf(target), r, "pop_exporter/test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,4 +514,12 @@ func TestRedirectFromHTTPToHTTPS(t *testing.T) {
 	if res := probeOnce(t, target); !res.Success || !res.Happened[PhaseTLS] {
 		t.Errorf("redirect to https: success=%v reason=%q err=%v tls=%v", res.Success, res.FailureReason, res.Err, res.Happened[PhaseTLS])
 	}
+}
+
+// protocolOf is the protocol of a test's probe: the target's first, HTTP/1.1 when it lists none.
+func protocolOf(t config.Target) string {
+	if len(t.Protocols) > 0 {
+		return t.Protocols[0]
+	}
+	return config.ProtocolHTTP11
 }

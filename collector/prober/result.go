@@ -10,20 +10,25 @@ import (
 // Phase indexes Result.Phases.
 type Phase int
 
-// The phases of a probe, as curl names them. TTFB = dns + connect + tls + processing.
+// The phases of a probe, as curl names them. TTFB = dns + connect + tls + processing over
+// TCP, dns + quic + processing over QUIC.
 const (
 	PhaseDNS        Phase = iota // name resolution
 	PhaseConnect                 // TCP handshake
 	PhaseTLS                     // TLS handshake
 	PhaseProcessing              // request written -> first response byte
 	PhaseTransfer                // first response byte -> body read (or limit reached)
+	// PhaseQUIC is the QUIC handshake of an HTTP/3 probe: connecting and TLS are one exchange
+	// in QUIC (RFC 9001), so it stands for both, and connect and tls do not happen. Last
+	// because it came last: the indexes of the others stay as they were.
+	PhaseQUIC
 	// NumPhases is the number of phases, the length of Result.Phases.
 	NumPhases
 )
 
 // PhaseNames are the phase label values, in the order a request goes through them, named as
 // curl names them.
-var PhaseNames = [NumPhases]string{"dns", "connect", "tls", "processing", "transfer"}
+var PhaseNames = [NumPhases]string{"dns", "connect", "tls", "processing", "transfer", "quic"}
 
 // String returns the phase label value.
 func (p Phase) String() string { return PhaseNames[p] }
@@ -48,6 +53,9 @@ type Result struct {
 	EdgeAddr netip.Addr
 	// CacheAge is the Age header in seconds, -1 when absent or unparseable.
 	CacheAge float64
+	// AltSvc are the protocols the final response's Alt-Svc header advertises (RFC 7838), by
+	// their protocols label values, e.g. "http2,http3"; "" when it advertises none we probe.
+	AltSvc string
 	// DNS is what the probe's resolver answered for the target's host on the first request;
 	// zero when no lookup happened (an IP URL, a pinned address).
 	DNS DNSAnswer

@@ -1,6 +1,7 @@
 package prober
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/popexporter/pop_exporter/collector/internal/testhelp"
+	"github.com/popexporter/pop_exporter/config"
 )
 
 // BenchmarkRun is the cost of one probe around the HTTP exchange: a fresh connection to a
@@ -37,6 +39,44 @@ func BenchmarkRun(b *testing.B) {
 	}
 }
 
+// BenchmarkRunProtocols is BenchmarkRun over HTTPS for each protocol, against one loopback
+// edge that speaks all three (TLS 1.3; the time and allocations include the edge's, which
+// runs in the same process, so compare protocols with each other, not with the plain HTTP
+// figure; make loadtest PROTOCOL=… measures the exporter alone):
+//
+//	go test -run XXX -bench RunProtocols -benchmem ./collector/prober/
+func BenchmarkRunProtocols(b *testing.B) {
+	srv := testhelp.NewEdgeServer(b, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Server", "cloudflare")
+		w.Header().Set("CF-RAY", "9da906681ad80c13-AMS")
+		w.Header().Set("CF-Cache-Status", "HIT")
+		w.Header().Set("Age", "12")
+		io.WriteString(w, "ok\n")
+	}), true)
+	for _, protocol := range config.Protocols {
+		b.Run(protocol, func(b *testing.B) {
+			s := edgeSpec(b, srv, srv.URL+"/", protocol)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if res := s.Run(ctx); !res.Success {
+					b.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+				}
+			}
+		})
+	}
+}
+
+// edgeSpec is the probe of rawURL on srv over protocol, trusting srv's certificate.
+func edgeSpec(b testing.TB, srv *testhelp.EdgeServer, rawURL, protocol string) *Spec {
+	target := testhelp.Target(b, "bench", rawURL)
+	target.Protocols = []string{protocol}
+	target.TLS.ServerName = "example.com"
+	c := testhelp.Compiled(target)
+	c.RootCAs = srv.Pool
+	return testSpecCompiled(b, target, c)
+}
+
 // BenchmarkTTFBServerTruth compares the processing phase the probe measures (request written
 // -> first response byte) with what the server itself saw: from having read the request to
 // having written the first byte of its response, recorded per request. It probes at 200
@@ -46,7 +86,25 @@ func BenchmarkRun(b *testing.B) {
 //
 // The difference is what the measurement adds: loopback transit both ways and the scheduling
 // of the probe's goroutine and the server's.
+//
+// BenchmarkTTFBServerTruthProtocols does the same over HTTPS for each protocol, HTTP/3
+// included (the server's truth is then quic-go's: request headers decoded to first byte
+// handed to the QUIC stream):
+//
+//	go test -run XXX -bench TTFBServerTruthProtocols -benchtime 1x ./collector/prober/
 func BenchmarkTTFBServerTruth(b *testing.B) {
+	ttfbServerTruth(b, "")
+}
+
+func BenchmarkTTFBServerTruthProtocols(b *testing.B) {
+	for _, protocol := range config.Protocols {
+		b.Run(protocol, func(b *testing.B) { ttfbServerTruth(b, protocol) })
+	}
+}
+
+// ttfbServerTruth is BenchmarkTTFBServerTruth over protocol, against a plain HTTP server when
+// it is "".
+func ttfbServerTruth(b *testing.B, protocol string) {
 	const (
 		probes  = 1000
 		workers = 20
@@ -54,7 +112,7 @@ func BenchmarkTTFBServerTruth(b *testing.B) {
 	)
 	var mu sync.Mutex
 	truth := map[string]time.Duration{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		read := time.Now() // the server has read the request
 		time.Sleep(2 * time.Millisecond)
 		w.Header().Set("Server", "cloudflare")
@@ -66,11 +124,19 @@ func BenchmarkTTFBServerTruth(b *testing.B) {
 		truth[r.URL.Path] = wrote
 		mu.Unlock()
 		io.WriteString(w, "ok\n")
-	}))
-	defer srv.Close()
+	})
 	specs := make([]*Spec, workers)
-	for i := range specs {
-		specs[i] = testSpec(b, testhelp.Target(b, fmt.Sprintf("w%d", i), fmt.Sprintf("%s/w%d", srv.URL, i)))
+	if protocol == "" {
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		for i := range specs {
+			specs[i] = testSpec(b, testhelp.Target(b, fmt.Sprintf("w%d", i), fmt.Sprintf("%s/w%d", srv.URL, i)))
+		}
+	} else {
+		srv := testhelp.NewEdgeServer(b, h, true)
+		for i := range specs {
+			specs[i] = edgeSpec(b, srv, fmt.Sprintf("%s/w%d", srv.URL, i), protocol)
+		}
 	}
 	for b.Loop() {
 		tick := time.NewTicker(time.Second / rate)
@@ -113,7 +179,7 @@ func BenchmarkTTFBServerTruth(b *testing.B) {
 		q := func(d []time.Duration, q float64) time.Duration { return d[int(q*float64(len(d)-1))] }
 		b.ReportMetric(float64(q(abs, 0.5).Microseconds()), "abs-err-p50-µs")
 		b.ReportMetric(float64(q(abs, 0.99).Microseconds()), "abs-err-p99-µs")
-		fmt.Printf("processing phase vs server-side truth over %d probes at %d/s: |error| median %v, p99 %v; signed median %v, min %v, max %v\n",
-			len(errs), rate, q(abs, 0.5), q(abs, 0.99), q(errs, 0.5), errs[0], errs[len(errs)-1])
+		fmt.Printf("%sprocessing phase vs server-side truth over %d probes at %d/s: |error| median %v, p99 %v; signed median %v, min %v, max %v\n",
+			cmp.Or(protocol, "plain HTTP")+": ", len(errs), rate, q(abs, 0.5), q(abs, 0.99), q(errs, 0.5), errs[0], errs[len(errs)-1])
 	}
 }

@@ -32,6 +32,7 @@
       shiftWideRatio: 0.5,  // PopShiftedFarCDNWide: share of a target's vantages moved far
       shiftWideVantages: 2,  // PopShiftedFarCDNWide: and at least this many vantages
       resolverSpreadKm: 2000,  // PopResolverFar
+      protocolSplitKm: 1000,  // PopProtocolSplit
     },
 
     // How long each alert's condition must hold before it fires.
@@ -40,6 +41,7 @@
       PopShiftedFarCDNWide: '5m',
       PopFlapping: '2m',
       PopResolverFar: '10m',
+      PopProtocolSplit: '10m',
       PopBeyondMaxDistance: '10m',
       PopUnexpected: '10m',
       PopProbeFailing: '5m',

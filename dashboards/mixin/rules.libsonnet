@@ -1,12 +1,13 @@
 // Recording rules of pop_exporter, rendered into deploy/prometheus/rules/pop_exporter.rules.yml
 // (with the alerts of alerts.libsonnet) by `go generate ./dashboards/mixin/`.
 //
-// Label conventions: every per-probe series carries vantage, target, ip_version and resolver
-// (one probe per DNS resolver of the target; "system" unless the target configures resolvers),
-// and Prometheus adds job and instance. Joins match on all six so that two exporters that
-// share a vantage name (an HA pair), or two resolvers of one target, never collide. The
-// vantage_target:* records keep resolver too: each resolver's probe is a probe of its own.
-// The scope rules count vantages, whatever their resolvers.
+// Label conventions: every per-probe series carries vantage, target, ip_version, resolver
+// (one probe per DNS resolver of the target; "system" unless the target configures resolvers)
+// and protocol (one probe per HTTP version; "http1.1" unless the target configures protocols),
+// and Prometheus adds job and instance. Joins match on all seven so that two exporters that
+// share a vantage name (an HA pair), or two resolvers or protocols of one target, never
+// collide. The vantage_target:* records keep resolver and protocol too: each is a probe of its
+// own. The scope rules count vantages, whatever their resolvers and protocols.
 //
 // The dashboards in dashboards/ read the recording rules below: load this file into the
 // Prometheus that Grafana queries.
@@ -32,6 +33,9 @@
 //                                                        vantages served far from their baseline)
 //   pop_alert:shift_wide_vantages:threshold     2        PopShiftedFarCDNWide (and at least this
 //                                                        many vantages: one alone is never "wide")
+//   pop_alert:protocol_split:threshold          1000 km  PopProtocolSplit (a protocol's PoP farther
+//                                                        from the vantage than the nearest
+//                                                        protocol's PoP by more than this)
 //   pop_alert:resolver_spread:threshold         2000 km  PopResolverFar (a resolver's PoP farther
 //                                                        from the vantage than the nearest
 //                                                        resolver's PoP by more than this)
@@ -92,6 +96,10 @@
           record: "pop_alert:resolver_spread:threshold",
           expr: 'vector(%de3)' % c.thresholds.resolverSpreadKm,
         },
+        {
+          record: "pop_alert:protocol_split:threshold",
+          expr: 'vector(%de3)' % c.thresholds.protocolSplitKm,
+        },
         // Where the alerts link to: every alert's runbook_url is this README's Alerts table, at
         // the alert's own row (#alert-<name in lower case>), and its dashboard_url the Grafana
         // panel that shows the alert's signal, filtered to the alert's vantage, target, IP family
@@ -124,7 +132,7 @@
           record: "vantage_target:pop_probe_edge_baseline:info",
           expr: |||
             pop_probe_edge_info
-              * on(job, instance, vantage, target, ip_version, resolver) group_left(baseline_pop, baseline_cdn)
+              * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(baseline_pop, baseline_cdn)
                 label_replace(
                   label_replace(pop_probe_baseline_info, "baseline_pop", "$1", "pop", "(.*)"),
                   "baseline_cdn", "$1", "cdn", "(.*)"
@@ -132,7 +140,7 @@
             or
               label_replace(
                 label_replace(
-                  pop_probe_edge_info unless on(job, instance, vantage, target, ip_version, resolver) pop_probe_baseline_info,
+                  pop_probe_edge_info unless on(job, instance, vantage, target, ip_version, resolver, protocol) pop_probe_baseline_info,
                   "baseline_pop", "unknown", "", ""
                 ),
                 "baseline_cdn", "unknown", "", ""
@@ -157,15 +165,15 @@
           record: "vantage_target:pop_probe_ttfb_seconds:mean5m",
           expr: |||
             (
-              sum by (job, instance, vantage, target, ip_version, resolver) (rate(pop_probe_ttfb_seconds_sum[5m]))
+              sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_ttfb_seconds_sum[5m]))
               /
-              sum by (job, instance, vantage, target, ip_version, resolver) (rate(pop_probe_ttfb_seconds_count[5m]))
+              sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_ttfb_seconds_count[5m]))
             ) >= 0
             or
             (
-              histogram_sum(sum by (job, instance, vantage, target, ip_version, resolver) (rate(pop_probe_ttfb_seconds[5m])))
+              histogram_sum(sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_ttfb_seconds[5m])))
               /
-              histogram_count(sum by (job, instance, vantage, target, ip_version, resolver) (rate(pop_probe_ttfb_seconds[5m])))
+              histogram_count(sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_ttfb_seconds[5m])))
             ) >= 0
           |||,
         },
@@ -183,11 +191,30 @@
         {
           record: "vantage_target:pop_probe_ttfb_seconds:last",
           expr: |||
-            sum by (job, instance, vantage, target, ip_version, resolver) (
-              pop_probe_phase_seconds{phase=~"dns|connect|tls|processing"}
+            sum by (job, instance, vantage, target, ip_version, resolver, protocol) (
+              pop_probe_phase_seconds{phase=~"dns|connect|tls|quic|processing"}
             )
-            and on(job, instance, vantage, target, ip_version, resolver)
+            and on(job, instance, vantage, target, ip_version, resolver, protocol)
               (pop_probe_http_status_code > 0)
+          |||,
+        },
+        // Protocol split: for each probe that got a response, how much farther from the vantage
+        // its PoP is than the nearest PoP among the protocols of the same vantage, target, IP
+        // family and resolver (0 for the nearest). A QUIC flow is a UDP flow of its own, which
+        // anycast may route to another site than the TCP flow. The difference of the two
+        // distances from the vantage is a lower bound of how far apart the two PoPs are (the
+        // triangle inequality), so a large value always means PoPs far apart. A probe without a
+        // response (status code 0) takes no part: its last PoP is not where it is served now.
+        {
+          record: "vantage_target:pop_probe_distance_meters:protocol_spread",
+          expr: |||
+            (
+              pop_probe_distance_meters and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
+            )
+            - on(job, instance, vantage, target, ip_version, resolver) group_left()
+              min by (job, instance, vantage, target, ip_version, resolver) (
+                pop_probe_distance_meters and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
+              )
           |||,
         },
       ],
@@ -204,14 +231,14 @@
           record: "vantage_target:pop_probe_cache_hit_ratio:rate15m",
           expr: |||
             (
-              sum by (job, instance, vantage, target, ip_version, resolver) (
+              sum by (job, instance, vantage, target, ip_version, resolver, protocol) (
                 rate(pop_probe_responses_total{cache_status=~"hit|stale"}[15m])
               )
               or
-              0 * sum by (job, instance, vantage, target, ip_version, resolver) (rate(pop_probe_responses_total[15m]))
+              0 * sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[15m]))
             )
             /
-            sum by (job, instance, vantage, target, ip_version, resolver) (rate(pop_probe_responses_total[15m]))
+            sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[15m]))
           |||,
         },
       ],
@@ -224,14 +251,14 @@
           record: "vantage_target:pop_probe_cache_hit_ratio:rate6h",
           expr: |||
             (
-              sum by (job, instance, vantage, target, ip_version, resolver) (
+              sum by (job, instance, vantage, target, ip_version, resolver, protocol) (
                 rate(pop_probe_responses_total{cache_status=~"hit|stale"}[6h])
               )
               or
-              0 * sum by (job, instance, vantage, target, ip_version, resolver) (rate(pop_probe_responses_total[6h]))
+              0 * sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[6h]))
             )
             /
-            sum by (job, instance, vantage, target, ip_version, resolver) (rate(pop_probe_responses_total[6h]))
+            sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[6h]))
           |||,
         },
       ],
@@ -303,7 +330,7 @@
             count by (cdn) (
               count by (vantage, cdn) (
                 (pop_probe_shift_distance_meters > on() group_left() pop_alert:shift_distance_meters:threshold)
-                * on(job, instance, vantage, target, ip_version, resolver) group_left(cdn)
+                * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn)
                   pop_probe_edge_info
               )
             )

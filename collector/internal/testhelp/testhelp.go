@@ -4,13 +4,19 @@
 package testhelp
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go/http3"
 
 	"github.com/popexporter/pop_exporter/config"
 )
@@ -89,4 +95,68 @@ func RawServer(t testing.TB, serve func(c net.Conn, done <-chan struct{})) strin
 		}
 	}()
 	return l.Addr().String()
+}
+
+// EdgeServer is a loopback HTTPS edge that speaks HTTP/1.1 and HTTP/2 (ALPN) on its TCP port
+// and HTTP/3 on the same port over UDP, with one certificate (httptest's, for example.com and
+// 127.0.0.1), as a CDN edge does.
+type EdgeServer struct {
+	TCP *httptest.Server
+	H3  *http3.Server
+	URL string // https://127.0.0.1:port
+	// Pool trusts the certificate.
+	Pool *x509.CertPool
+}
+
+// NewEdgeServer starts an EdgeServer serving h on every protocol; h2 false leaves HTTP/2 out
+// of the TCP listener's ALPN (an edge that refuses h2). The test's end closes it.
+func NewEdgeServer(t testing.TB, h http.Handler, h2 bool) *EdgeServer {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = h2
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	addr := srv.Listener.Addr().(*net.TCPAddr)
+	udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: addr.IP, Port: addr.Port})
+	if err != nil {
+		t.Fatalf("HTTP/3 on the edge's port: %v", err)
+	}
+	cert := srv.TLS.Certificates
+	h3 := &http3.Server{Handler: h, TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: cert})}
+	done := make(chan struct{})
+	go func() { defer close(done); h3.Serve(udp) }()
+	t.Cleanup(func() { h3.Close(); udp.Close(); <-done })
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	return &EdgeServer{TCP: srv, H3: h3, URL: srv.URL, Pool: pool}
+}
+
+// SilentUDP returns a loopback UDP port that reads every datagram and never answers, as a
+// network that drops UDP looks to QUIC; and the TCP port of the same number, listening, so
+// that only the UDP path is dead. The test's end closes both.
+func SilentUDP(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		l.Close()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := udp.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { udp.Close(); l.Close(); <-done })
+	return port
 }

@@ -1,0 +1,246 @@
+package prober
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	quichttp3 "github.com/quic-go/quic-go/http3"
+
+	"github.com/popexporter/pop_exporter/collector/internal/testhelp"
+	"github.com/popexporter/pop_exporter/config"
+)
+
+// protoEdge starts a loopback edge on every protocol that records the HTTP version of each
+// request it served and answers with Cloudflare's headers and an Alt-Svc for h3 on its port.
+func protoEdge(t *testing.T, h2 bool) (*testhelp.EdgeServer, func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var seen []string
+	var port string
+	srv := testhelp.NewEdgeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Proto)
+		mu.Unlock()
+		w.Header().Set("Alt-Svc", `h3=":`+port+`"; ma=86400, h3-29=":`+port+`"`)
+		w.Header().Set("Cf-Ray", "8f1e2d3c4b5a6978-AMS")
+		w.Header().Set("Server", "cloudflare")
+		w.Header().Set("Cf-Cache-Status", "HIT")
+		fmt.Fprint(w, "ok")
+	}), h2)
+	port = strconv.Itoa(portOf(srv.URL))
+	return srv, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
+}
+
+func portOf(rawURL string) int {
+	i := strings.LastIndexByte(rawURL, ':')
+	p, _ := strconv.Atoi(strings.TrimSuffix(rawURL[i+1:], "/"))
+	return p
+}
+
+// protocolTarget probes srv over protocol, trusting its certificate.
+func protocolTarget(t *testing.T, srv *testhelp.EdgeServer, protocol string) *Spec {
+	t.Helper()
+	target := testhelp.Target(t, "proto", srv.URL+"/")
+	target.Protocols = []string{protocol}
+	target.TLS.ServerName = "example.com"
+	c := testhelp.Compiled(target)
+	c.RootCAs = srv.Pool
+	return testSpecCompiled(t, target, c)
+}
+
+// Each protocol is spoken as configured, never another: the edge saw HTTP/1.1, HTTP/2.0 and
+// HTTP/3.0 requests, and each probe's phases are its protocol's (quic alone over HTTP/3).
+func TestProbeEachProtocol(t *testing.T) {
+	srv, seen := protoEdge(t, true)
+	want := map[string]string{config.ProtocolHTTP11: "HTTP/1.1", config.ProtocolHTTP2: "HTTP/2.0", config.ProtocolHTTP3: "HTTP/3.0"}
+	for _, protocol := range config.Protocols {
+		t.Run(protocol, func(t *testing.T) {
+			before := len(seen())
+			s := protocolTarget(t, srv, protocol)
+			if s.Protocol != protocol || !strings.HasSuffix(s.Key, "/"+protocol) {
+				t.Errorf("Protocol %q, Key %q: want the protocol in both", s.Protocol, s.Key)
+			}
+			res := s.Run(context.Background())
+			if !res.Success {
+				t.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+			}
+			if got := seen()[before:]; len(got) != 1 || got[0] != want[protocol] {
+				t.Errorf("edge saw %v, want one %s request", got, want[protocol])
+			}
+			if res.Edge.PoP != "AMS" || res.Edge.CDN != "cloudflare" {
+				t.Errorf("edge %s/%s, want cloudflare/AMS", res.Edge.CDN, res.Edge.PoP)
+			}
+			if res.AltSvc != config.ProtocolHTTP3 {
+				t.Errorf("AltSvc = %q, want http3 (h3-29 left out)", res.AltSvc)
+			}
+			quic := protocol == config.ProtocolHTTP3
+			if res.Happened[PhaseQUIC] != quic || res.Happened[PhaseConnect] == quic || res.Happened[PhaseTLS] == quic {
+				t.Errorf("happened quic=%v connect=%v tls=%v: want quic only over HTTP/3, connect and tls only over TCP",
+					res.Happened[PhaseQUIC], res.Happened[PhaseConnect], res.Happened[PhaseTLS])
+			}
+			if !res.Happened[PhaseProcessing] || res.Phases[PhaseProcessing] <= 0 {
+				t.Errorf("processing = %v (happened %v), want > 0", res.Phases[PhaseProcessing], res.Happened[PhaseProcessing])
+			}
+			var sum time.Duration
+			for _, p := range []Phase{PhaseDNS, PhaseConnect, PhaseTLS, PhaseQUIC, PhaseProcessing} {
+				sum += res.Phases[p]
+			}
+			if sum > res.TTFB || res.TTFB > res.Duration {
+				t.Errorf("phases before the first byte sum to %v, ttfb %v, duration %v: want sum ≤ ttfb ≤ duration", sum, res.TTFB, res.Duration)
+			}
+			if !res.EdgeAddr.IsLoopback() {
+				t.Errorf("EdgeAddr = %v, want the loopback address dialled", res.EdgeAddr)
+			}
+		})
+	}
+}
+
+// An edge that does not speak HTTP/2 makes the http2 probe fail with reason alpn, instead of
+// measuring HTTP/1.1 under the http2 label; HTTP/1.1 on the same edge still works.
+func TestProbeHTTP2Refused(t *testing.T) {
+	srv, seen := protoEdge(t, false)
+	res := protocolTarget(t, srv, config.ProtocolHTTP2).Run(context.Background())
+	if res.Success || res.FailureReason != ReasonALPN {
+		t.Fatalf("got success=%v reason=%q (%v), want an alpn failure", res.Success, res.FailureReason, res.Err)
+	}
+	if len(seen()) != 0 {
+		t.Errorf("edge served %v, want no request", seen())
+	}
+	if res := protocolTarget(t, srv, config.ProtocolHTTP11).Run(context.Background()); !res.Success {
+		t.Errorf("http1.1 on the same edge: %s %v", res.FailureReason, res.Err)
+	}
+}
+
+// A UDP path on which nothing answers fails the http3 probe with reason quic, not connect or
+// timeout, before the probe's deadline, while the TCP port of the same number is open.
+func TestProbeHTTP3SilentUDP(t *testing.T) {
+	port := testhelp.SilentUDP(t)
+	target := testhelp.Target(t, "silent", fmt.Sprintf("https://127.0.0.1:%d/", port))
+	target.Protocols = []string{config.ProtocolHTTP3}
+	target.Timeout = config.Duration(2 * time.Second)
+	res := testSpec(t, target).Run(context.Background())
+	if res.Success || res.FailureReason != ReasonQUIC {
+		t.Fatalf("got success=%v reason=%q (%v), want a quic failure", res.Success, res.FailureReason, res.Err)
+	}
+	if !res.Happened[PhaseQUIC] || res.Happened[PhaseConnect] {
+		t.Errorf("happened quic=%v connect=%v, want the quic phase only", res.Happened[PhaseQUIC], res.Happened[PhaseConnect])
+	}
+	if res.Duration >= 2*time.Second {
+		t.Errorf("took %v, want the quic failure before the 2s timeout", res.Duration)
+	}
+}
+
+// An untrusted certificate over QUIC is a handshake failure of the quic phase: QUIC carries
+// TLS, so there is no separate tls failure to report.
+func TestProbeHTTP3UntrustedCertificate(t *testing.T) {
+	srv, _ := protoEdge(t, true)
+	target := testhelp.Target(t, "untrusted", srv.URL+"/")
+	target.Protocols = []string{config.ProtocolHTTP3}
+	res := testSpec(t, target).Run(context.Background())
+	if res.Success || res.FailureReason != ReasonQUIC {
+		t.Fatalf("got success=%v reason=%q (%v), want a quic failure", res.Success, res.FailureReason, res.Err)
+	}
+}
+
+func TestFailureReasonsByProtocol(t *testing.T) {
+	srv, _ := protoEdge(t, true)
+	for protocol, want := range map[string][]string{
+		config.ProtocolHTTP11: {"dns", "connect", "tls", "timeout", "http_status", "body", "panic", "other"},
+		config.ProtocolHTTP2:  {"dns", "connect", "tls", "alpn", "timeout", "http_status", "body", "panic", "other"},
+		config.ProtocolHTTP3:  {"dns", "quic", "alpn", "timeout", "http_status", "body", "panic", "other"},
+	} {
+		if got := protocolTarget(t, srv, protocol).FailureReasons(); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: FailureReasons() = %v, want %v", protocol, got, want)
+		}
+	}
+}
+
+func TestAltSvcProtocols(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{`h3=":443"; ma=86400`}, "http3"},
+		{[]string{`h3=":443"; ma=86400, h3-29=":443"; ma=86400`}, "http3"},
+		{[]string{`h2="alt.example.com:443", h3=":443"`}, "http2,http3"},
+		{[]string{`h2=":8443"`}, "http2"},
+		{[]string{`clear`}, ""},
+		{[]string{`h3-29=":443"`}, ""},
+		{[]string{`quic=":443"; ma=2592000; v="46,43"`}, ""},
+		{[]string{`h2=":443"`, `h3=":443"`}, "http2,http3"},
+		{[]string{""}, ""},
+	} {
+		if got := altSvcProtocols(tc.in); got != tc.want {
+			t.Errorf("altSvcProtocols(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// An edge whose TLS stack knows no ALPN at all (it answers the handshake without choosing a
+// protocol, as older servers do) has refused h2 too: reason alpn, no HTTP/1.1 under http2.
+func TestProbeHTTP2NoALPN(t *testing.T) {
+	edge, _ := protoEdge(t, true)
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: edge.TCP.Config.Handler, TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.Serve(tls.NewListener(l, &tls.Config{Certificates: edge.TCP.TLS.Certificates}))
+	t.Cleanup(func() { srv.Close() })
+	noALPN := *edge
+	noALPN.URL = "https://" + l.Addr().String()
+	res := protocolTarget(t, &noALPN, config.ProtocolHTTP2).Run(context.Background())
+	if res.Success || res.FailureReason != ReasonALPN || !strings.Contains(res.Err.Error(), "negotiated: none") {
+		t.Fatalf("got success=%v reason=%q (%v), want an alpn failure naming no protocol", res.Success, res.FailureReason, res.Err)
+	}
+}
+
+// A QUIC edge that completes the handshake and then never answers the request: the UDP path
+// works, so the probe ends at its deadline with reason timeout, not quic, and returns then.
+func TestProbeHTTP3SilentAfterHandshake(t *testing.T) {
+	edge, _ := protoEdge(t, true)
+	ln, err := quic.ListenAddr("127.0.0.1:0", quichttp3.ConfigureTLSConfig(&tls.Config{Certificates: edge.TCP.TLS.Certificates}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept(ctx)
+			if err != nil {
+				return
+			}
+			go func() { <-ctx.Done(); c.CloseWithError(0, "") }() // holds the connection, never reads
+		}
+	}()
+	t.Cleanup(func() { cancel(); ln.Close(); <-done })
+	silent := *edge
+	silent.URL = "https://" + ln.Addr().String()
+	s := protocolTarget(t, &silent, config.ProtocolHTTP3)
+	s.Target.Timeout = config.Duration(time.Second)
+	res := s.Run(context.Background())
+	if res.Success || res.FailureReason != ReasonTimeout {
+		t.Fatalf("got success=%v reason=%q (%v), want a timeout", res.Success, res.FailureReason, res.Err)
+	}
+	if !res.Happened[PhaseQUIC] || res.Duration > 3*time.Second {
+		t.Errorf("quic phase %v, took %v: want the handshake done and the probe ended near its 1s deadline", res.Happened[PhaseQUIC], res.Duration)
+	}
+}
