@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"maps"
 	"math"
 	"strings"
 	"testing"
@@ -49,61 +50,86 @@ func checkPoPChangeEvents(t *testing.T, prom promClient, from, shiftSeen time.Ti
 	end := time.Now().Add(-2 * time.Second).Truncate(time.Second)
 	start := end.Add(-time.Duration(int(end.Sub(from)/changeBarsStep)+2) * changeBarsStep)
 
-	changes := map[string]float64{} // per target: the exporter's count of PoP changes at end
-	res, err := prom.queryAt(`pop_probe_pop_changes_total{job="pop_exporter"}`, end)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range res {
-		_, vs, err := s.samples()
-		if err != nil || len(vs) != 1 {
-			t.Fatalf("pop_probe_pop_changes_total %v: %v %v", s.Metric, vs, err)
-		}
-		changes[s.Metric["target"]] += vs[0]
-	}
-
-	// The annotation, as Grafana turns its result into events with useValueForTime: per series,
-	// the values (change times in ms) are the event times, and values no more than one step
-	// apart are one event.
-	const annoStep = time.Second
-	res, err = prom.queryRange(anno, start, end, annoStep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	events := map[string]int{}
-	for _, s := range res {
-		_, vs, err := s.samples()
+	// A scrape stamped before end can still be committed while these queries run: the
+	// counters are read again after the annotation and the bars, and the whole reading is
+	// repeated until the counters it started from did not move under it.
+	var changes, sums map[string]float64
+	var events map[string]int
+	read := func() {
+		changes = map[string]float64{} // per target: the exporter's count of PoP changes at end
+		res, err := prom.queryAt(`pop_probe_pop_changes_total{job="pop_exporter"}`, end)
 		if err != nil {
 			t.Fatal(err)
 		}
-		open, last := false, 0.0
-		for _, v := range vs {
-			if v <= 0 {
-				continue
+		for _, s := range res {
+			_, vs, err := s.samples()
+			if err != nil || len(vs) != 1 {
+				t.Fatalf("pop_probe_pop_changes_total %v: %v %v", s.Metric, vs, err)
 			}
-			if open && last+float64(annoStep.Milliseconds()) >= v {
-				last = v
-				continue
-			}
-			events[s.Metric["target"]]++
-			open, last = true, v
+			changes[s.Metric["target"]] += vs[0]
 		}
-	}
 
-	// The bars: what happened in each step, summed over the range.
-	res, err = prom.queryRange(bars, start, end, changeBarsStep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sums := map[string]float64{}
-	for _, s := range res {
-		_, vs, err := s.samples()
+		// The annotation, as Grafana turns its result into events with useValueForTime: per series,
+		// the values (change times in ms) are the event times, and values no more than one step
+		// apart are one event.
+		const annoStep = time.Second
+		res, err = prom.queryRange(anno, start, end, annoStep)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range vs {
-			sums[s.Metric["target"]] += v
+		events = map[string]int{}
+		for _, s := range res {
+			_, vs, err := s.samples()
+			if err != nil {
+				t.Fatal(err)
+			}
+			open, last := false, 0.0
+			for _, v := range vs {
+				if v <= 0 {
+					continue
+				}
+				if open && last+float64(annoStep.Milliseconds()) >= v {
+					last = v
+					continue
+				}
+				events[s.Metric["target"]]++
+				open, last = true, v
+			}
 		}
+
+		// The bars: what happened in each step, summed over the range.
+		res, err = prom.queryRange(bars, start, end, changeBarsStep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = map[string]float64{}
+		for _, s := range res {
+			_, vs, err := s.samples()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vs {
+				sums[s.Metric["target"]] += v
+			}
+		}
+	}
+	for try := 0; ; try++ {
+		read()
+		before := changes
+		res, err := prom.queryAt(`pop_probe_pop_changes_total{job="pop_exporter"}`, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := map[string]float64{}
+		for _, s := range res {
+			if _, vs, err := s.samples(); err == nil && len(vs) == 1 {
+				after[s.Metric["target"]] += vs[0]
+			}
+		}
+		if maps.Equal(before, after) || try == 4 {
+			break
+		}
+		time.Sleep(time.Second)
 	}
 
 	if len(changes) == 0 {
