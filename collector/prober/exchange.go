@@ -182,6 +182,7 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result, first boo
 		return nil, failAt(ctx, reason, err)
 	}
 
+	res.TLS = TLSState{} // the last hop's, whatever came before
 	if rq.url.Scheme == "https" {
 		cfg := s.tlsConfig
 		if cfg == nil || !rq.own && !s.sniSet { // another host gets its own name, as in net/http
@@ -193,8 +194,10 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result, first boo
 		res.Phases[PhaseTLS] += time.Since(start)
 		res.Happened[PhaseTLS] = true
 		if err != nil {
+			res.TLS = failedTLSState(err)
 			return fail(ReasonTLS, err)
 		}
+		res.TLS = tlsState(tc.ConnectionState())
 		conn, h.conn = tc, tc
 	}
 

@@ -157,7 +157,9 @@ func (s *Spec) localAddr(network, remote string) net.Addr {
 
 // newTLSConfig is the TLS configuration of a hop to host: the configured server name, else
 // host. No ClientSessionCache: every probe does a full handshake, because routing and
-// handshake cost are what we measure. No NextProtos: the probe speaks HTTP/1.1.
+// handshake cost are what we measure. ALPN offers http/1.1 alone, the protocol the probe
+// speaks, as curl --http1.1 does: the edge's answer (or its silence) is reported, and
+// crypto/tls refuses a protocol that was not offered, so the value is bounded.
 func (s *Spec) newTLSConfig(host string) *tls.Config {
 	name := s.Target.TLS.ServerName
 	if name == "" {
@@ -167,6 +169,7 @@ func (s *Spec) newTLSConfig(host string) *tls.Config {
 		ServerName:         name,
 		InsecureSkipVerify: s.Target.TLS.InsecureSkipVerify, //nolint:gosec // the user asked for it
 		RootCAs:            s.rootCAs,
+		NextProtos:         []string{"http/1.1"},
 	}
 }
 
