@@ -18,13 +18,15 @@ import (
 	"github.com/popexporter/pop_exporter/config"
 )
 
-// Series budget of the basic set (the default): an HTTPS target answered by one PoP with one
-// cache status costs at most basicBudget series, and each further (PoP, cache status) pair at
-// most perPairBudget more. A probe through a configured resolver (not the system's) has its
-// pop_probe_dns_answer_info too: resolverBudget more.
+// Series budget of the basic set (the default): a target answered by one PoP with one cache
+// status costs at most basicBudget series, and each further (PoP, cache status) pair at most
+// perPairBudget more. An HTTPS probe has its TLS series too (certificate expiries, leaf
+// identity, handshake): tlsBudget more. A probe through a configured resolver (not the
+// system's) has its pop_probe_dns_answer_info too: resolverBudget more.
 const (
 	basicBudget    = 30
 	perPairBudget  = 4
+	tlsBudget      = 3
 	resolverBudget = 1
 )
 
@@ -59,6 +61,9 @@ func TestSeriesCost(t *testing.T) {
 		budget := basicBudget + perPairBudget*(pairs-1)
 		if sh.resolver {
 			budget += resolverBudget
+		}
+		if sh.https {
+			budget += tlsBudget
 		}
 		if counts[DetailBasic] > budget {
 			t.Errorf("%s: the basic set costs %d series, over its budget of %d", sh.name, counts[DetailBasic], budget)

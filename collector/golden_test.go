@@ -3,6 +3,7 @@ package collector
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -114,6 +115,32 @@ func testGoldenExposition(t *testing.T, detail Detail) {
 		}
 		m.record(dnsRunner, res)
 	}
+	// TLS: a rotated certificate replaces the leaf series; past the cap of 3 the fingerprint
+	// becomes "other" (no serial); a certificate that fails verification still sets the
+	// expiries but not the handshake; a connect failure leaves them all. A target redirected to
+	// plain HTTP loses them.
+	secure := newRecordingRunner(t, m, testTarget(t, "secure", "https://127.0.0.1/"))
+	plain := newRecordingRunner(t, m, testTarget(t, "downgraded", "https://127.0.0.1/"))
+	for j, fp := range []string{"0123456789abcdef", "0123456789abcdef", "fedcba9876543210", "1111111111111111", "2222222222222222", "3333333333333333", ""} {
+		res := cloudflareResult("AMS", edge.CacheHit)
+		res.Start = start.Add(time.Duration(j) * time.Minute)
+		notAfter := start.Add(time.Duration(90+j) * 24 * time.Hour)
+		res.TLS = prober.TLSState{Handshake: true, Verified: true, Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256,
+			ALPN: "http/1.1", OCSPStapled: j >= 2, Certs: true, EarliestExpiry: notAfter.Add(-time.Hour),
+			Leaf: prober.LeafCert{Fingerprint: fp, Serial: fmt.Sprintf("%02x", j+1), NotAfter: notAfter}}
+		switch j {
+		case 5: // expired: verification failed, no handshake
+			res = prober.Result{Start: res.Start, Duration: time.Millisecond, CacheAge: -1, FailureReason: prober.ReasonTLS,
+				TLS: prober.TLSState{Certs: true, EarliestExpiry: start.Add(-time.Hour), Leaf: prober.LeafCert{Fingerprint: fp, Serial: "06", NotAfter: start.Add(-time.Hour)}}}
+		case 6: // connect refused: no handshake at all
+			res = prober.Result{Start: res.Start, Duration: time.Millisecond, CacheAge: -1, FailureReason: prober.ReasonConnect}
+		}
+		m.record(secure, res)
+		if j == 0 {
+			m.record(plain, res)
+		}
+	}
+	m.record(plain, cloudflareResult("AMS", edge.CacheHit))
 	m.metrics.vantageInfo.Set(1, "ams-office", "AMS", "Amsterdam", "NL", "EU", "52.3086", "4.7639")
 
 	for _, om := range []bool{false, true} {

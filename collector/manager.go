@@ -143,6 +143,11 @@ type runner struct {
 	answerAddrs  capSet           // address label values of pop_probe_dns_answer_info
 	answerLabels []string         // label values of this probe's pop_probe_dns_answer_info series
 	answer       prober.DNSAnswer // the answer those labels are of
+	certs        capSet           // fingerprint label values of pop_probe_tls_leaf_cert_expiry_timestamp_seconds
+	leafLabels   []string         // label values of this probe's leaf certificate series
+	leaf         prober.LeafCert  // the certificate those labels are of
+	tlsLabels    []string         // label values of this probe's pop_probe_tls_info series
+	tlsKey       tlsKey           // the handshake those labels are of
 	labelsPrefix []string         // vantage, target, ip_version, resolver
 	scratch      []string         // label values of one store call (see labels)
 }
@@ -409,6 +414,7 @@ func newRunner(s *prober.Spec, v vantage) *runner {
 		shields:      capSet{},
 		edgeIPs:      capSet{},
 		answerAddrs:  capSet{},
+		certs:        capSet{},
 		labelsPrefix: []string{v.name, s.Target.Name, s.IPVersion, s.Resolver},
 	}
 	r.spec.Store(s)

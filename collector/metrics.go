@@ -82,6 +82,9 @@ type metrics struct {
 	maxDistance   *exposition.Family
 	cacheAge      *exposition.Family
 	dnsAnswerInfo *exposition.Family
+	tlsEarliest   *exposition.Family
+	tlsLeaf       *exposition.Family
+	tlsInfo       *exposition.Family
 	vantageInfo   *exposition.Family
 	perProbe      []*exposition.Family // the families that start with probeLabels
 
@@ -156,6 +159,11 @@ func newMetrics(st *exposition.Store, detail Detail) *metrics {
 	m.cacheAge = probe("probe_cache_age_seconds", "Age header of the last response, when present.", G)
 	m.dnsAnswerInfo = probe("probe_dns_answer_info", "What the probe's resolver last answered for the target's host: the address dialled (capped per probe like edge_ip), the DNS rcode (empty for the system resolver) and the EDNS Client Subnet scope prefix length (empty when the answer carried none); always 1. For the system resolver only with --metrics.detail=full.", G,
 		"address", "rcode", "ecs_scope")
+	m.tlsEarliest = probe("probe_tls_earliest_cert_expiry_timestamp_seconds", "Unix time when the first certificate of the verified chain of the last TLS handshake expires (of the chain lasting longest when there are several; of the certificates presented when none verified).", G)
+	m.tlsLeaf = probe("probe_tls_leaf_cert_expiry_timestamp_seconds", "Unix time when the leaf certificate of the last TLS handshake expires, labelled with its identity: the first 16 hex digits of the SHA-256 of its DER and its serial number (capped per probe like edge_ip); one series per probe, replaced when the certificate changes.", G,
+		"fingerprint", "serial")
+	m.tlsInfo = probe("probe_tls_info", "The TLS version, cipher suite, ALPN protocol (empty when none was negotiated) and whether an OCSP response was stapled, of the last completed TLS handshake; always 1.", G,
+		"version", "cipher", "alpn", "ocsp_stapled")
 	m.vantageInfo = family("vantage_info", "Where this exporter stands; always 1.", G,
 		[]string{"vantage", "code", "city", "country", "continent", "latitude", "longitude"}, nil)
 
