@@ -86,8 +86,12 @@ func schemaKeys(typ reflect.Type, prefix string) []string {
 	var keys []string
 	for key, idx := range yamlFields(typ) {
 		f := typ.FieldByIndex(idx)
-		if f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == typ.PkgPath() && f.Type.Name() != "Duration" {
-			keys = append(keys, schemaKeys(f.Type, prefix+key+".")...)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct { // an optional section (content:)
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft.PkgPath() == typ.PkgPath() && ft.Name() != "Duration" {
+			keys = append(keys, schemaKeys(ft, prefix+key+".")...)
 			continue
 		}
 		keys = append(keys, prefix+key)
