@@ -329,10 +329,11 @@ func headerBlock(h http.Header) string {
 }
 
 // readBody reads the body up to limit bytes, keeping the first bodyPeekBytes for
-// identification in *peek, which the caller returns to peekPool. Only io.EOF ends a body
+// identification in *peek, which the caller returns to peekPool; every byte read also goes to
+// sink when it is not nil (the content hash, the body checks). Only io.EOF ends a body
 // cleanly: a body cut short of its Content-Length or its last chunk is an error
 // (io.ErrUnexpectedEOF from the body reader).
-func readBody(body io.Reader, limit int64) (peek *[]byte, n int, err error) {
+func readBody(body io.Reader, limit int64, sink *bodySink) (peek *[]byte, n int, err error) {
 	peek = peekPool.Get().(*[]byte)
 	buf := (*peek)[:min(limit, bodyPeekBytes)]
 	for n < len(buf) && err == nil {
@@ -340,10 +341,17 @@ func readBody(body io.Reader, limit int64) (peek *[]byte, n int, err error) {
 		m, err = body.Read(buf[n:])
 		n += m
 	}
+	if sink != nil {
+		sink.Write(buf[:n])
+	}
 	switch {
 	case err == io.EOF:
 		return peek, n, nil
 	case err != nil:
+		return peek, n, err
+	}
+	if sink != nil {
+		_, err = io.CopyBuffer(sink, io.LimitReader(body, limit-int64(n)), sink.copy[:])
 		return peek, n, err
 	}
 	_, err = io.Copy(io.Discard, io.LimitReader(body, limit-int64(n)))

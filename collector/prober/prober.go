@@ -63,6 +63,8 @@ type Spec struct {
 
 	// headerBlock is every request header line for the target's own host, rendered once;
 	// foreignHeaderBlock is what a redirect to another host gets: the exporter's User-Agent.
+	content contentSpec // content version and body checks
+
 	headerBlock, foreignHeaderBlock string
 	source                          netip.Addr // source_address: the local address to connect from; invalid = any
 }
@@ -78,7 +80,7 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol string, r conf
 	if c.URL == nil {
 		return nil, fmt.Errorf("target %q: no parsed URL", t.Name)
 	}
-	s := &Spec{Target: t, url: c.URL, ident: ident}
+	s := &Spec{Target: t, url: c.URL, ident: ident, content: newContentSpec(t, c)}
 	switch ipProtocol {
 	case "ip4":
 		s.IPVersion, s.network = "4", "tcp4"
@@ -221,7 +223,11 @@ func (s *Spec) Run(ctx context.Context) Result {
 	res.TTFB = h.firstByte.Sub(res.Start)
 	res.EdgeAddr = h.addr
 
-	peek, n, bodyErr := readBody(resp.Body, int64(s.Target.BodySizeLimit))
+	sink := s.content.sink()
+	if sink != nil {
+		defer sink.release()
+	}
+	peek, n, bodyErr := readBody(resp.Body, int64(s.Target.BodySizeLimit), sink)
 	end := time.Now()
 	res.Edge = s.ident.Identify(&edge.Response{
 		StatusCode: resp.StatusCode,
@@ -245,6 +251,16 @@ func (s *Spec) Run(ctx context.Context) Result {
 	case !s.Target.StatusOK(resp.StatusCode):
 		res.FailureReason, res.Err = ReasonHTTPStatus, fmt.Errorf("status %d is not a valid status code", resp.StatusCode)
 	default:
+		// A valid response read whole (up to the limit): its version, then the body checks.
+		res.Content = s.content.version(resp.Header, sink)
+		var body []byte
+		if sink != nil {
+			body = sink.buf.Bytes()
+		}
+		if reason, re := s.content.check(body); reason != "" {
+			res.FailureReason, res.Err = reason, fmt.Errorf("body check %s: %q", reason, re)
+			break
+		}
 		res.Success = true
 	}
 	return res

@@ -54,6 +54,9 @@ type Result struct {
 	// TLS is what the TLS handshake of the last hop showed (the final response's connection,
 	// or the handshake that failed); zero when the last hop was plain HTTP.
 	TLS TLSState
+	// Content is the version of the object the final response carried, when it was a valid
+	// response read whole (up to body_size_limit); its Version is "" when content is off.
+	Content Content
 
 	Success       bool
 	FailureReason string // one of the Reason* constants when !Success
