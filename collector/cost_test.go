@@ -22,12 +22,16 @@ import (
 // status costs at most basicBudget series, and each further (PoP, cache status) pair at most
 // perPairBudget more. An HTTPS probe has its TLS series too (certificate expiries, leaf
 // identity, handshake): tlsBudget more. A probe through a configured resolver (not the
-// system's) has its pop_probe_dns_answer_info too: resolverBudget more.
+// system's) has its pop_probe_dns_answer_info too: resolverBudget more, and one of a target
+// with content its content series: contentBudget more.
 const (
 	basicBudget    = 30
 	perPairBudget  = 4
 	tlsBudget      = 3
 	resolverBudget = 1
+	// contentBudget is what content: {} adds to a probe: its version, the Last-Modified date
+	// and the propagation window.
+	contentBudget = 3
 )
 
 // TestSeriesCost measures, from a real scrape of real probes, how many series one target costs
@@ -41,20 +45,24 @@ func TestSeriesCost(t *testing.T) {
 		https         bool
 		pops, statues int
 		resolver      bool // through a configured resolver instead of the system's
+		content       bool // content: {}
 	}
 	shapes := []shape{
-		{"HTTP, 1 PoP, 1 cache status", false, 1, 1, false},
-		{"HTTPS, 1 PoP, 1 cache status", true, 1, 1, false},
-		{"HTTP, 3 PoPs x 2 cache statuses", false, 3, 2, false},
-		{"HTTPS, 3 PoPs x 2 cache statuses", true, 3, 2, false},
-		{"HTTPS, 1 PoP, 1 cache status, a configured resolver", true, 1, 1, true},
+		{"HTTP, 1 PoP, 1 cache status", false, 1, 1, false, false},
+		{"HTTPS, 1 PoP, 1 cache status", true, 1, 1, false, false},
+		{"HTTP, 3 PoPs x 2 cache statuses", false, 3, 2, false, false},
+		{"HTTPS, 3 PoPs x 2 cache statuses", true, 3, 2, false, false},
+		{"HTTPS, 1 PoP, 1 cache status, a configured resolver", true, 1, 1, true, false},
+		{"HTTP, 1 PoP, 1 cache status, content", false, 1, 1, false, true},
+		{"HTTPS, 1 PoP, 1 cache status, content", true, 1, 1, false, true},
+		{"HTTPS, 3 PoPs x 2 cache statuses, content", true, 3, 2, false, true},
 	}
 	fmt.Println("| shape | basic (default) | full |")
 	fmt.Println("|---|---|---|")
 	for _, sh := range shapes {
 		counts := map[Detail]int{}
 		for _, detail := range []Detail{DetailBasic, DetailFull} {
-			counts[detail] = seriesOfOneTarget(t, detail, sh.https, sh.pops, sh.statues, sh.resolver)
+			counts[detail] = seriesOfOneTarget(t, detail, sh.https, sh.pops, sh.statues, sh.resolver, sh.content)
 		}
 		fmt.Printf("| %s | %d | %d |\n", sh.name, counts[DetailBasic], counts[DetailFull])
 		pairs := sh.pops * sh.statues
@@ -64,6 +72,9 @@ func TestSeriesCost(t *testing.T) {
 		}
 		if sh.https {
 			budget += tlsBudget
+		}
+		if sh.content {
+			budget += contentBudget
 		}
 		if counts[DetailBasic] > budget {
 			t.Errorf("%s: the basic set costs %d series, over its budget of %d", sh.name, counts[DetailBasic], budget)
@@ -78,7 +89,7 @@ func TestSeriesCost(t *testing.T) {
 // statuses, in turn, until every pair was seen, then counts the target's sample lines on a
 // text scrape of /metrics. With resolver, the name is resolved by a loopback DNS server
 // configured as the target's resolver.
-func seriesOfOneTarget(t *testing.T, detail Detail, https bool, pops, statuses int, resolver bool) int {
+func seriesOfOneTarget(t *testing.T, detail Detail, https bool, pops, statuses int, resolver, content bool) int {
 	t.Helper()
 	var n atomic.Int64
 	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -87,6 +98,8 @@ func seriesOfOneTarget(t *testing.T, detail Detail, https bool, pops, statuses i
 		w.Header().Set("CF-RAY", "9da906681ad80c13-"+[]string{"AMS", "FRA", "LHR"}[int(i)%pops])
 		w.Header().Set("CF-Cache-Status", []string{"HIT", "MISS"}[int(i)/pops%statuses])
 		w.Header().Set("Age", "12")
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Last-Modified", "Wed, 02 Dec 2026 10:00:00 GMT")
 		io.WriteString(w, "ok\n")
 	})
 	var srv *httptest.Server
@@ -111,6 +124,9 @@ func seriesOfOneTarget(t *testing.T, detail Detail, https bool, pops, statuses i
 		target.Resolvers = []config.Resolver{{Name: "local", Server: testhelp.DNSServer(t, testhelp.Answer("127.0.0.1"))}}
 	}
 	target.TLS.InsecureSkipVerify = true
+	if content {
+		target.Content = &config.Content{VersionFrom: config.VersionParts, PropagationWindow: config.DefaultPropagationWindow}
+	}
 	r := newRecordingRunner(t, m, target)
 	s := r.spec.Load()
 	for range 2 * pops * statuses {

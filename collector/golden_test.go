@@ -141,6 +141,27 @@ func testGoldenExposition(t *testing.T, detail Detail) {
 		}
 	}
 	m.record(plain, cloudflareResult("AMS", edge.CacheHit))
+	// Content: the version's series keeps the time of the first probe that got it, is
+	// replaced when it changes, and past the cap of 3 is "other"; Last-Modified goes when the
+	// response has none; a failed probe leaves the version; a body check failing starts its
+	// reason's counter, the other reason at 0.
+	obj := testTarget(t, "object", "https://127.0.0.1/")
+	obj.Content = &config.Content{VersionFrom: config.VersionParts, PropagationWindow: config.Duration(5 * time.Minute)}
+	obj.FailIfBodyMatchesRegexp = []string{"Maintenance"}
+	objRunner := newRecordingRunner(t, m, obj)
+	for j, v := range []string{"a1a1a1a1a1a1a1a1", "a1a1a1a1a1a1a1a1", "b2b2b2b2b2b2b2b2", "c3c3c3c3c3c3c3c3", "d4d4d4d4d4d4d4d4", "", "e5e5e5e5e5e5e5e5"} {
+		res := cloudflareResult("FRA", edge.CacheHit)
+		res.Start = start.Add(time.Duration(j) * time.Minute)
+		res.Content = prober.Content{Version: v}
+		if j < 4 {
+			res.Content.LastModified = start.Add(-time.Duration(4-j) * time.Hour)
+		}
+		if v == "" {
+			res.Success, res.FailureReason = false, prober.ReasonBodyMatchesRegexp
+			res.Content = prober.Content{Version: "f6f6f6f6f6f6f6f6"}
+		}
+		m.record(objRunner, res)
+	}
 	m.metrics.vantageInfo.Set(1, "ams-office", "AMS", "Amsterdam", "NL", "EU", "52.3086", "4.7639")
 
 	for _, om := range []bool{false, true} {

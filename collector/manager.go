@@ -148,6 +148,10 @@ type runner struct {
 	leaf         prober.LeafCert  // the certificate those labels are of
 	tlsLabels    []string         // label values of this probe's pop_probe_tls_info series
 	tlsKey       tlsKey           // the handshake those labels are of
+	versions     capSet           // version label values of pop_probe_content_version_since_timestamp_seconds
+	versionLabel []string         // label values of this probe's content version series
+	version      string           // the version (uncapped) those labels are of
+	versionSince float64          // unix time of the first probe that got it, since the last change
 	labelsPrefix []string         // vantage, target, ip_version, resolver
 	scratch      []string         // label values of one store call (see labels)
 }
@@ -415,6 +419,7 @@ func newRunner(s *prober.Spec, v vantage) *runner {
 		edgeIPs:      capSet{},
 		answerAddrs:  capSet{},
 		certs:        capSet{},
+		versions:     capSet{},
 		labelsPrefix: []string{v.name, s.Target.Name, s.IPVersion, s.Resolver},
 	}
 	r.spec.Store(s)

@@ -85,6 +85,9 @@ type metrics struct {
 	tlsEarliest   *exposition.Family
 	tlsLeaf       *exposition.Family
 	tlsInfo       *exposition.Family
+	contentSince  *exposition.Family
+	contentLM     *exposition.Family
+	contentWindow *exposition.Family
 	vantageInfo   *exposition.Family
 	perProbe      []*exposition.Family // the families that start with probeLabels
 
@@ -164,6 +167,10 @@ func newMetrics(st *exposition.Store, detail Detail) *metrics {
 		"fingerprint", "serial")
 	m.tlsInfo = probe("probe_tls_info", "The TLS version, cipher suite, ALPN protocol (empty when none was negotiated) and whether an OCSP response was stapled, of the last completed TLS handshake; always 1.", G,
 		"version", "cipher", "alpn", "ocsp_stapled")
+	m.contentSince = probe("probe_content_version_since_timestamp_seconds", "The version of the object the last valid response carried (16 hex digits of a SHA-256 over the ETag, Last-Modified and body hash, as content.version_from says; capped per probe like pop), valued at the unix time of the first probe that got it since it last changed; one series per probe, replaced when the version changes. Only for targets with content.", G,
+		"version")
+	m.contentLM = probe("probe_content_last_modified_timestamp_seconds", "Last-Modified header of the last valid response, as a unix time; absent when the response had none. Only for targets with content.", G)
+	m.contentWindow = probe("probe_content_propagation_window_seconds", "content.propagation_window of the target, in seconds: how long its probes may serve different versions. Only for targets with content.", G)
 	m.vantageInfo = family("vantage_info", "Where this exporter stands; always 1.", G,
 		[]string{"vantage", "code", "city", "country", "continent", "latitude", "longitude"}, nil)
 

@@ -25,9 +25,38 @@ func (m *Manager) initSeries(r *runner) {
 	for _, reason := range prober.FailureReasons {
 		m.metrics.failures.Add(0, append(lv, reason)...)
 	}
+	t := r.spec.Load().Target
+	for _, reason := range prober.BodyReasons(t) {
+		m.metrics.failures.Add(0, append(lv, reason)...)
+	}
 	m.metrics.popChanges.Add(0, lv...)
-	if km := r.spec.Load().Target.MaxDistanceKM; km > 0 {
+	if km := t.MaxDistanceKM; km > 0 {
 		m.metrics.maxDistance.Set(km*1000, lv...)
+	}
+	if t.Content != nil {
+		m.metrics.contentWindow.Set(time.Duration(t.Content.PropagationWindow).Seconds(), lv...)
+	}
+}
+
+// recordContent sets the probe's content version series from a valid response of a target
+// with content: one series per probe, its label the version (capped per probe like pop, so an
+// object that changes on every request cannot grow the series count), its value since when
+// the probe has been getting it; and the Last-Modified date while the response has one.
+func (m *Manager) recordContent(r *runner, res prober.Result) {
+	mt, lv, h, c := m.metrics, r.labelsPrefix, &r.handles, res.Content
+	if r.versionLabel == nil || c.Version != r.version {
+		r.version = c.Version
+		r.versionSince = unixSeconds(res.Start)
+		labels := append(slices.Clone(lv), r.versions.cap(c.Version, m.opts.MaxPoPsPerProbe))
+		r.versionLabel = replaceSeries(mt.contentSince.Remove, r.versionLabel, labels)
+	}
+	mt.contentSince.SetCached(&h.contentSince, r.versionSince, r.versionLabel...)
+	if !c.LastModified.IsZero() {
+		mt.contentLM.SetCached(&h.contentLM, unixSeconds(c.LastModified), lv...)
+		h.hasContentLM = true
+	} else if h.hasContentLM {
+		mt.contentLM.Remove(lv...)
+		h.hasContentLM = false
 	}
 }
 
@@ -130,6 +159,9 @@ func (m *Manager) record(r *runner, res prober.Result) {
 		mt.shiftDistance.Remove(lv...)
 	}
 
+	if res.Content.Version != "" {
+		m.recordContent(r, res)
+	}
 	if expected := s.Target.ExpectedPoPs; len(expected) > 0 {
 		mt.expectedPoP.SetCached(&h.expectedPoP, boolFloat(slices.Contains(expected, e.PoP)), lv...)
 	}
@@ -334,11 +366,12 @@ func (r *runner) labels(extra ...string) []string {
 type seriesHandles struct {
 	success, duration, statusCode, responses, ttfb, cacheAge, edgeInfo, distance,
 	baselineInfo, shiftDistance, popChanges, lastPoPChange, expectedPoP, dnsAnswer,
-	tlsEarliest, tlsLeaf, tlsInfo exposition.Handle
+	tlsEarliest, tlsLeaf, tlsInfo, contentSince, contentLM exposition.Handle
 	phaseLast [prober.NumPhases]exposition.Handle
 	// Which of the series that come and go exist.
-	hasPhase    [prober.NumPhases]bool
-	hasCacheAge bool
+	hasPhase     [prober.NumPhases]bool
+	hasCacheAge  bool
+	hasContentLM bool
 }
 
 // edgeKey is what decides a probe's edge_info labels and PoP location.
