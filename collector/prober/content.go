@@ -48,8 +48,8 @@ type Content struct {
 // the content version, and match the body checks against it.
 type contentSpec struct {
 	etag, lastModified, body bool // the parts of the version; none: content is off
-	on                           bool
-	matches, notMatches          []*regexp.Regexp
+	on                       bool
+	matches, notMatches      []*regexp.Regexp
 }
 
 func newContentSpec(t config.Target, c config.CompiledTarget) contentSpec {
