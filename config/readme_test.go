@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The README's configuration reference is what users read: every top-level key has a section,
@@ -128,5 +129,50 @@ func TestREADMEResolversExample(t *testing.T) {
 	}
 	if want := []string{"www/os", "www/isp", "www/public-ecs", "www/doh", "api/isp"}; !slices.Equal(got, want) {
 		t.Errorf("the example's probes are %v, want %v as the section says", got, want)
+	}
+}
+
+// The example of the README's "Certificates and content versions" section is a valid
+// configuration, with the content settings and body checks it says.
+func TestREADMEContentExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(readme), "\n## Certificates and content versions\n")
+	if !ok {
+		t.Fatal("README.md has no Certificates and content versions section")
+	}
+	_, example, ok := strings.Cut(sec, "```yaml\n")
+	example, _, _ = strings.Cut(example, "```")
+	if !ok {
+		t.Fatal("the section has no yaml example")
+	}
+	cfg, err := Parse([]byte(example), "README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := cfg.Targets[0].Content
+	if js == nil || !slices.Equal(js.VersionFrom, []string{VersionETag, VersionBody}) || js.PropagationWindow != Duration(15*time.Minute) {
+		t.Errorf("app-js content = %+v", js)
+	}
+	c := cfg.Compiled.Targets[1]
+	if cfg.Targets[1].Content != nil || len(c.FailIfBodyNotMatches) != 1 || len(c.FailIfBodyMatches) != 1 ||
+		!c.FailIfBodyNotMatches[0].MatchString(`{"status": "ok"}`) || !c.FailIfBodyMatches[0].MatchString("Under MAINTENANCE") {
+		t.Errorf("status: content %+v, body checks %v / %v", cfg.Targets[1].Content, c.FailIfBodyMatches, c.FailIfBodyNotMatches)
+	}
+}
+
+// content: {} turns content versions on with every part and the default window.
+func TestContentDefaults(t *testing.T) {
+	cfg, err := Parse([]byte("targets:\n  - name: a\n    url: https://a.example/\n    content: {}\n  - name: b\n    url: https://b.example/\n    content:\n"), "t.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cfg.Targets[0].Content; c == nil || !slices.Equal(c.VersionFrom, VersionParts) || c.PropagationWindow != DefaultPropagationWindow {
+		t.Errorf("content: {} = %+v", c)
+	}
+	if c := cfg.Targets[1].Content; c != nil {
+		t.Errorf("an empty content: turned content on: %+v", c)
 	}
 }
