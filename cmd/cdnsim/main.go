@@ -381,6 +381,9 @@ func startServers(sc *Scenario, opts options, caFile string, logger *slog.Logger
 		if err == nil {
 			err = ca.writeCAFile(caFile)
 		}
+		if err == nil {
+			err = rs.sim.issueTargetCerts(ca)
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -388,7 +391,7 @@ func startServers(sc *Scenario, opts options, caFile string, logger *slog.Logger
 		if err != nil {
 			return fail(fmt.Errorf("listening for HTTPS: %w", err))
 		}
-		srv := newHTTPServer(rs.sim, ca.tlsConfig(), logger)
+		srv := newHTTPServer(rs.sim, ca.tlsConfig(rs.sim.getCertificate), logger)
 		rs.ep.httpsAddr = bound(srv, lns, func(ln net.Listener) net.Listener { return tls.NewListener(ln, srv.TLSConfig) })
 	}
 	if sc.DNS != nil {

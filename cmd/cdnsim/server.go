@@ -27,6 +27,7 @@ type simulator struct {
 	vantages []*Vantage
 	dns      *DNSSpec // nil without a dns section
 	dnsPort  int      // port of the DNS listeners once bound, for the index page
+	certs    map[string]*targetCerts // by TLS server name: the targets with a certificate section
 	seed     int64
 	start    time.Time
 	now      func() time.Time
@@ -149,6 +150,12 @@ func (s *simulator) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		h["Content-Type"] = []string{"text/plain"}
 		clientIP, _, _ := net.SplitHostPort(req.RemoteAddr)
 		body = cloudflareTrace(&a, req.Host, clientIP, req.UserAgent(), req.TLS != nil)
+	} else if t.Content != nil {
+		// A versioned object: the same bytes and validators from every PoP that holds the
+		// same version, whatever the cache status.
+		h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+		etag, lastModified, b := t.object(s.start, s.now().Sub(s.start), d.pop)
+		h["Etag"], h["Last-Modified"], body = []string{etag}, []string{lastModified}, b
 	} else {
 		h["Content-Type"] = []string{"text/plain; charset=utf-8"}
 		body = "cdnsim " + t.Name + ": " + t.CDN + " edge " + d.pop + ", cache " + d.cache + "\n"
