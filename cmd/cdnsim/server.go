@@ -25,8 +25,8 @@ type simulator struct {
 	targets  map[string]*simTarget
 	order    []*simTarget
 	vantages []*Vantage
-	dns      *DNSSpec // nil without a dns section
-	dnsPort  int      // port of the DNS listeners once bound, for the index page
+	dns      *DNSSpec                // nil without a dns section
+	dnsPort  int                     // port of the DNS listeners once bound, for the index page
 	certs    map[string]*targetCerts // by TLS server name: the targets with a certificate section
 	seed     int64
 	start    time.Time
