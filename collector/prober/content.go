@@ -47,8 +47,8 @@ type Content struct {
 // contentSpec is what a probe does with the body beyond identifying the edge: hash it for
 // the content version, and match the body checks against it.
 type contentSpec struct {
-	etag, lastModified, body bool // the parts of the version; none: content is off
-	on                       bool
+	etag, lastModified, body bool // the parts of the version
+	on                       bool // content: is set
 	matches, notMatches      []*regexp.Regexp
 }
 
