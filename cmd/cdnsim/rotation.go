@@ -191,3 +191,26 @@ func (t *Target) object(start time.Time, elapsed time.Duration, pop string) (eta
 	return `"` + t.Name + `-v` + v + `"`, published.UTC().Format(http.TimeFormat),
 		"cdnsim " + t.Name + ": object version " + v + "\n"
 }
+
+// describeTLSContent summarises the certificate and content scripts, with a leading tab, for
+// the index page.
+func (t *Target) describeTLSContent() string {
+	var b strings.Builder
+	change := func(what string, c *ChangeSpec) {
+		if c != nil {
+			fmt.Fprintf(&b, " %s after %s", what, time.Duration(c.After))
+			if len(c.Stale) > 0 {
+				fmt.Fprintf(&b, " (stale at %s)", strings.Join(c.Stale, ","))
+			}
+		}
+	}
+	if c := t.Certificate; c != nil {
+		fmt.Fprintf(&b, "\tcertificate %s, expires in %s", certName(t.Name), time.Duration(c.ExpiresIn))
+		change("rotated", c.Rotate)
+	}
+	if c := t.Content; c != nil {
+		b.WriteString("\tcontent")
+		change("purged", c.Purge)
+	}
+	return b.String()
+}

@@ -127,6 +127,12 @@ func TestCertificateRotationAndPurge(t *testing.T) {
 	if err := ca.writeCAFile(caFile); err != nil {
 		t.Fatal(err)
 	}
+	idx := httptest.NewRecorder()
+	s.ServeHTTP(idx, httptest.NewRequest("GET", "/", nil))
+	if want := "\tcertificate rotated.certs.cdnsim.test, expires in 72h0m0s rotated after 30s (stale at SIN)\tcontent purged after 30s (stale at SIN)"; !strings.Contains(idx.Body.String(), want) {
+		t.Errorf("the index page does not describe the scripts %q:\n%s", want, idx.Body.String())
+	}
+
 	out, err := buildExporterConfig(sc, endpoints{httpsAddr: "127.0.0.1:8443", caFile: caFile}, time.Second, 0)
 	if err != nil {
 		t.Fatal(err)

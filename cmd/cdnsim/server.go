@@ -200,7 +200,7 @@ func (s *simulator) serveIndex(w http.ResponseWriter, _ *http.Request) {
 		s.describeDNS(&b)
 	}
 	for _, t := range s.order {
-		fmt.Fprintf(&b, "/%s/\t%s\t%s\t%s%s\n", t.Name, t.CDN, t.Scheme, t.PoPs.describe(), t.Faults.describe())
+		fmt.Fprintf(&b, "/%s/\t%s\t%s\t%s%s%s\n", t.Name, t.CDN, t.Scheme, t.PoPs.describe(), t.Faults.describe(), t.describeTLSContent())
 		for i, v := range s.vantages {
 			if view := t.view(i); view != nil {
 				fmt.Fprintf(&b, "\t%s: %s\n", v.Name, t.timeline(i).describe())
