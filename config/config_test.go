@@ -187,9 +187,19 @@ func TestValidFull(t *testing.T) {
 		TLS:           TLSConfig{ServerName: "www.example.com", CAFile: filepath.Join("testdata", "ca.pem")},
 		ExpectedPoPs:  []string{"AMS", "FRA", "LHR"},
 		MaxDistanceKM: 1500,
+		Content:       &Content{VersionFrom: []string{VersionETag, VersionBody}, PropagationWindow: Duration(5 * time.Minute)},
+
+		FailIfBodyMatchesRegexp:    []string{"(?i)maintenance"},
+		FailIfBodyNotMatchesRegexp: []string{"<title>", "ok$"},
 	})
 	if len(cfg.Compiled.Targets) != len(cfg.Targets) {
 		t.Fatalf("%d compiled targets for %d targets", len(cfg.Compiled.Targets), len(cfg.Targets))
+	}
+	if c := cfg.Compiled.Targets[0]; len(c.FailIfBodyMatches) != 1 || len(c.FailIfBodyNotMatches) != 2 || !c.FailIfBodyMatches[0].MatchString("MAINTENANCE") {
+		t.Errorf("compiled body checks = %v / %v", c.FailIfBodyMatches, c.FailIfBodyNotMatches)
+	}
+	if cfg.Targets[1].Content != nil {
+		t.Errorf("a target without content: has content %+v", cfg.Targets[1].Content)
 	}
 	if cfg.Compiled.Targets[0].RootCAs == nil {
 		t.Error("tls.ca_file set but RootCAs is nil")
