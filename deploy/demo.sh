@@ -275,6 +275,10 @@ What happens (cdnsim's default scenario, vantage "cdnsim" in Amsterdam):
     AMS every 30 s: PopFlapping (4 changes in 15 minutes, for 2 minutes) fires within minutes.
   * cf-failing always answers 503 (its PoP is still identified): pop_probe_success 0, and
     PopProbeFailing after 5 minutes. fastly-flaky fails about 20 % of its probes.
+  * cf-cert-expiring serves a certificate of its own that expires 10 days after cdnsim
+    started: pop_probe_tls_earliest_cert_expiry_timestamp_seconds, and PopCertExpiringSoon
+    (under 14 days) after 10 minutes. fastly-object serves a versioned object:
+    pop_probe_content_version_since_timestamp_seconds names its version.
   * every other target is another CDN's header format, each identified by its CDN, and by its
     PoP where the CDN names one: akamai and netlify name none (pop="unknown"; akamai shows
     its edge address as edge_ip instead), and fastly-shield and vercel also name a shield
