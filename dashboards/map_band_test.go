@@ -94,8 +94,8 @@ func checkRings(t *testing.T, file, title, colourField string) {
 	pxMax, _ := size["max"].(float64)
 	if !haveMin || !haveMax || fieldMax <= fieldMin {
 		t.Errorf("%s: the ring number has no fixed range (min/max of Value #B): ring sizes would change with the data", file)
-	} else if step := (pxMax - pxMin) / (fieldMax - fieldMin); step < 1.5 {
-		t.Errorf("%s: neighbouring rings differ by %.2f px (sizes %v..%v px over rings %v..%v), want at least 1.5", file, step, pxMin, pxMax, fieldMin, fieldMax)
+	} else if step := (pxMax - pxMin) / (fieldMax - fieldMin); step < 1 {
+		t.Errorf("%s: neighbouring rings differ by %.2f px (sizes %v..%v px over rings %v..%v), want at least 1", file, step, pxMin, pxMax, fieldMin, fieldMax)
 	}
 	if f, _ := style["color"].(map[string]any)["field"].(string); f != colourField {
 		t.Errorf("%s: the PoP layer's colour is %v, want it from %s", file, style["color"], colourField)

@@ -88,7 +88,17 @@ func checkFleet(t *testing.T, prom promClient, shiftAt time.Time) {
 			if err := prom.expectSeries(`ALERTS{alertname="PopShiftedFar",target="local-move",vantage="ams-office",alertstate="firing"}`); err != nil {
 				return err
 			}
-			return prom.expectCount(`ALERTS{alertname="PopShiftedFar",target="wide-move",alertstate="firing"}`, 3)
+			if err := prom.expectCount(`ALERTS{alertname="PopShiftedFar",target="wide-move",alertstate="firing"}`, 3); err != nil {
+				return err
+			}
+			// The fleet's "Local shifts paging" counts the pages Alertmanager sends: local-move
+			// from Amsterdam, not the three wide-move pages that the CDN-wide alert holds back.
+			if err := statShows(prom, "fleet.json", "Local shifts paging", 1); err != nil {
+				return err
+			}
+			// The CDN-wide alert's panel reaches its line for wide-move (3 of 3 far) and stays
+			// below it for local-move (1 of 3: the share and the count are both short).
+			return cdnWideCondition(prom, map[string]bool{"wide-move": true, "local-move": false})
 		})
 	for _, c := range []struct {
 		what, query string
@@ -102,12 +112,6 @@ func checkFleet(t *testing.T, prom promClient, shiftAt time.Time) {
 			t.Errorf("%s: %v", c.what, err)
 		}
 	}
-	// The fleet's "Local shifts paging" counts the pages Alertmanager sends: local-move from
-	// Amsterdam, not the three wide-move pages that the CDN-wide alert holds back.
-	checkStat(t, prom, "fleet.json", "Local shifts paging", 1)
-	// The CDN-wide alert's panel reaches its line for wide-move (3 of 3 far) and stays below
-	// it for local-move (1 of 3: the share and the count are both short).
-	checkCDNWideCondition(t, prom, map[string]bool{"wide-move": true, "local-move": false})
 
 	// The annotations say the scope.
 	expectAnnotations(t, prom, "PopShiftedFar", map[string]string{"target": "local-move"},
@@ -148,13 +152,12 @@ func expectAnnotations(t *testing.T, prom promClient, name string, match map[str
 	t.Errorf("no active %s alert with labels %v among %d", name, match, len(alerts))
 }
 
-// checkStat runs a stat panel's query with every filter on "All", as the dashboard opens,
-// and fails unless it shows want.
-func checkStat(t *testing.T, prom promClient, file, panel string, want float64) {
-	t.Helper()
+// statShows runs a stat panel's query with every filter on "All", as the dashboard opens,
+// and returns an error unless it shows want.
+func statShows(prom promClient, file, panel string, want float64) error {
 	queries, err := dashboards.Queries()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	for _, q := range queries {
 		if q.File != file || q.Panel != panel || q.Kind != dashboards.KindPanel {
@@ -162,29 +165,27 @@ func checkStat(t *testing.T, prom promClient, file, panel string, want float64) 
 		}
 		res, err := prom.queryAt(dashboards.Expand(q.Expr), time.Now())
 		if err != nil {
-			t.Errorf("%s %q: %v", file, panel, err)
-			return
+			return err
 		}
 		if len(res) != 1 {
-			t.Errorf("%s %q shows %d values, want one: %v", file, panel, len(res), res)
-			return
+			return fmt.Errorf("%s %q shows %d values, want one: %v", file, panel, len(res), res)
 		}
 		_, vs, err := res[0].samples()
 		if err != nil || len(vs) != 1 || vs[0] != want {
-			t.Errorf("%s %q shows %v (%v), want %v", file, panel, vs, err, want)
+			return fmt.Errorf("%s %q shows %v (%v), want %v", file, panel, vs, err, want)
 		}
-		return
+		return nil
 	}
-	t.Errorf("%s has no panel %q", file, panel)
+	return fmt.Errorf("%s has no panel %q", file, panel)
 }
 
-// checkCDNWideCondition runs the query of the CDN-wide alert's panel and checks, per target,
-// whether it draws the target at or above its 100 % line, where the alert's two conditions hold.
-func checkCDNWideCondition(t *testing.T, prom promClient, want map[string]bool) {
-	t.Helper()
+// cdnWideCondition runs the query of the CDN-wide alert's panel and returns an error unless,
+// for each target, it draws the target at or above its 100 % line (where the alert's two
+// conditions hold) exactly when want says so.
+func cdnWideCondition(prom promClient, want map[string]bool) error {
 	queries, err := dashboards.Queries()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	for _, q := range queries {
 		if q.File != "fleet.json" || q.Panel != "Share of the fleet served far from baseline" || q.RefID != "A" {
@@ -192,7 +193,7 @@ func checkCDNWideCondition(t *testing.T, prom promClient, want map[string]bool) 
 		}
 		res, err := prom.queryAt(dashboards.Expand(q.Expr), time.Now())
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		got := map[string]bool{}
 		for _, s := range res {
@@ -203,10 +204,10 @@ func checkCDNWideCondition(t *testing.T, prom promClient, want map[string]bool) 
 		}
 		for target, w := range want {
 			if met, ok := got[target]; !ok || met != w {
-				t.Errorf("the CDN-wide panel draws %s at or above its line: %v (drawn: %v), want %v", target, met, ok, w)
+				return fmt.Errorf("the CDN-wide panel draws %s at or above its line: %v (drawn: %v), want %v", target, met, ok, w)
 			}
 		}
-		return
+		return nil
 	}
-	t.Error("fleet.json has no CDN-wide condition query")
+	return fmt.Errorf("fleet.json has no CDN-wide condition query")
 }
