@@ -126,7 +126,8 @@
     // Cortex) can spread them, each evaluated as often as what reads it needs: what the paging
     // alerts read follows the global evaluation interval; means, ratios and counts over windows
     // of 15 minutes or more are evaluated every minute or two. At most five series per probe are
-    // recorded (make rulebench measures what they cost: README, Cost).
+    // recorded, plus one for an HTTPS probe's certificate and one for a probe of a target with
+    // content: (make rulebench measures what they cost: README, Cost).
     {
       name: "pop_exporter.edge",
       interval: "30s",
