@@ -246,8 +246,9 @@ func TestProbeHTTP3SilentAfterHandshake(t *testing.T) {
 }
 
 // Each protocol's probe records the handshake it made, with the protocol it offered alone as
-// the ALPN the edge agreed to, and the edge's certificate: the TLS series and the certificate
-// alerts work for HTTP/2 and HTTP/3 probes as for HTTP/1.1 ones.
+// the ALPN the edge agreed to, and the edge's certificate, even when it fails verification:
+// the TLS series and the certificate alerts work for HTTP/2 and HTTP/3 probes as for
+// HTTP/1.1 ones.
 func TestProbeTLSStateEachProtocol(t *testing.T) {
 	srv, _ := protoEdge(t, true)
 	// The edge's TCP side (httptest with HTTP/2) accepts h2 alone in ALPN: the HTTP/1.1
@@ -267,6 +268,15 @@ func TestProbeTLSStateEachProtocol(t *testing.T) {
 			}
 			if !st.Leaf.NotAfter.Equal(leaf.NotAfter) || !st.EarliestExpiry.Equal(leaf.NotAfter) {
 				t.Errorf("leaf expiry %v, earliest %v; the edge's certificate expires %v", st.Leaf.NotAfter, st.EarliestExpiry, leaf.NotAfter)
+			}
+
+			// Not trusted: the probe fails, and still says which certificate it was served.
+			target := testhelp.Target(t, "proto", srv.URL+"/")
+			target.Protocols = []string{protocol}
+			target.TLS.ServerName = "example.com"
+			res = testSpecCompiled(t, target, testhelp.Compiled(target)).Run(t.Context())
+			if res.Success || res.TLS.Handshake || !res.TLS.Certs || !res.TLS.Leaf.NotAfter.Equal(leaf.NotAfter) {
+				t.Errorf("untrusted edge: success %v, TLS state %+v: want a failure that names the certificate", res.Success, res.TLS)
 			}
 		})
 	}
