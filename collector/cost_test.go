@@ -18,16 +18,22 @@ import (
 	"github.com/popexporter/pop_exporter/config"
 )
 
-// Series budget of the basic set (the default): an HTTPS target answered by one PoP with one
-// cache status costs at most basicBudget series, and each further (PoP, cache status) pair at
-// most perPairBudget more. A probe through a configured resolver (not the system's) has its
-// pop_probe_dns_answer_info too: resolverBudget more.
+// Series budget of the basic set (the default): a target answered by one PoP with one cache
+// status costs at most basicBudget series, and each further (PoP, cache status) pair at most
+// perPairBudget more. An HTTPS probe has its TLS series too (certificate expiries, leaf
+// identity, handshake): tlsBudget more. A probe through a configured resolver (not the
+// system's) has its pop_probe_dns_answer_info too: resolverBudget more, and one of a target
+// with content its content series: contentBudget more.
 const (
 	basicBudget    = 30
 	perPairBudget  = 4
+	tlsBudget      = 3
 	resolverBudget = 1
 	// altSvcBudget is pop_probe_alt_svc_info, for an HTTPS edge that advertises h2 or h3.
 	altSvcBudget = 1
+	// contentBudget is what content: {} adds to a probe: its version, the Last-Modified date
+	// and the propagation window.
+	contentBudget = 3
 )
 
 // TestSeriesCost measures, from a real scrape of real probes, how many series one target costs
@@ -41,26 +47,36 @@ func TestSeriesCost(t *testing.T) {
 		https         bool
 		pops, statues int
 		resolver      bool // through a configured resolver instead of the system's
+		content       bool // content: {}
 	}
 	shapes := []shape{
-		{"HTTP, 1 PoP, 1 cache status", false, 1, 1, false},
-		{"HTTPS, 1 PoP, 1 cache status", true, 1, 1, false},
-		{"HTTP, 3 PoPs x 2 cache statuses", false, 3, 2, false},
-		{"HTTPS, 3 PoPs x 2 cache statuses", true, 3, 2, false},
-		{"HTTPS, 1 PoP, 1 cache status, a configured resolver", true, 1, 1, true},
+		{"HTTP, 1 PoP, 1 cache status", false, 1, 1, false, false},
+		{"HTTPS, 1 PoP, 1 cache status", true, 1, 1, false, false},
+		{"HTTP, 3 PoPs x 2 cache statuses", false, 3, 2, false, false},
+		{"HTTPS, 3 PoPs x 2 cache statuses", true, 3, 2, false, false},
+		{"HTTPS, 1 PoP, 1 cache status, a configured resolver", true, 1, 1, true, false},
+		{"HTTP, 1 PoP, 1 cache status, content", false, 1, 1, false, true},
+		{"HTTPS, 1 PoP, 1 cache status, content", true, 1, 1, false, true},
+		{"HTTPS, 3 PoPs x 2 cache statuses, content", true, 3, 2, false, true},
 	}
 	fmt.Println("| shape | basic (default) | full |")
 	fmt.Println("|---|---|---|")
 	for _, sh := range shapes {
 		counts := map[Detail]int{}
 		for _, detail := range []Detail{DetailBasic, DetailFull} {
-			counts[detail] = seriesOfOneTarget(t, detail, sh.https, sh.pops, sh.statues, sh.resolver, nil)
+			counts[detail] = seriesOfOneTarget(t, detail, sh.https, sh.pops, sh.statues, sh.resolver, sh.content, nil)
 		}
 		fmt.Printf("| %s | %d | %d |\n", sh.name, counts[DetailBasic], counts[DetailFull])
 		pairs := sh.pops * sh.statues
 		budget := basicBudget + perPairBudget*(pairs-1)
 		if sh.resolver {
 			budget += resolverBudget
+		}
+		if sh.https {
+			budget += tlsBudget
+		}
+		if sh.content {
+			budget += contentBudget
 		}
 		if counts[DetailBasic] > budget {
 			t.Errorf("%s: the basic set costs %d series, over its budget of %d", sh.name, counts[DetailBasic], budget)
@@ -82,13 +98,13 @@ func TestSeriesCostProtocols(t *testing.T) {
 	for _, protocols := range [][]string{{config.ProtocolHTTP11}, config.Protocols} {
 		counts[len(protocols)] = map[Detail]int{}
 		for _, detail := range []Detail{DetailBasic, DetailFull} {
-			counts[len(protocols)][detail] = seriesOfOneTarget(t, detail, true, 1, 1, false, protocols)
+			counts[len(protocols)][detail] = seriesOfOneTarget(t, detail, true, 1, 1, false, false, protocols)
 		}
 		fmt.Printf("| protocols: [%s] | %d | %d |\n", strings.Join(protocols, ", "), counts[len(protocols)][DetailBasic], counts[len(protocols)][DetailFull])
 	}
 	one, three := counts[1][DetailBasic], counts[3][DetailBasic]
-	if one > basicBudget+altSvcBudget {
-		t.Errorf("one protocol: %d series in the basic set, over the budget of %d", one, basicBudget+altSvcBudget)
+	if one > basicBudget+tlsBudget+altSvcBudget {
+		t.Errorf("one protocol: %d series in the basic set, over the budget of %d", one, basicBudget+tlsBudget+altSvcBudget)
 	}
 	if three > 3*(one+resolverBudget) {
 		t.Errorf("three protocols: %d series in the basic set, more than three probes of one (%d) and their DNS answers", three, one)
@@ -100,9 +116,10 @@ func TestSeriesCostProtocols(t *testing.T) {
 // text scrape of /metrics. With resolver, the name is resolved by a loopback DNS server
 // configured as the target's resolver.
 //
-// With protocols, the edge is HTTPS on every protocol and advertises h3 in Alt-Svc, as the
-// CDNs that serve HTTP/3 do, and the target is probed over each of protocols.
-func seriesOfOneTarget(t *testing.T, detail Detail, https bool, pops, statuses int, resolver bool, protocols []string) int {
+// With content, the target has content: {} and the edge sends an ETag and Last-Modified. With
+// protocols, the edge is HTTPS on every protocol and advertises h3 in Alt-Svc, as the CDNs
+// that serve HTTP/3 do, and the target is probed over each of protocols.
+func seriesOfOneTarget(t *testing.T, detail Detail, https bool, pops, statuses int, resolver, content bool, protocols []string) int {
 	t.Helper()
 	var n atomic.Int64
 	altSvc := protocols != nil
@@ -115,6 +132,8 @@ func seriesOfOneTarget(t *testing.T, detail Detail, https bool, pops, statuses i
 		if altSvc {
 			w.Header().Set("Alt-Svc", `h3=":443"; ma=86400`)
 		}
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Last-Modified", "Wed, 02 Dec 2026 10:00:00 GMT")
 		io.WriteString(w, "ok\n")
 	})
 	var srv *httptest.Server
@@ -142,6 +161,9 @@ func seriesOfOneTarget(t *testing.T, detail Detail, https bool, pops, statuses i
 		target.Resolvers = []config.Resolver{{Name: "local", Server: testhelp.DNSServer(t, testhelp.Answer("127.0.0.1"))}}
 	}
 	target.TLS.InsecureSkipVerify = true
+	if content {
+		target.Content = &config.Content{VersionFrom: config.VersionParts, PropagationWindow: config.DefaultPropagationWindow}
+	}
 	target.Protocols = protocols
 	if protocols == nil {
 		protocols = []string{config.ProtocolHTTP11}

@@ -3,6 +3,7 @@ package collector
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -113,6 +114,53 @@ func testGoldenExposition(t *testing.T, detail Detail) {
 			res.FailureReason = prober.ReasonTimeout
 		}
 		m.record(dnsRunner, res)
+	}
+	// TLS: a rotated certificate replaces the leaf series; past the cap of 3 the fingerprint
+	// becomes "other" (no serial); a certificate that fails verification still sets the
+	// expiries but not the handshake; a connect failure leaves them all. A target redirected to
+	// plain HTTP loses them.
+	secure := newRecordingRunner(t, m, testTarget(t, "secure", "https://127.0.0.1/"))
+	plain := newRecordingRunner(t, m, testTarget(t, "downgraded", "https://127.0.0.1/"))
+	for j, fp := range []string{"0123456789abcdef", "0123456789abcdef", "fedcba9876543210", "1111111111111111", "2222222222222222", "3333333333333333", ""} {
+		res := cloudflareResult("AMS", edge.CacheHit)
+		res.Start = start.Add(time.Duration(j) * time.Minute)
+		notAfter := start.Add(time.Duration(90+j) * 24 * time.Hour)
+		res.TLS = prober.TLSState{Handshake: true, Verified: true, Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256,
+			ALPN: "http/1.1", OCSPStapled: j >= 2, Certs: true, EarliestExpiry: notAfter.Add(-time.Hour),
+			Leaf: prober.LeafCert{Fingerprint: fp, Serial: fmt.Sprintf("%02x", j+1), NotAfter: notAfter}}
+		switch j {
+		case 5: // expired: verification failed, no handshake
+			res = prober.Result{Start: res.Start, Duration: time.Millisecond, CacheAge: -1, FailureReason: prober.ReasonTLS,
+				TLS: prober.TLSState{Certs: true, EarliestExpiry: start.Add(-time.Hour), Leaf: prober.LeafCert{Fingerprint: fp, Serial: "06", NotAfter: start.Add(-time.Hour)}}}
+		case 6: // connect refused: no handshake at all
+			res = prober.Result{Start: res.Start, Duration: time.Millisecond, CacheAge: -1, FailureReason: prober.ReasonConnect}
+		}
+		m.record(secure, res)
+		if j == 0 {
+			m.record(plain, res)
+		}
+	}
+	m.record(plain, cloudflareResult("AMS", edge.CacheHit))
+	// Content: the version's series keeps the time of the first probe that got it, is
+	// replaced when it changes, and past the cap of 3 is "other"; Last-Modified goes when the
+	// response has none; a failed probe leaves the version; a body check failing starts its
+	// reason's counter, the other reason at 0.
+	obj := testTarget(t, "object", "https://127.0.0.1/")
+	obj.Content = &config.Content{VersionFrom: config.VersionParts, PropagationWindow: config.Duration(5 * time.Minute)}
+	obj.FailIfBodyMatchesRegexp = []string{"Maintenance"}
+	objRunner := newRecordingRunner(t, m, obj)
+	for j, v := range []string{"a1a1a1a1a1a1a1a1", "a1a1a1a1a1a1a1a1", "b2b2b2b2b2b2b2b2", "c3c3c3c3c3c3c3c3", "d4d4d4d4d4d4d4d4", "", "e5e5e5e5e5e5e5e5"} {
+		res := cloudflareResult("FRA", edge.CacheHit)
+		res.Start = start.Add(time.Duration(j) * time.Minute)
+		res.Content = prober.Content{Version: v}
+		if j < 4 {
+			res.Content.LastModified = start.Add(-time.Duration(4-j) * time.Hour)
+		}
+		if v == "" {
+			res.Success, res.FailureReason = false, prober.ReasonBodyMatchesRegexp
+			res.Content = prober.Content{Version: "f6f6f6f6f6f6f6f6"}
+		}
+		m.record(objRunner, res)
 	}
 	m.metrics.vantageInfo.Set(1, "ams-office", "AMS", "Amsterdam", "NL", "EU", "52.3086", "4.7639")
 

@@ -148,8 +148,17 @@ type runner struct {
 	answer       prober.DNSAnswer           // the answer those labels are of
 	altSvcLabels []string                   // label values of this probe's pop_probe_alt_svc_info series
 	altSvc       string                     // the advertised value those labels are of
+	certs        capSet                     // fingerprint label values of pop_probe_tls_leaf_cert_expiry_timestamp_seconds
+	leafLabels   []string                   // label values of this probe's leaf certificate series
+	leaf         prober.LeafCert            // the certificate those labels are of
+	tlsLabels    []string                   // label values of this probe's pop_probe_tls_info series
+	tlsKey       tlsKey                     // the handshake those labels are of
+	versions     capSet                     // version label values of pop_probe_content_version_since_timestamp_seconds
+	versionLabel []string                   // label values of this probe's content version series
+	version      string                     // the version (uncapped) those labels are of
+	versionSince float64                    // unix time of the first probe that got it, since the last change
 	debug        atomic.Pointer[ProbeDebug] // the last probe, with Options.ProbeDebug
-	labelsPrefix []string                   // vantage, target, ip_version, resolver
+	labelsPrefix []string                   // vantage, target, ip_version, resolver, protocol
 	scratch      []string                   // label values of one store call (see labels)
 }
 
@@ -422,6 +431,8 @@ func newRunner(s *prober.Spec, v vantage) *runner {
 		shields:      capSet{},
 		edgeIPs:      capSet{},
 		answerAddrs:  capSet{},
+		certs:        capSet{},
+		versions:     capSet{},
 		labelsPrefix: []string{v.name, s.Target.Name, s.IPVersion, s.Resolver, s.Protocol},
 	}
 	r.spec.Store(s)

@@ -463,11 +463,13 @@ func TestMetricNamesMatchContract(t *testing.T) {
 		"pop_exporter_config_last_reload_successful", "pop_exporter_missed_intervals_total",
 		"pop_exporter_probes_in_flight", "pop_exporter_schedule_delay_seconds", "pop_exporter_shard_info",
 		"pop_exporter_target_file_last_load_successful", "pop_exporter_targets",
-		"pop_probe_alt_svc_info", "pop_probe_baseline_info", "pop_probe_cache_age_seconds", "pop_probe_distance_meters",
+		"pop_probe_alt_svc_info", "pop_probe_baseline_info", "pop_probe_cache_age_seconds", "pop_probe_content_last_modified_timestamp_seconds",
+		"pop_probe_content_propagation_window_seconds", "pop_probe_content_version_since_timestamp_seconds", "pop_probe_distance_meters",
 		"pop_probe_dns_answer_info", "pop_probe_duration_seconds", "pop_probe_edge_info", "pop_probe_expected_pop",
 		"pop_probe_failures_total", "pop_probe_http_status_code", "pop_probe_last_pop_change_timestamp_seconds",
 		"pop_probe_max_distance_meters", "pop_probe_phase_duration_seconds", "pop_probe_phase_seconds", "pop_probe_pop_changes_total",
 		"pop_probe_responses_total", "pop_probe_shift_distance_meters", "pop_probe_success",
+		"pop_probe_tls_earliest_cert_expiry_timestamp_seconds", "pop_probe_tls_info", "pop_probe_tls_leaf_cert_expiry_timestamp_seconds",
 		"pop_probe_ttfb_seconds", "pop_vantage_info",
 	}
 	got := MetricNames()

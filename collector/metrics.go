@@ -83,6 +83,12 @@ type metrics struct {
 	cacheAge      *exposition.Family
 	dnsAnswerInfo *exposition.Family
 	altSvcInfo    *exposition.Family
+	tlsEarliest   *exposition.Family
+	tlsLeaf       *exposition.Family
+	tlsInfo       *exposition.Family
+	contentSince  *exposition.Family
+	contentLM     *exposition.Family
+	contentWindow *exposition.Family
 	vantageInfo   *exposition.Family
 	perProbe      []*exposition.Family // the families that start with probeLabels
 
@@ -159,6 +165,15 @@ func newMetrics(st *exposition.Store, detail Detail) *metrics {
 		"address", "rcode", "ecs_scope")
 	m.altSvcInfo = probe("probe_alt_svc_info", "The protocols the last response's Alt-Svc header advertised for this edge (advertised: http2, http3 or \"http2,http3\"; absent when none), to compare with the protocols probed; always 1.", G,
 		"advertised")
+	m.tlsEarliest = probe("probe_tls_earliest_cert_expiry_timestamp_seconds", "Unix time when the first certificate of the verified chain of the last TLS handshake expires (of the chain lasting longest when there are several; of the certificates presented when none verified).", G)
+	m.tlsLeaf = probe("probe_tls_leaf_cert_expiry_timestamp_seconds", "Unix time when the leaf certificate of the last TLS handshake expires, labelled with its identity: the first 16 hex digits of the SHA-256 of its DER and its serial number (capped per probe like edge_ip); one series per probe, replaced when the certificate changes.", G,
+		"fingerprint", "serial")
+	m.tlsInfo = probe("probe_tls_info", "The TLS version, cipher suite, ALPN protocol (empty when none was negotiated) and whether an OCSP response was stapled, of the last completed TLS handshake; always 1.", G,
+		"version", "cipher", "alpn", "ocsp_stapled")
+	m.contentSince = probe("probe_content_version_since_timestamp_seconds", "The version of the object the last valid response carried (16 hex digits of a SHA-256 over the ETag, Last-Modified and body hash, as content.version_from says; capped per probe like pop), valued at the unix time of the first probe that got it since it last changed; one series per probe, replaced when the version changes. Only for targets with content.", G,
+		"version")
+	m.contentLM = probe("probe_content_last_modified_timestamp_seconds", "Last-Modified header of the last valid response, as a unix time; absent when the response had none. Only for targets with content.", G)
+	m.contentWindow = probe("probe_content_propagation_window_seconds", "content.propagation_window of the target, in seconds: how long its probes may serve different versions. Only for targets with content.", G)
 	m.vantageInfo = family("vantage_info", "Where this exporter stands; always 1.", G,
 		[]string{"vantage", "code", "city", "country", "continent", "latitude", "longitude"}, nil)
 

@@ -1,10 +1,12 @@
 package collector
 
 import (
+	"crypto/tls"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-kit/log/level"
 
@@ -23,9 +25,38 @@ func (m *Manager) initSeries(r *runner) {
 	for _, reason := range r.spec.Load().FailureReasons() {
 		m.metrics.failures.Add(0, append(lv, reason)...)
 	}
+	t := r.spec.Load().Target
+	for _, reason := range prober.BodyReasons(t) {
+		m.metrics.failures.Add(0, append(lv, reason)...)
+	}
 	m.metrics.popChanges.Add(0, lv...)
-	if km := r.spec.Load().Target.MaxDistanceKM; km > 0 {
+	if km := t.MaxDistanceKM; km > 0 {
 		m.metrics.maxDistance.Set(km*1000, lv...)
+	}
+	if t.Content != nil {
+		m.metrics.contentWindow.Set(time.Duration(t.Content.PropagationWindow).Seconds(), lv...)
+	}
+}
+
+// recordContent sets the probe's content version series from a valid response of a target
+// with content: one series per probe, its label the version (capped per probe like pop, so an
+// object that changes on every request cannot grow the series count), its value since when
+// the probe has been getting it; and the Last-Modified date while the response has one.
+func (m *Manager) recordContent(r *runner, res prober.Result) {
+	mt, lv, h, c := m.metrics, r.labelsPrefix, &r.handles, res.Content
+	if r.versionLabel == nil || c.Version != r.version {
+		r.version = c.Version
+		r.versionSince = unixSeconds(res.Start)
+		labels := append(slices.Clone(lv), r.versions.cap(c.Version, m.opts.MaxPoPsPerProbe))
+		r.versionLabel = replaceSeries(mt.contentSince.Remove, r.versionLabel, labels)
+	}
+	mt.contentSince.SetCached(&h.contentSince, r.versionSince, r.versionLabel...)
+	if !c.LastModified.IsZero() {
+		mt.contentLM.SetCached(&h.contentLM, unixSeconds(c.LastModified), lv...)
+		h.hasContentLM = true
+	} else if h.hasContentLM {
+		mt.contentLM.Remove(lv...)
+		h.hasContentLM = false
 	}
 }
 
@@ -50,6 +81,7 @@ func (m *Manager) record(r *runner, res prober.Result) {
 	if res.DNS.Answered && (!s.SystemResolver || m.opts.Detail == DetailFull || len(s.Target.Protocols) > 1) {
 		m.recordDNSAnswer(r, res.DNS)
 	}
+	m.recordTLS(r, res)
 	if !res.Responded {
 		if m.opts.ProbeDebug {
 			r.debug.Store(m.probeDebug(s, res, "", "", ""))
@@ -150,6 +182,9 @@ func (m *Manager) record(r *runner, res prober.Result) {
 		mt.shiftDistance.Remove(lv...)
 	}
 
+	if res.Content.Version != "" {
+		m.recordContent(r, res)
+	}
 	if expected := s.Target.ExpectedPoPs; len(expected) > 0 {
 		mt.expectedPoP.SetCached(&h.expectedPoP, boolFloat(slices.Contains(expected, e.PoP)), lv...)
 	}
@@ -175,6 +210,69 @@ func (m *Manager) recordDNSAnswer(r *runner, a prober.DNSAnswer) {
 	r.answerLabels = replaceSeries(m.metrics.dnsAnswerInfo.Remove, r.answerLabels, labels)
 	m.metrics.dnsAnswerInfo.SetCached(&r.handles.dnsAnswer, 1, labels...)
 }
+
+// tlsKey is what decides a probe's pop_probe_tls_info labels.
+type tlsKey struct {
+	version, cipher uint16
+	alpn            string
+	ocsp            bool
+}
+
+// recordTLS sets the probe's TLS series from the handshake of its last hop. A certificate
+// that failed verification still sets the expiry and identity series (an expired certificate
+// keeps its expiry alert firing); a response over plain HTTP removes them; a probe that got
+// no certificate for another reason (connect refused, timeout) leaves the last ones, as it
+// leaves the last edge.
+func (m *Manager) recordTLS(r *runner, res prober.Result) {
+	mt, lv, h, t := m.metrics, r.labelsPrefix, &r.handles, &res.TLS
+	if !t.Certs {
+		if res.Responded && r.leafLabels != nil {
+			mt.tlsEarliest.Remove(lv...)
+			mt.tlsLeaf.Remove(r.leafLabels...)
+			r.leafLabels, h.tlsEarliest, h.tlsLeaf = nil, exposition.Handle{}, exposition.Handle{}
+		}
+		if res.Responded && r.tlsLabels != nil {
+			mt.tlsInfo.Remove(r.tlsLabels...)
+			r.tlsLabels, h.tlsInfo = nil, exposition.Handle{}
+		}
+		return
+	}
+	mt.tlsEarliest.SetCached(&h.tlsEarliest, unixSeconds(t.EarliestExpiry), lv...)
+	// Nearly always the certificate of the previous probe: its labels are worked out when it
+	// changes. The fingerprint is capped per probe like edge_ip, and a capped one has no
+	// serial either, so a server presenting a new certificate on every handshake cannot grow
+	// the series count.
+	if r.leafLabels == nil || t.Leaf != r.leaf {
+		r.leaf = t.Leaf
+		fp, serial := r.certs.cap(t.Leaf.Fingerprint, m.opts.MaxPoPsPerProbe), t.Leaf.Serial
+		if fp == OtherPoP {
+			serial = ""
+		}
+		labels := append(slices.Clone(lv), fp, serial)
+		if r.leafLabels != nil && !slices.Equal(r.leafLabels, labels) {
+			mt.tlsLeaf.Remove(r.leafLabels...)
+			h.tlsLeaf = exposition.Handle{}
+		}
+		r.leafLabels = labels
+	}
+	mt.tlsLeaf.SetCached(&h.tlsLeaf, unixSeconds(t.Leaf.NotAfter), r.leafLabels...)
+	if !t.Handshake {
+		return // the handshake failed: no version or cipher was agreed
+	}
+	if key := (tlsKey{t.Version, t.CipherSuite, t.ALPN, t.OCSPStapled}); r.tlsLabels == nil || key != r.tlsKey {
+		r.tlsKey = key
+		// crypto/tls names every version and suite it can agree on; both are bounded by what
+		// it offers, and ALPN by the one protocol the probe offers.
+		labels := append(slices.Clone(lv), tls.VersionName(t.Version), tls.CipherSuiteName(t.CipherSuite), t.ALPN,
+			strconv.FormatBool(t.OCSPStapled))
+		r.tlsLabels = replaceSeries(mt.tlsInfo.Remove, r.tlsLabels, labels)
+		h.tlsInfo = exposition.Handle{}
+	}
+	mt.tlsInfo.SetCached(&h.tlsInfo, 1, r.tlsLabels...)
+}
+
+// unixSeconds is t as a Prometheus timestamp value.
+func unixSeconds(t time.Time) float64 { return float64(t.Unix()) }
 
 // The pop_source label values of pop_probe_edge_info: where the pop label came from.
 const (
@@ -290,11 +388,13 @@ func (r *runner) labels(extra ...string) []string {
 // one per series it writes on every probe.
 type seriesHandles struct {
 	success, duration, statusCode, responses, ttfb, cacheAge, edgeInfo, distance,
-	baselineInfo, shiftDistance, popChanges, lastPoPChange, expectedPoP, dnsAnswer, altSvc exposition.Handle
+	baselineInfo, shiftDistance, popChanges, lastPoPChange, expectedPoP, dnsAnswer, altSvc,
+	tlsEarliest, tlsLeaf, tlsInfo, contentSince, contentLM exposition.Handle
 	phaseLast [prober.NumPhases]exposition.Handle
 	// Which of the series that come and go exist.
-	hasPhase    [prober.NumPhases]bool
-	hasCacheAge bool
+	hasPhase     [prober.NumPhases]bool
+	hasCacheAge  bool
+	hasContentLM bool
 }
 
 // edgeKey is what decides a probe's edge_info labels and PoP location.

@@ -14,6 +14,7 @@ package config
 import (
 	"crypto/x509"
 	"net/url"
+	"regexp"
 	"time"
 
 	"github.com/popexporter/pop_exporter/collector/edge"
@@ -112,7 +113,41 @@ type Target struct {
 	TLS           TLSConfig `yaml:"tls,omitempty"`           // server_name, ca_file, insecure_skip_verify
 	ExpectedPoPs  []string  `yaml:"expected_pops,omitempty"` // uppercase after load
 	MaxDistanceKM float64   `yaml:"max_distance_km,omitempty"`
+	// Content, when set, records a version of the object each probe gets (see Content).
+	Content *Content `yaml:"content,omitempty"`
+	// FailIfBodyMatchesRegexp and FailIfBodyNotMatchesRegexp are blackbox_exporter's body
+	// checks, with its semantics: the probe fails if any of the first list matches the body
+	// read (up to body_size_limit), or if any of the second does not. Compiled in
+	// CompiledTarget.
+	FailIfBodyMatchesRegexp    []string `yaml:"fail_if_body_matches_regexp,omitempty"`
+	FailIfBodyNotMatchesRegexp []string `yaml:"fail_if_body_not_matches_regexp,omitempty"`
 }
+
+// Content is a target's content section: the response's parts that make the version of the
+// object a probe got, and how long the target's probes may disagree on it (while a purge or
+// a publication reaches every PoP) before they count as inconsistent. Present (even empty:
+// `content: {}`) turns content versions on for the target.
+type Content struct {
+	// VersionFrom lists the parts of a response its version is made of: etag,
+	// last_modified and body (a hash of the body read); default all three.
+	VersionFrom []string `yaml:"version_from,omitempty"`
+	// PropagationWindow is how long the target's probes may serve different versions; at
+	// least the interval; default 10m.
+	PropagationWindow Duration `yaml:"propagation_window,omitempty"`
+}
+
+// The values of content.version_from.
+const (
+	VersionETag         = "etag"
+	VersionLastModified = "last_modified"
+	VersionBody         = "body"
+)
+
+// VersionParts are the values content.version_from accepts, in the order a version hashes them.
+var VersionParts = []string{VersionETag, VersionLastModified, VersionBody}
+
+// DefaultPropagationWindow is content.propagation_window when not set.
+const DefaultPropagationWindow = Duration(10 * time.Minute)
 
 // TLSConfig are the TLS options of a target.
 type TLSConfig struct {
@@ -145,6 +180,8 @@ type CompiledTarget struct {
 	// Resolvers are the target's effective resolvers, each a probe of its own: never empty
 	// (see CompileResolvers).
 	Resolvers []CompiledResolver
+	// FailIfBodyMatches and FailIfBodyNotMatches are the target's body regexps, compiled.
+	FailIfBodyMatches, FailIfBodyNotMatches []*regexp.Regexp
 }
 
 // Duration is a time.Duration written as a Prometheus-style string ("15s", "1m30s").

@@ -92,6 +92,15 @@ testdata/invalid-several-in-one-target.yml:6: targets[0].expected_pops[1]: inval
 		"source-address":                 `:2: defaults.source_address: invalid IP address "127.0.0.256"`,
 		"source-address-family":          `:5: targets[0].source_address: address 127.0.0.2 is ip4, but ip_protocols lists ip6`,
 		"source-address-defaults-family": `:2: defaults.source_address: address 127.0.0.2 is ip4, but target "both" probes ip6`,
+		"content-version-from":           `:5: targets[0].content.version_from[1]: unknown version part "checksum" (want etag, last_modified, body)`,
+		"content-version-duplicate":      `:8: targets[0].content.version_from[2]: duplicate version part "body"`,
+		"content-version-empty":          `:5: targets[0].content.version_from: must list at least one of etag, last_modified, body`,
+		"content-head-body":              `:6: targets[0].content.version_from[1]: a HEAD request gets no body to hash: use another method, or leave body out`,
+		"content-window":                 `:7: targets[0].content.propagation_window: propagation_window 30s must be at least interval 1m`,
+		"content-window-zero":            `:4: targets[0].content.propagation_window: must be positive, got 0s`,
+		"content-type":                   `:4: targets[0].content: want a mapping, got a scalar`,
+		"body-regexp":                    `:6: targets[0].fail_if_body_matches_regexp[1]: invalid regular expression "(unclosed": error parsing regexp: missing closing ): ` + "`(unclosed`",
+		"body-regexp-head":               `:5: targets[0].fail_if_body_not_matches_regexp: a HEAD request gets no body to match: use another method`,
 		"dns-server":                     `:4: targets[0].dns_server: "1.1.1.1" is not host:port: address 1.1.1.1: missing port in address`,
 		"dns-server-port":                `:4: targets[0].dns_server: "[2606:4700:4700::1111]:dns" is not host:port: invalid port "dns"`,
 		"resolver-name":                  `:7: targets[0].resolvers[1].name: invalid name "my resolver": must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`,
@@ -212,9 +221,19 @@ func TestValidFull(t *testing.T) {
 		TLS:           TLSConfig{ServerName: "www.example.com", CAFile: filepath.Join("testdata", "ca.pem")},
 		ExpectedPoPs:  []string{"AMS", "FRA", "LHR"},
 		MaxDistanceKM: 1500,
+		Content:       &Content{VersionFrom: []string{VersionETag, VersionBody}, PropagationWindow: Duration(5 * time.Minute)},
+
+		FailIfBodyMatchesRegexp:    []string{"(?i)maintenance"},
+		FailIfBodyNotMatchesRegexp: []string{"<title>", "ok$"},
 	})
 	if len(cfg.Compiled.Targets) != len(cfg.Targets) {
 		t.Fatalf("%d compiled targets for %d targets", len(cfg.Compiled.Targets), len(cfg.Targets))
+	}
+	if c := cfg.Compiled.Targets[0]; len(c.FailIfBodyMatches) != 1 || len(c.FailIfBodyNotMatches) != 2 || !c.FailIfBodyMatches[0].MatchString("MAINTENANCE") {
+		t.Errorf("compiled body checks = %v / %v", c.FailIfBodyMatches, c.FailIfBodyNotMatches)
+	}
+	if cfg.Targets[1].Content != nil {
+		t.Errorf("a target without content: has content %+v", cfg.Targets[1].Content)
 	}
 	if cfg.Compiled.Targets[0].RootCAs == nil {
 		t.Error("tls.ca_file set but RootCAs is nil")

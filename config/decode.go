@@ -235,6 +235,19 @@ var unmarshalerCache sync.Map // reflect.Type → bool
 
 // decode fills v from n; path names v in error messages.
 func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) error {
+	if v.Kind() == reflect.Pointer && !isUnmarshaler(v.Type()) {
+		// A pointer (an optional section such as content:) holds the value decoded from n
+		// itself: n is entered, counted and recorded once, by the call for the value.
+		if resolveAlias(n).ShortTag() == "!!null" {
+			return nil
+		}
+		elem := reflect.New(v.Type().Elem())
+		if err := d.decode(n, path, elem.Elem()); err != nil {
+			return err
+		}
+		v.Set(elem)
+		return nil
+	}
 	if n.Kind == yaml.AliasNode {
 		d.inAlias++
 		defer func() { d.inAlias-- }()
@@ -311,13 +324,6 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) error {
 			m.SetMapIndex(key, val)
 		}
 		v.Set(m)
-		return nil
-	case reflect.Pointer:
-		elem := reflect.New(v.Type().Elem())
-		if err := d.decode(n, path, elem.Elem()); err != nil {
-			return err
-		}
-		v.Set(elem)
 		return nil
 	}
 	if n.Kind != yaml.ScalarNode {

@@ -187,6 +187,14 @@ func applyTargetDefaults(targets []Target, def *Settings, d *decoder) {
 		for j, p := range t.ExpectedPoPs {
 			t.ExpectedPoPs[j] = strings.ToUpper(p)
 		}
+		if c := t.Content; c != nil {
+			if !d.written[&c.VersionFrom] {
+				c.VersionFrom = slices.Clone(VersionParts)
+			}
+			if !d.written[&c.PropagationWindow] {
+				c.PropagationWindow = DefaultPropagationWindow
+			}
+		}
 	}
 }
 

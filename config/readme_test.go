@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The configuration reference (CONFIGURATION.md) is what users read: every top-level key has a section,
@@ -86,8 +87,12 @@ func schemaKeys(typ reflect.Type, prefix string) []string {
 	var keys []string
 	for key, idx := range yamlFields(typ) {
 		f := typ.FieldByIndex(idx)
-		if f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == typ.PkgPath() && f.Type.Name() != "Duration" {
-			keys = append(keys, schemaKeys(f.Type, prefix+key+".")...)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct { // an optional section (content:)
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft.PkgPath() == typ.PkgPath() && ft.Name() != "Duration" {
+			keys = append(keys, schemaKeys(ft, prefix+key+".")...)
 			continue
 		}
 		keys = append(keys, prefix+key)
@@ -193,5 +198,50 @@ func TestExampleConfig(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^` + key + `:`).Match(data) {
 			t.Errorf("example.yml has no %s section", key)
 		}
+	}
+}
+
+// The example of the README's "Certificates and content versions" section is a valid
+// configuration, with the content settings and body checks it says.
+func TestREADMEContentExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(readme), "\n## Certificates and content versions\n")
+	if !ok {
+		t.Fatal("README.md has no Certificates and content versions section")
+	}
+	_, example, ok := strings.Cut(sec, "```yaml\n")
+	example, _, _ = strings.Cut(example, "```")
+	if !ok {
+		t.Fatal("the section has no yaml example")
+	}
+	cfg, err := Parse([]byte(example), "README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := cfg.Targets[0].Content
+	if js == nil || !slices.Equal(js.VersionFrom, []string{VersionETag, VersionBody}) || js.PropagationWindow != Duration(15*time.Minute) {
+		t.Errorf("app-js content = %+v", js)
+	}
+	c := cfg.Compiled.Targets[1]
+	if cfg.Targets[1].Content != nil || len(c.FailIfBodyNotMatches) != 1 || len(c.FailIfBodyMatches) != 1 ||
+		!c.FailIfBodyNotMatches[0].MatchString(`{"status": "ok"}`) || !c.FailIfBodyMatches[0].MatchString("Under MAINTENANCE") {
+		t.Errorf("status: content %+v, body checks %v / %v", cfg.Targets[1].Content, c.FailIfBodyMatches, c.FailIfBodyNotMatches)
+	}
+}
+
+// content: {} turns content versions on with every part and the default window.
+func TestContentDefaults(t *testing.T) {
+	cfg, err := Parse([]byte("targets:\n  - name: a\n    url: https://a.example/\n    content: {}\n  - name: b\n    url: https://b.example/\n    content:\n"), "t.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cfg.Targets[0].Content; c == nil || !slices.Equal(c.VersionFrom, VersionParts) || c.PropagationWindow != DefaultPropagationWindow {
+		t.Errorf("content: {} = %+v", c)
+	}
+	if c := cfg.Targets[1].Content; c != nil {
+		t.Errorf("an empty content: turned content on: %+v", c)
 	}
 }

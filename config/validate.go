@@ -324,8 +324,11 @@ func (l targetList) validateTarget(targets []Target, i int, compiled *CompiledTa
 		if compiled.URL != nil {
 			errs.add(l.checkProtocols(targets, i, compiled.URL))
 		}
+		// The content checks read the interval and method.
+		errs.add(validateContent(d, p, &targets[i]))
 	}
 	errs.add(l.checkExpectations(targets, i))
+	errs.add(l.checkBody(targets, i, compiled))
 	return errs.err()
 }
 
@@ -464,6 +467,81 @@ func (l targetList) checkExpectations(targets []Target, i int) error {
 		errs.add(d.at(p+".max_distance_km", "must be a number >= 0, got %v", km))
 	}
 	return errs.err()
+}
+
+// checkBody compiles the target's body regexps; a HEAD request gets no body to match.
+func (l targetList) checkBody(targets []Target, i int, compiled *CompiledTarget) error {
+	d, t := l.d, &targets[i]
+	p := l.item(i)
+	var errs errorList
+	var err error
+	if compiled.FailIfBodyMatches, err = compileBodyRegexps(d, p+".fail_if_body_matches_regexp", t.FailIfBodyMatchesRegexp); err != nil {
+		errs.add(err)
+	}
+	if compiled.FailIfBodyNotMatches, err = compileBodyRegexps(d, p+".fail_if_body_not_matches_regexp", t.FailIfBodyNotMatchesRegexp); err != nil {
+		errs.add(err)
+	}
+	if (len(t.FailIfBodyMatchesRegexp) > 0 || len(t.FailIfBodyNotMatchesRegexp) > 0) && t.Method == "HEAD" {
+		key := ".fail_if_body_matches_regexp"
+		if len(t.FailIfBodyMatchesRegexp) == 0 {
+			key = ".fail_if_body_not_matches_regexp"
+		}
+		errs.add(d.at(p+key, "a HEAD request gets no body to match: use another method"))
+	}
+	return errs.err()
+}
+
+// maxBodyRegexps bounds the body checks of one target: each reads the whole body read.
+const maxBodyRegexps = 16
+
+// compileBodyRegexps compiles the body regexps of key (Go's RE2 syntax, which runs in time
+// linear in the body, so no pattern can stall a probe).
+func compileBodyRegexps(d *decoder, key string, patterns []string) ([]*regexp.Regexp, error) {
+	if len(patterns) > maxBodyRegexps {
+		return nil, d.at(key, "at most %d regular expressions, got %d", maxBodyRegexps, len(patterns))
+	}
+	var res []*regexp.Regexp
+	for j, pat := range patterns {
+		re, err := regexp.Compile(pat)
+		if err != nil {
+			return nil, d.at(fmt.Sprintf("%s[%d]", key, j), "invalid regular expression %q: %w", pat, err)
+		}
+		res = append(res, re)
+	}
+	return res, nil
+}
+
+// validateContent checks a target's content section: known, distinct version parts, a
+// propagation window of at least one interval, and a body to hash when the version needs one.
+func validateContent(d *decoder, p string, t *Target) error {
+	c := t.Content
+	if c == nil {
+		return nil
+	}
+	p += ".content"
+	if len(c.VersionFrom) == 0 {
+		return d.at(p+".version_from", "must list at least one of %s", strings.Join(VersionParts, ", "))
+	}
+	for j, part := range c.VersionFrom {
+		pj := fmt.Sprintf("%s.version_from[%d]", p, j)
+		if !slices.Contains(VersionParts, part) {
+			return d.at(pj, "unknown version part %q (want %s)", part, strings.Join(VersionParts, ", "))
+		}
+		if slices.Contains(c.VersionFrom[:j], part) {
+			return d.at(pj, "duplicate version part %q", part)
+		}
+		if part == VersionBody && t.Method == "HEAD" {
+			return d.at(pj, "a HEAD request gets no body to hash: use another method, or leave body out")
+		}
+	}
+	if c.PropagationWindow <= 0 {
+		return d.at(p+".propagation_window", "must be positive, got %s", c.PropagationWindow)
+	}
+	if c.PropagationWindow < t.Interval {
+		// Within one interval the probes cannot all have seen a new version yet.
+		return d.at(p+".propagation_window", "propagation_window %s must be at least interval %s", c.PropagationWindow, t.Interval)
+	}
+	return nil
 }
 
 // setting is a target's effective value of a duration setting, and where it came from.

@@ -338,6 +338,7 @@ func TestColoursFollowThresholdRules(t *testing.T) {
 		{"pop-overview.json", "Targets", "G", "pop_alert:ttfb_mean_seconds:threshold"},
 		{"fleet.json", "PoP serving each target from $vantage", "A", "pop_alert:shift_distance_meters:threshold"},
 		{"pop-overview.json", "PoP by resolver", "C", "pop_alert:resolver_spread:threshold"},
+		{"pop-overview.json", "Certificates by PoP", "B", "pop_alert:cert_expiry_seconds:threshold"},
 		{"fleet.json", "Shift scope by target", "C", "pop_alert:shift_wide_ratio:threshold"},
 	} {
 		p := panelByTitle(t, tc.file, tc.panel)
@@ -707,8 +708,9 @@ func TestEveryAlertLinks(t *testing.T) {
 					}
 				}
 			}
-			// The CDN-wide alert is one per target and IP family, over every vantage.
-			if want := "var-vantage="; a == "PopShiftedFarCDNWide" {
+			// The CDN-wide alert is one per target and IP family, over every vantage; the
+			// certificate and content alerts compare a target's probes across vantages.
+			if want := "var-vantage="; perTargetAlerts[a] {
 				if !strings.Contains(m[3], "var-target=") {
 					t.Errorf("alert %s: dashboard_url does not filter the dashboard to the alert's target", a)
 				}
@@ -721,6 +723,10 @@ func TestEveryAlertLinks(t *testing.T) {
 		t.Errorf("found %d alerts", n)
 	}
 }
+
+// perTargetAlerts are the alerts about a target across the fleet, not one vantage's probe:
+// their dashboard_url filters to the target, not to a vantage.
+var perTargetAlerts = map[string]bool{"PopShiftedFarCDNWide": true, "PopCertMismatch": true, "PopContentInconsistent": true}
 
 // answeringSelectorRE finds a selector of what answers a probe now (its edge, the distance to
 // it, its shift from the baseline), except the filters' own selectors (cdn!~"$cdn").

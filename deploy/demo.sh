@@ -364,6 +364,10 @@ $speedup, so a 5-minute for: holds $(for_s 300) s):
   * cf-failing always answers 503 (its PoP is still identified): pop_probe_success 0, and
     PopProbeFailing about $(at $((lag + $(for_s 300) + fires))). fastly-flaky fails about 20 % of its
     probes: with the compressed for:, two failures in a row make PopProbeFailing pend for it.
+  * cf-cert-expiring serves a certificate of its own that expires 10 days after cdnsim
+    started: pop_probe_tls_earliest_cert_expiry_timestamp_seconds, and PopCertExpiringSoon
+    (under 14 days) about $(at $((lag + $(for_s 600) + fires))). fastly-object serves a
+    versioned object: pop_probe_content_version_since_timestamp_seconds names its version.
   * every other target is another CDN's header format, each identified by its CDN, and by its
     PoP where the CDN names one: akamai and netlify name none (pop="unknown"; akamai shows
     its edge address as edge_ip instead), and fastly-shield and vercel also name a shield

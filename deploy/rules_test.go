@@ -190,8 +190,9 @@ func TestEveryAlertTestedAndDocumented(t *testing.T) {
 		}
 	}
 	sort.Strings(alerts)
-	want := []string{"PopBeyondMaxDistance", "PopCacheHitRatioDrop", "PopExporterConfigReloadFailed",
-		"PopExporterDown", "PopExporterTargetFileFailed", "PopFlapping", "PopProbeFailing", "PopProtocolSplit", "PopResolverFar", "PopShiftedFar", "PopShiftedFarCDNWide", "PopTTFBHigh", "PopUnexpected"}
+	want := []string{"PopBeyondMaxDistance", "PopCacheHitRatioDrop", "PopCertExpiringSoon", "PopCertMismatch", "PopContentInconsistent",
+		"PopExporterConfigReloadFailed", "PopExporterDown", "PopExporterTargetFileFailed", "PopFlapping", "PopProbeFailing", "PopProtocolSplit", "PopResolverFar",
+		"PopShiftedFar", "PopShiftedFarCDNWide", "PopTTFBHigh", "PopUnexpected"}
 	if strings.Join(alerts, ",") != strings.Join(want, ",") {
 		t.Errorf("alerts = %v, want %v", alerts, want)
 	}

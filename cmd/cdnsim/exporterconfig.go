@@ -100,6 +100,12 @@ func buildExporterConfig(sc *Scenario, ep endpoints, interval time.Duration, van
 		}
 		if scheme == "https" {
 			et.TLS.CAFile = ep.caFile
+			if t.Certificate != nil {
+				et.TLS.ServerName = certName(t.Name)
+			}
+		}
+		if t.Content != nil {
+			et.Content = &config.Content{PropagationWindow: config.Duration(t.Content.PropagationWindow)}
 		}
 		if t.CDN == "akamai" {
 			// Akamai shows its cache status only to requests that ask for it.

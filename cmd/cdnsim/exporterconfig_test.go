@@ -131,8 +131,8 @@ func TestRunPrintConfig(t *testing.T) {
 	if err := run(opts, nil, &out); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out.String(), "  - name: "); n != 15 {
-		t.Errorf("printed %d targets for the default scenario, want 15", n)
+	if n := strings.Count(out.String(), "  - name: "); n != 17 {
+		t.Errorf("printed %d targets for the default scenario, want 17", n)
 	}
 	if !strings.Contains(out.String(), "url: https://127.0.0.1:8443/cf-shift-sin/") || !strings.Contains(out.String(), "timeout: 3s700ms") {
 		t.Errorf("printed config:\n%s", out.String())

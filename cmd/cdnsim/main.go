@@ -387,6 +387,9 @@ func startServers(sc *Scenario, opts options, caFile string, logger *slog.Logger
 		if err == nil {
 			err = ca.writeCAFile(caFile)
 		}
+		if err == nil {
+			err = rs.sim.issueTargetCerts(ca)
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -394,11 +397,11 @@ func startServers(sc *Scenario, opts options, caFile string, logger *slog.Logger
 		if err != nil {
 			return fail(fmt.Errorf("listening for HTTPS: %w", err))
 		}
-		srv := newHTTPServer(rs.sim, edgeTLSConfig(ca.tlsConfig(), sc.Vantages), logger)
+		srv := newHTTPServer(rs.sim, edgeTLSConfig(ca.tlsConfig(rs.sim.getCertificate), sc.Vantages), logger)
 		rs.ep.httpsAddr = bound(srv, lns, func(ln net.Listener) net.Listener { return tls.NewListener(ln, srv.TLSConfig) })
 		if opts.http3 {
 			for _, ln := range lns {
-				l, err := listenHTTP3(ln.Addr().String(), rs.sim, ca.tlsConfig(), sc.Vantages, logger)
+				l, err := listenHTTP3(ln.Addr().String(), rs.sim, ca.tlsConfig(rs.sim.getCertificate), sc.Vantages, logger)
 				if err != nil {
 					return fail(fmt.Errorf("listening for HTTP/3: %w", err))
 				}

@@ -58,6 +58,12 @@ type Target struct {
 	// Interval, when set, is this target's probe interval in the printed exporter config
 	// (its timeout is ¾ of it), for answers slower than the default interval allows.
 	Interval Duration `yaml:"interval"`
+	// Certificate, when set, gives the target its own TLS certificate (server name
+	// <target>.certs.cdnsim.test) with a scripted rotation; see CertificateSpec.
+	Certificate *CertificateSpec `yaml:"certificate"`
+	// Content, when set, serves a versioned object (stable body, ETag, Last-Modified) with a
+	// scripted purge, and turns content on in the printed exporter config; see ContentSpec.
+	Content *ContentSpec `yaml:"content"`
 
 	vendor  *vendor        // resolved from CDN
 	views   []*VantageView // by index of Scenario.Vantages; nil where the vantage sees the default
@@ -299,6 +305,9 @@ func (t *Target) validate(d *DNSSpec) error {
 	}
 	if err := t.Faults.validate(); err != nil {
 		return fmt.Errorf("faults: %w", err)
+	}
+	if err := t.validateTLSContent(); err != nil {
+		return err
 	}
 	return nil
 }

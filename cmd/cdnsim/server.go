@@ -25,9 +25,10 @@ type simulator struct {
 	targets  map[string]*simTarget
 	order    []*simTarget
 	vantages []*Vantage
-	dns      *DNSSpec // nil without a dns section
-	dnsPort  int      // port of the DNS listeners once bound, for the index page
-	http3    bool     // HTTP/3 listeners run beside the HTTPS ones: responses advertise them
+	dns      *DNSSpec                // nil without a dns section
+	dnsPort  int                     // port of the DNS listeners once bound, for the index page
+	http3    bool                    // HTTP/3 listeners run beside the HTTPS ones: responses advertise them
+	certs    map[string]*targetCerts // by TLS server name: the targets with a certificate section
 	seed     int64
 	start    time.Time
 	now      func() time.Time
@@ -160,6 +161,12 @@ func (s *simulator) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		h["Content-Type"] = []string{"text/plain"}
 		clientIP, _, _ := net.SplitHostPort(req.RemoteAddr)
 		body = cloudflareTrace(&a, req.Host, clientIP, req.UserAgent(), req.TLS != nil)
+	} else if t.Content != nil {
+		// A versioned object: the same bytes and validators from every PoP that holds the
+		// same version, whatever the cache status.
+		h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+		etag, lastModified, b := t.object(s.start, s.now().Sub(s.start), d.pop)
+		h["Etag"], h["Last-Modified"], body = []string{etag}, []string{lastModified}, b
 	} else {
 		h["Content-Type"] = []string{"text/plain; charset=utf-8"}
 		body = "cdnsim " + t.Name + ": " + t.CDN + " edge " + d.pop + ", cache " + d.cache + "\n"
@@ -204,7 +211,7 @@ func (s *simulator) serveIndex(w http.ResponseWriter, _ *http.Request) {
 		s.describeDNS(&b)
 	}
 	for _, t := range s.order {
-		fmt.Fprintf(&b, "/%s/\t%s\t%s\t%s%s\n", t.Name, t.CDN, t.Scheme, t.PoPs.describe(), t.Faults.describe())
+		fmt.Fprintf(&b, "/%s/\t%s\t%s\t%s%s%s\n", t.Name, t.CDN, t.Scheme, t.PoPs.describe(), t.Faults.describe(), t.describeTLSContent())
 		for i, v := range s.vantages {
 			if view := t.view(i); view != nil {
 				fmt.Fprintf(&b, "\t%s: %s\n", v.Name, t.timeline(i).describe())

@@ -20,6 +20,8 @@ import (
 type certAuthority struct {
 	caPEM  []byte
 	server tls.Certificate
+	caCert *x509.Certificate // signs the targets' own certificates (see issueTargetCerts)
+	caKey  *ecdsa.PrivateKey
 }
 
 // newCertAuthority makes an ECDSA P-256 CA and a server certificate for localhost, the
@@ -82,6 +84,8 @@ func newCertAuthority(now time.Time, extraHosts ...string) (*certAuthority, erro
 	return &certAuthority{
 		caPEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
 		server: tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key},
+		caCert: caCert,
+		caKey:  caKey,
 	}, nil
 }
 
@@ -93,12 +97,15 @@ func randomSerial() *big.Int {
 	return n
 }
 
-// tlsConfig is the server side: HTTP/1.1 only (see newHTTPServer).
-func (ca *certAuthority) tlsConfig() *tls.Config {
+// tlsConfig is the server side, HTTP/1.1 (edgeTLSConfig adds h2 for HTTPS). getCert, when not nil,
+// picks the certificate of a target that has its own (by server name) and leaves the others
+// to the default one.
+func (ca *certAuthority) tlsConfig(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
 	return &tls.Config{
-		Certificates: []tls.Certificate{ca.server},
-		NextProtos:   []string{"http/1.1"},
-		MinVersion:   tls.VersionTLS12,
+		Certificates:   []tls.Certificate{ca.server},
+		GetCertificate: getCert,
+		NextProtos:     []string{"http/1.1"},
+		MinVersion:     tls.VersionTLS12,
 	}
 }
 

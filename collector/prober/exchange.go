@@ -182,7 +182,11 @@ func (s *Spec) roundTrip(ctx context.Context, rq request, res *Result, first boo
 // net/http, on a connection the probe dialled itself.
 type http1 struct{}
 
-func (http1) alpn() []string    { return nil }
+// http1ALPN is what an HTTP/1.1 probe offers: http/1.1 alone, so the edge's answer (or its
+// silence) is what pop_probe_tls_info reports.
+var http1ALPN = []string{"http/1.1"}
+
+func (http1) alpn() []string    { return http1ALPN }
 func (http1) minTLS() uint16    { return 0 }
 func (http1) reasons() []string { return FailureReasons }
 
@@ -249,11 +253,14 @@ func (http1) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port 
 		return nil, failAt(ctx, reason, err)
 	}
 
+	res.TLS = TLSState{} // the last hop's, whatever came before
 	if rq.url.Scheme == "https" {
 		tc, err := s.handshakeTLS(ctx, conn, rq, hostname, res)
 		if err != nil {
+			res.TLS = failedTLSState(err)
 			return fail(ReasonTLS, err)
 		}
+		res.TLS = tlsState(tc.ConnectionState())
 		conn, h.conn = tc, tc
 	}
 
@@ -390,10 +397,11 @@ func headerBlock(h http.Header) string {
 }
 
 // readBody reads the body up to limit bytes, keeping the first bodyPeekBytes for
-// identification in *peek, which the caller returns to peekPool. Only io.EOF ends a body
+// identification in *peek, which the caller returns to peekPool; every byte read also goes to
+// sink when it is not nil (the content hash, the body checks). Only io.EOF ends a body
 // cleanly: a body cut short of its Content-Length or its last chunk is an error
 // (io.ErrUnexpectedEOF from the body reader).
-func readBody(body io.Reader, limit int64) (peek *[]byte, n int, err error) {
+func readBody(body io.Reader, limit int64, sink *bodySink) (peek *[]byte, n int, err error) {
 	peek = peekPool.Get().(*[]byte)
 	buf := (*peek)[:min(limit, bodyPeekBytes)]
 	for n < len(buf) && err == nil {
@@ -401,10 +409,17 @@ func readBody(body io.Reader, limit int64) (peek *[]byte, n int, err error) {
 		m, err = body.Read(buf[n:])
 		n += m
 	}
+	if sink != nil {
+		sink.Write(buf[:n])
+	}
 	switch {
 	case err == io.EOF:
 		return peek, n, nil
 	case err != nil:
+		return peek, n, err
+	}
+	if sink != nil {
+		_, err = io.CopyBuffer(sink, io.LimitReader(body, limit-int64(n)), sink.copy[:])
 		return peek, n, err
 	}
 	_, err = io.Copy(io.Discard, io.LimitReader(body, limit-int64(n)))

@@ -78,7 +78,9 @@ func (http2) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port 
 		conn.Close()
 		return nil, failAt(ctx, reason, err)
 	}
+	res.TLS = TLSState{} // the last hop's, whatever came before
 	if err != nil {
+		res.TLS = failedTLSState(err)
 		// A server with ALPN protocols of its own none of which is h2 may end the handshake
 		// with a no_application_protocol alert (RFC 7301 §3.2), as Go's does.
 		if refusedALPN(err) {
@@ -86,6 +88,7 @@ func (http2) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port 
 		}
 		return fail(ReasonTLS, err)
 	}
+	res.TLS = tlsState(tc.ConnectionState())
 	if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
 		// A server without HTTP/2 answers the handshake without ALPN, or with http/1.1 if
 		// the client offers it: either way it refused h2, which is what the probe reports,

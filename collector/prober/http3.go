@@ -71,13 +71,16 @@ func (http3) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port 
 	}
 	res.Phases[PhaseQUIC] += time.Since(start)
 	res.Happened[PhaseQUIC] = true
+	res.TLS = TLSState{} // the last hop's, whatever came before
 	if err != nil {
+		res.TLS = failedTLSState(err)
 		var te *quic.TransportError
 		if errors.As(err, &te) && te.ErrorCode == errNoApplicationProtocol {
 			return nil, failAt(ctx, ReasonALPN, fmt.Errorf("server refused h3 in ALPN: %w", err))
 		}
 		return nil, failAt(ctx, ReasonQUIC, err)
 	}
+	res.TLS = tlsState(conn.ConnectionState().TLS)
 	if first && res.DNS.Answered {
 		res.DNS.Addr = addr
 	}

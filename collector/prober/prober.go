@@ -73,6 +73,8 @@ type Spec struct {
 
 	// headerBlock is every request header line for the target's own host, rendered once;
 	// foreignHeaderBlock is what a redirect to another host gets: the exporter's User-Agent.
+	content contentSpec // content version and body checks
+
 	headerBlock, foreignHeaderBlock string
 	// header and foreignHeader are the same headers for the protocols whose requests are
 	// http.Requests (HTTP/2, HTTP/3); nil for HTTP/1.1.
@@ -92,7 +94,7 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, protocol stri
 	if c.URL == nil {
 		return nil, fmt.Errorf("target %q: no parsed URL", t.Name)
 	}
-	s := &Spec{Target: t, url: c.URL, ident: ident}
+	s := &Spec{Target: t, url: c.URL, ident: ident, content: newContentSpec(t, c)}
 	switch ipProtocol {
 	case "ip4":
 		s.IPVersion, s.network = "4", "tcp4"
@@ -192,9 +194,10 @@ func (s *Spec) FailureReasons() []string { return s.reasons }
 
 // newTLSConfig is the TLS configuration of a hop to host: the configured server name, else
 // host. No ClientSessionCache: every probe does a full handshake, because routing and
-// handshake cost are what we measure. ALPN offers the probe's protocol alone (h2, h3), so
-// that a server which does not speak it says so instead of the probe falling back; an
-// HTTP/1.1 probe sends no ALPN, as before there were other protocols.
+// handshake cost are what we measure. ALPN offers the probe's protocol alone (http/1.1, h2,
+// h3), so that a server which does not speak it says so instead of the probe falling back,
+// as curl --http1.1 does for HTTP/1.1; crypto/tls refuses a protocol that was not offered,
+// so the alpn label of pop_probe_tls_info is bounded.
 func (s *Spec) newTLSConfig(host string) *tls.Config {
 	name := s.Target.TLS.ServerName
 	if name == "" {
@@ -257,7 +260,11 @@ func (s *Spec) Run(ctx context.Context) Result {
 	res.TTFB = h.firstByte.Sub(res.Start)
 	res.EdgeAddr = h.addr
 
-	peek, n, bodyErr := readBody(resp.Body, int64(s.Target.BodySizeLimit))
+	sink := s.content.sink()
+	if sink != nil {
+		defer sink.release()
+	}
+	peek, n, bodyErr := readBody(resp.Body, int64(s.Target.BodySizeLimit), sink)
 	end := time.Now()
 	er := edge.Response{
 		StatusCode: resp.StatusCode,
@@ -291,6 +298,16 @@ func (s *Spec) Run(ctx context.Context) Result {
 	case !s.Target.StatusOK(resp.StatusCode):
 		res.FailureReason, res.Err = ReasonHTTPStatus, fmt.Errorf("status %d is not a valid status code", resp.StatusCode)
 	default:
+		// A valid response read whole (up to the limit): its version, then the body checks.
+		res.Content = s.content.version(resp.Header, sink)
+		var body []byte
+		if sink != nil {
+			body = sink.buf.Bytes()
+		}
+		if reason, re := s.content.check(body); reason != "" {
+			res.FailureReason, res.Err = reason, fmt.Errorf("body check %s: %q", reason, re)
+			break
+		}
 		res.Success = true
 	}
 	return res

@@ -244,3 +244,40 @@ func TestProbeHTTP3SilentAfterHandshake(t *testing.T) {
 		t.Errorf("quic phase %v, took %v: want the handshake done and the probe ended near its 1s deadline", res.Happened[PhaseQUIC], res.Duration)
 	}
 }
+
+// Each protocol's probe records the handshake it made, with the protocol it offered alone as
+// the ALPN the edge agreed to, and the edge's certificate, even when it fails verification:
+// the TLS series and the certificate alerts work for HTTP/2 and HTTP/3 probes as for
+// HTTP/1.1 ones.
+func TestProbeTLSStateEachProtocol(t *testing.T) {
+	srv, _ := protoEdge(t, true)
+	// The edge's TCP side (httptest with HTTP/2) accepts h2 alone in ALPN: the HTTP/1.1
+	// probe, which offers http/1.1 alone, gets no protocol agreed (and does not fall into h2);
+	// TestProbeTLSState has an edge that agrees to http/1.1.
+	want := map[string]string{config.ProtocolHTTP11: "", config.ProtocolHTTP2: "h2", config.ProtocolHTTP3: "h3"}
+	leaf := srv.TCP.Certificate()
+	for _, protocol := range config.Protocols {
+		t.Run(protocol, func(t *testing.T) {
+			res := protocolTarget(t, srv, protocol).Run(t.Context())
+			if !res.Success {
+				t.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+			}
+			st := res.TLS
+			if !st.Handshake || !st.Verified || !st.Certs || st.ALPN != want[protocol] {
+				t.Errorf("TLS state %+v: want a verified handshake with ALPN %q", st, want[protocol])
+			}
+			if !st.Leaf.NotAfter.Equal(leaf.NotAfter) || !st.EarliestExpiry.Equal(leaf.NotAfter) {
+				t.Errorf("leaf expiry %v, earliest %v; the edge's certificate expires %v", st.Leaf.NotAfter, st.EarliestExpiry, leaf.NotAfter)
+			}
+
+			// Not trusted: the probe fails, and still says which certificate it was served.
+			target := testhelp.Target(t, "proto", srv.URL+"/")
+			target.Protocols = []string{protocol}
+			target.TLS.ServerName = "example.com"
+			res = testSpecCompiled(t, target, testhelp.Compiled(target)).Run(t.Context())
+			if res.Success || res.TLS.Handshake || !res.TLS.Certs || !res.TLS.Leaf.NotAfter.Equal(leaf.NotAfter) {
+				t.Errorf("untrusted edge: success %v, TLS state %+v: want a failure that names the certificate", res.Success, res.TLS)
+			}
+		})
+	}
+}

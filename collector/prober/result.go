@@ -59,6 +59,12 @@ type Result struct {
 	// DNS is what the probe's resolver answered for the target's host on the first request;
 	// zero when no lookup happened (an IP URL, a pinned address).
 	DNS DNSAnswer
+	// TLS is what the TLS handshake of the last hop showed (the final response's connection,
+	// or the handshake that failed); zero when the last hop was plain HTTP.
+	TLS TLSState
+	// Content is the version of the object the final response carried, when it was a valid
+	// response read whole (up to body_size_limit); its Version is "" when content is off.
+	Content Content
 
 	// Response is the final response as identification saw it (headers as received, the
 	// first bytes of the body), and Identifier what identified it: only when the Spec's
@@ -69,4 +75,40 @@ type Result struct {
 	Success       bool
 	FailureReason string // one of the Reason* constants when !Success
 	Err           error  // the error behind FailureReason, for logs
+}
+
+// TLSState is what the TLS handshake of the probe's last hop showed: the final response's
+// connection, or the handshake that failed. Zero over plain HTTP and when no handshake began.
+type TLSState struct {
+	// Handshake is true when the handshake completed: Version, CipherSuite, ALPN and
+	// OCSPStapled are valid only then.
+	Handshake bool
+	// Verified is true when the chain was verified (not with insecure_skip_verify, nor for a
+	// certificate that failed verification).
+	Verified    bool
+	Version     uint16 // tls.VersionTLS12, …
+	CipherSuite uint16 // tls.TLS_AES_128_GCM_SHA256, …
+	// ALPN is the negotiated application protocol, "" when the server chose none.
+	ALPN string
+	// OCSPStapled is true when the server stapled an OCSP response to the handshake.
+	OCSPStapled bool
+	// Certs is true when the server presented a certificate: EarliestExpiry and Leaf are
+	// valid. A certificate that failed verification (expired, wrong name, unknown CA) is
+	// still described, from the certificates the server presented.
+	Certs bool
+	// EarliestExpiry is the earliest not-after of the verified chain; with several verified
+	// chains, of the one that lasts longest (the one a client can keep using); without a
+	// verified chain, of the certificates the server presented.
+	EarliestExpiry time.Time
+	Leaf           LeafCert
+}
+
+// LeafCert identifies the certificate a server presented first: enough to tell two PoPs that
+// serve different certificates for the same name apart, and nothing a label could explode on.
+type LeafCert struct {
+	// Fingerprint is the first 16 hex digits (64 bits) of the SHA-256 of the certificate's DER.
+	Fingerprint string
+	// Serial is the serial number in lower-case hex (at most 20 bytes by RFC 5280, 4.1.2.2).
+	Serial   string
+	NotAfter time.Time
 }

@@ -1,6 +1,7 @@
 package prober
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -181,5 +183,78 @@ func ttfbServerTruth(b *testing.B, protocol string) {
 		b.ReportMetric(float64(q(abs, 0.99).Microseconds()), "abs-err-p99-µs")
 		fmt.Printf("%sprocessing phase vs server-side truth over %d probes at %d/s: |error| median %v, p99 %v; signed median %v, min %v, max %v\n",
 			cmp.Or(protocol, "plain HTTP")+": ", len(errs), rate, q(abs, 0.5), q(abs, 0.99), q(errs, 0.5), errs[0], errs[len(errs)-1])
+	}
+}
+
+// BenchmarkRunContent is what content versions cost: the same probe as BenchmarkRun, of a
+// plain-HTTP loopback edge serving a 64 KiB object (the default body_size_limit), without
+// content, and with content: {} (ETag, Last-Modified and the SHA-256 of the whole body). It
+// prints the process's CPU time per probe (user + system, from getrusage; the loopback
+// server's share included, the same in both):
+//
+//	go test -run XXX -bench RunContent -benchtime 2000x ./collector/prober/
+func BenchmarkRunContent(b *testing.B) {
+	body := bytes.Repeat([]byte("<p>pop_exporter content benchmark</p>\n"), 64<<10/38+1)[:64<<10]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Server", "cloudflare")
+		w.Header().Set("CF-RAY", "9da906681ad80c13-AMS")
+		w.Header().Set("ETag", `"5f3a-64k"`)
+		w.Header().Set("Last-Modified", "Wed, 02 Dec 2026 10:00:00 GMT")
+		w.Write(body)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name    string
+		content *config.Content
+	}{
+		{"off", nil},
+		{"on", &config.Content{VersionFrom: config.VersionParts, PropagationWindow: config.DefaultPropagationWindow}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			target := testhelp.Target(b, "bench", srv.URL+"/")
+			target.Content = tc.content
+			s := testSpec(b, target)
+			ctx := context.Background()
+			b.ReportAllocs()
+			before := cpuTime()
+			for b.Loop() {
+				if res := s.Run(ctx); !res.Success || (tc.content != nil) != (res.Content.Version != "") {
+					b.Fatalf("probe failed or no version: %s %v %q", res.FailureReason, res.Err, res.Content.Version)
+				}
+			}
+			perProbe := (cpuTime() - before) / time.Duration(b.N)
+			b.ReportMetric(float64(perProbe.Microseconds()), "cpu-µs/probe")
+			fmt.Printf("content %s, 64 KiB body: %v CPU per probe (process: probe and loopback server) over %d probes\n", tc.name, perProbe, b.N)
+		})
+	}
+}
+
+// cpuTime is the CPU time (user + system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkContentHash is the content version's own work on a 64 KiB body, without the
+// network: the body's SHA-256 as it is read, then the version over ETag, Last-Modified and
+// that hash.
+//
+//	go test -run XXX -bench ContentHash ./collector/prober/
+func BenchmarkContentHash(b *testing.B) {
+	body := bytes.Repeat([]byte("<p>pop_exporter content benchmark</p>\n"), 64<<10/38+1)[:64<<10]
+	cs := newContentSpec(config.Target{Content: &config.Content{VersionFrom: config.VersionParts}}, config.CompiledTarget{})
+	h := http.Header{"Etag": {`"5f3a-64k"`}, "Last-Modified": {"Wed, 02 Dec 2026 10:00:00 GMT"}}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		sink := cs.sink()
+		sink.Write(body)
+		if c := cs.version(h, sink); c.Version == "" {
+			b.Fatal("no version")
+		}
+		sink.release()
 	}
 }

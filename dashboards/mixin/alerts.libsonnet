@@ -251,6 +251,57 @@
       ],
     },
     {
+      name: "pop_exporter.alerts.certs_content",
+      interval: "1m",
+      rules: [
+        // The earliest certificate of the chain a probe is served expires within the threshold
+        // (or has expired: then the value is negative).
+        {
+          alert: "PopCertExpiringSoon",
+          expr: |||
+            (pop_probe_tls_earliest_cert_expiry_timestamp_seconds - time())
+              < on() group_left() pop_alert:cert_expiry_seconds:threshold
+          |||,
+          'for': c['for'].PopCertExpiringSoon,
+          labels: {"severity": "warning"},
+          annotations: {
+            runbook_url: runbook('popcertexpiringsoon'),
+            dashboard_url: "{{ with query \"pop_alert:links:info\" }}{{ . | first | label \"grafana_url\" }}{{ end }}/d/pop-overview/pop-overview?viewPanel=41{{ with $labels.vantage }}&var-vantage={{ . | urlquery }}{{ end }}{{ with $labels.target }}&var-target={{ . | urlquery }}{{ end }}{{ with $labels.ip_version }}&var-ip_version={{ . | urlquery }}{{ end }}{{ with $labels.resolver }}&var-resolver={{ . | urlquery }}{{ end }}{{ with $labels.protocol }}&var-protocol={{ . | urlquery }}{{ end }}",
+            summary: "{{ if lt $value 0.0 }}The certificate of {{ $labels.target }} served to {{ $labels.vantage }} has expired{{ else }}The certificate of {{ $labels.target }} served to {{ $labels.vantage }} expires in {{ $value | humanizeDuration }}{{ end }}",
+            description: "Target {{ $labels.target }} (IPv{{ $labels.ip_version }}{{ with $labels.resolver }}, resolver {{ . }}{{ end }}) probed from vantage {{ $labels.vantage }} is served a certificate chain whose earliest certificate {{ if lt $value 0.0 }}expired{{ with printf \"time() - pop_probe_tls_earliest_cert_expiry_timestamp_seconds{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }} {{ . | first | value | humanizeDuration }} ago{{ end }}{{ else }}expires in {{ $value | humanizeDuration }}{{ end }}{{ with query \"pop_alert:cert_expiry_seconds:threshold / 86400\" }} (threshold: {{ . | first | value | printf \"%.0f\" }} days){{ end }}.{{ with printf \"vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }}{{ with . | first }} Leaf certificate {{ .Labels.fingerprint }} (serial {{ .Labels.serial }}), served by {{ .Labels.cdn }} PoP {{ .Labels.pop }}.{{ end }}{{ end }}",
+          },
+        },
+        // One CDN serves a target more than one leaf certificate across the vantages: a
+        // certificate rollout stuck at some PoPs, or a PoP serving another customer's.
+        {
+          alert: "PopCertMismatch",
+          expr: "target_cdn:pop_probe_tls_leaf_certs:count > 1",
+          'for': c['for'].PopCertMismatch,
+          labels: {"severity": "warning"},
+          annotations: {
+            runbook_url: runbook('popcertmismatch'),
+            dashboard_url: "{{ with query \"pop_alert:links:info\" }}{{ . | first | label \"grafana_url\" }}{{ end }}/d/pop-overview/pop-overview?viewPanel=41{{ with $labels.target }}&var-target={{ . | urlquery }}{{ end }}{{ with $labels.cdn }}&var-cdn={{ . | urlquery }}{{ end }}",
+            summary: "{{ $labels.target }} is served {{ $value | printf \"%.0f\" }} different certificates by {{ $labels.cdn }}",
+            description: "For 30 minutes the probes of target {{ $labels.target }} have been served {{ $value | printf \"%.0f\" }} different leaf certificates by {{ $labels.cdn }}: {{ range $i, $s := printf \"count by (fingerprint, serial, pop, vantage) (vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge{target=%q,cdn=%q})\" $labels.target $labels.cdn | query | sortByLabel \"vantage\" | sortByLabel \"fingerprint\" }}{{ if $i }}; {{ end }}{{ $s.Labels.fingerprint }} (serial {{ $s.Labels.serial }}) by PoP {{ $s.Labels.pop }} to {{ $s.Labels.vantage }}{{ end }}.",
+          },
+        },
+        // A target is served in more than one version, each for longer than its propagation
+        // window: a purge or deploy that did not reach every PoP.
+        {
+          alert: "PopContentInconsistent",
+          expr: "target:pop_probe_content_versions_established:count > 1",
+          'for': c['for'].PopContentInconsistent,
+          labels: {"severity": "warning"},
+          annotations: {
+            runbook_url: runbook('popcontentinconsistent'),
+            dashboard_url: "{{ with query \"pop_alert:links:info\" }}{{ . | first | label \"grafana_url\" }}{{ end }}/d/pop-overview/pop-overview?viewPanel=42{{ with $labels.target }}&var-target={{ . | urlquery }}{{ end }}",
+            summary: "{{ $labels.target }} is served in {{ $value | printf \"%.0f\" }} different versions",
+            description: "Target {{ $labels.target }} has been served in {{ $value | printf \"%.0f\" }} different versions for longer than its propagation window{{ with printf \"max(pop_probe_content_propagation_window_seconds{target=%q})\" $labels.target | query }} ({{ . | first | value | humanizeDuration }}){{ end }}: {{ range $i, $s := printf \"count by (version, pop, vantage) (vantage_target:pop_probe_content_version_since_timestamp_seconds:edge{target=%q})\" $labels.target | query | sortByLabel \"vantage\" | sortByLabel \"version\" }}{{ if $i }}; {{ end }}version {{ $s.Labels.version }} by PoP {{ $s.Labels.pop }} to {{ $s.Labels.vantage }}{{ end }}.",
+          },
+        },
+      ],
+    },
+    {
       name: "pop_exporter.alerts.exporter",
       rules: [
         // The exporter rejected its configuration file on reload and keeps running the previous one.

@@ -33,6 +33,7 @@
       shiftWideVantages: 2,  // PopShiftedFarCDNWide: and at least this many vantages
       resolverSpreadKm: 2000,  // PopResolverFar
       protocolSplitKm: 1000,  // PopProtocolSplit
+      certExpiryDays: 14,  // PopCertExpiringSoon: days before the earliest certificate expires
     },
 
     // How long each alert's condition must hold before it fires.
@@ -47,6 +48,9 @@
       PopProbeFailing: '5m',
       PopTTFBHigh: '10m',
       PopCacheHitRatioDrop: '15m',
+      PopCertExpiringSoon: '10m',
+      PopCertMismatch: '30m',
+      PopContentInconsistent: '2m',
       PopExporterConfigReloadFailed: '10m',
       PopExporterTargetFileFailed: '10m',
       PopExporterDown: '5m',

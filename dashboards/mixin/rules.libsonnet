@@ -36,6 +36,8 @@
 //   pop_alert:protocol_split:threshold          1000 km  PopProtocolSplit (a protocol's PoP farther
 //                                                        from the vantage than the nearest
 //                                                        protocol's PoP by more than this)
+//   pop_alert:cert_expiry_seconds:threshold     14 days  PopCertExpiringSoon (earliest certificate
+//                                                        expiry closer than this)
 //   pop_alert:resolver_spread:threshold         2000 km  PopResolverFar (a resolver's PoP farther
 //                                                        from the vantage than the nearest
 //                                                        resolver's PoP by more than this)
@@ -100,6 +102,10 @@
           record: "pop_alert:protocol_split:threshold",
           expr: 'vector(%de3)' % c.thresholds.protocolSplitKm,
         },
+        {
+          record: "pop_alert:cert_expiry_seconds:threshold",
+          expr: 'vector(%d * 86400)' % c.thresholds.certExpiryDays,
+        },
         // Where the alerts link to: every alert's runbook_url is this README's Alerts table, at
         // the alert's own row (#alert-<name in lower case>), and its dashboard_url the Grafana
         // panel that shows the alert's signal, filtered to the alert's vantage, target, IP family
@@ -120,7 +126,8 @@
     // Cortex) can spread them, each evaluated as often as what reads it needs: what the paging
     // alerts read follows the global evaluation interval; means, ratios and counts over windows
     // of 15 minutes or more are evaluated every minute or two. At most five series per probe are
-    // recorded (make rulebench measures what they cost: README, Cost).
+    // recorded, plus one for an HTTPS probe's certificate and one for a probe of a target with
+    // content: (make rulebench measures what they cost: README, Cost).
     {
       name: "pop_exporter.edge",
       interval: "30s",
@@ -344,6 +351,63 @@
             cdn:pop_probe_vantages_shifted_far:count
             / on(cdn)
             cdn:pop_probe_vantages:count
+          |||,
+        },
+      ],
+    },
+    // Certificates and content versions: the leaf certificate and the content version of each
+    // probe with the CDN and PoP that served it (the alerts' descriptions and the panels name
+    // them), and per target how many distinct certificates a CDN serves and how many versions
+    // have been served longer than the target's propagation window. Certificates change over
+    // days and content windows are minutes long: every minute is enough.
+    {
+      name: "pop_exporter.certs_content",
+      interval: "1m",
+      rules: [
+        {
+          record: "vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge",
+          expr: |||
+            pop_probe_tls_leaf_cert_expiry_timestamp_seconds
+              * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop)
+                pop_probe_edge_info
+          |||,
+        },
+        // Certificates a CDN serves for a target, across vantages, resolvers and protocols;
+        // "other" (past the per-probe cap) is no certificate of its own.
+        {
+          record: "target_cdn:pop_probe_tls_leaf_certs:count",
+          expr: |||
+            count by (target, cdn) (
+              count by (target, cdn, fingerprint) (
+                vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge{fingerprint!="other"}
+              )
+            )
+          |||,
+        },
+        // The content version of each probe that got a response, with its CDN and PoP.
+        {
+          record: "vantage_target:pop_probe_content_version_since_timestamp_seconds:edge",
+          expr: |||
+            (
+              pop_probe_content_version_since_timestamp_seconds
+                * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop)
+                  pop_probe_edge_info
+            )
+            and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
+          |||,
+        },
+        // Versions of a target served for longer than its propagation window: a new version
+        // still rolling out within the window does not count.
+        {
+          record: "target:pop_probe_content_versions_established:count",
+          expr: |||
+            count by (target) (
+              count by (target, version) (
+                (time() - vantage_target:pop_probe_content_version_since_timestamp_seconds:edge{version!="other"})
+                  >= on(job, instance, vantage, target, ip_version, resolver, protocol) group_left()
+                    pop_probe_content_propagation_window_seconds
+              )
+            )
           |||,
         },
       ],
