@@ -104,23 +104,7 @@ func schemaKeys(typ reflect.Type, prefix string) []string {
 // The worked example of the README's "Resolvers and client subnets" section is a valid
 // configuration that makes the probes it says it makes.
 func TestREADMEResolversExample(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, sec, ok := strings.Cut(string(readme), "\n## Resolvers and client subnets\n")
-	if !ok {
-		t.Fatal("README.md has no Resolvers and client subnets section")
-	}
-	_, example, ok := strings.Cut(sec, "```yaml\n")
-	example, _, _ = strings.Cut(example, "```")
-	if !ok {
-		t.Fatal("the section has no yaml example")
-	}
-	cfg, err := Parse([]byte(example), "README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := readmeExample(t, "Resolvers and client subnets")
 	var got []string
 	for i, tg := range cfg.Targets {
 		for _, r := range cfg.Compiled.Targets[i].Resolvers {
@@ -204,23 +188,7 @@ func TestExampleConfig(t *testing.T) {
 // The example of the README's "Certificates and content versions" section is a valid
 // configuration, with the content settings and body checks it says.
 func TestREADMEContentExample(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, sec, ok := strings.Cut(string(readme), "\n## Certificates and content versions\n")
-	if !ok {
-		t.Fatal("README.md has no Certificates and content versions section")
-	}
-	_, example, ok := strings.Cut(sec, "```yaml\n")
-	example, _, _ = strings.Cut(example, "```")
-	if !ok {
-		t.Fatal("the section has no yaml example")
-	}
-	cfg, err := Parse([]byte(example), "README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := readmeExample(t, "Certificates and content versions")
 	js := cfg.Targets[0].Content
 	if js == nil || !slices.Equal(js.VersionFrom, []string{VersionETag, VersionBody}) || js.PropagationWindow != Duration(15*time.Minute) {
 		t.Errorf("app-js content = %+v", js)
@@ -244,4 +212,27 @@ func TestContentDefaults(t *testing.T) {
 	if c := cfg.Targets[1].Content; c != nil {
 		t.Errorf("an empty content: turned content on: %+v", c)
 	}
+}
+
+// readmeExample parses the first yaml example of the README section titled section.
+func readmeExample(t *testing.T, section string) *Config {
+	t.Helper()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(readme), "\n## "+section+"\n")
+	if !ok {
+		t.Fatalf("README.md has no %s section", section)
+	}
+	_, example, ok := strings.Cut(sec, "```yaml\n")
+	example, _, _ = strings.Cut(example, "```")
+	if !ok {
+		t.Fatalf("the %s section has no yaml example", section)
+	}
+	cfg, err := Parse([]byte(example), "README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
