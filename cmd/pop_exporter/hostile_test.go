@@ -368,7 +368,7 @@ func TestHostileConnections(t *testing.T) {
 	d.stopWithin(t, 2*time.Second)
 }
 
-// The case under a real descriptor limit: the built binary with 256 descriptors and
+// Idle clients under a real descriptor limit: the built binary with 256 descriptors and
 // 246 idle clients. The probes keep working (no "connect" failures: too many open files),
 // /metrics still answers, and nothing writes "Accept error" outside the structured log.
 func TestHostileIdleClientsUnderDescriptorLimit(t *testing.T) {
