@@ -320,6 +320,12 @@ func wikimediaWord(w string) string {
 // serverTimingDesc returns a parser for the desc of one Server-Timing metric:
 // cfCacheStatus;desc="HIT" (Cloudflare), cdn-cache; desc=HIT (Akamai).
 func serverTimingDesc(metric string) func([]string, http.Header) string {
+	return serverTimingDescAfter(metric, "")
+}
+
+// serverTimingDescAfter is serverTimingDesc for a desc that carries the cache outcome behind
+// prefix (compared case-insensitively): akamai;dur=14;desc=cache-miss is a miss.
+func serverTimingDescAfter(metric, prefix string) func([]string, http.Header) string {
 	return func(values []string, _ http.Header) string {
 		for i := len(values) - 1; i >= 0; i-- {
 			v := values[i]
@@ -330,7 +336,11 @@ func serverTimingDesc(metric string) func([]string, http.Header) string {
 				if !strings.EqualFold(trimOWS(name), metric) {
 					continue
 				}
-				if s := word(serverTimingParam(params, "desc")); s != "" {
+				d := serverTimingParam(params, "desc")
+				if len(d) < len(prefix) || !strings.EqualFold(d[:len(prefix)], prefix) {
+					continue
+				}
+				if s := word(d[len(prefix):]); s != "" {
 					return s
 				}
 			}
@@ -351,29 +361,6 @@ func serverTimingParam(params, name string) string {
 				v = v[1 : len(v)-1]
 			}
 			return v
-		}
-	}
-	return ""
-}
-
-// akamaiServerTiming reads the Server-Timing metric named `akamai`, whose desc is the cache
-// outcome behind a `cache-` prefix: `akamai;dur=14;desc=cache-miss` is a miss.
-func akamaiServerTiming(values []string, _ http.Header) string {
-	for i := len(values) - 1; i >= 0; i-- {
-		v := values[i]
-		for v != "" {
-			var e string
-			e, v = nextElem(v)
-			name, params, _ := strings.Cut(e, ";")
-			if !strings.EqualFold(trimOWS(name), "akamai") {
-				continue
-			}
-			d := serverTimingParam(params, "desc")
-			if len(d) > len("cache-") && strings.EqualFold(d[:len("cache-")], "cache-") {
-				if s := word(d[len("cache-"):]); s != "" {
-					return s
-				}
-			}
 		}
 	}
 	return ""

@@ -104,7 +104,7 @@ var builtin = []rule{
 			{header: "Akamai-Cache-Status", parse: akamaiCacheStatus},
 			{header: "X-Cache", parse: akamaiXCache},
 			{header: "Server-Timing", parse: serverTimingDesc("cdn-cache")},
-			{header: "Server-Timing", parse: akamaiServerTiming},
+			{header: "Server-Timing", parse: serverTimingDescAfter("akamai", "cache-")},
 		},
 		edgeIP: []ipSource{
 			{header: "X-Cache", re: regexp.MustCompile(`from a([0-9]{1,3}(?:-[0-9]{1,3}){3})\.deploy\.akamaitechnologies\.com`), parse: dashedIPv4},
