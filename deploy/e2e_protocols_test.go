@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,35 +47,22 @@ func TestProtocolsEndToEnd(t *testing.T) {
 // address it dialled; it returns the new file.
 func fromBlockedNetwork(t *testing.T, generated, out string) string {
 	t.Helper()
-	b, err := os.ReadFile(generated)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse(b, generated)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := 0
-	for i := range cfg.Targets {
-		switch cfg.Targets[i].Name {
-		case "blocked":
-			cfg.Targets[i].SourceAddress = "127.0.0.3"
-			found++
-		case "split":
-			cfg.Targets[i].URL = strings.Replace(cfg.Targets[i].URL, "127.0.0.1", "localhost", 1)
-			found++
+	return rewriteConfig(t, generated, out, func(cfg *config.Config, b []byte) {
+		found := 0
+		for i := range cfg.Targets {
+			switch cfg.Targets[i].Name {
+			case "blocked":
+				cfg.Targets[i].SourceAddress = "127.0.0.3"
+				found++
+			case "split":
+				cfg.Targets[i].URL = strings.Replace(cfg.Targets[i].URL, "127.0.0.1", "localhost", 1)
+				found++
+			}
 		}
-	}
-	if found != 2 {
-		t.Fatalf("cdnsim's config lacks the blocked or the split target:\n%s", b)
-	}
-	if b, err = config.Marshal(cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(out, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return out
+		if found != 2 {
+			t.Fatalf("cdnsim's config lacks the blocked or the split target:\n%s", b)
+		}
+	})
 }
 
 func checkProtocols(t *testing.T, prom promClient) {

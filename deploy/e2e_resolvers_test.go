@@ -58,6 +58,24 @@ func TestResolversEndToEnd(t *testing.T) {
 // for every target that has resolvers, and returns the new file.
 func withSilentResolver(t *testing.T, generated, server, out string) string {
 	t.Helper()
+	return rewriteConfig(t, generated, out, func(cfg *config.Config, b []byte) {
+		steered := 0
+		for i := range cfg.Targets {
+			if len(cfg.Targets[i].Resolvers) > 0 {
+				cfg.Targets[i].Resolvers = append(cfg.Targets[i].Resolvers, config.Resolver{Name: "silent", Server: server})
+				steered++
+			}
+		}
+		if steered != 1 {
+			t.Fatalf("cdnsim's config has %d targets with resolvers, want 1:\n%s", steered, b)
+		}
+	})
+}
+
+// rewriteConfig parses the exporter config cdnsim generated, lets edit change it (b is the
+// file as cdnsim wrote it, for messages), writes it to out and returns out.
+func rewriteConfig(t *testing.T, generated, out string, edit func(cfg *config.Config, b []byte)) string {
+	t.Helper()
 	b, err := os.ReadFile(generated)
 	if err != nil {
 		t.Fatal(err)
@@ -66,18 +84,8 @@ func withSilentResolver(t *testing.T, generated, server, out string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	steered := 0
-	for i := range cfg.Targets {
-		if len(cfg.Targets[i].Resolvers) > 0 {
-			cfg.Targets[i].Resolvers = append(cfg.Targets[i].Resolvers, config.Resolver{Name: "silent", Server: server})
-			steered++
-		}
-	}
-	if steered != 1 {
-		t.Fatalf("cdnsim's config has %d targets with resolvers, want 1:\n%s", steered, b)
-	}
-	b, err = config.Marshal(cfg)
-	if err != nil {
+	edit(cfg, b)
+	if b, err = config.Marshal(cfg); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(out, b, 0o644); err != nil {
