@@ -357,6 +357,7 @@ func TestHelmChartRefuses(t *testing.T) {
 		{[]string{"--set", "prometheusRule.enabled=true", "--set", "mixin.clusterLabel=__name__"}, `mixin.clusterLabel must be a Prometheus label name`},
 		{[]string{"--set", "prometheusRule.enabled=true", "--set-string", "mixin.selector=job=pop"}, `mixin.selector must be label matchers such as job="pop_exporter"`},
 		{[]string{"--set", "dashboards.enabled=true", "--set-string", `mixin.selector=up{job="pop"}`}, `mixin.selector must be label matchers`},
+		{[]string{"--set", "dashboards.enabled=true", "--set", "serviceMonitor.job="}, `mixin.selector or serviceMonitor.job must say how the rules and dashboards select the exporters`},
 	} {
 		args := append([]string{"template", chartRelease, chartDir}, c.args...)
 		if _, err := runHelm(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {

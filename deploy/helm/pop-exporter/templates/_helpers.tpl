@@ -89,6 +89,9 @@ inserts its selector by replacing that string last, so replacing it here gives t
 rendering.
 */}}
 {{- define "pop-exporter.mixinSelector" -}}
+{{- if not (or .Values.mixin.selector .Values.serviceMonitor.job) }}
+{{- fail "mixin.selector or serviceMonitor.job must say how the rules and dashboards select the exporters" }}
+{{- end }}
 {{- $selector := .Values.mixin.selector | default (printf "job=\"%s\"" .Values.serviceMonitor.job) }}
 {{- $matcher := `[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~)\s*"([^"\\]|\\.)*"` }}
 {{- if not (regexMatch (printf `^\s*%s(\s*,\s*%s)*\s*$` $matcher $matcher) $selector) }}
