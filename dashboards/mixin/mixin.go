@@ -3,7 +3,8 @@
 // rule file, from one _config.
 //
 // `go generate ./dashboards/mixin/` writes the default rendering over dashboards/*.json and
-// deploy/prometheus/rules/pop_exporter.rules.yml, which stay committed; a test fails when they
+// deploy/prometheus/rules/pop_exporter.rules.yml, and the multi-cluster renderings of the Helm
+// chart and the kustomize component (Generate), which stay committed; a test fails when they
 // differ from a fresh rendering. `go run ./dashboards/mixin/render -config my.jsonnet` renders
 // a user's own _config.
 package mixin
