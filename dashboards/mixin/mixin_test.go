@@ -196,11 +196,9 @@ func TestClusterLabelAndSelectorGoInLast(t *testing.T) {
 		label, selector string
 	}{
 		{false, "cluster", `job="cdn-probes"`},
-		{true, "cluster", DefaultSelector},
 		{true, "k8s_cluster", `job=~"pop|probes", env="prod"`},
-		{true, "vantage_cluster", `namespace="monitoring",job="pop-exporter"`},
-		{true, "instance_region", `job="say \"hi\""`},
-		{true, "k8s_cluster", `job="pop_exporter", namespace="monitoring"`}, // the default selector inside
+		{true, "vantage_instance", `job="say \"hi\""`},
+		{true, "cluster", `job="pop_exporter", namespace="monitoring"`}, // the default selector inside
 	} {
 		config := fmt.Sprintf("{multiCluster: %v, clusterLabel: %q, selector: %q}", c.multi, c.label, c.selector)
 		want, err := Render(config)
