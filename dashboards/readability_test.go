@@ -859,8 +859,8 @@ func TestThresholdLinesAreOneLine(t *testing.T) {
 
 // TestSeriesNamesSayWhichSeries: a row or a legend entry names everything that tells it from
 // the others: the PoP timeline's rows name the resolver (two resolvers of one target are two
-// probes), "Alerts firing" keeps the resolver, the exporter instance and the target file
-// apart, and "Exporter health" names the vantage, which is what a user looks for, with the
+// probes), "Alerts firing" keeps the protocol, the resolver, the exporter instance and the
+// target file apart, and "Exporter health" names the vantage, which is what a user looks for, with the
 // instance.
 func TestSeriesNamesSayWhichSeries(t *testing.T) {
 	tl := panelByTitle(t, "pop-shifts.json", "PoP answering each target from $vantage")
@@ -874,7 +874,7 @@ func TestSeriesNamesSayWhichSeries(t *testing.T) {
 		keep        []string // labels the outermost grouping must keep
 		legend      []string // labels the legend must name
 	}{
-		{"pop-overview.json", "Alerts firing", []string{"alertname", "target", "instance", "file", "via", "ipv", "at"}, []string{"alertname", "target", "instance", "file", "via", "ipv", "at"}},
+		{"pop-overview.json", "Alerts firing", []string{"alertname", "target", "instance", "file", "via", "ipv", "over", "at"}, []string{"alertname", "target", "instance", "file", "via", "ipv", "over", "at"}},
 		{"pop-overview.json", "Exporter health", nil, []string{"vantage", "instance", "what"}},
 	} {
 		p := panelByTitle(t, tc.file, tc.title)

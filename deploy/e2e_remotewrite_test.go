@@ -1,8 +1,10 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,9 +31,17 @@ const fleetInstance = "pop-exporter:9853"
 // CDN-wide alerts as TestFleetEndToEnd, no rule evaluation error (a many-to-many match is
 // one), panels of the multi-cluster dashboards that return data and never mix two clusters'
 // series, and that an office whose agent dies is reported down (PopExporterDown for its
-// cluster) while the scope counts still expect it. Prometheus 2.42 (agents with
-// --enable-feature=agent, classic histograms) and Prometheus 3 (--agent, native histograms),
-// as perVersionModes.
+// cluster) while the scope counts still expect it.
+//
+// All four histogramModes run: Prometheus 2.42 (agents with --enable-feature=agent) and
+// Prometheus 3 (--agent), each forwarding and storing classic buckets and native histograms
+// (send_native_histograms, the receiver's native-histogram ingestion). The shift and
+// agent-death scenario reads no histogram, so it runs once per version (2.42 classic, 3
+// native, as perVersionModes), on servers started with cdnsim because it is scripted in time.
+// The version's other mode then checks what the histogram form changes (the form stored, the
+// TTFB panels of every cluster, no panel mixing clusters, healthy rules) on servers of its
+// own, started after the scenario's are stopped: the suite's wall time grows by those checks
+// (~20 s), not by two more scenarios, and no more servers run at once than before.
 func TestRemoteWriteFleetEndToEnd(t *testing.T) {
 	env := requireE2E(t)
 	t.Parallel()
@@ -75,37 +85,94 @@ func TestRemoteWriteFleetEndToEnd(t *testing.T) {
 		exporters[v] = startExporter(t, env, "pop_exporter "+v, filepath.Join(dir, "exporter-"+v+".yml"))
 	}
 
-	env.modes(t, perVersionModes, func(mode histogramMode) {
-		central := startCentral(t, env, dir, mode, rulesFile)
-		central.queries = queries
-		agents := map[string]func(){}
-		for _, v := range vantages {
-			agents[v] = startAgent(t, env, dir, mode, fleetClusters[v], exporters[v], central.base+"/api/v1/write")
+	// Per Prometheus version: the scenario in one histogram mode, on servers started now, then
+	// the other mode's checks on servers of its own.
+	for _, version := range []struct {
+		name           string
+		scenario, also histogramMode
+	}{
+		{"prometheus-2.42", histogramModes[0], histogramModes[1]},
+		{"prometheus-3", histogramModes[3], histogramModes[2]},
+	} {
+		if version.scenario.v3 && env.prometheus3Err != nil {
+			t.Run(version.name, func(t *testing.T) { requirePrometheus3(t, env.prometheus3Err) })
+			continue
 		}
-		t.Run(mode.name, func(t *testing.T) {
+		start := func(t *testing.T, mode histogramMode) (central promClient, agents map[string]func(), stop func()) {
+			var kill []func()
+			central, stopCentral := startCentral(t, env, dir, mode, rulesFile)
+			central.queries = queries
+			kill = append(kill, stopCentral)
+			agents = map[string]func(){}
+			for _, v := range vantages {
+				agents[v] = startAgent(t, env, dir, mode, fleetClusters[v], exporters[v], central.base+"/api/v1/write")
+				kill = append(kill, agents[v])
+			}
+			return central, agents, func() {
+				for _, k := range kill {
+					k()
+				}
+			}
+		}
+		central, agents, stop := start(t, version.scenario)
+		t.Run(version.name, func(t *testing.T) {
 			t.Parallel()
-			checkFleet(t, central, shiftAt)
-			checkClustersApart(t, central)
-			expectRulesHealthy(t, central)
+			t.Run(version.scenario.name, func(t *testing.T) {
+				checkFleet(t, central, shiftAt)
+				checkHistogramForm(t, central, version.scenario)
+				checkClustersApart(t, central)
+				checkHistogramPanelsPerCluster(t, central)
+				expectRulesHealthy(t, central)
 
-			// The Singapore office's agent dies: nobody writes up=0 for it.
-			agents["sin-office"]()
-			eventually(t, "PopExporterDown for the Singapore cluster alone; regional still expects 3 vantages, 2 report", 60*time.Second, func() error {
-				if err := central.expectCount(`ALERTS{alertname="PopExporterDown",alertstate="firing",cluster="ap-southeast",instance="`+fleetInstance+`"}`, 1); err != nil {
-					return err
-				}
-				if err := central.expectCount(`ALERTS{alertname="PopExporterDown"}`, 1); err != nil {
-					return err
-				}
-				if err := central.expectSeries(`target:pop_probe_vantages:count{target="regional"} == 3`); err != nil {
-					return err
-				}
-				return central.expectSeries(`target:pop_probe_vantages_reporting:count{target="regional"} == 2`)
+				// The Singapore office's agent dies: nobody writes up=0 for it.
+				agents["sin-office"]()
+				eventually(t, "PopExporterDown for the Singapore cluster alone; regional still expects 3 vantages, 2 report", 60*time.Second, func() error {
+					if err := central.expectCount(`ALERTS{alertname="PopExporterDown",alertstate="firing",cluster="ap-southeast",instance="`+fleetInstance+`"}`, 1); err != nil {
+						return err
+					}
+					if err := central.expectCount(`ALERTS{alertname="PopExporterDown"}`, 1); err != nil {
+						return err
+					}
+					if err := central.expectSeries(`target:pop_probe_vantages:count{target="regional"} == 3`); err != nil {
+						return err
+					}
+					return central.expectSeries(`target:pop_probe_vantages_reporting:count{target="regional"} == 2`)
+				})
+				expectAnnotations(t, central, "PopExporterDown", map[string]string{"cluster": "ap-southeast"}, "vantage sin-office")
+				expectRulesHealthy(t, central)
+				t.Logf("remote-write fleet end-to-end test (%s) took %v", version.scenario.name, time.Since(started).Round(time.Second))
 			})
-			expectAnnotations(t, central, "PopExporterDown", map[string]string{"cluster": "ap-southeast"}, "vantage sin-office")
-			expectRulesHealthy(t, central)
-			t.Logf("remote-write fleet end-to-end test (%s) took %v", mode.name, time.Since(started).Round(time.Second))
+			stop()
+
+			t.Run(version.also.name, func(t *testing.T) {
+				central, _, _ := start(t, version.also)
+				eventually(t, "three clusters' exporters up", 30*time.Second, func() error {
+					return central.expectCount(`count by (cluster) (up{job="pop_exporter"} == 1)`, 3)
+				})
+				checkHistogramForm(t, central, version.also)
+				checkClustersApart(t, central)
+				checkHistogramPanelsPerCluster(t, central)
+				expectRulesHealthy(t, central)
+				t.Logf("remote-write fleet end-to-end test (%s) took %v", version.also.name, time.Since(started).Round(time.Second))
+			})
 		})
+	}
+}
+
+// checkHistogramForm fails unless the central Prometheus holds the TTFB histogram of every
+// cluster in the mode's form alone: native histograms forwarded by the agents
+// (send_native_histograms) and stored by the receiver, or classic buckets.
+func checkHistogramForm(t *testing.T, prom promClient, mode histogramMode) {
+	t.Helper()
+	eventually(t, "TTFB histogram of every cluster stored as "+mode.name, 30*time.Second, func() error {
+		have, lack := `pop_probe_ttfb_seconds_bucket`, `pop_probe_ttfb_seconds`
+		if mode.native {
+			have, lack = lack, have
+		}
+		if err := prom.expectCount(`count by (cluster) (`+have+`)`, 3); err != nil {
+			return err
+		}
+		return prom.expectCount(lack, 0)
 	})
 }
 
@@ -114,7 +181,7 @@ func TestRemoteWriteFleetEndToEnd(t *testing.T) {
 // compressed as in the other end-to-end tests. Its lookback is 15 s instead of 5 minutes (the
 // agents send every second), so that a dead agent's series leave instant queries within
 // seconds, as they leave a production Prometheus' within 5 minutes.
-func startCentral(t *testing.T, env e2eEnv, dir string, mode histogramMode, rulesFile string) promClient {
+func startCentral(t *testing.T, env e2eEnv, dir string, mode histogramMode, rulesFile string) (central promClient, kill func()) {
 	t.Helper()
 	dir = filepath.Join(dir, "central-"+mode.name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -132,9 +199,9 @@ func startCentral(t *testing.T, env e2eEnv, dir string, mode histogramMode, rule
 	}
 	args := append([]string{"--config.file=" + path, "--storage.tsdb.path=" + filepath.Join(dir, "tsdb"),
 		"--web.listen-address=" + addr, "--web.enable-remote-write-receiver", "--query.lookback-delta=15s"}, mode.flags...)
-	startProcess(t, server+" ("+mode.name+")", bin, args...)
+	kill = startProcess(t, server+" ("+mode.name+")", bin, args...)
 	waitHTTP(t, "http://"+addr+"/-/ready")
-	return promClient{base: "http://" + addr}
+	return promClient{base: "http://" + addr}, kill
 }
 
 // startAgent runs one cluster's Prometheus in agent mode with deploy/prometheus/agent.yml as
@@ -235,6 +302,51 @@ func checkClustersApart(t *testing.T, prom promClient) {
 		t.Errorf("%d panel queries ran and no series named a vantage", ran)
 	}
 	t.Logf("%d panel queries, %d series per vantage, each with its own cluster", ran, withVantage)
+}
+
+// perClusterAndVantage matches a query whose outermost aggregation keeps cluster and vantage.
+var perClusterAndVantage = regexp.MustCompile(`^[a-z_]+ by \(cluster, vantage`)
+
+// checkHistogramPanelsPerCluster runs every panel query of the multi-cluster dashboards that
+// reads the TTFB histogram per vantage, and fails unless each returns series of all three
+// clusters: the histogram (classic buckets or native, as the mode ingests it) reached the
+// central Prometheus from every agent, and the panels' classic-or-native queries read it.
+func checkHistogramPanelsPerCluster(t *testing.T, prom promClient) {
+	t.Helper()
+	queries, err := prom.dashboardQueries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, q := range queries {
+		// By cache status, the default basic set shows a probe only while all its responses of
+		// 5 minutes had one status: the scenario's mixed hits and misses leave it empty.
+		if q.Kind != dashboards.KindPanel || !strings.Contains(q.Expr, "pop_probe_ttfb_seconds") || !perClusterAndVantage.MatchString(q.Expr) ||
+			strings.HasPrefix(q.Expr, "sum by (cluster, vantage, cache_status)") {
+			continue
+		}
+		n++
+		expr := dashboards.Expand(q.Expr)
+		eventually(t, fmt.Sprintf("%s / %q / %s shows every cluster", q.File, q.Panel, q.RefID), 30*time.Second, func() error {
+			res, err := prom.queryAt(expr, time.Now())
+			if err != nil {
+				return err
+			}
+			seen := map[string]bool{}
+			for _, s := range res {
+				seen[s.Metric["cluster"]] = true
+			}
+			for _, cluster := range fleetClusters {
+				if !seen[cluster] {
+					return fmt.Errorf("no series of cluster %s among %d", cluster, len(res))
+				}
+			}
+			return nil
+		})
+	}
+	if n < 5 {
+		t.Errorf("%d panel queries read the TTFB histogram per cluster and vantage, expected the Latency and Cache dashboards' many", n)
+	}
 }
 
 // expectRulesHealthy fails for every rule whose last evaluation failed (a many-to-many match

@@ -221,6 +221,7 @@ func TestHelmLint(t *testing.T) {
 	for _, args := range [][]string{
 		{"lint", "--strict", chartDir},
 		{"lint", "--strict", chartDir, "-f", shardedValues, "--kube-version", kubeVersion},
+		{"lint", "--strict", chartDir, "-f", multiClusterValues, "--kube-version", kubeVersion},
 	} {
 		out, err := runHelm(t, args...)
 		if err != nil || !strings.Contains(out, "0 chart(s) failed") {
@@ -350,6 +351,13 @@ func TestHelmChartRefuses(t *testing.T) {
 		{[]string{"--set", "shards=0"}, "shards must be a whole number from 1 to 1000, not 0"},
 		{[]string{"--set", "shards=2.5"}, "shards must be a whole number from 1 to 1000, not 2.5"},
 		{[]string{"--set", "shards=3", "--kube-version", "v1.27.0"}, "shards > 1 needs Kubernetes 1.28 or later"},
+		{[]string{"--set", "prometheusRule.enabled=true", "--set", "mixin.multiCluster=yes"}, "mixin.multiCluster must be true or false, not yes"},
+		{[]string{"--set", "dashboards.enabled=true", "--set", "mixin.multiCluster=true", "--set", "mixin.clusterLabel=k8s-cluster"},
+			`mixin.clusterLabel must be a Prometheus label name (letters, digits and _, not starting with a digit or __), not "k8s-cluster"`},
+		{[]string{"--set", "prometheusRule.enabled=true", "--set", "mixin.clusterLabel=__name__"}, `mixin.clusterLabel must be a Prometheus label name`},
+		{[]string{"--set", "prometheusRule.enabled=true", "--set-string", "mixin.selector=job=pop"}, `mixin.selector must be label matchers such as job="pop_exporter"`},
+		{[]string{"--set", "dashboards.enabled=true", "--set-string", `mixin.selector=up{job="pop"}`}, `mixin.selector must be label matchers`},
+		{[]string{"--set", "dashboards.enabled=true", "--set", "serviceMonitor.job="}, `mixin.selector or serviceMonitor.job must say how the rules and dashboards select the exporters`},
 	} {
 		args := append([]string{"template", chartRelease, chartDir}, c.args...)
 		if _, err := runHelm(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -449,9 +449,8 @@ func TestKubernetesShardedComponent(t *testing.T) {
 	}
 }
 
-// TestKustomizeBuild lets kustomize itself build the base and the base with the sharded
-// component, where kubectl is installed (it usually is not; the structural tests above always
-// run).
+// TestKustomizeBuild lets kustomize itself build the base and the base with each component,
+// where kubectl is installed (it usually is not; the structural tests above always run).
 func TestKustomizeBuild(t *testing.T) {
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -479,13 +478,19 @@ func TestKustomizeBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kust := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [%s]\ncomponents: [%s]\n",
-		filepath.ToSlash(rel), filepath.ToSlash(filepath.Join(rel, "sharded")))
-	if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(kust), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if got := build(overlay); fmt.Sprint(got) != "map[ConfigMap:1 Service:1 StatefulSet:1]" {
-		t.Errorf("kubectl kustomize with components [sharded]: objects %v, want a ConfigMap, a Service and a StatefulSet", got)
+	for _, c := range []struct{ component, want string }{
+		{"sharded", "map[ConfigMap:1 Service:1 StatefulSet:1]"},
+		{"monitoring", "map[ConfigMap:1 Deployment:1 PrometheusRule:1 Service:1 ServiceMonitor:1]"},
+		{"monitoring-multi-cluster", "map[ConfigMap:1 Deployment:1 PrometheusRule:1 Service:1 ServiceMonitor:1]"},
+	} {
+		kust := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [%s]\ncomponents: [%s]\n",
+			filepath.ToSlash(rel), filepath.ToSlash(filepath.Join(rel, c.component)))
+		if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(kust), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := build(overlay); fmt.Sprint(got) != c.want {
+			t.Errorf("kubectl kustomize with components [%s]: objects %v, want %s", c.component, got, c.want)
+		}
 	}
 }
 

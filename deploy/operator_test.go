@@ -148,8 +148,8 @@ func checkOperatorRules(t *testing.T, where string, pr monitoringv1.PrometheusRu
 	}
 }
 
-// TestHelmValuesDocumented: every value of the chart (and every key of its Operator and
-// dashboard sections) is named in the README's Helm table, as `key`, `key.sub` or, after a
+// TestHelmValuesDocumented: every value of the chart (and every key of its Operator, dashboard
+// and mixin sections) is named in the README's Helm table, as `key`, `key.sub` or, after a
 // `key.sub` in the same cell, `.sub`.
 func TestHelmValuesDocumented(t *testing.T) {
 	var values map[string]any
@@ -188,7 +188,7 @@ func TestHelmValuesDocumented(t *testing.T) {
 		if !named[key] && !hasPrefixKey(named, key+".") {
 			t.Errorf("README, Helm: the value %s is not described", key)
 		}
-		if sub, ok := v.(map[string]any); ok && (key == "serviceMonitor" || key == "prometheusRule" || key == "dashboards") {
+		if sub, ok := v.(map[string]any); ok && (key == "serviceMonitor" || key == "prometheusRule" || key == "dashboards" || key == "mixin") {
 			for k := range sub {
 				if !named[key+"."+k] {
 					t.Errorf("README, Helm: the value %s.%s is not described", key, k)

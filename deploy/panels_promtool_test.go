@@ -135,3 +135,22 @@ func TestAnsweringNowPanels(t *testing.T) {
 		},
 	})
 }
+
+// TestAlertsFiringNamesTheProtocol runs the Alerts firing panel with promtool over two alerts
+// that differ only by protocol, as PopProtocolSplit or PopProbeFailing fire for a target
+// probed over HTTP/2 and HTTP/3: two rows, each naming its protocol, never one row for both.
+func TestAlertsFiringNamesTheProtocol(t *testing.T) {
+	var series []map[string]string
+	for _, proto := range []string{"http2", "http3"} {
+		series = append(series, map[string]string{
+			"series": `ALERTS{alertname="PopProbeFailing",alertstate="firing",severity="warning",job="pop_exporter",instance="a:9853",vantage="ams",target="www",ip_version="4",resolver="system",protocol="` + proto + `"}`,
+			"values": "1x20",
+		})
+	}
+	row := func(proto string) string {
+		return `{alertname="PopProbeFailing",severity="warning",target="www",ipv="IPv4",over="over ` + proto + `",via="via system",at="@ ams",instance="a:9853"}`
+	}
+	checkPanelsWithPromtool(t, "one target failing over two protocols", series, map[panelKey][]sample{
+		{"pop-overview.json", "Alerts firing", ""}: {{row("http2"), 1}, {row("http3"), 1}},
+	})
+}

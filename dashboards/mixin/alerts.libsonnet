@@ -348,11 +348,11 @@
         {
           alert: "PopExporterDown",
           expr: |||
-            up{%(selector)s} == 0
+            up{job="pop_exporter"} == 0
             or
-            0 * (time() - timestamp(up{%(selector)s}) > %(silentAfterSeconds)d)
+            0 * (time() - timestamp(up{job="pop_exporter"}) > %(silentAfterSeconds)d)
             or
-            0 * (last_over_time(up{%(selector)s}[1h]) unless up{%(selector)s})
+            0 * (last_over_time(up{job="pop_exporter"}[1h]) unless up{job="pop_exporter"})
           ||| % c,
           'for': c['for'].PopExporterDown,
           labels: {"severity": "critical"},

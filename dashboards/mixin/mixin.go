@@ -3,12 +3,13 @@
 // rule file, from one _config.
 //
 // `go generate ./dashboards/mixin/` writes the default rendering over dashboards/*.json and
-// deploy/prometheus/rules/pop_exporter.rules.yml, which stay committed; a test fails when they
+// deploy/prometheus/rules/pop_exporter.rules.yml, and the multi-cluster renderings of the Helm
+// chart and the kustomize component (Generate), which stay committed; a test fails when they
 // differ from a fresh rendering. `go run ./dashboards/mixin/render -config my.jsonnet` renders
 // a user's own _config.
 package mixin
 
-//go:generate go run ./render -out ../..
+//go:generate go run ./render -generate -out ../..
 
 import (
 	"bytes"
@@ -54,13 +55,95 @@ var operatorHeaders = map[string]string{
 `,
 }
 
+// multiClusterOperatorHeaders are the comments of the multi-cluster component's objects.
+var multiClusterOperatorHeaders = map[string]string{
+	"servicemonitor.yaml": `# Scrape config for the Prometheus Operator, rendered from the monitoring mixin
+# (dashboards/mixin/, _config.jobName) by ` + "`go generate ./dashboards/mixin/`" + `: the same as
+# ../monitoring/servicemonitor.yaml, part of the multi-cluster component in this folder.
+`,
+	"prometheusrule.yaml": `# The recording rules and alerts of the monitoring mixin rendered with multiCluster: true
+# (cluster label "cluster") as a PrometheusRule for the Prometheus Operator, by
+# ` + "`go generate ./dashboards/mixin/`" + `: for the store where a fleet's agents remote-write
+# (README, Running a fleet). Part of the kustomize component in this folder, used instead of
+# ../monitoring; give it the label your Prometheus resource selects (ruleSelector).
+`,
+}
+
 // Rendering is the mixin rendered for one _config: file contents by path relative to the
 // repository root.
 type Rendering map[string][]byte
 
 // Render evaluates the mixin with config, a jsonnet object merged into the mixin's _config
 // (for example `{multiCluster: true, selector: 'job="probes"'}`); empty means the defaults.
+// It gives the dashboards, the rule file and the kustomize component's Operator objects at
+// the paths of the repository's defaults.
 func Render(config string) (Rendering, error) {
+	raw, err := evaluate(config)
+	if err != nil {
+		return nil, err
+	}
+	r := Rendering{}
+	if r[RulesFile], err = rulesYAML(rulesHeader, raw.Rules); err != nil {
+		return nil, err
+	}
+	if err := raw.addOperator(r, OperatorDir, operatorHeaders); err != nil {
+		return nil, err
+	}
+	return r, raw.addDashboards(r, DashboardsDir)
+}
+
+// ClusterLabelPlaceholder stands for the cluster label in the Helm chart's multi-cluster
+// rendering, and DefaultSelector is the selector of every default rendering: the mixin inserts
+// _config.clusterLabel and _config.selector last, by replacing these two strings, so a chart
+// can render any cluster label and selector from one committed rendering by replacing them
+// in the rules' expressions and annotations and in the dashboards' JSON.
+const (
+	ClusterLabelPlaceholder = "__CLUSTER_LABEL__"
+	DefaultSelector         = `job="pop_exporter"`
+)
+
+// ChartMultiClusterDir holds the multi-cluster rendering the Helm chart deploys with
+// mixin.multiCluster (its rule file and dashboards/), with ClusterLabelPlaceholder for the
+// cluster label.
+const ChartMultiClusterDir = "deploy/helm/pop-exporter/files/multi-cluster"
+
+// MultiClusterOperatorDir is the kustomize component of the Operator objects rendered with
+// multiCluster: true and the default cluster label, the alternative to OperatorDir.
+const MultiClusterOperatorDir = "deploy/kubernetes/monitoring-multi-cluster"
+
+// Generate renders every file of the repository that the mixin writes: Render's defaults,
+// the Helm chart's multi-cluster rendering and the multi-cluster kustomize component.
+// `go generate ./dashboards/mixin/` writes them.
+func Generate() (Rendering, error) {
+	r, err := Render("")
+	if err != nil {
+		return nil, err
+	}
+	chart, err := evaluate(fmt.Sprintf("{multiCluster: true, clusterLabel: %q}", ClusterLabelPlaceholder))
+	if err != nil {
+		return nil, err
+	}
+	if r[path.Join(ChartMultiClusterDir, path.Base(RulesFile))], err = rulesYAML(chartRulesHeader, chart.Rules); err != nil {
+		return nil, err
+	}
+	if err := chart.addDashboards(r, path.Join(ChartMultiClusterDir, "dashboards")); err != nil {
+		return nil, err
+	}
+	fleet, err := evaluate("{multiCluster: true}")
+	if err != nil {
+		return nil, err
+	}
+	return r, fleet.addOperator(r, MultiClusterOperatorDir, multiClusterOperatorHeaders)
+}
+
+// evaluated is the mixin evaluated for one _config, before it is written as files.
+type evaluated struct {
+	Rules      json.RawMessage            `json:"rules"`
+	Dashboards map[string]json.RawMessage `json:"dashboards"`
+	Operator   map[string]json.RawMessage `json:"operator"`
+}
+
+func evaluate(config string) (*evaluated, error) {
 	if strings.TrimSpace(config) == "" {
 		config = "{}"
 	}
@@ -85,37 +168,40 @@ func Render(config string) (Rendering, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendering the mixin: %w", err)
 	}
-	var rendered struct {
-		Rules      json.RawMessage            `json:"rules"`
-		Dashboards map[string]json.RawMessage `json:"dashboards"`
-		Operator   map[string]json.RawMessage `json:"operator"`
-	}
-	if err := json.Unmarshal([]byte(out), &rendered); err != nil {
+	var e evaluated
+	if err := json.Unmarshal([]byte(out), &e); err != nil {
 		return nil, err
 	}
-	r := Rendering{}
-	if r[RulesFile], err = rulesYAML(rendered.Rules); err != nil {
-		return nil, err
-	}
-	for name, raw := range rendered.Operator {
-		header, ok := operatorHeaders[name]
+	return &e, nil
+}
+
+// addOperator writes the Operator objects into dir, each after its header.
+func (e *evaluated) addOperator(r Rendering, dir string, headers map[string]string) error {
+	for name, raw := range e.Operator {
+		header, ok := headers[name]
 		if !ok {
-			return nil, fmt.Errorf("operator object %s: no header", name)
+			return fmt.Errorf("operator object %s: no header", name)
 		}
-		if r[path.Join(OperatorDir, name)], err = manifestYAML(header, raw); err != nil {
-			return nil, err
+		var err error
+		if r[path.Join(dir, name)], err = manifestYAML(header, raw); err != nil {
+			return err
 		}
 	}
-	for name, raw := range rendered.Dashboards {
+	return nil
+}
+
+// addDashboards writes the dashboards into dir, keys in the order of their sources.
+func (e *evaluated) addDashboards(r Rendering, dir string) error {
+	for name, raw := range e.Dashboards {
 		src, err := sources.ReadFile(path.Join("dashboards", name))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if r[path.Join(DashboardsDir, name)], err = dashboardJSON(raw, src); err != nil {
-			return nil, fmt.Errorf("dashboard %s: %w", name, err)
+		if r[path.Join(dir, name)], err = dashboardJSON(raw, src); err != nil {
+			return fmt.Errorf("dashboard %s: %w", name, err)
 		}
 	}
-	return r, nil
+	return nil
 }
 
 const rulesHeader = `# Recording and alerting rules for pop_exporter: rendered from the monitoring mixin in
@@ -134,8 +220,18 @@ const rulesHeader = `# Recording and alerting rules for pop_exporter: rendered f
 var ruleKeyOrder = []string{"apiVersion", "kind", "metadata", "spec", "groups", "name", "interval", "rules", "record", "alert", "expr", "for", "labels", "annotations",
 	"runbook_url", "dashboard_url", "summary", "description"}
 
-func rulesYAML(raw json.RawMessage) ([]byte, error) {
-	return manifestYAML(rulesHeader+"\n", raw)
+// chartRulesHeader heads the Helm chart's multi-cluster rule file.
+const chartRulesHeader = `# The recording rules and alerts of the monitoring mixin (dashboards/mixin/) rendered with
+# multiCluster: true for the Helm chart (deploy/helm/pop-exporter, value mixin.multiCluster) by
+# ` + "`go generate ./dashboards/mixin/`" + `. Not a rule file to load as it is: ` + ClusterLabelPlaceholder + `
+# stands for the cluster label and ` + DefaultSelector + ` for the exporter selector, which the
+# chart replaces with mixin.clusterLabel and mixin.selector in every expression and annotation;
+# the mixin inserts both the same way, last, so the result is the mixin's rendering for them.
+# Outside Helm, render your own _config (README, Monitoring mixin).
+`
+
+func rulesYAML(header string, raw json.RawMessage) ([]byte, error) {
+	return manifestYAML(header+"\n", raw)
 }
 
 // manifestYAML writes a rendered object as YAML after a header comment, keys in the order

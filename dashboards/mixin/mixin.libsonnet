@@ -17,31 +17,41 @@
 (import 'alerts.libsonnet') +
 {
   local c = $._config,
-  local cl = c.clusterLabel,
 
-  // expr adapts one PromQL expression: the exporter selector, and with multiCluster the
-  // cluster label in every join and grouping that names job and instance or the vantage (two
-  // clusters may share both an instance string and a vantage name).
-  local expr(e) =
-    local selected = std.strReplace(e, 'job="pop_exporter"', c.selector);
-    if !c.multiCluster then selected else
+  // The adaptations below insert the cluster label as clusterLabelPlaceholder and end by
+  // replacing it with clusterLabel and the default selector with _config.selector, in that
+  // order (finish): so a rendering for any clusterLabel and selector is the rendering for the
+  // placeholder and the default selector with those two strings replaced, whatever they
+  // contain. The Helm chart relies on this: it ships the placeholder rendering and replaces
+  // the two strings with its values (mixin_test.go holds both to it).
+  local cl = $.clusterLabelPlaceholder,
+  local finish(s) = std.strReplace(std.strReplace(s, cl, c.clusterLabel), $.defaultSelector, c.selector),
+
+  // clusterJoins keeps the cluster label in every join and grouping that names job and
+  // instance or the vantage (two clusters may share both an instance string and a vantage
+  // name), with multiCluster.
+  local clusterJoins(e) =
+    if !c.multiCluster then e else
       std.foldl(function(s, r) std.strReplace(s, r[0], r[1]), [
         ['(job, instance', '(%s, job, instance' % cl],
         ['by (vantage', 'by (%s, vantage' % cl],
         ['on(vantage', 'on(%s, vantage' % cl],
         // The Alerts panel's rows: one per alert and exporter.
         [', at, instance', ', at, %s, instance' % cl],
-      ], selected),
+      ], e),
+
+  // expr adapts one PromQL expression: the exporter selector and the cluster joins.
+  local expr(e) = finish(clusterJoins(e)),
 
   // template adapts an alert annotation: its look-ups of one probe's series name the
   // probe's cluster as well as its instance.
   local template(t) =
     if !c.multiCluster then expr(t) else
-      std.foldl(function(s, r) std.strReplace(s, r[0], r[1]), [
+      finish(std.foldl(function(s, r) std.strReplace(s, r[0], r[1]), [
         ['instance=%q', '%s=%%q,instance=%%q' % cl],
         ['$labels.instance $labels', '$labels.%s $labels.instance $labels' % cl],
         ['$labels.job $labels.instance', '$labels.job $labels.%s $labels.instance' % cl],
-      ], expr(t)),
+      ], clusterJoins(t))),
 
   local adaptGroups(groups) = [
     g {
@@ -73,9 +83,9 @@
     label: 'Cluster',
     type: 'query',
     datasource: { type: 'prometheus', uid: '${datasource}' },
-    definition: 'label_values(pop_vantage_info, %s)' % cl,
+    definition: 'label_values(pop_vantage_info, %s)' % c.clusterLabel,
     query: {
-      query: 'label_values(pop_vantage_info, %s)' % cl,
+      query: 'label_values(pop_vantage_info, %s)' % c.clusterLabel,
       refId: 'PrometheusVariableQueryEditor-VariableQuery',
       qryType: 1,
     },
@@ -93,12 +103,17 @@
     if !c.multiCluster then e else
       std.foldl(function(s, r) std.strReplace(s, r[0], r[1]), [
         ['{vantage=~"$vantage"', '{%s=~"$cluster", vantage=~"$vantage"' % cl],
-        ['(pop_vantage_info, vantage)', '(pop_vantage_info{%s=~"$cluster"}, vantage)' % cl],
+        // Selectors first: the next line writes one, which this one would filter twice.
         ['(pop_vantage_info{', '(pop_vantage_info{%s=~"$cluster", ' % cl],
+        ['(pop_vantage_info, vantage)', '(pop_vantage_info{%s=~"$cluster"}, vantage)' % cl],
       ], e),
   local adaptQueries(x, key='') =
     if std.isString(x) then
-      (if std.member(['expr', 'query', 'definition'], key) then filterCluster(expr(x)) else x)
+      (if std.member(['expr', 'query', 'definition'], key) then finish(filterCluster(clusterJoins(x)))
+       // The Alerts panel's rows name the cluster: exporter alerts (PopExporterDown) of two
+       // clusters have the same instance and no vantage.
+       else if key == 'legendFormat' && c.multiCluster then finish(std.strReplace(x, '{{at}} {{instance}}', '{{at}} {{%s}} {{instance}}' % cl))
+       else x)
     else if std.isArray(x) then [adaptQueries(v, key) for v in x]
     else if std.isObject(x) then { [k]: adaptQueries(x[k], k) for k in std.objectFields(x) }
     else x,
@@ -109,6 +124,11 @@
         list: [super.list[0], clusterVariable] + super.list[1:],
       },
     },
+
+  // The selector the sources are written with, and the label name that stands for
+  // clusterLabel until finish replaces it: no source contains it (mixin_test.go checks).
+  defaultSelector:: 'job="pop_exporter"',
+  clusterLabelPlaceholder:: '__CLUSTER_LABEL__',
 
   // The Prometheus Operator's objects of the kustomize component deploy/kubernetes/monitoring:
   // a ServiceMonitor that scrapes the exporter's Service as jobName, and the rendered rules as

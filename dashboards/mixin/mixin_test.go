@@ -3,9 +3,13 @@ package mixin
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,15 +18,17 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// TestRenderedFilesAreFresh: the committed dashboards and rule file are the mixin rendered
-// with its defaults. Edit the mixin and run `go generate ./dashboards/mixin/`.
+// TestRenderedFilesAreFresh: the committed dashboards, rule file and Operator objects are the
+// mixin rendered with its defaults, and the Helm chart's and the kustomize component's
+// multi-cluster renderings are the mixin rendered with multiCluster. Edit the mixin and run
+// `go generate ./dashboards/mixin/`.
 func TestRenderedFilesAreFresh(t *testing.T) {
-	r, err := Render("")
+	r, err := Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r) != 8 {
-		t.Errorf("rendered %d files, want 5 dashboards, the rule file, a ServiceMonitor and a PrometheusRule", len(r))
+	if len(r) != 16 {
+		t.Errorf("rendered %d files, want twice 5 dashboards and a rule file (defaults, the chart's multi-cluster), and twice a ServiceMonitor and a PrometheusRule (kustomize, one and many clusters)", len(r))
 	}
 	for name, want := range r {
 		got, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(name)))
@@ -53,6 +59,7 @@ type rendered struct {
 	annotations []string
 	variables   map[string][]string // dashboard file → variable names
 	rules       []byte
+	dashboards  map[string][]byte // dashboard file → JSON
 }
 
 func render(t *testing.T, config string) rendered {
@@ -61,7 +68,7 @@ func render(t *testing.T, config string) rendered {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := rendered{variables: map[string][]string{}, rules: r[RulesFile]}
+	out := rendered{variables: map[string][]string{}, rules: r[RulesFile], dashboards: map[string][]byte{}}
 	var rf struct {
 		Groups []struct {
 			Rules []struct {
@@ -86,6 +93,7 @@ func render(t *testing.T, config string) rendered {
 		if !strings.HasPrefix(name, DashboardsDir+"/") {
 			continue
 		}
+		out.dashboards[path.Base(name)] = b
 		var d struct {
 			Templating struct {
 				List []struct {
@@ -163,7 +171,128 @@ func TestMultiCluster(t *testing.T) {
 			t.Errorf("%s: variables %v, want cluster after the data source", file, vars)
 		}
 	}
+	// The Alerts firing rows name the cluster: PopExporterDown of two clusters sharing an
+	// instance string would read the same.
+	if !bytes.Contains(r.dashboards["pop-overview.json"], []byte(`{{at}} {{k8s_cluster}} {{instance}}`)) {
+		t.Error("the Alerts firing rows do not name the cluster")
+	}
 	checkRules(t, r.rules)
+}
+
+// TestClusterLabelAndSelectorGoInLast: the renderings for a cluster label and a selector are
+// the placeholder rendering (the Helm chart's files/multi-cluster/) and the default one with
+// ClusterLabelPlaceholder and DefaultSelector replaced, in the rules' expressions and
+// annotations and anywhere in the dashboards' JSON, which is what the chart does with its
+// mixin values. Selectors with regular expressions, several matchers and a quote, and labels
+// that contain the names the mixin looks for, render the same both ways.
+func TestClusterLabelAndSelectorGoInLast(t *testing.T) {
+	generated, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	chartRules := generated[path.Join(ChartMultiClusterDir, path.Base(RulesFile))]
+	for _, c := range []struct {
+		multi           bool
+		label, selector string
+	}{
+		{false, "cluster", `job="cdn-probes"`},
+		{true, "k8s_cluster", `job=~"pop|probes", env="prod"`},
+		{true, "vantage_instance", `job="say \"hi\""`},
+		{true, "cluster", `job="pop_exporter", namespace="monitoring"`}, // the default selector inside
+	} {
+		config := fmt.Sprintf("{multiCluster: %v, clusterLabel: %q, selector: %q}", c.multi, c.label, c.selector)
+		want, err := Render(config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules, dashboardsDir := generated[RulesFile], DashboardsDir
+		if c.multi {
+			rules, dashboardsDir = chartRules, path.Join(ChartMultiClusterDir, "dashboards")
+		}
+		got := replaceInRules(t, rules, c.label, c.selector)
+		if w := parseRules(t, want[RulesFile]); !reflect.DeepEqual(got, w) {
+			t.Errorf("%s: the rules with the label and selector replaced differ from the mixin's rendering", config)
+		}
+		jsonSelector, _ := json.Marshal(c.selector)
+		for name, b := range want {
+			if !strings.HasPrefix(name, DashboardsDir+"/") {
+				continue
+			}
+			src := generated[path.Join(dashboardsDir, path.Base(name))]
+			replaced := strings.ReplaceAll(strings.ReplaceAll(string(src), ClusterLabelPlaceholder, c.label),
+				`job=\"pop_exporter\"`, string(jsonSelector[1:len(jsonSelector)-1]))
+			if replaced != string(b) {
+				t.Errorf("%s: %s with the label and selector replaced differs from the mixin's rendering at line %d", config, name,
+					firstDifferentLine([]byte(replaced), b))
+			}
+		}
+	}
+	// The placeholder is in the chart's multi-cluster files only.
+	for name, b := range generated {
+		if has := bytes.Contains(b, []byte(ClusterLabelPlaceholder)); has != strings.HasPrefix(name, ChartMultiClusterDir+"/") {
+			t.Errorf("%s: placeholder %s present: %v", name, ClusterLabelPlaceholder, has)
+		}
+	}
+	// The placeholder and the default selector are the mixin's own.
+	err = fs.WalkDir(sources, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := sources.ReadFile(p)
+		if strings.Count(string(b), ClusterLabelPlaceholder) > 0 && p != "mixin.libsonnet" {
+			t.Errorf("%s contains %s: it would be replaced by the cluster label", p, ClusterLabelPlaceholder)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixin, _ := sources.ReadFile("mixin.libsonnet")
+	for _, want := range []string{fmt.Sprintf("clusterLabelPlaceholder:: '%s'", ClusterLabelPlaceholder), fmt.Sprintf("defaultSelector:: '%s'", DefaultSelector)} {
+		if !strings.Contains(string(mixin), want) {
+			t.Errorf("mixin.libsonnet has no %s", want)
+		}
+	}
+}
+
+type ruleFile struct {
+	Groups []struct {
+		Name     string `yaml:"name"`
+		Interval string `yaml:"interval"`
+		Rules    []map[string]any
+	} `yaml:"groups"`
+}
+
+func parseRules(t *testing.T, b []byte) ruleFile {
+	t.Helper()
+	var rf ruleFile
+	if err := yaml.Unmarshal(b, &rf); err != nil {
+		t.Fatal(err)
+	}
+	return rf
+}
+
+// replaceInRules replaces the cluster label placeholder and the default selector in every
+// rule's expression and annotations, in that order, as the Helm chart's PrometheusRule does.
+func replaceInRules(t *testing.T, b []byte, label, selector string) ruleFile {
+	t.Helper()
+	rf := parseRules(t, b)
+	replace := func(s string) string {
+		return strings.ReplaceAll(strings.ReplaceAll(s, ClusterLabelPlaceholder, label), DefaultSelector, selector)
+	}
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if e, ok := r["expr"].(string); ok {
+				r["expr"] = replace(e)
+			}
+			if a, ok := r["annotations"].(map[string]any); ok {
+				for k, v := range a {
+					a[k] = replace(v.(string))
+				}
+			}
+		}
+	}
+	return rf
 }
 
 // TestDefaultsAreOneCluster: the default rendering names no cluster label anywhere.

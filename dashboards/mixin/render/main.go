@@ -6,7 +6,9 @@
 //
 // where my-config.jsonnet is a jsonnet object merged into the mixin's _config, for example
 // { selector: 'job="cdn-probes"', multiCluster: true }. Without -config it renders the
-// defaults, which is what `go generate ./dashboards/mixin/` writes into the repository.
+// defaults. -generate writes every file the repository keeps rendered (the defaults, the Helm
+// chart's multi-cluster rendering and the multi-cluster kustomize component): what
+// `go generate ./dashboards/mixin/` runs.
 package main
 
 import (
@@ -22,14 +24,19 @@ import (
 func main() {
 	config := flag.String("config", "", "jsonnet file with an object merged into the mixin's _config (default: the defaults)")
 	out := flag.String("out", ".", "directory under which dashboards/ and deploy/prometheus/rules/ are written")
+	generate := flag.Bool("generate", false, "write every rendered file of the repository (with -out the repository root) instead of one _config's")
 	flag.Parse()
-	if err := run(*config, *out); err != nil {
+	if *generate && *config != "" {
+		fmt.Fprintln(os.Stderr, "render: -generate renders the repository's own settings and takes no -config")
+		os.Exit(2)
+	}
+	if err := run(*config, *out, *generate); err != nil {
 		fmt.Fprintln(os.Stderr, "render:", err)
 		os.Exit(1)
 	}
 }
 
-func run(configFile, out string) error {
+func run(configFile, out string, generate bool) error {
 	var config string
 	if configFile != "" {
 		b, err := os.ReadFile(configFile)
@@ -38,7 +45,11 @@ func run(configFile, out string) error {
 		}
 		config = string(b)
 	}
-	r, err := mixin.Render(config)
+	render := mixin.Render
+	if generate {
+		render = func(string) (mixin.Rendering, error) { return mixin.Generate() }
+	}
+	r, err := render(config)
 	if err != nil {
 		return err
 	}
