@@ -187,7 +187,7 @@ func New(reg prometheus.Registerer, st *exposition.Store, opts Options) (*Manage
 		opts:    opts,
 		logger:  opts.Logger,
 		metrics: newMetrics(st, opts.Detail),
-		sched:   newSchedule(opts.MaxConcurrency),
+		sched:   newSchedule(),
 		runners: map[string]*runner{},
 		probe:   func(ctx context.Context, s *prober.Spec) prober.Result { return s.Run(ctx) },
 	}
@@ -333,7 +333,7 @@ func (m *Manager) Stop() {
 	m.stopped = true
 	m.cancel()
 	m.sched.done.Wait() // the scheduler hands out nothing more
-	close(m.sched.work)
+	m.sched.stopWorkers()
 	m.workers.Wait()
 	for key := range m.runners {
 		delete(m.runners, key)
@@ -492,7 +492,12 @@ func baselineProbes(t config.Target) (n int, capped bool) {
 // worker runs the probes the schedule hands it until the Manager stops.
 func (m *Manager) worker() {
 	defer m.workers.Done()
-	for r := range m.sched.work {
+	c := make(chan *runner, 1)
+	for {
+		r, ok := m.sched.next(c)
+		if !ok {
+			return
+		}
 		r.running.Lock()
 		m.runOnce(r)
 		r.running.Unlock()

@@ -14,6 +14,16 @@ import (
 // goroutine. Here the stacks are the workers' only, and one timer wakes the scheduler for
 // every probe due at once.
 
+// The idle workers wait on a stack, and a due runner goes to the one that went idle last. A
+// worker's stack grows to what a TLS handshake needs (ML-KEM key generation alone wants tens
+// of kilobytes), and the garbage collector shrinks the stack of every goroutine that waits
+// with little of it in use. Handed out in turn, as a channel's waiting receivers are, the
+// work reached each of 256 workers once every few seconds, after a collection had shrunk its
+// stack: every probe grew its stack again, and copying stacks took 7.5% of the CPU of HTTPS
+// probes (make loadtest PROTOCOL=http1.1 PROFILE=dir: runtime.newstack under
+// net.SplitHostPort and mlkem.kemKeyGen). Taken last-in first-out, the few workers that a
+// probe rate keeps busy run probe after probe on stacks that are already grown.
+
 // dispatchTick is how often, at most, the scheduler wakes to start probes: every probe due
 // since the last tick starts at the next one, together (at most this late, which the
 // schedule-delay histogram shows). A wake-up per probe (333 a second at 10,000 targets every
@@ -30,15 +40,73 @@ type schedule struct {
 	mu   sync.Mutex
 	base time.Time // due times are kept as nanoseconds since base (monotonic)
 	due  dueHeap
-	wake chan struct{} // a runner was added: the earliest due time may have changed
-	work chan *runner
-	done sync.WaitGroup // the scheduler and the workers
+	wake chan struct{}  // a runner was added: the earliest due time may have changed
+	done sync.WaitGroup // the scheduler
+
+	// The hand-over to the workers, under its own lock: idle workers' channels (the last one
+	// to go idle on top), due runners no worker was free for (oldest first), and whether the
+	// workers are being stopped.
+	workMu  sync.Mutex
+	idle    []chan *runner
+	queue   []*runner
+	closing bool
 }
 
-// newSchedule makes a schedule for this many workers: as many due runners wait in the work
-// queue without holding the scheduler up.
-func newSchedule(workers int) *schedule {
-	return &schedule{base: time.Now(), wake: make(chan struct{}, 1), work: make(chan *runner, workers)}
+// newSchedule makes an empty schedule.
+func newSchedule() *schedule {
+	return &schedule{base: time.Now(), wake: make(chan struct{}, 1)}
+}
+
+// dispatch hands r to the worker that went idle last, or queues it until a worker is free.
+func (s *schedule) dispatch(r *runner) {
+	s.workMu.Lock()
+	if s.closing {
+		s.workMu.Unlock()
+		return
+	}
+	if n := len(s.idle); n > 0 {
+		c := s.idle[n-1]
+		s.idle[n-1] = nil
+		s.idle = s.idle[:n-1]
+		s.workMu.Unlock()
+		c <- r // the channel holds one runner and c's worker waits for just one
+		return
+	}
+	s.queue = append(s.queue, r)
+	s.workMu.Unlock()
+}
+
+// next is a worker's next runner: the oldest queued one, or else the one handed to c after
+// the worker goes idle. ok is false once the workers are stopped.
+func (s *schedule) next(c chan *runner) (r *runner, ok bool) {
+	s.workMu.Lock()
+	if s.closing {
+		s.workMu.Unlock()
+		return nil, false
+	}
+	if len(s.queue) > 0 {
+		r = s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		s.workMu.Unlock()
+		return r, true
+	}
+	s.idle = append(s.idle, c)
+	s.workMu.Unlock()
+	r, ok = <-c
+	return r, ok
+}
+
+// stopWorkers makes every worker's next call end: idle ones at once, busy ones after their
+// probe. Queued runners are dropped; the caller has cancelled their probes anyway.
+func (s *schedule) stopWorkers() {
+	s.workMu.Lock()
+	defer s.workMu.Unlock()
+	s.closing = true
+	for _, c := range s.idle {
+		close(c)
+	}
+	s.idle, s.queue = nil, nil
 }
 
 // add schedules a new runner at a random offset within its first interval, so that probes
@@ -113,13 +181,10 @@ func (s *schedule) run(ctx context.Context) {
 		s.mu.Unlock()
 
 		for _, r := range ready {
-			select {
-			case s.work <- r:
-			case <-ctx.Done():
-				return
-			}
+			s.dispatch(r)
 		}
 		if len(ready) > 0 { // handing them out took time: look at the heap again before sleeping
+			clear(ready)
 			ready = ready[:0]
 			continue
 		}

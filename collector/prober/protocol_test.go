@@ -281,3 +281,43 @@ func TestProbeTLSStateEachProtocol(t *testing.T) {
 		})
 	}
 }
+
+// TestStampedConnOnWire holds the HTTP/3 processing phase to the socket's moments: it starts
+// when the first datagram after the request was handed over left, and ends at the last
+// datagram that arrived before quic-go reported the response, never at one that arrived
+// before the request left (the server's handshake packets) or after the report.
+func TestStampedConnOnWire(t *testing.T) {
+	base := time.Now()
+	at := func(us int) time.Time { return base.Add(time.Duration(us) * time.Microsecond) }
+	c := &stampedConn{}
+	note := func(us int) { c.reads[c.nread%len(c.reads)] = at(us); c.nread++ }
+	note(10) // the server's last handshake datagram
+	c.arm(at(100))
+	c.sent = at(130) // the request's datagram leaves
+	note(900)        // an ACK
+	note(2000)       // the response
+	note(2600)       // read after quic-go reported the response
+	wrote, first := c.onWire(at(120), at(2400))
+	if !wrote.Equal(at(130)) || !first.Equal(at(2000)) {
+		t.Errorf("onWire = %v, %v after base, want 130µs and 2ms (the request's datagram, the response's)", wrote.Sub(base), first.Sub(base))
+	}
+
+	// Nothing read between the request and the report: quic-go's own moments stand.
+	c = &stampedConn{}
+	c.arm(at(100))
+	note(10)
+	if wrote, first := c.onWire(at(120), at(2400)); !wrote.Equal(at(120)) || !first.Equal(at(2400)) {
+		t.Errorf("onWire without datagrams = %v, %v after base, want 120µs and 2.4ms", wrote.Sub(base), first.Sub(base))
+	}
+
+	// More datagrams than the ring holds: the oldest are forgotten, the newest used.
+	c = &stampedConn{}
+	c.arm(at(100))
+	c.sent = at(110)
+	for i := range 20 {
+		note(1000 + 100*i)
+	}
+	if _, first := c.onWire(at(120), at(2450)); !first.Equal(at(2400)) {
+		t.Errorf("onWire after 20 datagrams: first byte %v after base, want 2.4ms", first.Sub(base))
+	}
+}

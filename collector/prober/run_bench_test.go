@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -89,9 +90,13 @@ func edgeSpec(b testing.TB, srv *testhelp.EdgeServer, rawURL, protocol string) *
 // The difference is what the measurement adds: loopback transit both ways and the scheduling
 // of the probe's goroutine and the server's.
 //
-// BenchmarkTTFBServerTruthProtocols does the same over HTTPS for each protocol, HTTP/3
-// included (the server's truth is then quic-go's: request headers decoded to first byte
-// handed to the QUIC stream):
+// BenchmarkTTFBServerTruthProtocols does the same over HTTPS for each protocol. Over HTTP/3
+// the server's truth is taken at its UDP socket: from the arrival of the last datagram of the
+// probe's connection before the handler started to the departure of the first one after the
+// handler flushed. The server's QUIC stack runs in user space, on goroutines of its own
+// between the socket and the handler, and the time it takes there is the server's as much as
+// the handler's is (over TCP, the kernel's stack hands the request to the handler's goroutine
+// directly):
 //
 //	go test -run XXX -bench TTFBServerTruthProtocols -benchtime 1x ./collector/prober/
 func BenchmarkTTFBServerTruth(b *testing.B) {
@@ -114,6 +119,7 @@ func ttfbServerTruth(b *testing.B, protocol string) {
 	)
 	var mu sync.Mutex
 	truth := map[string]time.Duration{}
+	wire := &wireClock{reads: map[string][]time.Time{}, writes: map[string][]time.Time{}}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		read := time.Now() // the server has read the request
 		time.Sleep(2 * time.Millisecond)
@@ -121,9 +127,12 @@ func ttfbServerTruth(b *testing.B, protocol string) {
 		w.Header().Set("CF-RAY", "9da906681ad80c13-AMS")
 		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
-		wrote := time.Since(read) // the first byte is on the wire
+		flushed := time.Now() // the first byte is on the wire (over TCP)
 		mu.Lock()
-		truth[r.URL.Path] = wrote
+		truth[r.URL.Path] = flushed.Sub(read)
+		if protocol == config.ProtocolHTTP3 {
+			wire.want(r.URL.Path, r.RemoteAddr, read, flushed)
+		}
 		mu.Unlock()
 		io.WriteString(w, "ok\n")
 	})
@@ -135,7 +144,7 @@ func ttfbServerTruth(b *testing.B, protocol string) {
 			specs[i] = testSpec(b, testhelp.Target(b, fmt.Sprintf("w%d", i), fmt.Sprintf("%s/w%d", srv.URL, i)))
 		}
 	} else {
-		srv := testhelp.NewEdgeServer(b, h, true)
+		srv := testhelp.NewEdgeServerOn(b, h, true, func(udp *net.UDPConn) net.PacketConn { return wire.on(udp) })
 		for i := range specs {
 			specs[i] = edgeSpec(b, srv, fmt.Sprintf("%s/w%d", srv.URL, i), protocol)
 		}
@@ -159,6 +168,9 @@ func ttfbServerTruth(b *testing.B, protocol string) {
 					mu.Lock()
 					server := truth[fmt.Sprintf("/w%d", w)]
 					mu.Unlock()
+					if protocol == config.ProtocolHTTP3 {
+						server = wire.truth(fmt.Sprintf("/w%d", w))
+					}
 					errMu.Lock()
 					errs = append(errs, res.Phases[PhaseProcessing]-server)
 					errMu.Unlock()
@@ -258,3 +270,94 @@ func BenchmarkContentHash(b *testing.B) {
 		sink.release()
 	}
 }
+
+// wireClock is the server side's UDP socket with the times of the datagrams it read from and
+// wrote to each client address, and each path's last request: which client, and when the
+// handler started and flushed.
+type wireClock struct {
+	mu       sync.Mutex
+	udp      *net.UDPConn
+	reads    map[string][]time.Time
+	writes   map[string][]time.Time
+	requests map[string]wireRequest
+}
+
+type wireRequest struct {
+	client        string
+	read, flushed time.Time
+}
+
+// on makes udp the socket the clock reads and writes.
+func (c *wireClock) on(udp *net.UDPConn) net.PacketConn {
+	c.udp = udp
+	return wireConn{c}
+}
+
+// want records the request of path from client, read and flushed by the handler at those times.
+func (c *wireClock) want(path, client string, read, flushed time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.requests == nil {
+		c.requests = map[string]wireRequest{}
+	}
+	c.requests[path] = wireRequest{client, read, flushed}
+}
+
+// truth is the server's time at its socket for the last request of path: from the last
+// datagram read from its client before the handler started to the first one written to it
+// after the handler flushed.
+func (c *wireClock) truth(path string) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rq := c.requests[path]
+	var in, out time.Time
+	for _, t := range c.reads[rq.client] {
+		if !t.After(rq.read) {
+			in = t
+		}
+	}
+	for _, t := range c.writes[rq.client] {
+		if !t.Before(rq.flushed) {
+			out = t
+			break
+		}
+	}
+	if in.IsZero() || out.IsZero() {
+		return rq.flushed.Sub(rq.read)
+	}
+	return out.Sub(in)
+}
+
+// wireConn is a wireClock's socket as the HTTP/3 server uses it: one datagram per call, each
+// timed (arrivals after the read returns, departures before the write starts, as the probe
+// times its own).
+type wireConn struct{ c *wireClock }
+
+func (w wireConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := w.c.udp.ReadFrom(b)
+	if err == nil {
+		t := time.Now()
+		w.c.mu.Lock()
+		w.c.reads[addr.String()] = append(w.c.reads[addr.String()], t)
+		w.c.mu.Unlock()
+	}
+	return n, addr, err
+}
+
+func (w wireConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	t := time.Now()
+	n, err := w.c.udp.WriteTo(b, addr)
+	if err == nil {
+		w.c.mu.Lock()
+		w.c.writes[addr.String()] = append(w.c.writes[addr.String()], t)
+		w.c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (w wireConn) Close() error                       { return w.c.udp.Close() }
+func (w wireConn) LocalAddr() net.Addr                { return w.c.udp.LocalAddr() }
+func (w wireConn) SetDeadline(t time.Time) error      { return w.c.udp.SetDeadline(t) }
+func (w wireConn) SetReadDeadline(t time.Time) error  { return w.c.udp.SetReadDeadline(t) }
+func (w wireConn) SetWriteDeadline(t time.Time) error { return w.c.udp.SetWriteDeadline(t) }
+func (w wireConn) SetReadBuffer(n int) error          { return w.c.udp.SetReadBuffer(n) }

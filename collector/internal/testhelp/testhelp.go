@@ -112,6 +112,13 @@ type EdgeServer struct {
 // of the TCP listener's ALPN (an edge that refuses h2). The test's end closes it.
 func NewEdgeServer(t testing.TB, h http.Handler, h2 bool) *EdgeServer {
 	t.Helper()
+	return NewEdgeServerOn(t, h, h2, nil)
+}
+
+// NewEdgeServerOn is NewEdgeServer with its HTTP/3 server reading and writing through
+// wrap(udp) instead of its UDP socket, when wrap is not nil.
+func NewEdgeServerOn(t testing.TB, h http.Handler, h2 bool, wrap func(*net.UDPConn) net.PacketConn) *EdgeServer {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.EnableHTTP2 = h2
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -124,8 +131,12 @@ func NewEdgeServer(t testing.TB, h http.Handler, h2 bool) *EdgeServer {
 	}
 	cert := srv.TLS.Certificates
 	h3 := &http3.Server{Handler: h, TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: cert})}
+	var pc net.PacketConn = udp
+	if wrap != nil {
+		pc = wrap(udp)
+	}
 	done := make(chan struct{})
-	go func() { defer close(done); h3.Serve(udp) }()
+	go func() { defer close(done); h3.Serve(pc) }()
 	t.Cleanup(func() { h3.Close(); udp.Close(); <-done })
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
