@@ -43,7 +43,7 @@ import (
 // at 10 s for 60 s in the default detail). POP_LOADTEST_PROFILE=dir (make loadtest
 // PROFILE=dir) saves a CPU profile of the measurement window and heap profiles at its start
 // and end there, for `go tool pprof`. With POP_LOADTEST_BLACKBOX=1 and Debian's
-// prometheus-blackbox-exporter (or blackbox_exporter) on PATH, the same edge is probed at the same time
+// prometheus-blackbox-exporter (or blackbox_exporter) on PATH, the same edge is then probed
 // through blackbox_exporter at the same rate, the way Prometheus drives it (/probe), and the
 // CPU per probe of both is printed side by side.
 func TestLoad(t *testing.T) {
@@ -104,13 +104,6 @@ func TestLoad(t *testing.T) {
 	// Every probe starts within its first interval: measure once all of them run.
 	time.Sleep(interval + time.Second)
 
-	// blackbox_exporter, when asked for, probes the same edge at the same rate in the same
-	// window: both processes share whatever else the machine is doing, so the ratio holds
-	// when the absolute figures move with the load.
-	var blackbox func() (perProbe float64, report string)
-	if os.Getenv("POP_LOADTEST_BLACKBOX") == "1" {
-		blackbox = startBlackbox(t, srv.URL, targets, float64(targets)/interval.Seconds(), protocol, caFile)
-	}
 	cpu0 := cpuSeconds(t, cmd.Process.Pid)
 	before := probeTotals(t, scrape(t, addr))
 	start := time.Now()
@@ -127,11 +120,6 @@ func TestLoad(t *testing.T) {
 	elapsed := time.Since(start)
 	cpu := cpuSeconds(t, cmd.Process.Pid) - cpu0
 	after := probeTotals(t, scrape(t, addr))
-	var theirs float64
-	var theirReport string
-	if blackbox != nil {
-		theirs, theirReport = blackbox()
-	}
 	probes := after - before
 
 	var renders []time.Duration
@@ -165,9 +153,8 @@ func TestLoad(t *testing.T) {
 		renders[len(renders)/2].Round(time.Millisecond), renders[len(renders)-1].Round(time.Millisecond),
 		float64(gzSize)/1e6, float64(len(body))/1e6)
 
-	if blackbox != nil && theirs > 0 {
-		fmt.Print(theirReport)
-		fmt.Printf("  pop_exporter/blackbox    %.2fx\n", cpuPerProbe/theirs)
+	if os.Getenv("POP_LOADTEST_BLACKBOX") == "1" {
+		compareBlackbox(t, srv.URL, targets, rate, seconds, cpuPerProbe, protocol, caFile)
 	}
 
 	if missed > 0 {
@@ -295,20 +282,19 @@ func blackboxSuccess(t *testing.T, client *http.Client, addr, edge string) strin
 	return strings.Join(out, ", ")
 }
 
-// startBlackbox starts blackbox_exporter probing the same edge at rate probes a second, as
-// Prometheus would drive it (a /probe request per probe over kept-alive connections), and
-// returns the function that stops it and gives its CPU per probe since the start and a
-// report of it; nil when blackbox_exporter is not installed.
+// compareBlackbox probes the same edge through blackbox_exporter at the same rate for the same
+// time, as Prometheus would (a /probe request per probe over kept-alive connections), and
+// prints its CPU per probe beside ours.
 //
 // Over HTTPS (protocol set), blackbox_exporter trusts the edge's CA and speaks HTTP/1.1 for
 // http1.1 and HTTP/2 otherwise: Debian's package (0.23) has no HTTP/3, so an http3 probe of
 // ours is set beside its HTTP/2 one.
-func startBlackbox(t *testing.T, edge string, targets int, rate float64, protocol, caFile string) func() (float64, string) {
+func compareBlackbox(t *testing.T, edge string, targets int, rate float64, seconds int, ours float64, protocol, caFile string) {
 	bin, err := exec.LookPath("prometheus-blackbox-exporter")
 	if err != nil {
 		if bin, err = exec.LookPath("blackbox_exporter"); err != nil {
 			t.Log("blackbox comparison skipped: neither prometheus-blackbox-exporter nor blackbox_exporter is on PATH")
-			return nil
+			return
 		}
 	}
 	dir := t.TempDir()
@@ -325,52 +311,40 @@ func startBlackbox(t *testing.T, edge string, targets int, rate float64, protoco
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	defer cmd.Process.Kill()
 	waitHTTP(t, "http://"+addr+"/-/healthy")
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
-	stop := make(chan struct{})
+	cpu0 := cpuSeconds(t, cmd.Process.Pid)
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	end := time.Now().Add(time.Duration(seconds) * time.Second)
 	var wg sync.WaitGroup
 	var done atomic.Int64
-	cpu0 := cpuSeconds(t, cmd.Process.Pid)
-	driven := make(chan struct{})
-	go func() {
-		defer close(driven)
-		tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
-		defer tick.Stop()
-		sem := make(chan struct{}, 256)
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				wg.Wait()
+	sem := make(chan struct{}, 256)
+	for i := 0; time.Now().Before(end); i++ {
+		<-tick.C
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			resp, err := client.Get(fmt.Sprintf("http://%s/probe?module=http_2xx&target=%s/t%d", addr, edge, i%targets))
+			if err != nil {
 				return
-			case <-tick.C:
 			}
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				resp, err := client.Get(fmt.Sprintf("http://%s/probe?module=http_2xx&target=%s/t%d", addr, edge, i%targets))
-				if err != nil {
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				done.Add(1)
-			}()
-		}
-	}()
-	return func() (float64, string) {
-		close(stop)
-		<-driven
-		theirs := (cpuSeconds(t, cmd.Process.Pid) - cpu0) / float64(done.Load())
-		report := fmt.Sprintf("  blackbox_exporter        %.3f ms CPU per probe over %d probes, same window (%s)\n", theirs*1000, done.Load(), filepath.Base(bin))
-		if protocol != "" {
-			// A probe that failed costs less than one that did not: say how many succeeded.
-			report += fmt.Sprintf("  blackbox probe_success   %s\n", blackboxSuccess(t, client, addr, edge))
-		}
-		return theirs, report
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			done.Add(1)
+		}()
 	}
+	wg.Wait()
+	theirs := (cpuSeconds(t, cmd.Process.Pid) - cpu0) / float64(done.Load())
+	fmt.Printf("  blackbox_exporter        %.3f ms CPU per probe over %d probes (%s)\n", theirs*1000, done.Load(), filepath.Base(bin))
+	if protocol != "" {
+		// A probe that failed costs less than one that did not: say how many succeeded.
+		fmt.Printf("  blackbox probe_success   %s\n", blackboxSuccess(t, client, addr, edge))
+	}
+	fmt.Printf("  pop_exporter/blackbox    %.2fx\n", ours/theirs)
 }
 
 // scrapeGzip fetches /metrics as Prometheus does (gzip), returning the text, the compressed
