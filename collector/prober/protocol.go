@@ -40,8 +40,8 @@ var exchangers = map[string]exchanger{
 }
 
 // phaseClock records when the request went out and when the first response byte came, from
-// httptrace callbacks that net/http's HTTP/2 client and quic-go's HTTP/3 client call, possibly
-// on their own goroutines (the connection's read loop): those are where the moments happen.
+// httptrace callbacks that quic-go's HTTP/3 client calls, possibly on its own goroutines: those
+// are where the moments happen (the HTTP/3 exchange then narrows them to its socket's).
 type phaseClock struct {
 	mu               sync.Mutex
 	wrote, firstByte time.Time

@@ -321,3 +321,117 @@ func TestStampedConnOnWire(t *testing.T) {
 		t.Errorf("onWire after 20 datagrams: first byte %v after base, want 2.4ms", first.Sub(base))
 	}
 }
+
+// The HTTP/2 exchange reads what a server can send on its one stream: a body larger than the
+// window it first grants (so it must top the window up), 103 Early Hints before the response
+// (the first byte is the hint's), trailers, headers beyond the limit, a stream reset before
+// or during the response, a body cut short of its content-length; and it sends the
+// configured headers but not the ones HTTP/2 forbids.
+func TestProbeHTTP2Exchange(t *testing.T) {
+	big := strings.Repeat("x", 3*h2Window)
+	var mu sync.Mutex
+	var got http.Header
+	srv := testhelp.NewEdgeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = r.Header.Clone()
+		mu.Unlock()
+		w.Header().Set("Server", "cloudflare")
+		w.Header().Set("Cf-Ray", "8f1e2d3c4b5a6978-AMS")
+		switch r.URL.Path {
+		case "/big":
+			io.WriteString(w, big)
+		case "/hints":
+			w.Header().Set("Link", "</app.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			time.Sleep(50 * time.Millisecond)
+			io.WriteString(w, "ok")
+		case "/trailers":
+			w.Header().Set("Trailer", "X-Checksum")
+			io.WriteString(w, "ok")
+			w.Header().Set("X-Checksum", "abc")
+		case "/huge-head":
+			w.Header().Set("X-Padding", strings.Repeat("p", maxHeaderBytes+1))
+		case "/reset-before":
+			panic(http.ErrAbortHandler)
+		case "/reset-during":
+			io.WriteString(w, "partial")
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		case "/short":
+			w.Header().Set("Content-Length", "100")
+			io.WriteString(w, "only this")
+		default:
+			io.WriteString(w, "ok")
+		}
+	}), true)
+	probeOver := func(t *testing.T, protocol, path string, edit func(*config.Target)) Result {
+		t.Helper()
+		target := testhelp.Target(t, "h2", srv.URL+path)
+		target.Protocols = []string{protocol}
+		target.TLS.ServerName = "example.com"
+		target.BodySizeLimit = 16 << 20
+		if edit != nil {
+			edit(&target)
+		}
+		c := testhelp.Compiled(target)
+		c.RootCAs = srv.Pool
+		return testSpecCompiled(t, target, c).Run(context.Background())
+	}
+	probe := func(t *testing.T, path string, edit func(*config.Target)) Result {
+		t.Helper()
+		return probeOver(t, config.ProtocolHTTP2, path, edit)
+	}
+	bodyVersion := func(tg *config.Target) { tg.Content = &config.Content{VersionFrom: []string{config.VersionBody}} }
+
+	t.Run("body beyond the first window", func(t *testing.T) {
+		// The version hashes the body read: the same over HTTP/1.1 and HTTP/2 when both read
+		// all 3 MiB.
+		res := probe(t, "/big", bodyVersion)
+		want := probeOver(t, config.ProtocolHTTP11, "/big", bodyVersion)
+		if !res.Success || res.Content.Version == "" || res.Content.Version != want.Content.Version {
+			t.Errorf("success %v (%s %v), body version %q: want HTTP/1.1's %q", res.Success, res.FailureReason, res.Err, res.Content.Version, want.Content.Version)
+		}
+	})
+	t.Run("early hints", func(t *testing.T) {
+		res := probe(t, "/hints", nil)
+		if !res.Success || res.StatusCode != 200 {
+			t.Fatalf("success %v status %d (%v), want 200", res.Success, res.StatusCode, res.Err)
+		}
+		// The hint came 50 ms before the response: the first byte is the hint's.
+		if res.Phases[PhaseTransfer] < 40*time.Millisecond {
+			t.Errorf("transfer %v, want ≥ 40ms: the first byte is the 103's, 50 ms before the response", res.Phases[PhaseTransfer])
+		}
+	})
+	t.Run("trailers", func(t *testing.T) {
+		res := probe(t, "/trailers", bodyVersion)
+		if want := probeOver(t, config.ProtocolHTTP11, "/", bodyVersion); !res.Success || res.Content.Version != want.Content.Version {
+			t.Errorf("success %v (%v), body version %q: want %q, the version of \"ok\"", res.Success, res.Err, res.Content.Version, want.Content.Version)
+		}
+	})
+	for path, want := range map[string]string{
+		"/huge-head":    "response headers exceed",
+		"/reset-before": "reset the stream",
+		"/reset-during": "reset the stream",
+		"/short":        "content-length",
+	} {
+		t.Run(path, func(t *testing.T) {
+			res := probe(t, path, nil)
+			if res.Success || res.Err == nil || !strings.Contains(res.Err.Error(), want) {
+				t.Errorf("success %v, err %v: want a failure saying %q", res.Success, res.Err, want)
+			}
+		})
+	}
+	t.Run("headers", func(t *testing.T) {
+		res := probe(t, "/", func(tg *config.Target) {
+			tg.Headers = map[string]string{"Accept-Language": "de", "Connection": "keep-alive", "Upgrade": "websocket", "Host": "www.example.com"}
+		})
+		if !res.Success {
+			t.Fatalf("probe failed: %s %v", res.FailureReason, res.Err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if got.Get("Accept-Language") != "de" || got.Get("Upgrade") != "" || got.Get("Connection") != "" || !strings.HasPrefix(got.Get("User-Agent"), "pop_exporter") {
+			t.Errorf("edge got headers %v: want Accept-Language and the User-Agent, no Connection or Upgrade", got)
+		}
+	})
+}
