@@ -125,16 +125,20 @@
     // Recording rules, one group per concern so that rulers that shard by group (Thanos, Mimir,
     // Cortex) can spread them, each evaluated as often as what reads it needs: what the paging
     // alerts read follows the global evaluation interval; means, ratios and counts over windows
-    // of 15 minutes or more are evaluated every minute or two. At most five series per probe are
-    // recorded, plus one for an HTTPS probe's certificate and one for a probe of a target with
-    // content: (make rulebench measures what they cost: README, Cost).
+    // of 15 minutes or more are evaluated every minute or two. Five series per probe are
+    // recorded, whatever the probe (HTTPS, content, several protocols or resolvers): its edge
+    // with its baseline, its TTFB mean and last TTFB, its cache-hit ratios over 15 minutes and
+    // 6 hours. Everything else is counted per target or CDN, or computed by the alert or panel
+    // that reads it (make rulebench measures what they cost: README, What the rules cost).
     {
       name: "pop_exporter.edge",
       interval: "30s",
       rules: [
         // The edge answering now, with the baseline (usual) PoP as baseline_pop/baseline_cdn, so
-        // alerts can name the old and the new PoP. baseline_pop="unknown" until a baseline exists
-        // (only those probes are relabelled for it: the fleet's probes nearly all have one).
+        // alerts can name the old and the new PoP. The exporter sets a probe's baseline in the
+        // same step as its edge (the first response's PoP is its first baseline) and deletes
+        // both together, so every pop_probe_edge_info has its pop_probe_baseline_info: one
+        // join, no second selection for edges without a baseline.
         {
           record: "vantage_target:pop_probe_edge_baseline:info",
           expr: |||
@@ -144,14 +148,6 @@
                   label_replace(pop_probe_baseline_info, "baseline_pop", "$1", "pop", "(.*)"),
                   "baseline_cdn", "$1", "cdn", "(.*)"
                 )
-            or
-              label_replace(
-                label_replace(
-                  pop_probe_edge_info unless on(job, instance, vantage, target, ip_version, resolver, protocol) pop_probe_baseline_info,
-                  "baseline_pop", "unknown", "", ""
-                ),
-                "baseline_cdn", "unknown", "", ""
-              )
           |||,
         },
       ],
@@ -190,38 +186,19 @@
       name: "pop_exporter.ttfb_last",
       interval: "30s",
       rules: [
-        // The TTFB of the last probe that got a response (TTFB = dns + connect + tls +
-        // processing, the last probe's phases; a phase that did not happen has no series), while
-        // the last probe got one (an HTTP status code): one series per probe, the samples that
-        // quantile_over_time, avg_over_time and the per-PoP panels read. While a probe gets no
-        // response it has no last TTFB, rather than the one of a response long gone.
+        // The TTFB of the last probe that got a response, while the last probe got one (an HTTP
+        // status code): one series per probe, the samples that quantile_over_time, avg_over_time
+        // and the per-PoP panels read. The exporter measures a responding probe's duration and
+        // its transfer phase to the same end of the body read, so the duration less the
+        // transfer is exactly start -> first byte of the final response (the TTFB the histogram
+        // observes, redirects included): two series per probe read instead of the four phases
+        // before the first byte. While a probe gets no response its duration is the failed
+        // probe's and it has no last TTFB, rather than one of a response long gone.
         {
           record: "vantage_target:pop_probe_ttfb_seconds:last",
           expr: |||
-            sum by (job, instance, vantage, target, ip_version, resolver, protocol) (
-              pop_probe_phase_seconds{phase=~"dns|connect|tls|quic|processing"}
-            )
-            and on(job, instance, vantage, target, ip_version, resolver, protocol)
-              (pop_probe_http_status_code > 0)
-          |||,
-        },
-        // Protocol split: for each probe that got a response, how much farther from the vantage
-        // its PoP is than the nearest PoP among the protocols of the same vantage, target, IP
-        // family and resolver (0 for the nearest). A QUIC flow is a UDP flow of its own, which
-        // anycast may route to another site than the TCP flow. The difference of the two
-        // distances from the vantage is a lower bound of how far apart the two PoPs are (the
-        // triangle inequality), so a large value always means PoPs far apart. A probe without a
-        // response (status code 0) takes no part: its last PoP is not where it is served now.
-        {
-          record: "vantage_target:pop_probe_distance_meters:protocol_spread",
-          expr: |||
-            (
-              pop_probe_distance_meters and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
-            )
-            - on(job, instance, vantage, target, ip_version, resolver) group_left()
-              min by (job, instance, vantage, target, ip_version, resolver) (
-                pop_probe_distance_meters and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
-              )
+            (pop_probe_duration_seconds - ignoring(phase) pop_probe_phase_seconds{phase="transfer"})
+              and (pop_probe_http_status_code > 0)
           |||,
         },
       ],
@@ -250,23 +227,19 @@
         },
       ],
     },
+    // The 6-hour ratio is the mean of the 15-minute ratios recorded over the last 6 hours: 180
+    // samples per probe (one every 2 minutes) instead of 6 hours of raw samples of every PoP and
+    // cache status a probe has seen (1,440 per series at a 15 s scrape), which a rate over 6 h
+    // would read at every evaluation. Each stretch of time weighs the same, which is what a
+    // probe run on a fixed interval gives its responses anyway. A probe younger than 6 hours
+    // has the mean of what exists.
     {
       name: "pop_exporter.cache_6h",
       interval: "2m",
       rules: [
         {
           record: "vantage_target:pop_probe_cache_hit_ratio:rate6h",
-          expr: |||
-            (
-              sum by (job, instance, vantage, target, ip_version, resolver, protocol) (
-                rate(pop_probe_responses_total{cache_status=~"hit|stale"}[6h])
-              )
-              or
-              0 * sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[6h]))
-            )
-            /
-            sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[6h]))
-          |||,
+          expr: "avg_over_time(vantage_target:pop_probe_cache_hit_ratio:rate15m[6h])\n",
         },
       ],
     },
@@ -301,10 +274,34 @@
         // The same per CDN: how many vantages it served within the last hour (a vantage that
         // stops reporting stays counted, as above), and how many of those are served far from
         // their baseline by it now. A vantage counts as moved for a CDN when any
-        // of its probes answered by that CDN moved far.
+        // of its probes answered by that CDN moved far. No alert reads the per-CDN counts (the
+        // Fleet dashboard shows them), so they follow the other counts here, every minute,
+        // rather than the per-target ones that PopShiftedFarCDNWide reads.
         {
           record: "cdn:pop_probe_vantages:count",
           expr: "count by (cdn) (count by (vantage, cdn) (last_over_time(pop_probe_edge_info[1h])))\n",
+        },
+        {
+          record: "cdn:pop_probe_vantages_shifted_far:count",
+          expr: |||
+            count by (cdn) (
+              count by (vantage, cdn) (
+                (pop_probe_shift_distance_meters > on() group_left() pop_alert:shift_distance_meters:threshold)
+                * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn)
+                  pop_probe_edge_info
+              )
+            )
+            or
+            0 * cdn:pop_probe_vantages:count
+          |||,
+        },
+        {
+          record: "cdn:pop_probe_vantages_shifted_far:ratio",
+          expr: |||
+            cdn:pop_probe_vantages_shifted_far:count
+            / on(cdn)
+            cdn:pop_probe_vantages:count
+          |||,
         },
       ],
     },
@@ -331,47 +328,18 @@
             target:pop_probe_vantages:count
           |||,
         },
-        {
-          record: "cdn:pop_probe_vantages_shifted_far:count",
-          expr: |||
-            count by (cdn) (
-              count by (vantage, cdn) (
-                (pop_probe_shift_distance_meters > on() group_left() pop_alert:shift_distance_meters:threshold)
-                * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn)
-                  pop_probe_edge_info
-              )
-            )
-            or
-            0 * cdn:pop_probe_vantages:count
-          |||,
-        },
-        {
-          record: "cdn:pop_probe_vantages_shifted_far:ratio",
-          expr: |||
-            cdn:pop_probe_vantages_shifted_far:count
-            / on(cdn)
-            cdn:pop_probe_vantages:count
-          |||,
-        },
       ],
     },
-    // Certificates and content versions: the leaf certificate and the content version of each
-    // probe with the CDN and PoP that served it (the alerts' descriptions and the panels name
-    // them), and per target how many distinct certificates a CDN serves and how many versions
-    // have been served longer than the target's propagation window. Certificates change over
-    // days and content windows are minutes long: every minute is enough.
+    // Certificates and content versions, per target: how many distinct leaf certificates a CDN
+    // serves, and how many versions have been served longer than the target's propagation
+    // window. Each is counted straight from the probes' series joined with the CDN that served
+    // them; nothing is recorded per probe (the alerts' descriptions and the dashboard tables
+    // look the CDN and PoP up for the probes they show). Certificates change over days and
+    // content windows are minutes long: every minute is enough.
     {
       name: "pop_exporter.certs_content",
       interval: "1m",
       rules: [
-        {
-          record: "vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge",
-          expr: |||
-            pop_probe_tls_leaf_cert_expiry_timestamp_seconds
-              * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop)
-                pop_probe_edge_info
-          |||,
-        },
         // Certificates a CDN serves for a target, across vantages, resolvers and protocols;
         // "other" (past the per-probe cap) is no certificate of its own.
         {
@@ -379,44 +347,38 @@
           expr: |||
             count by (target, cdn) (
               count by (target, cdn, fingerprint) (
-                vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge{fingerprint!="other"}
+                pop_probe_tls_leaf_cert_expiry_timestamp_seconds{fingerprint!="other"}
+                  * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn)
+                    pop_probe_edge_info
               )
             )
           |||,
         },
-        // The content version of each probe that got a response, with its CDN and PoP.
-        {
-          record: "vantage_target:pop_probe_content_version_since_timestamp_seconds:edge",
-          expr: |||
-            (
-              pop_probe_content_version_since_timestamp_seconds
-                * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop)
-                  pop_probe_edge_info
-            )
-            and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
-          |||,
-        },
-        // Versions of a target served for longer than its propagation window: a new version
-        // still rolling out within the window does not count.
+        // Versions of a target served for longer than its propagation window, by probes whose
+        // last probe got a response: a new version still rolling out within the window does
+        // not count.
         {
           record: "target:pop_probe_content_versions_established:count",
           expr: |||
             count by (target) (
               count by (target, version) (
-                (time() - vantage_target:pop_probe_content_version_since_timestamp_seconds:edge{version!="other"})
-                  >= on(job, instance, vantage, target, ip_version, resolver, protocol) group_left()
-                    pop_probe_content_propagation_window_seconds
+                (
+                  (time() - pop_probe_content_version_since_timestamp_seconds{version!="other"})
+                    >= on(job, instance, vantage, target, ip_version, resolver, protocol) group_left()
+                      pop_probe_content_propagation_window_seconds
+                )
+                and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
               )
             )
           |||,
         },
       ],
     },
-    // Alerts, grouped like the recording rules by concern: PoP shifts (evaluated as often as
-    // Prometheus evaluates by default: they page within minutes), where a probe is served
-    // against its configuration and its resolvers, how probes fare, and the exporters
-    // themselves. The placement and probe alerts hold for 5 minutes or more and read windows
-    // of 5 minutes or more: evaluating them every minute is enough.
+    // Alerts (alerts.libsonnet), grouped like the recording rules by concern: PoP shifts (every
+    // 30 s: they page within minutes), where a probe is served against its configuration and
+    // its resolvers (every 2 minutes: they hold for 10), how probes fare and certificates and
+    // content (every minute: they hold for 2 minutes or more and read windows of 5 minutes or
+    // more), and the exporters themselves (at Prometheus' global interval).
 
     ],
   },
