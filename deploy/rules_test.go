@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -134,6 +135,7 @@ func TestDashboardQueriesParse(t *testing.T) {
 // ruleFile and ruleTests are the parts of the rule and unit-test files the coverage test reads.
 type ruleFile struct {
 	Groups []struct {
+		Name  string `yaml:"name"`
 		Rules []struct {
 			Alert       string            `yaml:"alert"`
 			Labels      map[string]string `yaml:"labels"`
@@ -143,7 +145,8 @@ type ruleFile struct {
 }
 
 type ruleTests struct {
-	Tests []struct {
+	GroupEvalOrder []string `yaml:"group_eval_order"`
+	Tests          []struct {
 		Name          string `yaml:"name"`
 		AlertRuleTest []struct {
 			Alertname string `yaml:"alertname"`
@@ -217,6 +220,28 @@ func TestEveryAlertTestedAndDocumented(t *testing.T) {
 		}
 		if !silent[a] {
 			t.Errorf("alert %s: no unit test shows it staying silent", a)
+		}
+	}
+}
+
+// TestGroupEvalOrderNamesEveryGroup: promtool evaluates the groups that group_eval_order
+// leaves out in any order, so a record read by another group (the 6-hour cache ratio reads
+// the 15-minute one) would give a different value from run to run. The order must name every
+// group of the rule file, in the file's order, and nothing else.
+func TestGroupEvalOrderNamesEveryGroup(t *testing.T) {
+	var groups []string
+	for _, f := range glob(t, rulesGlob) {
+		var rf ruleFile
+		readYAML(t, f, &rf)
+		for _, g := range rf.Groups {
+			groups = append(groups, g.Name)
+		}
+	}
+	for _, f := range glob(t, testsGlob) {
+		var rt ruleTests
+		readYAML(t, f, &rt)
+		if !slices.Equal(rt.GroupEvalOrder, groups) {
+			t.Errorf("%s: group_eval_order %v, want the rule groups in their order %v", f, rt.GroupEvalOrder, groups)
 		}
 	}
 }

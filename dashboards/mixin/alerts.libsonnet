@@ -10,14 +10,16 @@
 
   sourceAlerts+:: {
     groups+: [
-    // Every 30 s: each of these holds for 2 minutes or more (PopFlapping) before it fires, so
-    // a 30 s step delays a page by 30 s at most, and PopShiftedFar and PopShiftedFarCDNWide go
-    // pending in the same evaluation (the per-target counts they read are recorded every 15 s),
-    // well within Alertmanager's group_wait, so that the CDN-wide alert inhibits the
-    // per-vantage pages before they are sent.
+    // Every minute: each of these holds for 2 minutes (PopFlapping) or 5 (the shifts) before it
+    // fires, so a one-minute step delays a page by a minute at most. PopShiftedFar and
+    // PopShiftedFarCDNWide read the same shift distances in the same evaluation (the CDN-wide
+    // alert counts the vantages itself rather than reading a record of another group's
+    // schedule), so they go pending together, and the CDN-wide alert holds back the per-vantage
+    // pages in Alertmanager before they are sent. Both take the PoP answering now from
+    // pop_probe_edge_info, and only the baseline PoP from the edge record.
     {
       name: "pop_exporter.alerts.shifts",
-      interval: "30s",
+      interval: "1m",
       rules: [
         // Traffic for a target moved from its usual PoP to one far away: users near this vantage
         // now cross a continent or an ocean. The value is the shift distance in km.
@@ -33,7 +35,9 @@
               pop_probe_shift_distance_meters
                 > on() group_left() pop_alert:shift_distance_meters:threshold
             )
-            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country, baseline_pop)
+            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country)
+              pop_probe_edge_info
+            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(baseline_pop)
               vantage_target:pop_probe_edge_baseline:info
             / 1000
           |||,
@@ -54,16 +58,21 @@
         // the per-vantage pages of the same target. The value is the share of vantages that moved.
         {
           alert: "PopShiftedFarCDNWide",
+          // The vantages moved far (as target:pop_probe_vantages_shifted_far:count counts them),
+          // at least the threshold's number of them, over the vantages expected.
           expr: |||
             (
-              target:pop_probe_vantages_shifted_far:ratio
-                >= on() group_left() pop_alert:shift_wide_ratio:threshold
+              (
+                count by (target, ip_version) (
+                  count by (vantage, target, ip_version) (
+                    pop_probe_shift_distance_meters > on() group_left() pop_alert:shift_distance_meters:threshold
+                  )
+                )
+                  >= on() group_left() pop_alert:shift_wide_vantages:threshold
+              )
+              / on(target, ip_version) target:pop_probe_vantages:count
             )
-            and on(target, ip_version)
-            (
-              target:pop_probe_vantages_shifted_far:count
-                >= on() group_left() pop_alert:shift_wide_vantages:threshold
-            )
+              >= on() group_left() pop_alert:shift_wide_ratio:threshold
           |||,
           'for': c['for'].PopShiftedFarCDNWide,
           labels: {"severity": "critical"},
@@ -181,7 +190,9 @@
               pop_probe_distance_meters
                 > on(job, instance, vantage, target, ip_version, resolver, protocol) pop_probe_max_distance_meters
             )
-            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country, baseline_pop)
+            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country)
+              pop_probe_edge_info
+            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(baseline_pop)
               vantage_target:pop_probe_edge_baseline:info
             / 1000
           |||,
@@ -199,7 +210,9 @@
           alert: "PopUnexpected",
           expr: |||
             (pop_probe_expected_pop == 0)
-            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country, baseline_pop)
+            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country)
+              pop_probe_edge_info
+            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(baseline_pop)
               vantage_target:pop_probe_edge_baseline:info
           |||,
           'for': c['for'].PopUnexpected,

@@ -132,10 +132,13 @@
     // that reads it (make rulebench measures what they cost: README, What the rules cost).
     {
       name: "pop_exporter.edge",
-      interval: "30s",
+      interval: "1m",
       rules: [
         // The edge answering now, with the baseline (usual) PoP as baseline_pop/baseline_cdn, so
-        // alerts can name the old and the new PoP. The exporter sets a probe's baseline in the
+        // alerts and panels can name the old and the new PoP. Every minute: the alerts take
+        // the PoP answering now from pop_probe_edge_info and only the baseline from here, and
+        // a baseline is the most frequent PoP of the last baseline_window (30 minutes by
+        // default), which a minute hardly moves. The exporter sets a probe's baseline in the
         // same step as its edge (the first response's PoP is its first baseline) and deletes
         // both together, so every pop_probe_edge_info has its pop_probe_baseline_info: one
         // join, no second selection for edges without a baseline.
@@ -225,36 +228,38 @@
             sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[15m]))
           |||,
         },
-      ],
-    },
-    // The 6-hour ratio is the mean of the 15-minute ratios recorded over the last 6 hours: 180
-    // samples per probe (one every 2 minutes) instead of 6 hours of raw samples of every PoP and
-    // cache status a probe has seen (1,440 per series at a 15 s scrape), which a rate over 6 h
-    // would read at every evaluation. Each stretch of time weighs the same, which is what a
-    // probe run on a fixed interval gives its responses anyway. A probe younger than 6 hours
-    // has the mean of what exists.
-    {
-      name: "pop_exporter.cache_6h",
-      interval: "2m",
-      rules: [
+        // The 6-hour ratio is the mean of the 15-minute ratios recorded over the last 6 hours
+        // (right after this evaluation's): 180 samples per probe (one every 2 minutes) instead
+        // of the 6 hours of raw samples of every PoP and cache status a probe has seen (1,440
+        // per series at a 15 s scrape) that a rate over 6 h reads at every evaluation. Each
+        // stretch of time weighs the same, as a probe run on a fixed interval weighs its
+        // responses anyway. A probe younger than 6 hours has the mean of what exists.
         {
           record: "vantage_target:pop_probe_cache_hit_ratio:rate6h",
           expr: "avg_over_time(vantage_target:pop_probe_cache_hit_ratio:rate15m[6h])\n",
         },
       ],
     },
+    // Shift scope, per target and IP family: how many vantages are expected to probe it
+    // (reported a probe of it within the last hour), how many report now, how many of them are
+    // served far from their baseline PoP now (beyond the PopShiftedFar distance), and the share
+    // of the expected ones. A vantage counts once however many exporters (an HA pair) share its
+    // name. A vantage whose exporter stops reporting stays expected for an hour: it never
+    // counts as moved, and the share does not grow because the others went quiet (two of five
+    // far with three exporters down is 40 %, not two of two). PopExporterDown covers the
+    // vantage itself. The same per CDN: how many vantages it served within the last hour, and
+    // how many of those are served far from their baseline by it now (a vantage counts as
+    // moved for a CDN when any of its probes answered by that CDN moved far).
+    //
+    // The expected vantages change when an exporter comes or goes for an hour: every 2 minutes
+    // is enough. The moved ones are shown by the Fleet dashboard and the shift alerts'
+    // descriptions, every minute; PopShiftedFarCDNWide counts them itself, in the evaluation
+    // that PopShiftedFar reads the same distances in, so that it never fires after the
+    // per-vantage pages it holds back.
     {
       name: "pop_exporter.scope",
-      interval: "1m",
+      interval: "2m",
       rules: [
-        // Shift scope, per target and IP family: how many vantages are expected to probe it
-        // (reported a probe of it within the last hour), how many report now, how many of them
-        // are served far from their baseline PoP now (beyond the PopShiftedFar distance), and the
-        // share of the expected ones. A vantage counts once however many exporters (an HA pair)
-        // share its name. A vantage whose exporter stops reporting stays expected for an hour: it
-        // never counts as moved, and the share does not grow because the others went quiet (two
-        // of five far with three exporters down is 40 %, not two of two). PopExporterDown covers
-        // the vantage itself.
         {
           record: "target:pop_probe_vantages:count",
           expr: |||
@@ -271,15 +276,35 @@
             )
           |||,
         },
-        // The same per CDN: how many vantages it served within the last hour (a vantage that
-        // stops reporting stays counted, as above), and how many of those are served far from
-        // their baseline by it now. A vantage counts as moved for a CDN when any
-        // of its probes answered by that CDN moved far. No alert reads the per-CDN counts (the
-        // Fleet dashboard shows them), so they follow the other counts here, every minute,
-        // rather than the per-target ones that PopShiftedFarCDNWide reads.
         {
           record: "cdn:pop_probe_vantages:count",
           expr: "count by (cdn) (count by (vantage, cdn) (last_over_time(pop_probe_edge_info[1h])))\n",
+        },
+      ],
+    },
+    {
+      name: "pop_exporter.scope_shifts",
+      interval: "1m",
+      rules: [
+        {
+          record: "target:pop_probe_vantages_shifted_far:count",
+          expr: |||
+            count by (target, ip_version) (
+              count by (vantage, target, ip_version) (
+                pop_probe_shift_distance_meters > on() group_left() pop_alert:shift_distance_meters:threshold
+              )
+            )
+            or
+            0 * target:pop_probe_vantages:count
+          |||,
+        },
+        {
+          record: "target:pop_probe_vantages_shifted_far:ratio",
+          expr: |||
+            target:pop_probe_vantages_shifted_far:count
+            / on(target, ip_version)
+            target:pop_probe_vantages:count
+          |||,
         },
         {
           record: "cdn:pop_probe_vantages_shifted_far:count",
@@ -305,40 +330,17 @@
         },
       ],
     },
-    {
-      name: "pop_exporter.scope_shifts",
-      rules: [
-        {
-          record: "target:pop_probe_vantages_shifted_far:count",
-          expr: |||
-            count by (target, ip_version) (
-              count by (vantage, target, ip_version) (
-                pop_probe_shift_distance_meters > on() group_left() pop_alert:shift_distance_meters:threshold
-              )
-            )
-            or
-            0 * target:pop_probe_vantages:count
-          |||,
-        },
-        {
-          record: "target:pop_probe_vantages_shifted_far:ratio",
-          expr: |||
-            target:pop_probe_vantages_shifted_far:count
-            / on(target, ip_version)
-            target:pop_probe_vantages:count
-          |||,
-        },
-      ],
-    },
     // Certificates and content versions, per target: how many distinct leaf certificates a CDN
     // serves, and how many versions have been served longer than the target's propagation
     // window. Each is counted straight from the probes' series joined with the CDN that served
     // them; nothing is recorded per probe (the alerts' descriptions and the dashboard tables
-    // look the CDN and PoP up for the probes they show). Certificates change over days and
-    // content windows are minutes long: every minute is enough.
+    // look the CDN and PoP up for the probes they show). Certificates change over days, and
+    // PopCertMismatch holds for 30 minutes; a version counts once it has been served for its
+    // propagation window, which PopContentInconsistent then holds for 2 minutes: every 2
+    // minutes is enough for both.
     {
       name: "pop_exporter.certs_content",
-      interval: "1m",
+      interval: "2m",
       rules: [
         // Certificates a CDN serves for a target, across vantages, resolvers and protocols;
         // "other" (past the per-probe cap) is no certificate of its own.
@@ -374,11 +376,11 @@
         },
       ],
     },
-    // Alerts (alerts.libsonnet), grouped like the recording rules by concern: PoP shifts (every
-    // 30 s: they page within minutes), where a probe is served against its configuration and
-    // its resolvers (every 2 minutes: they hold for 10), how probes fare and certificates and
-    // content (every minute: they hold for 2 minutes or more and read windows of 5 minutes or
-    // more), and the exporters themselves (at Prometheus' global interval).
+    // Alerts (alerts.libsonnet), grouped like the recording rules by concern: PoP shifts, how
+    // probes fare, certificates and content (every minute: they hold for 2 minutes or more and
+    // read windows of 5 minutes or more), where a probe is served against its configuration
+    // and its resolvers (every 2 minutes: they hold for 10), and the exporters themselves (at
+    // Prometheus' global interval).
 
     ],
   },
