@@ -158,6 +158,13 @@ func TestMultiCluster(t *testing.T) {
 		if strings.Contains(a, "instance=%q") && !strings.Contains(a, "k8s_cluster=%q,instance=%q") {
 			t.Errorf("an annotation looks a probe up without its cluster: %.300s", a)
 		}
+		// An exporter named by its instance, or a vantage of a list, is named with its
+		// cluster: both may repeat across clusters.
+		for _, name := range []string{"pop_exporter {{ $labels.instance }}", "{{ $s.Labels.vantage }}"} {
+			if strings.Contains(a, name) && !strings.Contains(a, name+" ({{ index $") {
+				t.Errorf("an annotation names %s without its cluster: %.300s", name, a)
+			}
+		}
 		// The look-ups' own joins and groupings: a join on instance without the cluster
 		// matches another cluster's probe of the same instance string, a grouping by vantage
 		// merges two clusters' vantages of the same name.
