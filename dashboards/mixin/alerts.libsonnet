@@ -226,9 +226,13 @@
         },
       ],
     },
+    // Every 2 minutes: PopProbeFailing holds for 5 minutes, PopTTFBHigh for 10 and
+    // PopCacheHitRatioDrop for 15, over means and ratios recorded every 2 minutes; a 2-minute
+    // step fires them 2 minutes late at most. PopProbeFailing and PopTTFBHigh, which it
+    // inhibits for the same probe, are evaluated together.
     {
       name: "pop_exporter.alerts.probes",
-      interval: "1m",
+      interval: "2m",
       rules: [
         // Every probe of the target has failed for 5 minutes (a single success resets it).
         {
@@ -288,9 +292,11 @@
         },
       ],
     },
+    // Every 2 minutes, like the counts they read: certificates change over days, and a content
+    // version counts only once it has been served for its propagation window.
     {
       name: "pop_exporter.alerts.certs_content",
-      interval: "1m",
+      interval: "2m",
       rules: [
         // The earliest certificate of the chain a probe is served expires within the threshold
         // (or has expired: then the value is negative).

@@ -157,7 +157,8 @@
     },
     {
       name: "pop_exporter.ttfb",
-      interval: "1m",
+      // A mean over 5 minutes moves little in 2; PopTTFBHigh holds for 10 minutes.
+      interval: "2m",
       rules: [
         // TTFB, from what the exporter measured, never from bucket boundaries. A probe's mean
         // over 5 minutes is exact: the histogram's sum of TTFBs over its count of responses
@@ -252,10 +253,11 @@
     // moved for a CDN when any of its probes answered by that CDN moved far).
     //
     // The expected vantages change when an exporter comes or goes for an hour: every 2 minutes
-    // is enough. The moved ones are shown by the Fleet dashboard and the shift alerts'
-    // descriptions, every minute; PopShiftedFarCDNWide counts them itself, in the evaluation
-    // that PopShiftedFar reads the same distances in, so that it never fires after the
-    // per-vantage pages it holds back.
+    // is enough. The moved ones are read by the Fleet dashboard and by the shift alerts'
+    // descriptions, which are written 5 minutes after a shift at the earliest: every 2 minutes
+    // too. No alert condition reads them: PopShiftedFarCDNWide counts the moved vantages
+    // itself, in the evaluation where PopShiftedFar reads the same distances, so that it never
+    // fires after the per-vantage pages it holds back.
     {
       name: "pop_exporter.scope",
       interval: "2m",
@@ -284,7 +286,7 @@
     },
     {
       name: "pop_exporter.scope_shifts",
-      interval: "1m",
+      interval: "2m",
       rules: [
         {
           record: "target:pop_probe_vantages_shifted_far:count",
@@ -376,11 +378,11 @@
         },
       ],
     },
-    // Alerts (alerts.libsonnet), grouped like the recording rules by concern: PoP shifts, how
-    // probes fare, certificates and content (every minute: they hold for 2 minutes or more and
-    // read windows of 5 minutes or more), where a probe is served against its configuration
-    // and its resolvers (every 2 minutes: they hold for 10), and the exporters themselves (at
-    // Prometheus' global interval).
+    // Alerts (alerts.libsonnet), grouped like the recording rules by concern: PoP shifts (every
+    // minute: they page within minutes), where a probe is served against its configuration and
+    // its resolvers, how probes fare, certificates and content (every 2 minutes: they hold for
+    // 5 minutes or more, or read records made every 2 minutes), and the exporters themselves
+    // (at Prometheus' global interval).
 
     ],
   },
