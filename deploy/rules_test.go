@@ -137,6 +137,7 @@ type ruleFile struct {
 	Groups []struct {
 		Name  string `yaml:"name"`
 		Rules []struct {
+			Record      string            `yaml:"record"`
 			Alert       string            `yaml:"alert"`
 			Labels      map[string]string `yaml:"labels"`
 			Annotations map[string]string `yaml:"annotations"`
@@ -243,5 +244,29 @@ func TestGroupEvalOrderNamesEveryGroup(t *testing.T) {
 		if !slices.Equal(rt.GroupEvalOrder, groups) {
 			t.Errorf("%s: group_eval_order %v, want the rule groups in their order %v", f, rt.GroupEvalOrder, groups)
 		}
+	}
+}
+
+// TestPerProbeRecords: the vantage_target: records are the ones recorded per probe, one series
+// each (the unit test "five recorded series per probe" shows it for an HTTPS probe with
+// content, over two protocols and two resolvers). The central Prometheus of a fleet evaluates
+// them over every vantage's probes (README, What the rules cost): a sixth is a sixth series
+// for every probe of the fleet, and what it records is for the alert or panel that reads it
+// to compute, or to count per target.
+func TestPerProbeRecords(t *testing.T) {
+	var perProbe []string
+	for _, f := range glob(t, rulesGlob) {
+		var rf ruleFile
+		readYAML(t, f, &rf)
+		for _, g := range rf.Groups {
+			for _, r := range g.Rules {
+				if strings.HasPrefix(r.Record, "vantage_target:") {
+					perProbe = append(perProbe, r.Record)
+				}
+			}
+		}
+	}
+	if len(perProbe) > 5 {
+		t.Errorf("%d records per probe, want at most 5: %v", len(perProbe), perProbe)
 	}
 }
