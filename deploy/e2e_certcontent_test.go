@@ -55,11 +55,14 @@ func checkCertContent(t *testing.T, prom promClient) {
 			query string
 			want  int
 		}{
-			{`count by (fingerprint) (vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge{target="cert-rotated"})`, 2},
-			{`vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge{target="healthy"}`, 2},
-			{`count by (fingerprint) (vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge{target="healthy"})`, 1},
-			{`count by (version) (vantage_target:pop_probe_content_version_since_timestamp_seconds:edge{target="content-stale"})`, 2},
-			{`count by (version) (vantage_target:pop_probe_content_version_since_timestamp_seconds:edge{target="healthy"})`, 1},
+			{`count by (fingerprint) (pop_probe_tls_leaf_cert_expiry_timestamp_seconds{target="cert-rotated"} * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop) pop_probe_edge_info)`, 2},
+			{`pop_probe_tls_leaf_cert_expiry_timestamp_seconds{target="healthy"} * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop) pop_probe_edge_info`, 2},
+			{`count by (fingerprint) (pop_probe_tls_leaf_cert_expiry_timestamp_seconds{target="healthy"} * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop) pop_probe_edge_info)`, 1},
+			{`count by (version) (pop_probe_content_version_since_timestamp_seconds{target="content-stale"} * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop) pop_probe_edge_info)`, 2},
+			{`count by (version) (pop_probe_content_version_since_timestamp_seconds{target="healthy"} * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop) pop_probe_edge_info)`, 1},
+			// The per-target counts the alerts read, recorded without a per-probe series.
+			{`target_cdn:pop_probe_tls_leaf_certs:count{target="cert-rotated"} == 2`, 1},
+			{`target_cdn:pop_probe_tls_leaf_certs:count{target="healthy"} == 1`, 1},
 			{`pop_probe_tls_info{target="healthy",version="TLS 1.3",alpn="http/1.1",ocsp_stapled="false"}`, 2},
 		} {
 			if err := prom.expectCount(c.query, c.want); err != nil {

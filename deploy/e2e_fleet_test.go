@@ -118,9 +118,22 @@ func checkFleet(t *testing.T, prom promClient, shiftAt time.Time) {
 		"seen from 1 of 3 vantages", "local to this vantage")
 	expectAnnotations(t, prom, "PopShiftedFar", map[string]string{"target": "wide-move", "vantage": "iad-office"},
 		"seen from 3 of 3 vantages", "a CDN-wide shift (see PopShiftedFarCDNWide)")
+	// The moved vantages, each with its baseline and new PoP; in a fleet whose vantages are
+	// told apart by a cluster label (rules rendered with multiCluster), each with its cluster.
+	clusters := map[string]string{}
+	if vs, err := prom.queryAt("pop_vantage_info", time.Now()); err != nil {
+		t.Error(err)
+	} else {
+		for _, v := range vs {
+			if c := v.Metric["cluster"]; c != "" {
+				clusters[v.Metric["vantage"]] = " (" + c + ")"
+			}
+		}
+	}
 	expectAnnotations(t, prom, "PopShiftedFarCDNWide", map[string]string{"target": "wide-move"},
 		"wide-move moved to a distant PoP from 3 of 3 vantages at once",
-		"ams-office AMS to fastly JNB, iad-office IAD to fastly JNB, sin-office SIN to fastly JNB")
+		fmt.Sprintf("ams-office%s AMS to fastly JNB, iad-office%s IAD to fastly JNB, sin-office%s SIN to fastly JNB",
+			clusters["ams-office"], clusters["iad-office"], clusters["sin-office"]))
 
 	expectPanelsReturnData(t, prom, "fleet.json")
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -134,7 +135,9 @@ func TestDashboardQueriesParse(t *testing.T) {
 // ruleFile and ruleTests are the parts of the rule and unit-test files the coverage test reads.
 type ruleFile struct {
 	Groups []struct {
+		Name  string `yaml:"name"`
 		Rules []struct {
+			Record      string            `yaml:"record"`
 			Alert       string            `yaml:"alert"`
 			Labels      map[string]string `yaml:"labels"`
 			Annotations map[string]string `yaml:"annotations"`
@@ -143,7 +146,8 @@ type ruleFile struct {
 }
 
 type ruleTests struct {
-	Tests []struct {
+	GroupEvalOrder []string `yaml:"group_eval_order"`
+	Tests          []struct {
 		Name          string `yaml:"name"`
 		AlertRuleTest []struct {
 			Alertname string `yaml:"alertname"`
@@ -218,5 +222,51 @@ func TestEveryAlertTestedAndDocumented(t *testing.T) {
 		if !silent[a] {
 			t.Errorf("alert %s: no unit test shows it staying silent", a)
 		}
+	}
+}
+
+// TestGroupEvalOrderNamesEveryGroup: promtool evaluates the groups that group_eval_order
+// leaves out in any order, so a record read by another group (the 6-hour cache ratio reads
+// the 15-minute one) would give a different value from run to run. The order must name every
+// group of the rule file, in the file's order, and nothing else.
+func TestGroupEvalOrderNamesEveryGroup(t *testing.T) {
+	var groups []string
+	for _, f := range glob(t, rulesGlob) {
+		var rf ruleFile
+		readYAML(t, f, &rf)
+		for _, g := range rf.Groups {
+			groups = append(groups, g.Name)
+		}
+	}
+	for _, f := range glob(t, testsGlob) {
+		var rt ruleTests
+		readYAML(t, f, &rt)
+		if !slices.Equal(rt.GroupEvalOrder, groups) {
+			t.Errorf("%s: group_eval_order %v, want the rule groups in their order %v", f, rt.GroupEvalOrder, groups)
+		}
+	}
+}
+
+// TestPerProbeRecords: the vantage_target: records are the ones recorded per probe, one series
+// each (the unit test "five recorded series per probe" shows it for an HTTPS probe with
+// content, over two protocols and two resolvers). The central Prometheus of a fleet evaluates
+// them over every vantage's probes (README, What the rules cost): a sixth is a sixth series
+// for every probe of the fleet, and what it records is for the alert or panel that reads it
+// to compute, or to count per target.
+func TestPerProbeRecords(t *testing.T) {
+	var perProbe []string
+	for _, f := range glob(t, rulesGlob) {
+		var rf ruleFile
+		readYAML(t, f, &rf)
+		for _, g := range rf.Groups {
+			for _, r := range g.Rules {
+				if strings.HasPrefix(r.Record, "vantage_target:") {
+					perProbe = append(perProbe, r.Record)
+				}
+			}
+		}
+	}
+	if len(perProbe) > 5 {
+		t.Errorf("%d records per probe, want at most 5: %v", len(perProbe), perProbe)
 	}
 }

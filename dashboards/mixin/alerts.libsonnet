@@ -10,8 +10,16 @@
 
   sourceAlerts+:: {
     groups+: [
+    // Every minute: each of these holds for 2 minutes (PopFlapping) or 5 (the shifts) before it
+    // fires, so a one-minute step delays a page by a minute at most. PopShiftedFar and
+    // PopShiftedFarCDNWide read the same shift distances in the same evaluation (the CDN-wide
+    // alert counts the vantages itself rather than reading a record of another group's
+    // schedule), so they go pending together, and the CDN-wide alert holds back the per-vantage
+    // pages in Alertmanager before they are sent. Both take the PoP answering now from
+    // pop_probe_edge_info, and only the baseline PoP from the edge record.
     {
       name: "pop_exporter.alerts.shifts",
+      interval: "1m",
       rules: [
         // Traffic for a target moved from its usual PoP to one far away: users near this vantage
         // now cross a continent or an ocean. The value is the shift distance in km.
@@ -27,7 +35,9 @@
               pop_probe_shift_distance_meters
                 > on() group_left() pop_alert:shift_distance_meters:threshold
             )
-            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country, baseline_pop)
+            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country)
+              pop_probe_edge_info
+            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(baseline_pop)
               vantage_target:pop_probe_edge_baseline:info
             / 1000
           |||,
@@ -48,16 +58,21 @@
         // the per-vantage pages of the same target. The value is the share of vantages that moved.
         {
           alert: "PopShiftedFarCDNWide",
+          // The vantages moved far (as target:pop_probe_vantages_shifted_far:count counts them),
+          // at least the threshold's number of them, over the vantages expected.
           expr: |||
             (
-              target:pop_probe_vantages_shifted_far:ratio
-                >= on() group_left() pop_alert:shift_wide_ratio:threshold
+              (
+                count by (target, ip_version) (
+                  count by (vantage, target, ip_version) (
+                    pop_probe_shift_distance_meters > on() group_left() pop_alert:shift_distance_meters:threshold
+                  )
+                )
+                  >= on() group_left() pop_alert:shift_wide_vantages:threshold
+              )
+              / on(target, ip_version) target:pop_probe_vantages:count
             )
-            and on(target, ip_version)
-            (
-              target:pop_probe_vantages_shifted_far:count
-                >= on() group_left() pop_alert:shift_wide_vantages:threshold
-            )
+              >= on() group_left() pop_alert:shift_wide_ratio:threshold
           |||,
           'for': c['for'].PopShiftedFarCDNWide,
           labels: {"severity": "critical"},
@@ -90,9 +105,12 @@
         },
       ],
     },
+    // Every 2 minutes: every alert here holds for 10 minutes (_config['for']) before it fires,
+    // and reads the probes' current series, so a 2-minute step fires it 2 minutes late at most
+    // and cannot miss a condition that lasts long enough to page.
     {
       name: "pop_exporter.alerts.placement",
-      interval: "1m",
+      interval: "2m",
       rules: [
         // DNS-steered CDNs answer by the resolver that asks (or the client subnet it sends): from
         // the same vantage, one resolver's answer lands on a PoP far beyond the one the nearest
@@ -130,9 +148,25 @@
         // no response, never fires.
         {
           alert: "PopProtocolSplit",
+          // For each probe that got a response: how much farther from the vantage its PoP is
+          // than the nearest PoP among the protocols of the same vantage, target, IP family and
+          // resolver (0 for the nearest). The difference of the two distances from the vantage
+          // is a lower bound of how far apart the two PoPs are (the triangle inequality), so a
+          // large value always means PoPs far apart. A probe without a response (status code
+          // 0) takes no part: its last PoP is not where it is served now.
           expr: |||
             (
-              vantage_target:pop_probe_distance_meters:protocol_spread
+              (
+                (
+                  pop_probe_distance_meters
+                    and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
+                )
+                - on(job, instance, vantage, target, ip_version, resolver) group_left()
+                  min by (job, instance, vantage, target, ip_version, resolver) (
+                    pop_probe_distance_meters
+                      and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
+                  )
+              )
                 > on() group_left() pop_alert:protocol_split:threshold
             )
             * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country)
@@ -145,7 +179,7 @@
             runbook_url: runbook('popprotocolsplit'),
             dashboard_url: "{{ with query \"pop_alert:links:info\" }}{{ . | first | label \"grafana_url\" }}{{ end }}/d/pop-shifts/pop-shifts?viewPanel=10{{ with $labels.vantage }}&var-vantage={{ . | urlquery }}{{ end }}{{ with $labels.target }}&var-target={{ . | urlquery }}{{ end }}{{ with $labels.ip_version }}&var-ip_version={{ . | urlquery }}{{ end }}{{ with $labels.resolver }}&var-resolver={{ . | urlquery }}{{ end }}{{ with $labels.protocol }}&var-protocol={{ . | urlquery }}{{ end }}",
             summary: "{{ $labels.target }} from {{ $labels.vantage }} over {{ $labels.protocol }} is served by PoP {{ $labels.pop }}, {{ $value | printf \"%.0f\" }} km farther than over another protocol",
-            description: "For 10 minutes target {{ $labels.target }} (IPv{{ $labels.ip_version }}, resolver {{ $labels.resolver }}) probed from vantage {{ $labels.vantage }} over {{ $labels.protocol }} has been answered by {{ $labels.cdn }} PoP {{ $labels.pop }} ({{ $labels.city }}, {{ $labels.country }}){{ with printf \"bottomk(1, pop_probe_distance_meters{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q} and on(instance, vantage, target, ip_version, resolver, protocol) pop_probe_http_status_code > 0) / 1000\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver | query }}{{ with . | first }}, while {{ .Labels.protocol }} is served by a PoP {{ value . | printf \"%.0f\" }} km from the vantage{{ end }}{{ end }}.{{ with printf \"pop_probe_dns_answer_info{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }}{{ with . | first }} It dialled {{ .Labels.address }}: the same address over the other protocol means the network routes the QUIC and TCP flows apart, another one that DNS sent them to different edges.{{ end }}{{ end }}",
+            description: "For 10 minutes target {{ $labels.target }} (IPv{{ $labels.ip_version }}, resolver {{ $labels.resolver }}) probed from vantage {{ $labels.vantage }} over {{ $labels.protocol }} has been answered by {{ $labels.cdn }} PoP {{ $labels.pop }} ({{ $labels.city }}, {{ $labels.country }}){{ with printf \"bottomk(1, pop_probe_distance_meters{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q} and on(job, instance, vantage, target, ip_version, resolver, protocol) pop_probe_http_status_code > 0) / 1000\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver | query }}{{ with . | first }}, while {{ .Labels.protocol }} is served by a PoP {{ value . | printf \"%.0f\" }} km from the vantage{{ end }}{{ end }}.{{ with printf \"pop_probe_dns_answer_info{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }}{{ with . | first }} It dialled {{ .Labels.address }}: the same address over the other protocol means the network routes the QUIC and TCP flows apart, another one that DNS sent them to different edges.{{ end }}{{ end }}",
           },
         },
         // The PoP is farther from the vantage than max_distance_km set for this target.
@@ -156,7 +190,9 @@
               pop_probe_distance_meters
                 > on(job, instance, vantage, target, ip_version, resolver, protocol) pop_probe_max_distance_meters
             )
-            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country, baseline_pop)
+            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country)
+              pop_probe_edge_info
+            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(baseline_pop)
               vantage_target:pop_probe_edge_baseline:info
             / 1000
           |||,
@@ -174,7 +210,9 @@
           alert: "PopUnexpected",
           expr: |||
             (pop_probe_expected_pop == 0)
-            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country, baseline_pop)
+            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop, city, country)
+              pop_probe_edge_info
+            * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(baseline_pop)
               vantage_target:pop_probe_edge_baseline:info
           |||,
           'for': c['for'].PopUnexpected,
@@ -188,9 +226,13 @@
         },
       ],
     },
+    // Every 2 minutes: PopProbeFailing holds for 5 minutes, PopTTFBHigh for 10 and
+    // PopCacheHitRatioDrop for 15, over means and ratios recorded every 2 minutes; a 2-minute
+    // step fires them 2 minutes late at most. PopProbeFailing and PopTTFBHigh, which it
+    // inhibits for the same probe, are evaluated together.
     {
       name: "pop_exporter.alerts.probes",
-      interval: "1m",
+      interval: "2m",
       rules: [
         // Every probe of the target has failed for 5 minutes (a single success resets it).
         {
@@ -245,14 +287,16 @@
             runbook_url: runbook('popcachehitratiodrop'),
             dashboard_url: "{{ with query \"pop_alert:links:info\" }}{{ . | first | label \"grafana_url\" }}{{ end }}/d/pop-cache/pop-cache?viewPanel=7{{ with $labels.vantage }}&var-vantage={{ . | urlquery }}{{ end }}{{ with $labels.target }}&var-target={{ . | urlquery }}{{ end }}{{ with $labels.ip_version }}&var-ip_version={{ . | urlquery }}{{ end }}{{ with $labels.resolver }}&var-resolver={{ . | urlquery }}{{ end }}{{ with $labels.protocol }}&var-protocol={{ . | urlquery }}{{ end }}",
             summary: "Cache hit ratio of {{ $labels.target }} from {{ $labels.vantage }} dropped to {{ $value | humanizePercentage }}",
-            description: "Over the last 15 minutes {{ $value | humanizePercentage }} of responses for target {{ $labels.target }} (IPv{{ $labels.ip_version }}{{ with $labels.resolver }}, resolver {{ . }}{{ end }}) from vantage {{ $labels.vantage }} were served from cache{{ with printf \"sum(rate(pop_probe_responses_total{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q,cache_status=~\\\"hit|stale\\\"}[6h])) / sum(rate(pop_probe_responses_total{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}[6h]))\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }}{{ with . | first }}, against {{ value . | humanizePercentage }} over 6 hours{{ end }}{{ end }}.{{ with printf \"pop_probe_edge_info{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }}{{ with . | first }} It is answered by {{ .Labels.cdn }} PoP {{ .Labels.pop }}{{ if .Labels.city }} ({{ .Labels.city }}, {{ .Labels.country }}){{ end }}.{{ end }}{{ end }}{{ with printf \"pop_probe_baseline_info{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }}{{ with . | first }} Its baseline PoP is {{ .Labels.pop }}.{{ end }}{{ end }}",
+            description: "Over the last 15 minutes {{ $value | humanizePercentage }} of responses for target {{ $labels.target }} (IPv{{ $labels.ip_version }}{{ with $labels.resolver }}, resolver {{ . }}{{ end }}) from vantage {{ $labels.vantage }} were served from cache{{ with printf \"vantage_target:pop_probe_cache_hit_ratio:rate6h{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }}{{ with . | first }}, against {{ value . | humanizePercentage }} over 6 hours{{ end }}{{ end }}.{{ with printf \"pop_probe_edge_info{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }}{{ with . | first }} It is answered by {{ .Labels.cdn }} PoP {{ .Labels.pop }}{{ if .Labels.city }} ({{ .Labels.city }}, {{ .Labels.country }}){{ end }}.{{ end }}{{ end }}{{ with printf \"pop_probe_baseline_info{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }}{{ with . | first }} Its baseline PoP is {{ .Labels.pop }}.{{ end }}{{ end }}",
           },
         },
       ],
     },
+    // Every 2 minutes, like the counts they read: certificates change over days, and a content
+    // version counts only once it has been served for its propagation window.
     {
       name: "pop_exporter.alerts.certs_content",
-      interval: "1m",
+      interval: "2m",
       rules: [
         // The earliest certificate of the chain a probe is served expires within the threshold
         // (or has expired: then the value is negative).
@@ -268,7 +312,7 @@
             runbook_url: runbook('popcertexpiringsoon'),
             dashboard_url: "{{ with query \"pop_alert:links:info\" }}{{ . | first | label \"grafana_url\" }}{{ end }}/d/pop-overview/pop-overview?viewPanel=41{{ with $labels.vantage }}&var-vantage={{ . | urlquery }}{{ end }}{{ with $labels.target }}&var-target={{ . | urlquery }}{{ end }}{{ with $labels.ip_version }}&var-ip_version={{ . | urlquery }}{{ end }}{{ with $labels.resolver }}&var-resolver={{ . | urlquery }}{{ end }}{{ with $labels.protocol }}&var-protocol={{ . | urlquery }}{{ end }}",
             summary: "{{ if lt $value 0.0 }}The certificate of {{ $labels.target }} served to {{ $labels.vantage }} has expired{{ else }}The certificate of {{ $labels.target }} served to {{ $labels.vantage }} expires in {{ $value | humanizeDuration }}{{ end }}",
-            description: "Target {{ $labels.target }} (IPv{{ $labels.ip_version }}{{ with $labels.resolver }}, resolver {{ . }}{{ end }}) probed from vantage {{ $labels.vantage }} is served a certificate chain whose earliest certificate {{ if lt $value 0.0 }}expired{{ with printf \"time() - pop_probe_tls_earliest_cert_expiry_timestamp_seconds{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }} {{ . | first | value | humanizeDuration }} ago{{ end }}{{ else }}expires in {{ $value | humanizeDuration }}{{ end }}{{ with query \"pop_alert:cert_expiry_seconds:threshold / 86400\" }} (threshold: {{ . | first | value | printf \"%.0f\" }} days){{ end }}.{{ with printf \"vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }}{{ with . | first }} Leaf certificate {{ .Labels.fingerprint }} (serial {{ .Labels.serial }}), served by {{ .Labels.cdn }} PoP {{ .Labels.pop }}.{{ end }}{{ end }}",
+            description: "Target {{ $labels.target }} (IPv{{ $labels.ip_version }}{{ with $labels.resolver }}, resolver {{ . }}{{ end }}) probed from vantage {{ $labels.vantage }} is served a certificate chain whose earliest certificate {{ if lt $value 0.0 }}expired{{ with printf \"time() - pop_probe_tls_earliest_cert_expiry_timestamp_seconds{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }} {{ . | first | value | humanizeDuration }} ago{{ end }}{{ else }}expires in {{ $value | humanizeDuration }}{{ end }}{{ with query \"pop_alert:cert_expiry_seconds:threshold / 86400\" }} (threshold: {{ . | first | value | printf \"%.0f\" }} days){{ end }}.{{ with printf \"pop_probe_tls_leaf_cert_expiry_timestamp_seconds{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q} * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop) pop_probe_edge_info{instance=%q,vantage=%q,target=%q,ip_version=%q,resolver=%q,protocol=%q}\" $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol $labels.instance $labels.vantage $labels.target $labels.ip_version $labels.resolver $labels.protocol | query }}{{ with . | first }} Leaf certificate {{ .Labels.fingerprint }} (serial {{ .Labels.serial }}), served by {{ .Labels.cdn }} PoP {{ .Labels.pop }}.{{ end }}{{ end }}",
           },
         },
         // One CDN serves a target more than one leaf certificate across the vantages: a
@@ -282,7 +326,7 @@
             runbook_url: runbook('popcertmismatch'),
             dashboard_url: "{{ with query \"pop_alert:links:info\" }}{{ . | first | label \"grafana_url\" }}{{ end }}/d/pop-overview/pop-overview?viewPanel=41{{ with $labels.target }}&var-target={{ . | urlquery }}{{ end }}{{ with $labels.cdn }}&var-cdn={{ . | urlquery }}{{ end }}",
             summary: "{{ $labels.target }} is served {{ $value | printf \"%.0f\" }} different certificates by {{ $labels.cdn }}",
-            description: "For 30 minutes the probes of target {{ $labels.target }} have been served {{ $value | printf \"%.0f\" }} different leaf certificates by {{ $labels.cdn }}: {{ range $i, $s := printf \"count by (fingerprint, serial, pop, vantage) (vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge{target=%q,cdn=%q})\" $labels.target $labels.cdn | query | sortByLabel \"vantage\" | sortByLabel \"fingerprint\" }}{{ if $i }}; {{ end }}{{ $s.Labels.fingerprint }} (serial {{ $s.Labels.serial }}) by PoP {{ $s.Labels.pop }} to {{ $s.Labels.vantage }}{{ end }}.",
+            description: "For 30 minutes the probes of target {{ $labels.target }} have been served {{ $value | printf \"%.0f\" }} different leaf certificates by {{ $labels.cdn }}: {{ range $i, $s := printf \"count by (vantage, fingerprint, serial, pop) (pop_probe_tls_leaf_cert_expiry_timestamp_seconds{target=%q} * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(pop) pop_probe_edge_info{target=%q,cdn=%q})\" $labels.target $labels.target $labels.cdn | query | sortByLabel \"vantage\" | sortByLabel \"fingerprint\" }}{{ if $i }}; {{ end }}{{ $s.Labels.fingerprint }} (serial {{ $s.Labels.serial }}) by PoP {{ $s.Labels.pop }} to {{ $s.Labels.vantage }}{{ end }}.",
           },
         },
         // A target is served in more than one version, each for longer than its propagation
@@ -296,7 +340,7 @@
             runbook_url: runbook('popcontentinconsistent'),
             dashboard_url: "{{ with query \"pop_alert:links:info\" }}{{ . | first | label \"grafana_url\" }}{{ end }}/d/pop-overview/pop-overview?viewPanel=42{{ with $labels.target }}&var-target={{ . | urlquery }}{{ end }}",
             summary: "{{ $labels.target }} is served in {{ $value | printf \"%.0f\" }} different versions",
-            description: "Target {{ $labels.target }} has been served in {{ $value | printf \"%.0f\" }} different versions for longer than its propagation window{{ with printf \"max(pop_probe_content_propagation_window_seconds{target=%q})\" $labels.target | query }} ({{ . | first | value | humanizeDuration }}){{ end }}: {{ range $i, $s := printf \"count by (version, pop, vantage) (vantage_target:pop_probe_content_version_since_timestamp_seconds:edge{target=%q})\" $labels.target | query | sortByLabel \"vantage\" | sortByLabel \"version\" }}{{ if $i }}; {{ end }}version {{ $s.Labels.version }} by PoP {{ $s.Labels.pop }} to {{ $s.Labels.vantage }}{{ end }}.",
+            description: "Target {{ $labels.target }} has been served in {{ $value | printf \"%.0f\" }} different versions for longer than its propagation window{{ with printf \"max(pop_probe_content_propagation_window_seconds{target=%q})\" $labels.target | query }} ({{ . | first | value | humanizeDuration }}){{ end }}: {{ range $i, $s := printf \"count by (vantage, version, pop) ((pop_probe_content_version_since_timestamp_seconds{target=%q} * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(pop) pop_probe_edge_info{target=%q}) and on(job, instance, vantage, target, ip_version, resolver, protocol) pop_probe_http_status_code{target=%q} > 0)\" $labels.target $labels.target $labels.target | query | sortByLabel \"vantage\" | sortByLabel \"version\" }}{{ if $i }}; {{ end }}version {{ $s.Labels.version }} by PoP {{ $s.Labels.pop }} to {{ $s.Labels.vantage }}{{ end }}.",
           },
         },
       ],

@@ -44,13 +44,16 @@
   local expr(e) = finish(clusterJoins(e)),
 
   // template adapts an alert annotation: its look-ups of one probe's series name the
-  // probe's cluster as well as its instance.
+  // probe's cluster as well as its instance, and the text names the cluster wherever it names
+  // an exporter by its instance or lists vantages (both may repeat across clusters).
   local template(t) =
     if !c.multiCluster then expr(t) else
       finish(std.foldl(function(s, r) std.strReplace(s, r[0], r[1]), [
         ['instance=%q', '%s=%%q,instance=%%q' % cl],
         ['$labels.instance $labels', '$labels.%s $labels.instance $labels' % cl],
         ['$labels.job $labels.instance', '$labels.job $labels.%s $labels.instance' % cl],
+        ['pop_exporter {{ $labels.instance }}', 'pop_exporter {{ $labels.instance }} ({{ index $labels "%s" }})' % cl],
+        ['{{ $s.Labels.vantage }}', '{{ $s.Labels.vantage }} ({{ index $s.Labels "%s" }})' % cl],
       ], clusterJoins(t))),
 
   local adaptGroups(groups) = [

@@ -140,7 +140,8 @@ func TestSelectorIsConfigurable(t *testing.T) {
 
 // TestMultiCluster: with multiCluster every join and grouping on job and instance, and every
 // grouping by vantage, keeps the cluster label (agents in two clusters may share an instance
-// string and a vantage name); alert descriptions look their probe up by cluster too; every
+// string and a vantage name); alert descriptions look their probe up by cluster too, and
+// their look-ups join and group by it; every
 // dashboard has a cluster variable; and the rendered rules are valid for promtool.
 func TestMultiCluster(t *testing.T) {
 	r := render(t, `{multiCluster: true, clusterLabel: 'k8s_cluster'}`)
@@ -164,6 +165,22 @@ func TestMultiCluster(t *testing.T) {
 	for _, a := range r.annotations {
 		if strings.Contains(a, "instance=%q") && !strings.Contains(a, "k8s_cluster=%q,instance=%q") {
 			t.Errorf("an annotation looks a probe up without its cluster: %.300s", a)
+		}
+		// An exporter named by its instance, or a vantage of a list, is named with its
+		// cluster: both may repeat across clusters.
+		for _, name := range []string{"pop_exporter {{ $labels.instance }}", "{{ $s.Labels.vantage }}"} {
+			if strings.Contains(a, name) && !strings.Contains(a, name+" ({{ index $") {
+				t.Errorf("an annotation names %s without its cluster: %.300s", name, a)
+			}
+		}
+		// The look-ups' own joins and groupings: a join on instance without the cluster
+		// matches another cluster's probe of the same instance string, a grouping by vantage
+		// merges two clusters' vantages of the same name.
+		for _, m := range joins.FindAllStringSubmatch(a, -1) {
+			labels := strings.Split(m[1], ", ")
+			if (slices.Contains(labels, "instance") || slices.Contains(labels, "vantage")) && !slices.Contains(labels, "k8s_cluster") {
+				t.Errorf("an annotation's look-up %q does not keep k8s_cluster: %.300s", m[0], a)
+			}
 		}
 	}
 	for file, vars := range r.variables {

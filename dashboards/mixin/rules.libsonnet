@@ -125,16 +125,23 @@
     // Recording rules, one group per concern so that rulers that shard by group (Thanos, Mimir,
     // Cortex) can spread them, each evaluated as often as what reads it needs: what the paging
     // alerts read follows the global evaluation interval; means, ratios and counts over windows
-    // of 15 minutes or more are evaluated every minute or two. At most five series per probe are
-    // recorded, plus one for an HTTPS probe's certificate and one for a probe of a target with
-    // content: (make rulebench measures what they cost: README, Cost).
+    // of 15 minutes or more are evaluated every minute or two. Five series per probe are
+    // recorded, whatever the probe (HTTPS, content, several protocols or resolvers): its edge
+    // with its baseline, its TTFB mean and last TTFB, its cache-hit ratios over 15 minutes and
+    // 6 hours. Everything else is counted per target or CDN, or computed by the alert or panel
+    // that reads it (make rulebench measures what they cost: README, What the rules cost).
     {
       name: "pop_exporter.edge",
-      interval: "30s",
+      interval: "1m",
       rules: [
         // The edge answering now, with the baseline (usual) PoP as baseline_pop/baseline_cdn, so
-        // alerts can name the old and the new PoP. baseline_pop="unknown" until a baseline exists
-        // (only those probes are relabelled for it: the fleet's probes nearly all have one).
+        // alerts and panels can name the old and the new PoP. Every minute: the alerts take
+        // the PoP answering now from pop_probe_edge_info and only the baseline from here, and
+        // a baseline is the most frequent PoP of the last baseline_window (30 minutes by
+        // default), which a minute hardly moves. The exporter sets a probe's baseline in the
+        // same step as its edge (the first response's PoP is its first baseline) and deletes
+        // both together, so every pop_probe_edge_info has its pop_probe_baseline_info: one
+        // join, no second selection for edges without a baseline.
         {
           record: "vantage_target:pop_probe_edge_baseline:info",
           expr: |||
@@ -144,21 +151,14 @@
                   label_replace(pop_probe_baseline_info, "baseline_pop", "$1", "pop", "(.*)"),
                   "baseline_cdn", "$1", "cdn", "(.*)"
                 )
-            or
-              label_replace(
-                label_replace(
-                  pop_probe_edge_info unless on(job, instance, vantage, target, ip_version, resolver, protocol) pop_probe_baseline_info,
-                  "baseline_pop", "unknown", "", ""
-                ),
-                "baseline_cdn", "unknown", "", ""
-              )
           |||,
         },
       ],
     },
     {
       name: "pop_exporter.ttfb",
-      interval: "1m",
+      // A mean over 5 minutes moves little in 2; PopTTFBHigh holds for 10 minutes.
+      interval: "2m",
       rules: [
         // TTFB, from what the exporter measured, never from bucket boundaries. A probe's mean
         // over 5 minutes is exact: the histogram's sum of TTFBs over its count of responses
@@ -190,38 +190,19 @@
       name: "pop_exporter.ttfb_last",
       interval: "30s",
       rules: [
-        // The TTFB of the last probe that got a response (TTFB = dns + connect + tls +
-        // processing, the last probe's phases; a phase that did not happen has no series), while
-        // the last probe got one (an HTTP status code): one series per probe, the samples that
-        // quantile_over_time, avg_over_time and the per-PoP panels read. While a probe gets no
-        // response it has no last TTFB, rather than the one of a response long gone.
+        // The TTFB of the last probe that got a response, while the last probe got one (an HTTP
+        // status code): one series per probe, the samples that quantile_over_time, avg_over_time
+        // and the per-PoP panels read. The exporter measures a responding probe's duration and
+        // its transfer phase to the same end of the body read, so the duration less the
+        // transfer is exactly start -> first byte of the final response (the TTFB the histogram
+        // observes, redirects included): two series per probe read instead of the four phases
+        // before the first byte. While a probe gets no response its duration is the failed
+        // probe's and it has no last TTFB, rather than one of a response long gone.
         {
           record: "vantage_target:pop_probe_ttfb_seconds:last",
           expr: |||
-            sum by (job, instance, vantage, target, ip_version, resolver, protocol) (
-              pop_probe_phase_seconds{phase=~"dns|connect|tls|quic|processing"}
-            )
-            and on(job, instance, vantage, target, ip_version, resolver, protocol)
-              (pop_probe_http_status_code > 0)
-          |||,
-        },
-        // Protocol split: for each probe that got a response, how much farther from the vantage
-        // its PoP is than the nearest PoP among the protocols of the same vantage, target, IP
-        // family and resolver (0 for the nearest). A QUIC flow is a UDP flow of its own, which
-        // anycast may route to another site than the TCP flow. The difference of the two
-        // distances from the vantage is a lower bound of how far apart the two PoPs are (the
-        // triangle inequality), so a large value always means PoPs far apart. A probe without a
-        // response (status code 0) takes no part: its last PoP is not where it is served now.
-        {
-          record: "vantage_target:pop_probe_distance_meters:protocol_spread",
-          expr: |||
-            (
-              pop_probe_distance_meters and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
-            )
-            - on(job, instance, vantage, target, ip_version, resolver) group_left()
-              min by (job, instance, vantage, target, ip_version, resolver) (
-                pop_probe_distance_meters and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
-              )
+            (pop_probe_duration_seconds - ignoring(phase) pop_probe_phase_seconds{phase="transfer"})
+              and (pop_probe_http_status_code > 0)
           |||,
         },
       ],
@@ -248,40 +229,39 @@
             sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[15m]))
           |||,
         },
-      ],
-    },
-    {
-      name: "pop_exporter.cache_6h",
-      interval: "2m",
-      rules: [
+        // The 6-hour ratio is the mean of the 15-minute ratios recorded over the last 6 hours
+        // (right after this evaluation's): 180 samples per probe (one every 2 minutes) instead
+        // of the 6 hours of raw samples of every PoP and cache status a probe has seen (1,440
+        // per series at a 15 s scrape) that a rate over 6 h reads at every evaluation. Each
+        // stretch of time weighs the same, as a probe run on a fixed interval weighs its
+        // responses anyway. A probe younger than 6 hours has the mean of what exists.
         {
           record: "vantage_target:pop_probe_cache_hit_ratio:rate6h",
-          expr: |||
-            (
-              sum by (job, instance, vantage, target, ip_version, resolver, protocol) (
-                rate(pop_probe_responses_total{cache_status=~"hit|stale"}[6h])
-              )
-              or
-              0 * sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[6h]))
-            )
-            /
-            sum by (job, instance, vantage, target, ip_version, resolver, protocol) (rate(pop_probe_responses_total[6h]))
-          |||,
+          expr: "avg_over_time(vantage_target:pop_probe_cache_hit_ratio:rate15m[6h])\n",
         },
       ],
     },
+    // Shift scope, per target and IP family: how many vantages are expected to probe it
+    // (reported a probe of it within the last hour), how many report now, how many of them are
+    // served far from their baseline PoP now (beyond the PopShiftedFar distance), and the share
+    // of the expected ones. A vantage counts once however many exporters (an HA pair) share its
+    // name. A vantage whose exporter stops reporting stays expected for an hour: it never
+    // counts as moved, and the share does not grow because the others went quiet (two of five
+    // far with three exporters down is 40 %, not two of two). PopExporterDown covers the
+    // vantage itself. The same per CDN: how many vantages it served within the last hour, and
+    // how many of those are served far from their baseline by it now (a vantage counts as
+    // moved for a CDN when any of its probes answered by that CDN moved far).
+    //
+    // The expected vantages change when an exporter comes or goes for an hour: every 2 minutes
+    // is enough. The moved ones are read by the Fleet dashboard and by the shift alerts'
+    // descriptions, which are written 5 minutes after a shift at the earliest: every 2 minutes
+    // too. No alert condition reads them: PopShiftedFarCDNWide counts the moved vantages
+    // itself, in the evaluation where PopShiftedFar reads the same distances, so that it never
+    // fires after the per-vantage pages it holds back.
     {
       name: "pop_exporter.scope",
-      interval: "1m",
+      interval: "2m",
       rules: [
-        // Shift scope, per target and IP family: how many vantages are expected to probe it
-        // (reported a probe of it within the last hour), how many report now, how many of them
-        // are served far from their baseline PoP now (beyond the PopShiftedFar distance), and the
-        // share of the expected ones. A vantage counts once however many exporters (an HA pair)
-        // share its name. A vantage whose exporter stops reporting stays expected for an hour: it
-        // never counts as moved, and the share does not grow because the others went quiet (two
-        // of five far with three exporters down is 40 %, not two of two). PopExporterDown covers
-        // the vantage itself.
         {
           record: "target:pop_probe_vantages:count",
           expr: |||
@@ -298,10 +278,6 @@
             )
           |||,
         },
-        // The same per CDN: how many vantages it served within the last hour (a vantage that
-        // stops reporting stays counted, as above), and how many of those are served far from
-        // their baseline by it now. A vantage counts as moved for a CDN when any
-        // of its probes answered by that CDN moved far.
         {
           record: "cdn:pop_probe_vantages:count",
           expr: "count by (cdn) (count by (vantage, cdn) (last_over_time(pop_probe_edge_info[1h])))\n",
@@ -310,6 +286,7 @@
     },
     {
       name: "pop_exporter.scope_shifts",
+      interval: "2m",
       rules: [
         {
           record: "target:pop_probe_vantages_shifted_far:count",
@@ -355,23 +332,18 @@
         },
       ],
     },
-    // Certificates and content versions: the leaf certificate and the content version of each
-    // probe with the CDN and PoP that served it (the alerts' descriptions and the panels name
-    // them), and per target how many distinct certificates a CDN serves and how many versions
-    // have been served longer than the target's propagation window. Certificates change over
-    // days and content windows are minutes long: every minute is enough.
+    // Certificates and content versions, per target: how many distinct leaf certificates a CDN
+    // serves, and how many versions have been served longer than the target's propagation
+    // window. Each is counted straight from the probes' series joined with the CDN that served
+    // them; nothing is recorded per probe (the alerts' descriptions and the dashboard tables
+    // look the CDN and PoP up for the probes they show). Certificates change over days, and
+    // PopCertMismatch holds for 30 minutes; a version counts once it has been served for its
+    // propagation window, which PopContentInconsistent then holds for 2 minutes: every 2
+    // minutes is enough for both.
     {
       name: "pop_exporter.certs_content",
-      interval: "1m",
+      interval: "2m",
       rules: [
-        {
-          record: "vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge",
-          expr: |||
-            pop_probe_tls_leaf_cert_expiry_timestamp_seconds
-              * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop)
-                pop_probe_edge_info
-          |||,
-        },
         // Certificates a CDN serves for a target, across vantages, resolvers and protocols;
         // "other" (past the per-probe cap) is no certificate of its own.
         {
@@ -379,44 +351,38 @@
           expr: |||
             count by (target, cdn) (
               count by (target, cdn, fingerprint) (
-                vantage_target:pop_probe_tls_leaf_cert_expiry_timestamp_seconds:edge{fingerprint!="other"}
+                pop_probe_tls_leaf_cert_expiry_timestamp_seconds{fingerprint!="other"}
+                  * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn)
+                    pop_probe_edge_info
               )
             )
           |||,
         },
-        // The content version of each probe that got a response, with its CDN and PoP.
-        {
-          record: "vantage_target:pop_probe_content_version_since_timestamp_seconds:edge",
-          expr: |||
-            (
-              pop_probe_content_version_since_timestamp_seconds
-                * on(job, instance, vantage, target, ip_version, resolver, protocol) group_left(cdn, pop)
-                  pop_probe_edge_info
-            )
-            and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
-          |||,
-        },
-        // Versions of a target served for longer than its propagation window: a new version
-        // still rolling out within the window does not count.
+        // Versions of a target served for longer than its propagation window, by probes whose
+        // last probe got a response: a new version still rolling out within the window does
+        // not count.
         {
           record: "target:pop_probe_content_versions_established:count",
           expr: |||
             count by (target) (
               count by (target, version) (
-                (time() - vantage_target:pop_probe_content_version_since_timestamp_seconds:edge{version!="other"})
-                  >= on(job, instance, vantage, target, ip_version, resolver, protocol) group_left()
-                    pop_probe_content_propagation_window_seconds
+                (
+                  (time() - pop_probe_content_version_since_timestamp_seconds{version!="other"})
+                    >= on(job, instance, vantage, target, ip_version, resolver, protocol) group_left()
+                      pop_probe_content_propagation_window_seconds
+                )
+                and on(job, instance, vantage, target, ip_version, resolver, protocol) (pop_probe_http_status_code > 0)
               )
             )
           |||,
         },
       ],
     },
-    // Alerts, grouped like the recording rules by concern: PoP shifts (evaluated as often as
-    // Prometheus evaluates by default: they page within minutes), where a probe is served
-    // against its configuration and its resolvers, how probes fare, and the exporters
-    // themselves. The placement and probe alerts hold for 5 minutes or more and read windows
-    // of 5 minutes or more: evaluating them every minute is enough.
+    // Alerts (alerts.libsonnet), grouped like the recording rules by concern: PoP shifts (every
+    // minute: they page within minutes), where a probe is served against its configuration and
+    // its resolvers, how probes fare, certificates and content (every 2 minutes: they hold for
+    // 5 minutes or more, or read records made every 2 minutes), and the exporters themselves
+    // (at Prometheus' global interval).
 
     ],
   },
