@@ -352,3 +352,46 @@ func checkRules(t *testing.T, rules []byte) {
 		t.Errorf("promtool check rules: %v\n%s", err, out)
 	}
 }
+
+// Descriptions that say how long a condition has held say the alert's own `for:`, as
+// rendered: a changed `for:` does not leave the text claiming the default.
+func TestDescriptionsSayTheirFor(t *testing.T) {
+	r := render(t, `{'for'+: {PopShiftedFar: '7m', PopShiftedFarCDNWide: '1m', PopResolverFar: '1h', PopProtocolSplit: '20m',
+	  PopBeyondMaxDistance: '15m', PopUnexpected: '3m', PopProbeFailing: '90s', PopTTFBHigh: '1h30m', PopCertMismatch: '2h',
+	  PopExporterDown: '6m'}}`)
+	var file struct {
+		Groups []struct {
+			Rules []struct {
+				Alert       string            `yaml:"alert"`
+				For         string            `yaml:"for"`
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(r.rules, &file); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"PopShiftedFar": "answered for 7 minutes by", "PopShiftedFarCDNWide": "For 1 minute ",
+		"PopResolverFar": "For 1 hour resolver", "PopProtocolSplit": "For 20 minutes target",
+		"PopBeyondMaxDistance": "answered for 15 minutes by", "PopUnexpected": "answered for 3 minutes by",
+		"PopProbeFailing": "has failed for 90 seconds.", "PopTTFBHigh": "threshold for 1h30m and",
+		"PopCertMismatch": "For 2 hours the probes", "PopExporterDown": "stopped arriving, for 6 minutes:",
+	}
+	seen := 0
+	for _, g := range file.Groups {
+		for _, rule := range g.Rules {
+			w, ok := want[rule.Alert]
+			if !ok {
+				continue
+			}
+			seen++
+			if d := rule.Annotations["description"]; !strings.Contains(d, w) {
+				t.Errorf("%s (for: %s): description %.160q…, want it to say %q", rule.Alert, rule.For, d, w)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("found %d of the %d alerts", seen, len(want))
+	}
+}
