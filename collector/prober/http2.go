@@ -30,8 +30,9 @@ import (
 // read frame by frame as it arrives: the first byte of the response is the arrival of the
 // first HEADERS frame of stream 1, with no other goroutine between the socket and the clock.
 // net/http's HTTP/2 client did the same exchange with a reading goroutine per connection and
-// the connection set-up of a pooled client: it made an HTTP/2 probe cost a third more CPU
-// than an HTTP/1.1 one, and its TTFB twice as far from the server's own time.
+// the connection set-up of a pooled client: it made an HTTP/2 probe cost a quarter to a third
+// more CPU than an HTTP/1.1 one, and put its TTFB further from the server's own time (a median
+// error of 163 µs against HTTP/1.1's 99 µs on a quiet machine).
 type http2 struct{}
 
 // refusedALPN says err is the server's no_application_protocol alert (TLS alert 120). crypto/tls
