@@ -60,6 +60,10 @@ const (
 	// h2MaxFrame is the largest frame the probe reads: the protocol's default, since its
 	// SETTINGS ask for no more.
 	h2MaxFrame = 1 << 14
+	// h2MaxControl bounds the frames a probe reads that are not its stream's (SETTINGS, PING,
+	// WINDOW_UPDATE, other streams', unknown types): a server that sends nothing else would
+	// otherwise keep the probe acknowledging pings until its timeout.
+	h2MaxControl = 1000
 )
 
 // h2Connection are the headers RFC 9113 §8.2.2 forbids in HTTP/2: configured headers with
@@ -135,6 +139,7 @@ type h2Stream struct {
 	bw      *bufio.Writer
 	clock   *readClock
 	unacked uint32 // flow-controlled bytes read since the window was last topped up
+	control int    // frames read that were not the stream's
 }
 
 func newH2Stream(tc *tls.Conn) *h2Stream {
@@ -210,10 +215,14 @@ func (st *h2Stream) writeRequest(s *Spec, rq request) {
 	}
 }
 
-// next is the next frame of stream 1, and when its first byte was read; the connection's
-// own frames are answered (SETTINGS and PING acknowledged) or passed over on the way.
+// next is the next HEADERS or DATA frame of stream 1, and when its first byte was read; the
+// connection's own frames are answered (SETTINGS and PING acknowledged) or passed over on the
+// way, at most h2MaxControl of them.
 func (st *h2Stream) next() (xhttp2.Frame, time.Time, error) {
-	for {
+	for ; ; st.control++ {
+		if st.control > h2MaxControl {
+			return nil, time.Time{}, fmt.Errorf("more than %d frames that were not the response's", h2MaxControl)
+		}
 		st.clock.start()
 		f, err := st.fr.ReadFrame()
 		if err != nil {
@@ -248,10 +257,13 @@ func (st *h2Stream) next() (xhttp2.Frame, time.Time, error) {
 		case *xhttp2.PushPromiseFrame:
 			return nil, time.Time{}, errors.New("server sent PUSH_PROMISE although the probe disabled push")
 		}
-		if f.Header().StreamID != h2StreamID {
-			continue // WINDOW_UPDATE, PRIORITY, frames of unknown types
+		switch f.(type) {
+		case *xhttp2.MetaHeadersFrame, *xhttp2.DataFrame:
+			if f.Header().StreamID == h2StreamID {
+				return f, st.clock.at, nil
+			}
 		}
-		return f, st.clock.at, nil
+		// WINDOW_UPDATE, PRIORITY, frames of unknown types, frames of other streams.
 	}
 }
 

@@ -3,11 +3,13 @@ package prober
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 	quichttp3 "github.com/quic-go/quic-go/http3"
+	xhttp2 "golang.org/x/net/http2"
 
 	"github.com/popexporter/pop_exporter/collector/internal/testhelp"
 	"github.com/popexporter/pop_exporter/config"
@@ -434,4 +437,46 @@ func TestProbeHTTP2Exchange(t *testing.T) {
 			t.Errorf("edge got headers %v: want Accept-Language and the User-Agent, no Connection or Upgrade", got)
 		}
 	})
+}
+
+// A server that answers an HTTP/2 request with nothing but PINGs fails the probe once it has
+// sent more frames that are not the response than the probe reads, instead of keeping the
+// probe acknowledging them until its timeout.
+func TestProbeHTTP2PingFlood(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.TLS = &tls.Config{NextProtos: []string{"h2"}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Config.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){
+		"h2": func(_ *http.Server, c *tls.Conn, _ http.Handler) {
+			defer c.Close()
+			preface := make([]byte, len(xhttp2.ClientPreface))
+			if _, err := io.ReadFull(c, preface); err != nil {
+				return
+			}
+			drained := make(chan struct{}) // the probe's acknowledgements, until it hangs up
+			go func() { io.Copy(io.Discard, c); close(drained) }()
+			fr := xhttp2.NewFramer(c, c)
+			if fr.WriteSettings() != nil {
+				return
+			}
+			for i := range 5 * h2MaxControl {
+				if fr.WritePing(false, [8]byte{byte(i)}) != nil {
+					break
+				}
+			}
+			<-drained
+		},
+	}
+	srv.StartTLS()
+	defer srv.Close()
+	target := testhelp.Target(t, "flood", srv.URL+"/")
+	target.Protocols = []string{config.ProtocolHTTP2}
+	target.TLS.ServerName = "example.com"
+	c := testhelp.Compiled(target)
+	c.RootCAs = x509.NewCertPool()
+	c.RootCAs.AddCert(srv.Certificate())
+	res := testSpecCompiled(t, target, c).Run(context.Background())
+	if res.Success || res.Err == nil || !strings.Contains(res.Err.Error(), "frames that were not the response's") {
+		t.Errorf("success %v, err %v: want the probe to give up on the flood", res.Success, res.Err)
+	}
 }
