@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -184,13 +185,7 @@ func (st *h2Stream) writeRequest(s *Spec, rq request) {
 	if rq.own || s.Target.FollowRedirectsHeaders {
 		header = s.header
 	}
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range header {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(header)) {
 		name := strings.ToLower(k)
 		for _, v := range header[k] {
 			if h2Connection[name] || name == "te" && !strings.EqualFold(v, "trailers") {
