@@ -134,15 +134,29 @@ func TestDashboardQueriesParse(t *testing.T) {
 
 // ruleFile and ruleTests are the parts of the rule and unit-test files the coverage test reads.
 type ruleFile struct {
-	Groups []struct {
-		Name  string `yaml:"name"`
-		Rules []struct {
-			Record      string            `yaml:"record"`
-			Alert       string            `yaml:"alert"`
-			Labels      map[string]string `yaml:"labels"`
-			Annotations map[string]string `yaml:"annotations"`
-		} `yaml:"rules"`
-	} `yaml:"groups"`
+	Groups []ruleGroup `yaml:"groups"`
+}
+
+type ruleGroup struct {
+	Name  string `yaml:"name"`
+	Rules []struct {
+		Record      string            `yaml:"record"`
+		Alert       string            `yaml:"alert"`
+		Labels      map[string]string `yaml:"labels"`
+		Annotations map[string]string `yaml:"annotations"`
+	} `yaml:"rules"`
+}
+
+// ruleGroups is every group of the repository's rule files, in their order.
+func ruleGroups(t *testing.T) []ruleGroup {
+	t.Helper()
+	var groups []ruleGroup
+	for _, f := range glob(t, rulesGlob) {
+		var rf ruleFile
+		readYAML(t, f, &rf)
+		groups = append(groups, rf.Groups...)
+	}
+	return groups
 }
 
 type ruleTests struct {
@@ -171,24 +185,20 @@ func readYAML(t *testing.T, path string, v any) {
 // and a description, and the unit tests show it both firing and staying silent.
 func TestEveryAlertTestedAndDocumented(t *testing.T) {
 	var alerts []string
-	for _, f := range glob(t, rulesGlob) {
-		var rf ruleFile
-		readYAML(t, f, &rf)
-		for _, g := range rf.Groups {
-			for _, r := range g.Rules {
-				if r.Alert == "" {
-					continue
-				}
-				alerts = append(alerts, r.Alert)
-				switch r.Labels["severity"] {
-				case "critical", "warning":
-				default:
-					t.Errorf("alert %s: severity %q, want critical or warning", r.Alert, r.Labels["severity"])
-				}
-				for _, a := range []string{"summary", "description"} {
-					if strings.TrimSpace(r.Annotations[a]) == "" {
-						t.Errorf("alert %s has no %s annotation", r.Alert, a)
-					}
+	for _, g := range ruleGroups(t) {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			alerts = append(alerts, r.Alert)
+			switch r.Labels["severity"] {
+			case "critical", "warning":
+			default:
+				t.Errorf("alert %s: severity %q, want critical or warning", r.Alert, r.Labels["severity"])
+			}
+			for _, a := range []string{"summary", "description"} {
+				if strings.TrimSpace(r.Annotations[a]) == "" {
+					t.Errorf("alert %s has no %s annotation", r.Alert, a)
 				}
 			}
 		}
@@ -231,12 +241,8 @@ func TestEveryAlertTestedAndDocumented(t *testing.T) {
 // group of the rule file, in the file's order, and nothing else.
 func TestGroupEvalOrderNamesEveryGroup(t *testing.T) {
 	var groups []string
-	for _, f := range glob(t, rulesGlob) {
-		var rf ruleFile
-		readYAML(t, f, &rf)
-		for _, g := range rf.Groups {
-			groups = append(groups, g.Name)
-		}
+	for _, g := range ruleGroups(t) {
+		groups = append(groups, g.Name)
 	}
 	for _, f := range glob(t, testsGlob) {
 		var rt ruleTests
@@ -255,14 +261,10 @@ func TestGroupEvalOrderNamesEveryGroup(t *testing.T) {
 // to compute, or to count per target.
 func TestPerProbeRecords(t *testing.T) {
 	var perProbe []string
-	for _, f := range glob(t, rulesGlob) {
-		var rf ruleFile
-		readYAML(t, f, &rf)
-		for _, g := range rf.Groups {
-			for _, r := range g.Rules {
-				if strings.HasPrefix(r.Record, "vantage_target:") {
-					perProbe = append(perProbe, r.Record)
-				}
+	for _, g := range ruleGroups(t) {
+		for _, r := range g.Rules {
+			if strings.HasPrefix(r.Record, "vantage_target:") {
+				perProbe = append(perProbe, r.Record)
 			}
 		}
 	}
