@@ -208,13 +208,20 @@ func (c *stampedConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	t := time.Now()
 	n, err := c.udp.WriteTo(b, addr)
 	if err == nil {
-		c.mu.Lock()
-		if !c.handed.IsZero() && c.sent.IsZero() {
-			c.sent = t
-		}
-		c.mu.Unlock()
+		c.noteSent(t)
 	}
 	return n, err
+}
+
+// noteSent notes a datagram whose write began at t: the request's, if it is the first to
+// begin after the request was handed over. One that began before (quic-go's own, on its
+// goroutine) is not, even if its write ends after.
+func (c *stampedConn) noteSent(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.handed.IsZero() && c.sent.IsZero() && !t.Before(c.handed) {
+		c.sent = t
+	}
 }
 
 // ReadFrom reads a datagram, noting when it came.

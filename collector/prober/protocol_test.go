@@ -313,6 +313,19 @@ func TestStampedConnOnWire(t *testing.T) {
 		t.Errorf("onWire without datagrams = %v, %v after base, want 120µs and 2.4ms", wrote.Sub(base), first.Sub(base))
 	}
 
+	// A datagram whose write began before the request was handed over is not the request's
+	// (quic-go's goroutine may be sending its own as the probe hands the request over), or the
+	// processing phase would start inside the handshake phase.
+	c = &stampedConn{}
+	c.noteSent(at(50)) // before the request exists at all
+	c.arm(at(100))
+	c.noteSent(at(90)) // began before the hand-over, ended after it
+	c.noteSent(at(130))
+	c.noteSent(at(140))
+	if !c.sent.Equal(at(130)) {
+		t.Errorf("sent %v after base, want 130µs: the first write begun after the hand-over", c.sent.Sub(base))
+	}
+
 	// More datagrams than the ring holds: the oldest are forgotten, the newest used.
 	c = &stampedConn{}
 	c.arm(at(100))
