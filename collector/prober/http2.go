@@ -71,6 +71,22 @@ const (
 // these names are not sent (TE is sent only as "trailers").
 var h2Connection = map[string]bool{"connection": true, "keep-alive": true, "proxy-connection": true, "transfer-encoding": true, "upgrade": true}
 
+// h2HeaderFields is h as HTTP/2 header fields, once per target: lower-case names in sorted
+// order, without the headers HTTP/2 forbids.
+func h2HeaderFields(h http.Header) []hpack.HeaderField {
+	var fields []hpack.HeaderField
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		name := strings.ToLower(k)
+		for _, v := range h[k] {
+			if h2Connection[name] || name == "te" && !strings.EqualFold(v, "trailers") {
+				continue
+			}
+			fields = append(fields, hpack.HeaderField{Name: name, Value: v})
+		}
+	}
+	return fields
+}
+
 func (http2) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port string, addrs []netip.Addr, res *Result, first bool) (*hop, error) {
 	if rq.url.Scheme != "https" {
 		return nil, &phaseError{reason: ReasonOther, err: errNotHTTPS(config.ProtocolHTTP2)}
@@ -181,18 +197,12 @@ func (st *h2Stream) writeRequest(s *Spec, rq request) {
 	enc.WriteField(hpack.HeaderField{Name: ":scheme", Value: "https"})
 	enc.WriteField(hpack.HeaderField{Name: ":authority", Value: authority})
 	enc.WriteField(hpack.HeaderField{Name: ":path", Value: rq.url.RequestURI()})
-	header := s.foreignHeader
+	fields := s.h2ForeignFields
 	if rq.own || s.Target.FollowRedirectsHeaders {
-		header = s.header
+		fields = s.h2Fields
 	}
-	for _, k := range slices.Sorted(maps.Keys(header)) {
-		name := strings.ToLower(k)
-		for _, v := range header[k] {
-			if h2Connection[name] || name == "te" && !strings.EqualFold(v, "trailers") {
-				continue
-			}
-			enc.WriteField(hpack.HeaderField{Name: name, Value: v})
-		}
+	for _, f := range fields {
+		enc.WriteField(f)
 	}
 	switch rq.method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http2/hpack"
+
 	"github.com/popexporter/pop_exporter/collector/edge"
 	"github.com/popexporter/pop_exporter/config"
 )
@@ -71,15 +73,18 @@ type Spec struct {
 	ident     *edge.Identifier
 	url       *url.URL // the target's URL, parsed by config
 
-	// headerBlock is every request header line for the target's own host, rendered once;
-	// foreignHeaderBlock is what a redirect to another host gets: the exporter's User-Agent.
 	content contentSpec // content version and body checks
 
+	// headerBlock is every request header line for the target's own host, rendered once;
+	// foreignHeaderBlock is what a redirect to another host gets: the exporter's User-Agent.
 	headerBlock, foreignHeaderBlock string
-	// header and foreignHeader are the same headers for the protocols whose requests are
-	// http.Requests (HTTP/2, HTTP/3); nil for HTTP/1.1.
+	// header and foreignHeader are the same headers for HTTP/3, whose requests are
+	// http.Requests; nil for the other protocols.
 	header, foreignHeader http.Header
-	source                netip.Addr // source_address: the local address to connect from; invalid = any
+	// h2Fields and h2ForeignFields are the same headers as HTTP/2 header fields, prepared
+	// once (h2HeaderFields); nil for the other protocols.
+	h2Fields, h2ForeignFields []hpack.HeaderField
+	source                    netip.Addr // source_address: the local address to connect from; invalid = any
 }
 
 // NewSpec prepares the probe of target t on one IP family ("ip4" or "ip6") in one HTTP version
@@ -140,7 +145,10 @@ func NewSpec(t config.Target, c config.CompiledTarget, ipProtocol, protocol stri
 	}
 	s.headerBlock = headerBlock(header)
 	s.foreignHeaderBlock = headerBlock(http.Header{"User-Agent": {userAgent}})
-	if s.Protocol != config.ProtocolHTTP11 {
+	switch s.Protocol {
+	case config.ProtocolHTTP2:
+		s.h2Fields, s.h2ForeignFields = h2HeaderFields(header), h2HeaderFields(http.Header{"User-Agent": {userAgent}})
+	case config.ProtocolHTTP3:
 		s.header, s.foreignHeader = header, http.Header{"User-Agent": {userAgent}}
 	}
 	if t.Resolve != "" {
