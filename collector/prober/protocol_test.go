@@ -58,12 +58,7 @@ func portOf(rawURL string) int {
 // protocolTarget probes srv over protocol, trusting its certificate.
 func protocolTarget(t *testing.T, srv *testhelp.EdgeServer, protocol string) *Spec {
 	t.Helper()
-	target := testhelp.Target(t, "proto", srv.URL+"/")
-	target.Protocols = []string{protocol}
-	target.TLS.ServerName = "example.com"
-	c := testhelp.Compiled(target)
-	c.RootCAs = srv.Pool
-	return testSpecCompiled(t, target, c)
+	return edgeSpec(t, srv, srv.URL+"/", protocol)
 }
 
 // Each protocol is spoken as configured, never another: the edge saw HTTP/1.1, HTTP/2.0 and
