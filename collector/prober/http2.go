@@ -95,10 +95,10 @@ func (http2) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port 
 	if err != nil {
 		return nil, err
 	}
-	tc, err := s.handshakeTLS(ctx, conn, rq, hostname, res)
+	tc, ck, err := s.handshakeTLS(ctx, conn, rq, hostname, res)
 	fail := func(reason string, err error) (*hop, error) {
 		stop()
-		conn.Close()
+		ck.Close() // sends what the handshake left in the cork
 		return nil, failAt(ctx, reason, err)
 	}
 	res.TLS = TLSState{} // the last hop's, whatever came before
@@ -130,9 +130,14 @@ func (http2) roundTrip(ctx context.Context, s *Spec, rq request, hostname, port 
 		st.free()
 	}
 	st.writeRequest(s, rq)
-	// The processing phase starts as the request goes to the kernel, as over HTTP/1.1.
+	// The processing phase starts as the request goes to the kernel, as over HTTP/1.1: the
+	// preface, settings and request go out in one write with the handshake's Finished.
 	wrote := time.Now()
-	if err := st.bw.Flush(); err != nil {
+	err = st.bw.Flush()
+	if err == nil {
+		err = ck.uncork()
+	}
+	if err != nil {
 		h.release()
 		return nil, failAt(ctx, ReasonOther, fmt.Errorf("writing request: %w", err))
 	}
