@@ -258,8 +258,7 @@ func (s *Spec) handshakeTLS(ctx context.Context, conn net.Conn, rq request, host
 // system call): one write fewer per probe.
 type corkConn struct {
 	net.Conn
-	buf    *[]byte // from corkPool; nil once uncorked
-	closed bool
+	buf *[]byte // from corkPool; nil once uncorked
 }
 
 var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
