@@ -106,6 +106,9 @@ type Family struct {
 	kind       Kind
 	labelNames []string
 	order      []int // label indexes sorted by label name: the order labels are written in
+	// labelText holds, in that order, what a series' label text has before each value:
+	// `{name="` for the first label, `",name="` for the others.
+	labelText  []string
 	buckets    []float64
 	bucketText []string // le values as the text format writes them
 	bucketOM   []string // le values as OpenMetrics writes them
@@ -124,10 +127,12 @@ type Family struct {
 // columns hold a family's series field by field, indexed by slot.
 type columns struct {
 	// keys hold each series' label values joined with \xff, which no valid UTF-8 label value
-	// contains: the index and the output order use it, and Gather splits it again (label
-	// values are not kept a second time: at 10,000 probes that was tens of megabytes).
+	// contains: the index and the output order use it, and Write and Gather split it again.
+	// Neither the label values nor the series' label text are kept a second time: at 10,000
+	// probes the values were tens of megabytes, and the text 22 MB of a 105 MB live heap
+	// (make loadtest TARGETS=10000 INTERVAL=30s PROFILE=dir, inuse_space), which a scrape now
+	// writes from the key as it goes.
 	keys   []string  // seriesKey of the label values; "" for a free slot
-	labels []string  // `{a="x",b="y"` (no closing brace), or "" without labels
 	values []float64 // gauge or counter value; a histogram's sum
 	// counts holds, for a histogram, len(buckets)+1 numbers per slot: the observations per
 	// classic bucket (not cumulative), then the total.
@@ -147,6 +152,13 @@ func (s *Store) NewFamily(name, help string, kind Kind, labelNames []string, opt
 		f.order[i] = i
 	}
 	sort.Slice(f.order, func(a, b int) bool { return labelNames[f.order[a]] < labelNames[f.order[b]] })
+	for n, i := range f.order {
+		if n == 0 {
+			f.labelText = append(f.labelText, "{"+labelNames[i]+`="`)
+		} else {
+			f.labelText = append(f.labelText, `",`+labelNames[i]+`="`)
+		}
+	}
 	if opts != nil {
 		f.nopts = newNativeOpts(*opts)
 		f.buckets = opts.Buckets
@@ -206,25 +218,6 @@ func (f *Family) get(lv []string) int32 {
 	if f.shares {
 		key = f.store.share(key)
 	}
-	labels := ""
-	if len(lv) > 0 {
-		var b strings.Builder
-		for n, i := range f.order {
-			if n == 0 {
-				b.WriteByte('{')
-			} else {
-				b.WriteByte(',')
-			}
-			b.WriteString(f.labelNames[i])
-			b.WriteString(`="`)
-			b.WriteString(escapeLabelValue(lv[i]))
-			b.WriteByte('"')
-		}
-		labels = b.String()
-		if f.shares {
-			labels = f.store.share(labels)
-		}
-	}
 	var native nativeHist
 	if f.kind == Histogram {
 		native.clear(f.nopts, time.Now().UnixNano())
@@ -233,7 +226,7 @@ func (f *Family) get(lv []string) int32 {
 	var slot int32
 	if n := len(f.free); n > 0 {
 		slot, f.free = f.free[n-1], f.free[:n-1]
-		f.keys[slot], f.labels[slot], f.values[slot] = key, labels, 0
+		f.keys[slot], f.values[slot] = key, 0
 		if f.kind == Histogram {
 			clear(f.counts[int(slot)*f.stride() : int(slot+1)*f.stride()])
 			f.native[slot] = native
@@ -241,7 +234,6 @@ func (f *Family) get(lv []string) int32 {
 	} else {
 		slot = int32(len(f.keys))
 		f.keys = append(f.keys, key)
-		f.labels = append(f.labels, labels)
 		f.values = append(f.values, 0)
 		if f.kind == Histogram {
 			f.counts = append(f.counts, make([]uint64, f.stride())...)
@@ -300,8 +292,7 @@ func (f *Family) search(key string) (int, bool) {
 // release frees a slot that f.index and f.ordered no longer name.
 func (f *Family) release(slot int32) {
 	f.store.unshare(f, f.keys[slot])
-	f.store.unshare(f, f.labels[slot])
-	f.keys[slot], f.labels[slot] = "", ""
+	f.keys[slot] = ""
 	if f.kind == Histogram {
 		f.native[slot] = nativeHist{}
 	}
@@ -421,7 +412,6 @@ func (f *Family) Reset() {
 	f.store.mu.Lock()
 	for _, slot := range f.ordered {
 		f.store.unshare(f, f.keys[slot])
-		f.store.unshare(f, f.labels[slot])
 	}
 	f.index, f.ordered, f.free, f.columns = map[string]int32{}, nil, nil, columns{}
 	f.store.mu.Unlock()
@@ -431,7 +421,7 @@ func (f *Family) Reset() {
 type familySnapshot struct {
 	f       *Family
 	ordered []int32 // slots in output order
-	columns         // keys and native only when the copy is for Gather
+	columns         // native only when the copy is for Gather
 	// The native histograms' buckets (Gather only): the copies in native point into these.
 	bucketKeys   []int32
 	bucketCounts []uint64
@@ -444,8 +434,7 @@ type familySnapshot struct {
 // (A probe's results are recorded family by family, each under the lock on its own, so a
 // copy of every family at once would not be one moment of every probe anyway.) Nothing is
 // allocated under the lock: the arrays grow, when a family has outgrown them, between two
-// attempts. Keys (the label values) and native histograms are copied only for Gather, which
-// needs them.
+// attempts. Native histograms are copied only for Gather, which needs them.
 func (s *Store) eachFamily(forGather bool, fn func(*familySnapshot) error) error {
 	s.mu.Lock()
 	families := slices.Clone(s.families)
@@ -477,19 +466,18 @@ func (fs *familySnapshot) copyFrom(f *Family, forGather bool) bool {
 				nb += len(f.native[i].pos.keys) + len(f.native[i].neg.keys)
 			}
 		}
-		need := [...]int{len(f.ordered), len(f.labels), len(f.counts), len(f.native), nb}
-		have := [...]int{cap(fs.ordered), cap(fs.labels), cap(fs.counts), cap(fs.native), cap(fs.bucketKeys)}
+		need := [...]int{len(f.ordered), len(f.keys), len(f.counts), len(f.native), nb}
+		have := [...]int{cap(fs.ordered), cap(fs.keys), cap(fs.counts), cap(fs.native), cap(fs.bucketKeys)}
 		if !forGather {
 			need[3], need[4] = 0, 0
 		}
 		if need[0] <= have[0] && need[1] <= have[1] && need[2] <= have[2] && need[3] <= have[3] && need[4] <= have[4] {
 			fs.f = f
 			fs.ordered = append(fs.ordered[:0], f.ordered...)
-			fs.labels = append(fs.labels[:0], f.labels...)
+			fs.keys = append(fs.keys[:0], f.keys...)
 			fs.values = append(fs.values[:0], f.values...)
 			fs.counts = append(fs.counts[:0], f.counts...)
 			if forGather {
-				fs.keys = append(fs.keys[:0], f.keys...)
 				fs.native = fs.native[:0]
 				fs.bucketKeys, fs.bucketCounts = fs.bucketKeys[:0], fs.bucketCounts[:0]
 				for i := range f.native {
@@ -505,11 +493,10 @@ func (fs *familySnapshot) copyFrom(f *Family, forGather bool) bool {
 		// A little room for series added in the meantime.
 		grow := func(n int) int { return n + n/16 + 64 }
 		fs.ordered = make([]int32, 0, grow(need[0]))
-		fs.labels = make([]string, 0, grow(need[1]))
+		fs.keys = make([]string, 0, grow(need[1]))
 		fs.values = make([]float64, 0, grow(need[1]))
 		fs.counts = make([]uint64, 0, grow(need[2]))
 		if forGather {
-			fs.keys = make([]string, 0, grow(need[1]))
 			fs.native = make([]nativeHist, 0, grow(need[3]))
 			fs.bucketKeys = make([]int32, 0, grow(need[4]))
 			fs.bucketCounts = make([]uint64, 0, grow(need[4]))
@@ -523,6 +510,8 @@ func (fs *familySnapshot) copyFrom(f *Family, forGather bool) bool {
 // nothing but this call.
 func (s *Store) Write(w *bufio.Writer, openMetrics bool) error {
 	buf := make([]byte, 0, 256)
+	var labels []byte // the series' label text, made from its key
+	var bounds []int
 	return s.eachFamily(false, func(fs *familySnapshot) error {
 		f := fs.f
 		metaName := f.name
@@ -547,7 +536,7 @@ func (s *Store) Write(w *bufio.Writer, openMetrics bool) error {
 		}
 		stride := f.stride()
 		for _, slot := range fs.ordered {
-			labels := fs.labels[slot]
+			labels, bounds = f.appendLabels(labels[:0], fs.keys[slot], bounds)
 			buf = buf[:0]
 			if f.kind != Histogram {
 				buf = appendSample(buf, f.name, "", labels, fs.values[slot], openMetrics)
@@ -575,14 +564,47 @@ func (s *Store) Write(w *bufio.Writer, openMetrics bool) error {
 	})
 }
 
-func appendLabelsClose(buf []byte, labels string) []byte {
-	if labels == "" {
+// appendLabels appends the label text of the series with key to buf: `{a="x",b="y"` with the
+// label names sorted and the values escaped, without the closing brace; nothing for a family
+// without labels. bounds is scratch space for where each label value starts in key.
+func (f *Family) appendLabels(buf []byte, key string, bounds []int) ([]byte, []int) {
+	if len(f.labelNames) == 0 {
+		return buf, bounds
+	}
+	// Value i is key[bounds[i] : bounds[i+1]-1]. One pass finds them and whether any value
+	// needs escaping (hardly ever).
+	bounds = append(bounds[:0], 0)
+	escape := false
+	for i := 0; i < len(key); i++ {
+		switch key[i] {
+		case '\xff':
+			bounds = append(bounds, i+1)
+		case '\\', '\n', '"':
+			escape = true
+		}
+	}
+	bounds = append(bounds, len(key)+1)
+	for n, i := range f.order {
+		buf = append(buf, f.labelText[n]...)
+		if i+1 < len(bounds) {
+			v := key[bounds[i] : bounds[i+1]-1]
+			if escape {
+				v = escapeLabelValue(v)
+			}
+			buf = append(buf, v...)
+		}
+	}
+	return append(buf, '"'), bounds
+}
+
+func appendLabelsClose(buf []byte, labels []byte) []byte {
+	if len(labels) == 0 {
 		return buf
 	}
 	return append(append(buf, labels...), '}')
 }
 
-func appendSample(buf []byte, name, suffix, labels string, v float64, openMetrics bool) []byte {
+func appendSample(buf []byte, name, suffix string, labels []byte, v float64, openMetrics bool) []byte {
 	buf = append(buf, name...)
 	buf = append(buf, suffix...)
 	buf = appendLabelsClose(buf, labels)
@@ -590,10 +612,10 @@ func appendSample(buf []byte, name, suffix, labels string, v float64, openMetric
 	return append(buf, '\n')
 }
 
-func appendBucket(buf []byte, name, labels, le string, count uint64) []byte {
+func appendBucket(buf []byte, name string, labels []byte, le string, count uint64) []byte {
 	buf = append(buf, name...)
 	buf = append(buf, "_bucket"...)
-	if labels == "" {
+	if len(labels) == 0 {
 		buf = append(buf, `{le="`...)
 	} else {
 		buf = append(buf, labels...)

@@ -112,9 +112,10 @@ func TestStoreRemovePrefix(t *testing.T) {
 	}
 }
 
-// Series of different families with the same labels share one copy of their key and label
-// text, and a removed series gives its copies up: a store emptied of its series keeps none.
-func TestStoreSharesLabelText(t *testing.T) {
+// Series of different families with the same labels share one copy of their key (their label
+// values, from which a scrape writes their label text), and a removed series gives its copy
+// up: a store emptied of its series keeps none.
+func TestStoreSharesLabelValues(t *testing.T) {
 	st := NewStore()
 	probeLabels := []string{"vantage", "target", "ip_version"}
 	up := st.NewFamily("up", "h", Gauge, probeLabels, nil)
@@ -127,15 +128,15 @@ func TestStoreSharesLabelText(t *testing.T) {
 		phase.Set(3, append(lv, "dns")...)
 		phase.Set(4, append(lv, "connect")...)
 	}
-	// Per probe: one key and one text for up and duration together; phase, whose label names
-	// no other family has, keeps its own.
-	if n := len(st.shared); n != 100*2 {
-		t.Errorf("%d shared strings, want %d", n, 100*2)
+	// Per probe: one key for up and duration together; phase, whose label names no other
+	// family has, keeps its own.
+	if n := len(st.shared); n != 100 {
+		t.Errorf("%d shared strings, want %d", n, 100)
 	}
 	if up.shares != true || dur.shares != true || phase.shares != false {
 		t.Errorf("shares: up %v, duration %v, phase %v; want true, true, false", up.shares, dur.shares, phase.shares)
 	}
-	if a, b := up.labels[up.index["ams\xfft7\xffip4"]], dur.labels[dur.index["ams\xfft7\xffip4"]]; unsafe.StringData(a) != unsafe.StringData(b) {
+	if a, b := up.keys[up.index["ams\xfft7\xffip4"]], dur.keys[dur.index["ams\xfft7\xffip4"]]; unsafe.StringData(a) != unsafe.StringData(b) {
 		t.Errorf("up and duration keep separate copies of %q", a)
 	}
 	for i := range 50 {
@@ -145,8 +146,8 @@ func TestStoreSharesLabelText(t *testing.T) {
 			f.RemovePrefix(lv)
 		}
 	}
-	if n := len(st.shared); n != 50*2 {
-		t.Errorf("%d shared strings after removing half the probes, want %d", n, 50*2)
+	if n := len(st.shared); n != 50 {
+		t.Errorf("%d shared strings after removing half the probes, want %d", n, 50)
 	}
 	for _, f := range []*Family{up, dur, phase} {
 		f.Reset()
