@@ -28,8 +28,9 @@ import (
 // Why not client_golang vectors: with 2,000 targets, /metrics carries ~150,000 lines, and
 // Registry.Gather builds a protobuf message per series, checks and sorts them all and lets
 // the GC collect them again on every scrape: ~0.6 s per scrape on a 2-core machine, against a
-// budget of 250 ms. The store keeps each series' label text rendered once, its families and
-// series in a fixed order, and appends lines straight to the output. Histograms keep their
+// budget of 250 ms. The store keeps its families and series in a fixed order and appends lines
+// straight to the output, each series' label text made from its label values in a reused
+// buffer. Histograms keep their
 // classic buckets and their native buckets (native.go) side by side; the text formats write
 // the classic ones, and Gather, which serves the protobuf format, both.
 //
@@ -41,10 +42,10 @@ import (
 type Store struct {
 	mu       sync.Mutex
 	families []*Family // sorted by name
-	// shared holds one copy of each series key and label text in use by families that have
-	// the same label names as another family, with the number of series using it: a probe's
-	// series in the families that carry only the probe's labels have the same key and text,
-	// which are then kept once instead of once per family. (A family whose label names no
+	// shared holds one copy of each series key in use by families that have the same label
+	// names as another family, with the number of series using it: a probe's series in the
+	// families that carry only the probe's labels have the same key, which is then kept once
+	// instead of once per family. (A family whose label names no
 	// other family has keeps its strings itself: sharing them would cost an entry here and
 	// save nothing.)
 	shared map[string]*sharedString
@@ -113,7 +114,7 @@ type Family struct {
 	bucketText []string // le values as the text format writes them
 	bucketOM   []string // le values as OpenMetrics writes them
 	nopts      nativeOpts
-	shares     bool // its keys and label text are in Store.shared
+	shares     bool // its keys are in Store.shared
 
 	// The series, under the store's lock: slot by key, slots in output order, and the
 	// columns indexed by slot. A removed series' slot goes to free and is reused.
@@ -169,8 +170,8 @@ func (s *Store) NewFamily(name, help string, kind Kind, labelNames []string, opt
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Families with the same label names write the same keys and label text for the same
-	// label values: they share them (see Store.shared), unless one of them has series already.
+	// Families with the same label names make the same keys of the same label values: they
+	// share them (see Store.shared), unless one of them has series already.
 	var same []*Family
 	for _, g := range s.families {
 		if slices.Equal(g.labelNames, labelNames) {
