@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -189,13 +190,20 @@ func (s *Store) NewFamily(name, help string, kind Kind, labelNames []string, opt
 	return f
 }
 
-func seriesKey(lv []string) string { return strings.Join(lv, "\xff") }
+func seriesKey(lv []string) string { return string(appendSeriesKey(nil, lv)) }
 
-// appendSeriesKey appends seriesKey(lv) to b.
+// appendSeriesKey appends the series key of label values lv to b: the values joined with
+// \xff. A value that is not valid UTF-8 goes in with U+FFFD for each run of invalid bytes, so that no
+// value splits its key (valid UTF-8 has no \xff byte) and the text formats stay parseable;
+// the label values the exporter records are checked long before (configured names, PoP codes,
+// hex digests), and this is the store's own guarantee.
 func appendSeriesKey(b []byte, lv []string) []byte {
 	for i, v := range lv {
 		if i > 0 {
 			b = append(b, '\xff')
+		}
+		if !utf8.ValidString(v) {
+			v = strings.ToValidUTF8(v, "\uFFFD")
 		}
 		b = append(b, v...)
 	}

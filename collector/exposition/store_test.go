@@ -200,3 +200,33 @@ func TestHandleWritesTheRightSeries(t *testing.T) {
 		t.Errorf("histogram a counted %d observations, want 3", n)
 	}
 }
+
+// A label value that is not valid UTF-8 (a \xff byte would split the series key where the
+// store joins label values) is written with U+FFFD, in its own label, as one series however
+// often it is set.
+func TestStoreInvalidUTF8LabelValue(t *testing.T) {
+	st := NewStore()
+	f := st.NewFamily("test_info", "h", Gauge, []string{"a", "b", "c"}, nil)
+	var h Handle
+	for range 3 {
+		f.Set(1, "x\xffy", "ok", "\xfe")
+		f.SetCached(&h, 2, "x\xffy", "ok", "\xfe")
+	}
+	var out bytes.Buffer
+	w := bufio.NewWriter(&out)
+	if err := st.Write(w, false); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	want := "test_info{a=\"x\uFFFDy\",b=\"ok\",c=\"\uFFFD\"} 2\n"
+	if !strings.HasSuffix(out.String(), want) || strings.Count(out.String(), "test_info{") != 1 {
+		t.Errorf("got\n%s\nwant one series, %q", out.String(), want)
+	}
+	mfs, err := st.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(mfs[0].GetMetric()[0].GetLabel()); n != 3 {
+		t.Errorf("Gather: %d labels, want 3", n)
+	}
+}
