@@ -31,9 +31,9 @@ import (
 // the GC collect them again on every scrape: ~0.6 s per scrape on a 2-core machine, against a
 // budget of 250 ms. The store keeps its families and series in a fixed order and appends lines
 // straight to the output, each series' label text made from its label values in a reused
-// buffer. Histograms keep their
-// classic buckets and their native buckets (native.go) side by side; the text formats write
-// the classic ones, and Gather, which serves the protobuf format, both.
+// buffer. Histograms keep their classic buckets and their native buckets (native.go) side by
+// side; the text formats write the classic ones, and Gather, which serves the protobuf
+// format, both.
 //
 // Writers never wait for a client: Write and Gather copy what they need under the lock (a
 // snapshot) and format and send it after releasing it, so a scrape whose client stops reading
@@ -46,9 +46,8 @@ type Store struct {
 	// shared holds one copy of each series key in use by families that have the same label
 	// names as another family, with the number of series using it: a probe's series in the
 	// families that carry only the probe's labels have the same key, which is then kept once
-	// instead of once per family. (A family whose label names no
-	// other family has keeps its strings itself: sharing them would cost an entry here and
-	// save nothing.)
+	// instead of once per family. (A family whose label names no other family has keeps its
+	// keys itself: sharing them would cost an entry here and save nothing.)
 	shared map[string]*sharedString
 }
 
@@ -193,10 +192,10 @@ func (s *Store) NewFamily(name, help string, kind Kind, labelNames []string, opt
 func seriesKey(lv []string) string { return string(appendSeriesKey(nil, lv)) }
 
 // appendSeriesKey appends the series key of label values lv to b: the values joined with
-// \xff. A value that is not valid UTF-8 goes in with U+FFFD for each run of invalid bytes, so that no
-// value splits its key (valid UTF-8 has no \xff byte) and the text formats stay parseable;
-// the label values the exporter records are checked long before (configured names, PoP codes,
-// hex digests), and this is the store's own guarantee.
+// \xff. A value that is not valid UTF-8 goes in with U+FFFD for each run of invalid bytes, so
+// that no value splits its key (valid UTF-8 has no \xff byte) and the text formats stay
+// parseable. The label values the exporter records are checked long before (configured names,
+// PoP codes, hex digests); this is the store's own guarantee.
 func appendSeriesKey(b []byte, lv []string) []byte {
 	for i, v := range lv {
 		if i > 0 {
