@@ -535,6 +535,16 @@ func expectPanelsReturnData(t *testing.T, prom promClient, files ...string) {
 // returns nothing, or when it picks none.
 func expectPanelQueriesReturnData(t *testing.T, prom promClient, pick func(dashboards.Query) bool) {
 	t.Helper()
+	if n := eachPanelQuery(t, prom, pick, "returns data", prom.expectSeries); n == 0 {
+		t.Error("no panel queries found")
+	}
+}
+
+// eachPanelQuery expands every panel query that pick picks and waits up to 30 s for check to
+// accept it, failing for each it never does (the failure says the query "should"); it returns
+// how many queries it picked.
+func eachPanelQuery(t *testing.T, prom promClient, pick func(dashboards.Query) bool, should string, check func(expr string) error) int {
+	t.Helper()
 	queries, err := prom.dashboardQueries()
 	if err != nil {
 		t.Fatal(err)
@@ -546,13 +556,11 @@ func expectPanelQueriesReturnData(t *testing.T, prom promClient, pick func(dashb
 		}
 		n++
 		expr := dashboards.Expand(q.Expr)
-		eventually(t, fmt.Sprintf("%s / %q / %s returns data", q.File, q.Panel, q.RefID), 30*time.Second, func() error {
-			return prom.expectSeries(expr)
+		eventually(t, fmt.Sprintf("%s / %q / %s %s", q.File, q.Panel, q.RefID, should), 30*time.Second, func() error {
+			return check(expr)
 		})
 	}
-	if n == 0 {
-		t.Error("no panel queries found")
-	}
+	return n
 }
 
 // logQueries logs what each query returns now, to explain a failure.

@@ -313,38 +313,29 @@ var perClusterAndVantage = regexp.MustCompile(`^[a-z_]+ by \(cluster, vantage`)
 // central Prometheus from every agent, and the panels' classic-or-native queries read it.
 func checkHistogramPanelsPerCluster(t *testing.T, prom promClient) {
 	t.Helper()
-	queries, err := prom.dashboardQueries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, q := range queries {
+	pick := func(q dashboards.Query) bool {
 		// By cache status, the default basic set shows a probe only while all its responses of
 		// 5 minutes had one status: the scenario's mixed hits and misses leave it empty.
-		if q.Kind != dashboards.KindPanel || !strings.Contains(q.Expr, "pop_probe_ttfb_seconds") || !perClusterAndVantage.MatchString(q.Expr) ||
-			strings.HasPrefix(q.Expr, "sum by (cluster, vantage, cache_status)") {
-			continue
-		}
-		n++
-		expr := dashboards.Expand(q.Expr)
-		eventually(t, fmt.Sprintf("%s / %q / %s shows every cluster", q.File, q.Panel, q.RefID), 30*time.Second, func() error {
-			res, err := prom.queryAt(expr, time.Now())
-			if err != nil {
-				return err
-			}
-			seen := map[string]bool{}
-			for _, s := range res {
-				seen[s.Metric["cluster"]] = true
-			}
-			for _, cluster := range fleetClusters {
-				if !seen[cluster] {
-					return fmt.Errorf("no series of cluster %s among %d", cluster, len(res))
-				}
-			}
-			return nil
-		})
+		return strings.Contains(q.Expr, "pop_probe_ttfb_seconds") && perClusterAndVantage.MatchString(q.Expr) &&
+			!strings.HasPrefix(q.Expr, "sum by (cluster, vantage, cache_status)")
 	}
-	if n < 5 {
+	everyCluster := func(expr string) error {
+		res, err := prom.queryAt(expr, time.Now())
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, s := range res {
+			seen[s.Metric["cluster"]] = true
+		}
+		for _, cluster := range fleetClusters {
+			if !seen[cluster] {
+				return fmt.Errorf("no series of cluster %s among %d", cluster, len(res))
+			}
+		}
+		return nil
+	}
+	if n := eachPanelQuery(t, prom, pick, "shows every cluster", everyCluster); n < 5 {
 		t.Errorf("%d panel queries read the TTFB histogram per cluster and vantage, expected the Latency and Cache dashboards' many", n)
 	}
 }

@@ -210,18 +210,28 @@ func firstDifferentLine(a, b string) int {
 	return min(len(la), len(lb)) + 1
 }
 
-// dashboardConfigMaps returns the dashboards of the chart's dashboard ConfigMaps by file name.
-func dashboardConfigMaps(t *testing.T, objs map[string][]k8sDoc) map[string]string {
+// dashboardConfigMapList returns the chart's ConfigMaps other than the exporter's own: the
+// dashboards'.
+func dashboardConfigMapList(t *testing.T, objs map[string][]k8sDoc) []k8sConfigMap {
 	t.Helper()
-	out := map[string]string{}
+	var out []k8sConfigMap
 	for _, d := range objs["ConfigMap"] {
 		var cm k8sConfigMap
 		if err := d.decode(&cm); err != nil {
 			t.Fatal(err)
 		}
-		if cm.Metadata.Name == chartFullname {
-			continue
+		if cm.Metadata.Name != chartFullname {
+			out = append(out, cm)
 		}
+	}
+	return out
+}
+
+// dashboardConfigMaps returns the dashboards of the chart's dashboard ConfigMaps by file name.
+func dashboardConfigMaps(t *testing.T, objs map[string][]k8sDoc) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, cm := range dashboardConfigMapList(t, objs) {
 		for k, v := range cm.Data {
 			out[k] = v
 		}

@@ -308,14 +308,7 @@ func TestHelmChartSharded(t *testing.T) {
 
 	// One ConfigMap per dashboard, labelled for the Grafana sidecar, holding the file as it is.
 	byKey := map[string]k8sConfigMap{}
-	for _, d := range objs["ConfigMap"] {
-		var cm k8sConfigMap
-		if err := d.decode(&cm); err != nil {
-			t.Fatal(err)
-		}
-		if cm.Metadata.Name == chartFullname {
-			continue
-		}
+	for _, cm := range dashboardConfigMapList(t, objs) {
 		if cm.Metadata.Labels["grafana_dashboard"] != "1" || cm.Metadata.Annotations["grafana_folder"] == "" {
 			t.Errorf("dashboard ConfigMap %s: labels %v, annotations %v; want grafana_dashboard: \"1\" and a grafana_folder", cm.Metadata.Name, cm.Metadata.Labels, cm.Metadata.Annotations)
 		}
