@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +33,15 @@ func (http3) reasons() []string { return http3Reasons }
 // errNoApplicationProtocol is the QUIC error of a TLS no_application_protocol alert (RFC 9001
 // §4.8: 0x100 + alert 120): the server does not speak h3.
 const errNoApplicationProtocol = quic.TransportErrorCode(0x100 + 120)
+
+// quic-go warns once, through the standard logger, that it could not size the buffers of a
+// socket that does not let it (stampedConn, on purpose): nothing is wrong, so nothing is said.
+// An operator who set the variable decides.
+func init() {
+	if _, set := os.LookupEnv("QUIC_GO_DISABLE_RECEIVE_BUFFER_WARNING"); !set {
+		os.Setenv("QUIC_GO_DISABLE_RECEIVE_BUFFER_WARNING", "true")
+	}
+}
 
 // minQUICIdle is the least time a handshake waits for the server's first packet.
 const minQUICIdle = 500 * time.Millisecond
@@ -161,9 +171,12 @@ func (s *Spec) dialQUIC(ctx context.Context, a netip.Addr, port int, cfg *tls.Co
 // first datagram sent after it was handed over, and its first response byte arrived no later
 // than the last datagram read before quic-go reported it.
 //
-// It offers quic-go only what a net.PacketConn and the socket options need (not
+// It offers quic-go only what a net.PacketConn and the don't-fragment option need (not
 // ReadMsgUDP/WriteMsgUDP), so quic-go reads and writes one datagram per call through it
-// rather than in batches past it; a probe's exchange is a dozen datagrams.
+// rather than in batches past it; a probe's exchange is a dozen datagrams. Nor does it offer
+// SetReadBuffer/SetWriteBuffer: quic-go would spend up to ten system calls a probe asking the
+// kernel for 7 MiB socket buffers, sized for bulk transfers, where the socket's defaults
+// (hundreds of KiB) hold a probe's whole exchange many times over.
 type stampedConn struct {
 	udp *net.UDPConn
 
@@ -251,12 +264,6 @@ func (c *stampedConn) SetReadDeadline(t time.Time) error { return c.udp.SetReadD
 
 // SetWriteDeadline sets the socket's write deadline.
 func (c *stampedConn) SetWriteDeadline(t time.Time) error { return c.udp.SetWriteDeadline(t) }
-
-// SetReadBuffer sets the socket's receive buffer, as quic-go asks.
-func (c *stampedConn) SetReadBuffer(n int) error { return c.udp.SetReadBuffer(n) }
-
-// SetWriteBuffer sets the socket's send buffer, as quic-go asks.
-func (c *stampedConn) SetWriteBuffer(n int) error { return c.udp.SetWriteBuffer(n) }
 
 // SyscallConn is the socket's, for quic-go to set the don't-fragment bit that its path MTU
 // discovery needs.

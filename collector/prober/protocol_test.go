@@ -10,9 +10,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -487,4 +490,53 @@ func TestProbeHTTP2PingFlood(t *testing.T) {
 	if res.Success || res.Err == nil || !strings.Contains(res.Err.Error(), "frames that were not the response's") {
 		t.Errorf("success %v, err %v: want the probe to give up on the flood", res.Success, res.Err)
 	}
+}
+
+// A probe's QUIC socket keeps the kernel's default buffers: quic-go is not offered the calls
+// with which it would ask for 7 MiB each way on every probe's socket (ten system calls a probe,
+// and buffers sized for bulk transfers on sockets that carry a dozen datagrams), and its
+// warning that it could not is not printed either.
+func TestQUICSocketKeepsDefaultBuffers(t *testing.T) {
+	srv, _ := protoEdge(t, true)
+	s := protocolTarget(t, srv, config.ProtocolHTTP3)
+
+	fresh, err := net.ListenUDP("udp4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRcv, wantSnd := socketBuffers(t, fresh)
+	fresh.Close()
+
+	var logged strings.Builder
+	log.SetOutput(&logged)
+	defer log.SetOutput(os.Stderr)
+	udp, conn, err := s.dialQUIC(context.Background(), netip.MustParseAddr("127.0.0.1"), portOf(srv.URL), s.tlsConfig, time.Now().Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	defer conn.CloseWithError(0, "")
+	if rcv, snd := socketBuffers(t, udp.udp); rcv != wantRcv || snd != wantSnd {
+		t.Errorf("socket buffers %d/%d bytes (receive/send), want the defaults %d/%d", rcv, snd, wantRcv, wantSnd)
+	}
+	if logged.Len() > 0 {
+		t.Errorf("the standard logger printed %q, want nothing", logged.String())
+	}
+}
+
+// socketBuffers reads a socket's SO_RCVBUF and SO_SNDBUF.
+func socketBuffers(t *testing.T, c *net.UDPConn) (rcv, snd int) {
+	t.Helper()
+	raw, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errR, errS error
+	if err := raw.Control(func(fd uintptr) {
+		rcv, errR = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
+		snd, errS = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+	}); err != nil || errR != nil || errS != nil {
+		t.Fatal(err, errR, errS)
+	}
+	return rcv, snd
 }
