@@ -493,7 +493,7 @@ func TestProbeHTTP2PingFlood(t *testing.T) {
 }
 
 // A probe's QUIC socket keeps the kernel's default buffers: quic-go is not offered the calls
-// with which it would ask for 7 MiB each way on every probe's socket (ten system calls a probe,
+// with which it would ask for 7 MiB each way on every probe's socket (up to ten system calls,
 // and buffers sized for bulk transfers on sockets that carry a dozen datagrams), and its
 // warning that it could not is not printed either.
 func TestQUICSocketKeepsDefaultBuffers(t *testing.T) {
