@@ -62,6 +62,18 @@ type rendered struct {
 	dashboards  map[string][]byte // dashboard file → JSON
 }
 
+// rulesFile is what the tests read of a rendered rules file.
+type rulesFile struct {
+	Groups []struct {
+		Rules []struct {
+			Alert       string            `yaml:"alert"`
+			Expr        string            `yaml:"expr"`
+			For         string            `yaml:"for"`
+			Annotations map[string]string `yaml:"annotations"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
 func render(t *testing.T, config string) rendered {
 	t.Helper()
 	r, err := Render(config)
@@ -69,15 +81,7 @@ func render(t *testing.T, config string) rendered {
 		t.Fatal(err)
 	}
 	out := rendered{variables: map[string][]string{}, rules: r[RulesFile], dashboards: map[string][]byte{}}
-	var rf struct {
-		Groups []struct {
-			Rules []struct {
-				Expr        string            `yaml:"expr"`
-				For         string            `yaml:"for"`
-				Annotations map[string]string `yaml:"annotations"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
+	var rf rulesFile
 	if err := yaml.Unmarshal(r[RulesFile], &rf); err != nil {
 		t.Fatal(err)
 	}
@@ -359,15 +363,7 @@ func TestDescriptionsSayTheirFor(t *testing.T) {
 	r := render(t, `{'for'+: {PopShiftedFar: '7m', PopShiftedFarCDNWide: '1m', PopResolverFar: '1h', PopProtocolSplit: '20m',
 	  PopBeyondMaxDistance: '15m', PopUnexpected: '3m', PopProbeFailing: '90s', PopTTFBHigh: '1h30m', PopCertMismatch: '2h',
 	  PopExporterDown: '6m'}}`)
-	var file struct {
-		Groups []struct {
-			Rules []struct {
-				Alert       string            `yaml:"alert"`
-				For         string            `yaml:"for"`
-				Annotations map[string]string `yaml:"annotations"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
+	var file rulesFile
 	if err := yaml.Unmarshal(r.rules, &file); err != nil {
 		t.Fatal(err)
 	}
